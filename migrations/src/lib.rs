@@ -1,0 +1,21 @@
+//! tezgram's database migrations. The same migrations run on PostgreSQL and
+//! SQLite, so they use only sea-query's portable column types: timestamps are
+//! `timestamp_with_time_zone` (text on SQLite), binary data is `blob` (`bytea`
+//! on PostgreSQL), JSON is stored as text.
+//!
+//! Add a migration as a new file `mYYYYMMDD_NNNNNN_what.rs` and append it to
+//! [`Migrator::migrations`]; never edit one that has shipped.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_initial;
+
+/// Migrator applies tezgram's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_initial::Migration)]
+    }
+}

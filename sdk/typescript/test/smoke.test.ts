@@ -1,0 +1,46 @@
+// Smoke test of the TypeScript SDK over grpc-web against a running server:
+//
+//   TEZGRAM_SMOKE_ADDR=127.0.0.1:50051 TEZGRAM_SMOKE_TOKEN=<jwt> npm run smoke
+//
+// Skipped when TEZGRAM_SMOKE_ADDR is unset.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { Code, ConnectError, createClient, createWebTransport, healthV1, v1 } from "../src/index.js";
+
+const addr = process.env.TEZGRAM_SMOKE_ADDR;
+const token = process.env.TEZGRAM_SMOKE_TOKEN ?? "";
+const skip = addr ? false : "TEZGRAM_SMOKE_ADDR is not set (needs a running tezgram server)";
+const baseUrl = `http://${addr}`;
+const timeoutMs = 10_000;
+
+async function expectCode(call: Promise<unknown>, code: Code): Promise<void> {
+  await assert.rejects(call, (err: unknown) => {
+    const e = ConnectError.from(err);
+    assert.equal(Code[e.code], Code[code], `got ${Code[e.code]}: ${e.rawMessage}`);
+    return true;
+  });
+}
+
+test("grpc-web: health Check(\"\") is SERVING", { skip }, async () => {
+  const health = createClient(healthV1.Health, createWebTransport({ baseUrl }));
+  const res = await health.check({ service: "" }, { timeoutMs });
+  assert.equal(res.status, healthV1.HealthCheckResponse_ServingStatus.SERVING);
+});
+
+test("grpc-web: ListAccounts with token succeeds", { skip }, async () => {
+  assert.ok(token, "TEZGRAM_SMOKE_TOKEN is not set");
+  const accounts = createClient(v1.AccountService, createWebTransport({ baseUrl, token }));
+  const res = await accounts.listAccounts({ pageSize: 10 }, { timeoutMs });
+  assert.ok(Array.isArray(res.accounts));
+});
+
+test("grpc-web: ListAccounts without token is UNAUTHENTICATED", { skip }, async () => {
+  const accounts = createClient(v1.AccountService, createWebTransport({ baseUrl }));
+  await expectCode(accounts.listAccounts({ pageSize: 10 }, { timeoutMs }), Code.Unauthenticated);
+});
+
+test("grpc-web: ListAccounts page_size=-5 is INVALID_ARGUMENT", { skip }, async () => {
+  const accounts = createClient(v1.AccountService, createWebTransport({ baseUrl, token }));
+  await expectCode(accounts.listAccounts({ pageSize: -5 }, { timeoutMs }), Code.InvalidArgument);
+});

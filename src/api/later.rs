@@ -1,0 +1,157 @@
+//! The services whose capabilities arrive in later releases. They are part
+//! of the v1 contract (clients and SDKs are generated against it), so they
+//! are served, authenticated, and answer UNIMPLEMENTED with ErrorInfo reason
+//! NOT_IMPLEMENTED_YET — never a silent stub.
+
+use tezgram_sdk::v1 as pb;
+use tezgram_sdk::v1::chat_service_server::ChatService;
+use tezgram_sdk::v1::crm_service_server::CrmService;
+use tezgram_sdk::v1::media_service_server::MediaService;
+use tezgram_sdk::v1::message_service_server::MessageService;
+use tezgram_sdk::v1::sandbox_service_server::SandboxService;
+use tezgram_sdk::v1::update_service_server::UpdateService;
+use tonic::{Request, Response, Status};
+
+use super::{NotImplementedStream, caller, not_implemented};
+use crate::domain::Error;
+
+/// later_service implements a service whose unary RPCs answer
+/// NOT_IMPLEMENTED_YET after `self.check(&request)`; streaming RPCs follow
+/// the list verbatim. It writes the whole impl so `async_trait` sees every method.
+macro_rules! later_service {
+    (
+        $api:ident: $service:ident {
+            $($method:ident($req:ident) -> $resp:ident = $rpc:literal;)*
+        }
+        $($streaming:tt)*
+    ) => {
+        #[tonic::async_trait]
+        impl $service for $api {
+            $(
+                async fn $method(
+                    &self,
+                    request: Request<pb::$req>,
+                ) -> Result<Response<pb::$resp>, Status> {
+                    self.check(&request)?;
+                    not_implemented(&request, $rpc)
+                }
+            )*
+            $($streaming)*
+        }
+    };
+}
+
+/// Unit APIs with nothing to check beyond authentication.
+macro_rules! plain_api {
+    ($($api:ident),+) => {
+        $(
+            pub struct $api;
+
+            impl $api {
+                fn check<T>(&self, request: &Request<T>) -> Result<(), Status> {
+                    caller(request).map(|_| ())
+                }
+            }
+        )+
+    };
+}
+
+plain_api!(ChatApi, MessageApi, MediaApi, UpdateApi, CrmApi);
+
+later_service! {
+    ChatApi: ChatService {
+        list_chats(ListChatsRequest) -> ListChatsResponse = "ListChats";
+        get_chat(GetChatRequest) -> GetChatResponse = "GetChat";
+        resolve_chat(ResolveChatRequest) -> ResolveChatResponse = "ResolveChat";
+        list_contacts(ListContactsRequest) -> ListContactsResponse = "ListContacts";
+    }
+}
+
+later_service! {
+    MessageApi: MessageService {
+        list_messages(ListMessagesRequest) -> ListMessagesResponse = "ListMessages";
+        get_message(GetMessageRequest) -> GetMessageResponse = "GetMessage";
+        search_messages(SearchMessagesRequest) -> SearchMessagesResponse = "SearchMessages";
+        send_message(SendMessageRequest) -> SendMessageResponse = "SendMessage";
+        edit_message(EditMessageRequest) -> EditMessageResponse = "EditMessage";
+        delete_messages(DeleteMessagesRequest) -> DeleteMessagesResponse = "DeleteMessages";
+        forward_messages(ForwardMessagesRequest) -> ForwardMessagesResponse = "ForwardMessages";
+        mark_read(MarkReadRequest) -> MarkReadResponse = "MarkRead";
+        set_typing(SetTypingRequest) -> SetTypingResponse = "SetTyping";
+    }
+}
+
+later_service! {
+    MediaApi: MediaService {
+        create_upload(CreateUploadRequest) -> CreateUploadResponse = "CreateUpload";
+        upload_chunk(UploadChunkRequest) -> UploadChunkResponse = "UploadChunk";
+        get_upload(GetUploadRequest) -> GetUploadResponse = "GetUpload";
+        complete_upload(CompleteUploadRequest) -> CompleteUploadResponse = "CompleteUpload";
+    }
+
+    type DownloadMediaStream = NotImplementedStream<pb::DownloadMediaResponse>;
+
+    async fn download_media(
+        &self,
+        request: Request<pb::DownloadMediaRequest>,
+    ) -> Result<Response<Self::DownloadMediaStream>, Status> {
+        self.check(&request)?;
+        not_implemented(&request, "DownloadMedia")
+    }
+}
+
+later_service! {
+    UpdateApi: UpdateService {}
+
+    type SubscribeStream = NotImplementedStream<pb::SubscribeResponse>;
+
+    async fn subscribe(
+        &self,
+        request: Request<pb::SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        self.check(&request)?;
+        not_implemented(&request, "Subscribe")
+    }
+}
+
+later_service! {
+    CrmApi: CrmService {
+        link_chat(LinkChatRequest) -> LinkChatResponse = "LinkChat";
+        unlink_chat(UnlinkChatRequest) -> UnlinkChatResponse = "UnlinkChat";
+        list_links(ListLinksRequest) -> ListLinksResponse = "ListLinks";
+        suggest_links(SuggestLinksRequest) -> SuggestLinksResponse = "SuggestLinks";
+        create_trigger(CreateTriggerRequest) -> CreateTriggerResponse = "CreateTrigger";
+        get_trigger(GetTriggerRequest) -> GetTriggerResponse = "GetTrigger";
+        list_triggers(ListTriggersRequest) -> ListTriggersResponse = "ListTriggers";
+        update_trigger(UpdateTriggerRequest) -> UpdateTriggerResponse = "UpdateTrigger";
+        delete_trigger(DeleteTriggerRequest) -> DeleteTriggerResponse = "DeleteTrigger";
+        list_deliveries(ListDeliveriesRequest) -> ListDeliveriesResponse = "ListDeliveries";
+    }
+}
+
+/// SandboxApi answers SANDBOX_DISABLED when the gateway talks to real
+/// Telegram, and NOT_IMPLEMENTED_YET until the sandbox DC lands.
+pub struct SandboxApi {
+    pub enabled: bool,
+}
+
+impl SandboxApi {
+    fn check<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        caller(request)?;
+        if self.enabled {
+            Ok(())
+        } else {
+            Err(Error::SandboxDisabled.into())
+        }
+    }
+}
+
+later_service! {
+    SandboxApi: SandboxService {
+        create_sandbox_user(CreateSandboxUserRequest) -> CreateSandboxUserResponse = "CreateSandboxUser";
+        list_sandbox_users(ListSandboxUsersRequest) -> ListSandboxUsersResponse = "ListSandboxUsers";
+        send_as_sandbox_user(SendAsSandboxUserRequest) -> SendAsSandboxUserResponse = "SendAsSandboxUser";
+        accept_qr_login(AcceptQrLoginRequest) -> AcceptQrLoginResponse = "AcceptQrLogin";
+        inject_fault(InjectFaultRequest) -> InjectFaultResponse = "InjectFault";
+    }
+}

@@ -1,0 +1,83 @@
+//! The gRPC surface: the only module that knows protobuf and tonic. It
+//! authenticates, validates, converts to domain types, calls services, and
+//! maps errors to `Status` exactly once (`error.rs`).
+
+mod account;
+pub mod convert;
+pub mod error;
+mod later;
+pub mod layers;
+pub mod page;
+
+use std::pin::Pin;
+
+use futures::Stream;
+use tezgram_sdk::v1::account_service_server::AccountServiceServer;
+use tezgram_sdk::v1::chat_service_server::ChatServiceServer;
+use tezgram_sdk::v1::crm_service_server::CrmServiceServer;
+use tezgram_sdk::v1::media_service_server::MediaServiceServer;
+use tezgram_sdk::v1::message_service_server::MessageServiceServer;
+use tezgram_sdk::v1::sandbox_service_server::SandboxServiceServer;
+use tezgram_sdk::v1::update_service_server::UpdateServiceServer;
+use tonic::service::Routes;
+use tonic::{Request, Status};
+
+use crate::domain::{Caller, Error};
+use crate::service::Accounts;
+
+/// API_PREFIX is the path prefix of tezgram's own RPCs; everything under it
+/// requires credentials. Health and reflection do not.
+pub const API_PREFIX: &str = "/tez.telegram.v1.";
+
+/// caller is the authenticated caller the auth layer attached to the request.
+fn caller<T>(request: &Request<T>) -> Result<&Caller, Status> {
+    request
+        .extensions()
+        .get::<Caller>()
+        .ok_or_else(|| Error::Unauthenticated("missing credentials").into())
+}
+
+/// NotImplementedStream is the stream type of streaming RPCs that are not
+/// implemented yet (they fail before producing it).
+type NotImplementedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+fn not_implemented<T, R>(request: &Request<T>, rpc: &'static str) -> Result<R, Status> {
+    caller(request)?;
+    Err(Error::NotImplementedYet { rpc }.into())
+}
+
+/// Services are the domain services the API serves.
+pub struct Services {
+    pub accounts: Accounts,
+    pub sandbox_enabled: bool,
+}
+
+/// routes registers every v1 service.
+pub fn routes(services: Services) -> Routes {
+    let Services {
+        accounts,
+        sandbox_enabled,
+    } = services;
+    Routes::new(AccountServiceServer::new(account::AccountApi::new(
+        accounts,
+    )))
+    .add_service(ChatServiceServer::new(later::ChatApi))
+    .add_service(MessageServiceServer::new(later::MessageApi))
+    .add_service(MediaServiceServer::new(later::MediaApi))
+    .add_service(UpdateServiceServer::new(later::UpdateApi))
+    .add_service(CrmServiceServer::new(later::CrmApi))
+    .add_service(SandboxServiceServer::new(later::SandboxApi {
+        enabled: sandbox_enabled,
+    }))
+}
+
+/// SERVICE_NAMES are the fully-qualified names of the v1 services, for health.
+pub const SERVICE_NAMES: &[&str] = &[
+    "tez.telegram.v1.AccountService",
+    "tez.telegram.v1.ChatService",
+    "tez.telegram.v1.MessageService",
+    "tez.telegram.v1.MediaService",
+    "tez.telegram.v1.UpdateService",
+    "tez.telegram.v1.CrmService",
+    "tez.telegram.v1.SandboxService",
+];

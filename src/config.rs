@@ -1,0 +1,187 @@
+//! Configuration: defaults, then an optional TOML file, then `TEZGRAM_*`
+//! environment variables (nested keys with `__`, e.g. `TEZGRAM_AUTH__JWT_ISSUER`).
+//!
+//! The embedded default needs none of it: SQLite under `./data`, the
+//! in-process cache, the sandbox DC, and a dev JWT secret generated once.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// gRPC (and grpc-web) listen address.
+    pub listen: SocketAddr,
+    /// Prometheus `/metrics` listen address; its own port, never the API's.
+    pub metrics_listen: SocketAddr,
+    /// Where the embedded default keeps its database, dev secrets and sandbox state.
+    pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite://…`; unset means SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// `redis://…`; unset means the in-process cache.
+    pub redis_url: Option<String>,
+    /// Run database migrations when `serve` starts.
+    pub migrate_on_start: bool,
+    /// Origins allowed to call over grpc-web; `["*"]` allows any.
+    pub cors_allowed_origins: Vec<String>,
+    /// `json` (structured, the default) or `text`.
+    pub log_format: String,
+    /// OTLP/gRPC collector endpoint (e.g. `http://127.0.0.1:4317`); unset disables export.
+    pub otlp_endpoint: Option<String>,
+    pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
+    pub secrets: SecretsConfig,
+    pub sandbox: SandboxConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// HS256 shared secret. Unset (and no RS256 key) means the dev secret kept
+    /// in `data_dir/jwt-secret`, created on first use.
+    pub jwt_hs256_secret: Option<String>,
+    /// PEM file with the RS256 public key; takes precedence over HS256.
+    pub jwt_rs256_public_key_file: Option<PathBuf>,
+    /// Required `iss` claim.
+    pub jwt_issuer: String,
+    /// Required `aud` claim.
+    pub jwt_audience: String,
+    /// Clock skew allowed on `exp`/`nbf`, in seconds.
+    pub jwt_leeway_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second per principal (tenant + subject or key).
+    pub per_principal_per_second: u32,
+    pub per_principal_burst: u32,
+    /// Sustained requests per second per peer IP, before authentication.
+    pub per_ip_per_second: u32,
+    pub per_ip_burst: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// Encryption keys for sessions and secrets at rest, as `id:base64(32 bytes)`.
+    /// Unset means a key generated once in `data_dir/secret-keys`.
+    pub keys: Vec<String>,
+    /// Id of the key new data is sealed with; defaults to the first key.
+    pub active_key_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Serve the sandbox DC (and SandboxService) instead of real Telegram.
+    pub enabled: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            redis_url: None,
+            migrate_on_start: true,
+            cors_allowed_origins: vec!["*".to_owned()],
+            log_format: "json".to_owned(),
+            otlp_endpoint: None,
+            auth: AuthConfig {
+                jwt_hs256_secret: None,
+                jwt_rs256_public_key_file: None,
+                jwt_issuer: "tezgram-dev".to_owned(),
+                jwt_audience: "tezgram".to_owned(),
+                jwt_leeway_seconds: 30,
+            },
+            rate_limit: RateLimitConfig {
+                per_principal_per_second: 100,
+                per_principal_burst: 200,
+                per_ip_per_second: 200,
+                per_ip_burst: 400,
+            },
+            secrets: SecretsConfig {
+                keys: Vec::new(),
+                active_key_id: None,
+            },
+            sandbox: SandboxConfig { enabled: true },
+        }
+    }
+}
+
+impl Config {
+    /// load reads defaults ← `file` (if given) ← `TEZGRAM_*` environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+        Self::figment(file, Env::prefixed("TEZGRAM_").split("__"))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    fn figment(file: Option<&Path>, env: Env) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        // `TEZGRAM_CONFIG` names the file itself and is not a setting.
+        figment.merge(env.ignore(&["config"]))
+    }
+
+    /// database_url is the configured URL or SQLite in the data dir.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("tezgram.db").display()
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+// figment's Jail API returns its (large) error by value; that is its choice.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "tezgram.toml",
+                "listen = \"127.0.0.1:7000\"\nredis_url = \"redis://file\"\n[auth]\njwt_issuer = \"file\"\n",
+            )?;
+            jail.set_env("TEZGRAM_REDIS_URL", "redis://env");
+            jail.set_env("TEZGRAM_AUTH__JWT_AUDIENCE", "crm");
+            let config = Config::load(Some(Path::new("tezgram.toml"))).map_err(|e| *e)?;
+            assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 7000)));
+            assert_eq!(config.redis_url.as_deref(), Some("redis://env"));
+            assert_eq!(config.auth.jwt_issuer, "file");
+            assert_eq!(config.auth.jwt_audience, "crm");
+            assert!(config.sandbox.enabled);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("tezgram.toml", "listne = \"127.0.0.1:7000\"\n")?;
+            assert!(Config::load(Some(Path::new("tezgram.toml"))).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_data_dir() {
+        let config = Config::default();
+        assert_eq!(config.database_url(), "sqlite://./data/tezgram.db?mode=rwc");
+    }
+}

@@ -1,0 +1,59 @@
+//! The domain's error: what went wrong, in terms a caller can act on.
+//! `api/error.rs` maps it to a gRPC `Status` exactly once.
+
+use std::time::Duration;
+
+use super::ports::{CacheError, StoreError};
+
+/// FieldViolation names one bad field of a request and why it is bad.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// The field path as the caller wrote it, e.g. `page_size`.
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed; nothing was written.
+    #[error("invalid argument")]
+    InvalidArgument(Vec<FieldViolation>),
+    /// No such resource in the caller's tenant (other tenants' ids land here too).
+    #[error("{resource} not found")]
+    NotFound { resource: &'static str },
+    /// The caller presented no usable credentials.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(&'static str),
+    /// The caller is known but lacks a scope.
+    #[error("permission denied: missing scope {}", .0.as_str())]
+    PermissionDenied(super::Scope),
+    /// The caller (or Telegram, for us) must wait before retrying.
+    #[error("rate limited")]
+    RateLimited { retry_after: Duration },
+    /// The capability exists in the contract but a later release implements it.
+    #[error("{rpc} is not implemented yet")]
+    NotImplementedYet { rpc: &'static str },
+    /// SandboxService was called on a gateway that talks to real Telegram.
+    #[error("the sandbox dc is disabled")]
+    SandboxDisabled,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+impl Error {
+    /// invalid is the shorthand for a single bad field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Error::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+}

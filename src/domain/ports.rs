@@ -1,0 +1,108 @@
+//! Ports: what the domain needs from the outside world. `storage/` and
+//! `cache/` implement them; services hold them as `Arc<dyn ...>`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::account::{Account, AccountId};
+use super::caller::{Scope, TenantId};
+
+/// StoreError is a database failure, classified where it is born.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{resource} not found")]
+    NotFound { resource: &'static str },
+    /// A unique key is taken (SQLSTATE 23505 / SQLite constraint).
+    #[error("{resource} already exists")]
+    AlreadyExists { resource: &'static str },
+    /// The database cannot be reached or timed out; retryable.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A stored value this build cannot read (e.g. an unknown enum name).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+/// CacheError is a cache failure. Callers treat the cache as optional: a
+/// failed read falls back to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache unavailable: {0}")]
+    Unavailable(String),
+    #[error("cache error: {0}")]
+    Other(String),
+}
+
+/// AccountPage is one page of accounts, oldest first.
+#[derive(Debug, Clone)]
+pub struct AccountPage {
+    pub accounts: Vec<Account>,
+    /// Set when more accounts follow: the last id of this page.
+    pub next_after: Option<AccountId>,
+}
+
+/// AccountStore persists accounts, scoped to a tenant.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// list_accounts returns up to `limit` accounts with ids after `after`,
+    /// oldest first.
+    async fn list_accounts(
+        &self,
+        tenant: &TenantId,
+        after: Option<AccountId>,
+        limit: u32,
+    ) -> Result<AccountPage, StoreError>;
+
+    /// get_account fails `NotFound` for ids of other tenants too.
+    async fn get_account(&self, tenant: &TenantId, id: AccountId) -> Result<Account, StoreError>;
+
+    /// insert_account stores a new account (without a session yet).
+    async fn insert_account(&self, account: &Account) -> Result<(), StoreError>;
+}
+
+/// ApiKey is a stored API key, minus the secret (only its hash is kept).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKey {
+    /// Public id, also the key's prefix (`tzk_<id>_<secret>`).
+    pub id: String,
+    pub tenant: TenantId,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// ApiKeyStore persists API keys. Secrets are stored as SHA-256 hashes only.
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync + 'static {
+    async fn insert_api_key(&self, key: &ApiKey, secret_hash: &[u8; 32]) -> Result<(), StoreError>;
+
+    /// find_api_key returns the key with that id and its secret hash, revoked or not.
+    async fn find_api_key(&self, id: &str) -> Result<Option<(ApiKey, [u8; 32])>, StoreError>;
+
+    /// list_api_keys lists keys of one tenant, or of all tenants (operator CLI).
+    async fn list_api_keys(&self, tenant: Option<&TenantId>) -> Result<Vec<ApiKey>, StoreError>;
+
+    /// revoke_api_key marks a key revoked; `NotFound` if there is no such key.
+    async fn revoke_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+}
+
+/// Cache is a byte cache with TTLs, shared by all instances when it is Redis.
+#[async_trait]
+pub trait Cache: Send + Sync + 'static {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
+    /// set stores `value` under `key` for `ttl` (which must be at least 1 ms).
+    async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError>;
+    /// delete removes keys; missing keys are not an error.
+    async fn delete(&self, keys: &[String]) -> Result<(), CacheError>;
+    /// incr atomically adds one to a counter (created at 0, no expiry) and
+    /// returns the new value. Used as a generation number that invalidates a
+    /// whole family of keys in one write.
+    async fn incr(&self, key: &str) -> Result<u64, CacheError>;
+    /// ping checks the cache answers.
+    async fn ping(&self) -> Result<(), CacheError>;
+}

@@ -1,0 +1,12 @@
+//! tezgram: Tez CRM's Telegram gateway. See ARCHITECTURE.md for the map.
+
+pub mod api;
+pub mod auth;
+pub mod cache;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod server;
+pub mod service;
+pub mod storage;
+pub mod telemetry;

@@ -1,0 +1,169 @@
+//! The `tezgram` command: serve the gateway, migrate, and operator tasks.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use tezgram::auth;
+use tezgram::config::Config;
+use tezgram::domain::ports::{ApiKey, ApiKeyStore};
+use tezgram::domain::{Scope, TenantId};
+use tezgram::server;
+
+#[derive(Parser)]
+#[command(name = "tezgram", version, about = "Tez CRM's Telegram gateway")]
+struct Cli {
+    /// TOML config file (also `TEZGRAM_CONFIG`); `TEZGRAM_*` variables override it.
+    #[arg(long, global = true, env = "TEZGRAM_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve gRPC and grpc-web, with /metrics on its own port.
+    Serve {
+        /// Do not run database migrations on start.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print a development JWT signed with the HS256 secret (the last line is the token alone).
+    Token {
+        #[arg(long, default_value = "dev")]
+        tenant: String,
+        #[arg(long, default_value = "dev")]
+        subject: String,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 24)]
+        ttl_hours: u64,
+    },
+    /// Manage API keys for internal services.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        name: String,
+        /// Scopes, repeatable: accounts:read, accounts:write, chats:read,
+        /// messages:read, messages:write, media:read, media:write,
+        /// updates:read, crm:read, crm:write, sandbox.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+    },
+    /// List keys (never their secrets).
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke a key by id.
+    Revoke { id: String },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref()).context("loading configuration")?;
+    match cli.command {
+        Command::Serve { no_migrate } => {
+            if no_migrate {
+                config.migrate_on_start = false;
+            }
+            let telemetry =
+                tezgram::telemetry::init(&config.log_format, config.otlp_endpoint.as_deref())?;
+            let result = server::serve(config).await;
+            telemetry.shutdown();
+            result
+        }
+        Command::Migrate => {
+            server::open_store(&config, true).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Token {
+            tenant,
+            subject,
+            ttl_hours,
+        } => {
+            anyhow::ensure!(
+                config.auth.jwt_rs256_public_key_file.is_none(),
+                "tokens for RS256 are issued by your identity provider, not by tezgram"
+            );
+            TenantId::parse(&tenant).context("tenant must be 1-128 of [A-Za-z0-9._:-]")?;
+            let secret = server::jwt_secret(&config).await?;
+            let claims = auth::dev_claims(
+                &config.auth,
+                &tenant,
+                &subject,
+                Duration::from_secs(ttl_hours * 3600),
+            );
+            eprintln!("# dev token: tenant={tenant} sub={subject} roles=admin ttl={ttl_hours}h");
+            println!("{}", auth::issue_hs256(secret.as_bytes(), &claims));
+            Ok(())
+        }
+        Command::ApiKey(command) => api_key(&config, command).await,
+    }
+}
+
+async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> {
+    let store: Arc<dyn ApiKeyStore> = Arc::new(server::open_store(config, true).await?);
+    match command {
+        ApiKeyCommand::Create {
+            tenant,
+            name,
+            scopes,
+        } => {
+            let tenant =
+                TenantId::parse(&tenant).context("tenant must be 1-128 of [A-Za-z0-9._:-]")?;
+            let scopes = scopes
+                .iter()
+                .map(|s| Scope::parse(s).with_context(|| format!("unknown scope {s:?}")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let minted = auth::mint_api_key();
+            let key = ApiKey {
+                id: minted.id.clone(),
+                tenant,
+                name,
+                scopes,
+                created_at: Utc::now(),
+                revoked_at: None,
+            };
+            store.insert_api_key(&key, &minted.secret_hash).await?;
+            eprintln!("# api key {} created; it is shown only now", key.id);
+            println!("{}", minted.token.as_str());
+        }
+        ApiKeyCommand::List { tenant } => {
+            let tenant = tenant
+                .map(|t| TenantId::parse(&t).context("bad tenant"))
+                .transpose()?;
+            for key in store.list_api_keys(tenant.as_ref()).await? {
+                let scopes: Vec<_> = key.scopes.iter().map(|s| s.as_str()).collect();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    key.id,
+                    key.tenant,
+                    key.name,
+                    scopes.join(","),
+                    key.revoked_at
+                        .map_or("active".to_owned(), |t| format!("revoked {t}")),
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { id } => {
+            store.revoke_api_key(&id, Utc::now()).await?;
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,367 @@
+//! `tezgram serve`: wires config, storage, cache, auth and the API into a
+//! running gateway — gRPC and grpc-web on one port, `/metrics` on another.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use http::{HeaderName, Method};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower_governor::GovernorLayer;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use zeroize::Zeroizing;
+
+use crate::api::layers::{
+    AuthLayer, KnownMethods, PeerIpKey, PrincipalKey, RpcLayer, rate_limited,
+};
+use crate::api::{self, SERVICE_NAMES, Services};
+use crate::auth::{self, Authenticator, JwtVerifier};
+use crate::config::Config;
+use crate::crypto::Sealer;
+use crate::domain::ports::{AccountStore, ApiKeyStore};
+use crate::service::Accounts;
+use crate::storage::Store;
+use crate::telemetry::Metrics;
+
+/// HEALTH_INTERVAL is how often the database is pinged for the health status.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
+/// DRAIN_TIMEOUT bounds how long shutdown waits for in-flight calls.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Gateway is a running gateway. Dropping it does not stop it; call
+/// [`Gateway::shutdown`].
+pub struct Gateway {
+    pub grpc_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Gateway {
+    /// shutdown stops accepting calls, drains in-flight ones, and waits.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            task.await.context("gateway task panicked")??;
+        }
+        Ok(())
+    }
+}
+
+/// jwt_secret is the configured HS256 secret, or the dev secret kept in the
+/// data dir (created on first use).
+pub async fn jwt_secret(config: &Config) -> anyhow::Result<Zeroizing<String>> {
+    match &config.auth.jwt_hs256_secret {
+        Some(secret) => Ok(Zeroizing::new(secret.clone())),
+        None => {
+            auth::load_or_create_secret(&config.data_dir.join("jwt-secret"), auth::random_secret)
+                .await
+                .context("reading the dev jwt secret")
+        }
+    }
+}
+
+async fn jwt_verifier(config: &Config) -> anyhow::Result<JwtVerifier> {
+    if let Some(path) = &config.auth.jwt_rs256_public_key_file {
+        let pem = tokio::fs::read(path)
+            .await
+            .with_context(|| format!("reading {}", path.display()))?;
+        return JwtVerifier::rs256(&pem, &config.auth);
+    }
+    let secret = jwt_secret(config).await?;
+    Ok(JwtVerifier::hs256(secret.as_bytes(), &config.auth))
+}
+
+/// sealer builds the at-rest encryption from configured keys, or from a key
+/// generated once into the data dir.
+pub async fn sealer(config: &Config) -> anyhow::Result<Sealer> {
+    let specs = if config.secrets.keys.is_empty() {
+        let spec = auth::load_or_create_secret(&config.data_dir.join("secret-keys"), || {
+            Sealer::generate_spec("local-1")
+        })
+        .await
+        .context("reading the data dir encryption key")?;
+        spec.lines().map(str::to_owned).collect()
+    } else {
+        config.secrets.keys.clone()
+    };
+    Sealer::from_specs(&specs, config.secrets.active_key_id.as_deref())
+        .context("loading encryption keys (secrets.keys)")
+}
+
+/// open_store connects to the configured database and migrates it if asked.
+pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store> {
+    if config.database_url.is_none() {
+        tokio::fs::create_dir_all(&config.data_dir)
+            .await
+            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    }
+    let store = Store::connect(&config.database_url())
+        .await
+        .context("connecting to the database")?;
+    if migrate {
+        store.migrate().await.context("migrating the database")?;
+    }
+    Ok(store)
+}
+
+/// start binds both listeners and serves until [`Gateway::shutdown`].
+pub async fn start(config: Config) -> anyhow::Result<Gateway> {
+    // Fail fast on bad key configuration, before serving anything. Sessions
+    // sealed with it arrive with the Telegram adapter.
+    sealer(&config).await?;
+    let store = open_store(&config, config.migrate_on_start).await?;
+    let cache = crate::cache::connect(config.redis_url.as_deref())
+        .await
+        .context("connecting to the cache")?;
+    let api_keys: Arc<dyn ApiKeyStore> = Arc::new(store.clone());
+    let accounts_store: Arc<dyn AccountStore> = Arc::new(store.clone());
+    let authenticator = Authenticator::new(jwt_verifier(&config).await?, api_keys);
+    let metrics = Metrics::new();
+
+    let grpc_listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let metrics_listener = TcpListener::bind(config.metrics_listen)
+        .await
+        .with_context(|| format!("binding {}", config.metrics_listen))?;
+    let grpc_addr = grpc_listener.local_addr()?;
+    let metrics_addr = metrics_listener.local_addr()?;
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    update_health(&health_reporter, &metrics, &store).await;
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tezgram_sdk::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tezgram_sdk::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let routes = api::routes(Services {
+        accounts: Accounts::new(accounts_store, cache),
+        sandbox_enabled: config.sandbox.enabled,
+    })
+    .add_service(health_service)
+    .add_service(reflection_v1)
+    .add_service(reflection_v1alpha);
+
+    let limits = &config.rate_limit;
+    let ip_limit = Arc::new(
+        GovernorConfigBuilder::default()
+            .period(period(limits.per_ip_per_second))
+            .burst_size(limits.per_ip_burst.max(1))
+            .key_extractor(PeerIpKey)
+            .finish()
+            .context("rate_limit.per_ip_* must be positive")?,
+    );
+    let principal_limit = Arc::new(
+        GovernorConfigBuilder::default()
+            .period(period(limits.per_principal_per_second))
+            .burst_size(limits.per_principal_burst.max(1))
+            .key_extractor(PrincipalKey)
+            .finish()
+            .context("rate_limit.per_principal_* must be positive")?,
+    );
+
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+
+    // Forget idle rate-limit keys so the limiter's memory stays bounded.
+    {
+        let (ip_limit, principal_limit) = (ip_limit.clone(), principal_limit.clone());
+        let mut stop = shutdown_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        ip_limit.limiter().retain_recent();
+                        principal_limit.limiter().retain_recent();
+                    }
+                    _ = stop.changed() => return Ok(()),
+                }
+            }
+        }));
+    }
+
+    // Health follows the database: NOT_SERVING while it does not answer.
+    {
+        let (reporter, metrics, store) = (health_reporter.clone(), metrics.clone(), store.clone());
+        let mut stop = shutdown_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(HEALTH_INTERVAL);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => update_health(&reporter, &metrics, &store).await,
+                    _ = stop.changed() => {
+                        set_health(&reporter, ServingStatus::NotServing).await;
+                        return Ok(());
+                    }
+                }
+            }
+        }));
+    }
+
+    let grpc = Server::builder()
+        .accept_http1(true)
+        .layer(cors(&config.cors_allowed_origins)?)
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(RpcLayer::new(
+            metrics.clone(),
+            KnownMethods::from_descriptors(tezgram_sdk::FILE_DESCRIPTOR_SET),
+        ))
+        .layer(GovernorLayer::new(ip_limit).error_handler(rate_limited))
+        .layer(AuthLayer::new(authenticator))
+        .layer(GovernorLayer::new(principal_limit).error_handler(rate_limited))
+        .add_routes(routes);
+    {
+        let (stop, drain_deadline) = (shutdown_rx.clone(), shutdown_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            let serve = grpc.serve_with_incoming_shutdown(
+                TcpListenerStream::new(grpc_listener),
+                signalled(stop),
+            );
+            // Once shutdown is signalled, in-flight calls get DRAIN_TIMEOUT to
+            // finish; long-lived streams would otherwise hold shutdown open.
+            tokio::select! {
+                result = serve => result.context("serving grpc"),
+                _ = async {
+                    signalled(drain_deadline).await;
+                    tokio::time::sleep(DRAIN_TIMEOUT).await;
+                } => {
+                    tracing::warn!("in-flight calls did not finish in time, closing them");
+                    Ok(())
+                }
+            }
+        }));
+    }
+
+    let metrics_router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move { metrics.render() }
+        }),
+    );
+    {
+        let stop = signalled(shutdown_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            axum::serve(metrics_listener, metrics_router)
+                .with_graceful_shutdown(stop)
+                .await
+                .context("serving metrics")
+        }));
+    }
+
+    tracing::info!(%grpc_addr, %metrics_addr, database = store.backend_name(), "serving");
+    Ok(Gateway {
+        grpc_addr,
+        metrics_addr,
+        shutdown: shutdown_tx,
+        tasks,
+    })
+}
+
+async fn signalled(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+fn period(per_second: u32) -> Duration {
+    Duration::from_nanos(1_000_000_000 / u64::from(per_second.max(1)))
+}
+
+fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let origins = origins
+            .iter()
+            .map(|o| o.parse().with_context(|| format!("bad cors origin {o:?}")))
+            .collect::<anyhow::Result<Vec<http::HeaderValue>>>()?;
+        AllowOrigin::list(origins)
+    };
+    let header = HeaderName::from_static;
+    Ok(CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([Method::POST, Method::OPTIONS])
+        .allow_headers([
+            header("authorization"),
+            header("x-api-key"),
+            header("content-type"),
+            header("x-grpc-web"),
+            header("x-user-agent"),
+            header("grpc-timeout"),
+        ])
+        .expose_headers([
+            header("grpc-status"),
+            header("grpc-message"),
+            header("grpc-status-details-bin"),
+        ])
+        .max_age(Duration::from_secs(86_400)))
+}
+
+async fn update_health(reporter: &HealthReporter, metrics: &Metrics, store: &Store) {
+    let up = match tokio::time::timeout(HEALTH_INTERVAL, store.ping()).await {
+        Ok(Ok(())) => true,
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "database ping failed");
+            false
+        }
+        Err(_) => {
+            tracing::warn!("database ping timed out");
+            false
+        }
+    };
+    metrics.database_up.set(i64::from(up));
+    let status = if up {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    set_health(reporter, status).await;
+}
+
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for name in SERVICE_NAMES {
+        reporter.set_service_status(*name, status).await;
+    }
+}
+
+/// serve runs the gateway until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let gateway = start(config).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    gateway.shutdown().await
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,17 @@
+//! Services: the use cases behind the RPCs. They check the caller's scopes,
+//! talk to the ports, and keep the cache consistent with the store.
+
+pub mod accounts;
+
+pub use accounts::Accounts;
+
+use crate::domain::{Caller, Error, Scope};
+
+/// require fails with PERMISSION_DENIED unless the caller holds `scope`.
+pub fn require(caller: &Caller, scope: Scope) -> Result<(), Error> {
+    if caller.can(scope) {
+        Ok(())
+    } else {
+        Err(Error::PermissionDenied(scope))
+    }
+}

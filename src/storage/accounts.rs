@@ -1,0 +1,131 @@
+//! `AccountStore` on the `accounts` table.
+
+use async_trait::async_trait;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::entities::accounts;
+use super::{Store, StoreResultExt};
+use crate::domain::ports::{AccountPage, AccountStore, StoreError};
+use crate::domain::{Account, AccountId, TenantId};
+
+const RESOURCE: &str = "account";
+
+#[async_trait]
+impl AccountStore for Store {
+    async fn list_accounts(
+        &self,
+        tenant: &TenantId,
+        after: Option<AccountId>,
+        limit: u32,
+    ) -> Result<AccountPage, StoreError> {
+        let mut query = accounts::Entity::find()
+            .filter(accounts::Column::TenantId.eq(tenant.as_str()))
+            .order_by_asc(accounts::Column::Id);
+        if let Some(after) = after {
+            // Ids are UUIDv7 strings: text order is creation order.
+            query = query.filter(accounts::Column::Id.gt(after.to_string()));
+        }
+        // One row more than asked says whether another page follows.
+        let rows = query
+            .limit(u64::from(limit) + 1)
+            .all(self.connection())
+            .await
+            .store_err(RESOURCE)?;
+
+        let has_more = rows.len() > limit as usize;
+        let accounts = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(account_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_after = if has_more {
+            accounts.last().map(|account| account.id)
+        } else {
+            None
+        };
+        Ok(AccountPage {
+            accounts,
+            next_after,
+        })
+    }
+
+    async fn get_account(&self, tenant: &TenantId, id: AccountId) -> Result<Account, StoreError> {
+        accounts::Entity::find_by_id(id.to_string())
+            .filter(accounts::Column::TenantId.eq(tenant.as_str()))
+            .one(self.connection())
+            .await
+            .store_err(RESOURCE)?
+            .ok_or(StoreError::NotFound { resource: RESOURCE })
+            .and_then(account_from_row)
+    }
+
+    async fn insert_account(&self, account: &Account) -> Result<(), StoreError> {
+        let Account {
+            id,
+            tenant,
+            kind,
+            state,
+            phone_number,
+            telegram_user_id,
+            username,
+            display_name,
+            password_hint,
+            created_at,
+            updated_at,
+        } = account;
+        let row = accounts::ActiveModel {
+            id: Set(id.to_string()),
+            tenant_id: Set(tenant.as_str().to_owned()),
+            kind: Set(kind.as_str().to_owned()),
+            state: Set(state.as_str().to_owned()),
+            phone_number: Set(phone_number.clone()),
+            telegram_user_id: Set(*telegram_user_id),
+            username: Set(username.clone()),
+            display_name: Set(display_name.clone()),
+            password_hint: Set(password_hint.clone()),
+            session: Set(None),
+            session_key_id: Set(None),
+            login_state: Set(None),
+            login_key_id: Set(None),
+            request_id: Set(None),
+            lease_owner: Set(None),
+            lease_expires_at: Set(None),
+            created_at: Set(*created_at),
+            updated_at: Set(*updated_at),
+        };
+        accounts::Entity::insert(row)
+            .exec_without_returning(self.connection())
+            .await
+            .store_err(RESOURCE)?;
+        Ok(())
+    }
+}
+
+/// account_from_row reads a stored account; a value this build cannot read
+/// (an unknown enum name, a malformed id) is `Corrupt`, never a panic.
+fn account_from_row(row: accounts::Model) -> Result<Account, StoreError> {
+    let corrupt = |what: &str, err: &dyn std::fmt::Display| {
+        StoreError::Corrupt(format!("account {}: {what}: {err}", row.id))
+    };
+    let id = row
+        .id
+        .parse::<AccountId>()
+        .map_err(|err| corrupt("id", &err))?;
+    let tenant = TenantId::parse(&row.tenant_id)
+        .ok_or_else(|| corrupt("tenant_id", &format_args!("{:?}", row.tenant_id)))?;
+    let kind = row.kind.parse().map_err(|err| corrupt("kind", &err))?;
+    let state = row.state.parse().map_err(|err| corrupt("state", &err))?;
+    Ok(Account {
+        id,
+        tenant,
+        kind,
+        state,
+        phone_number: row.phone_number,
+        telegram_user_id: row.telegram_user_id,
+        username: row.username,
+        display_name: row.display_name,
+        password_hint: row.password_hint,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}

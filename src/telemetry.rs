@@ -1,0 +1,172 @@
+//! Observability: structured logs, OpenTelemetry trace export (OTLP/gRPC,
+//! when an endpoint is configured), and the Prometheus metrics registry.
+
+use std::time::Duration;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// Telemetry holds what must be flushed at shutdown.
+pub struct Telemetry {
+    tracer_provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    pub fn shutdown(self) {
+        if let Some(provider) = self.tracer_provider
+            && let Err(err) = provider.shutdown()
+        {
+            eprintln!("opentelemetry shutdown failed: {err}");
+        }
+    }
+}
+
+/// init installs the global subscriber: logs to stderr (JSON or text)
+/// filtered by `RUST_LOG` (default `info`, sqlx at `warn` because it logs
+/// every statement at INFO), and spans to OTLP when `otlp_endpoint` is set.
+/// The log filter applies to the log layer only, so it never hides spans
+/// from the OpenTelemetry layer.
+pub fn init(log_format: &str, otlp_endpoint: Option<&str>) -> anyhow::Result<Telemetry> {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,h2=warn,hyper=warn"));
+    let logs = match log_format {
+        "text" => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+            .boxed(),
+        _ => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .with_filter(filter)
+            .boxed(),
+    };
+    let (otel, tracer_provider) = match otlp_endpoint {
+        Some(endpoint) => {
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .with_timeout(Duration::from_secs(5))
+                .build()?;
+            let provider = SdkTracerProvider::builder()
+                .with_batch_exporter(exporter)
+                .with_resource(Resource::builder().with_service_name("tezgram").build())
+                .build();
+            let layer = tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("tezgram"))
+                .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+            (Some(layer), Some(provider))
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(otel)
+        .try_init()?;
+    Ok(Telemetry { tracer_provider })
+}
+
+/// Metrics are the Prometheus metrics of one gateway instance, in a registry
+/// of its own (so several instances can live in one test process).
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    rpc_requests: IntCounterVec,
+    rpc_duration: HistogramVec,
+    pub database_up: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new_custom(Some("tezgram".to_owned()), None)
+            .expect("a static prefix is a valid registry prefix");
+        let rpc_requests = IntCounterVec::new(
+            Opts::new(
+                "rpc_requests_total",
+                "gRPC requests by method and status code",
+            ),
+            &["method", "code"],
+        )
+        .expect("valid metric definition");
+        let rpc_duration = HistogramVec::new(
+            HistogramOpts::new("rpc_duration_seconds", "gRPC request latency by method").buckets(
+                vec![
+                    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ],
+            ),
+            &["method"],
+        )
+        .expect("valid metric definition");
+        let database_up = IntGauge::new("database_up", "1 while the database answers")
+            .expect("valid metric definition");
+        for collector in [
+            Box::new(rpc_requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(rpc_duration.clone()),
+            Box::new(database_up.clone()),
+        ] {
+            registry
+                .register(collector)
+                .expect("metric names are unique in a fresh registry");
+        }
+        Self {
+            registry,
+            rpc_requests,
+            rpc_duration,
+            database_up,
+        }
+    }
+
+    pub fn observe_rpc(&self, method: &str, code: tonic::Code, elapsed: Duration) {
+        self.rpc_requests
+            .with_label_values(&[method, code_name(code)])
+            .inc();
+        self.rpc_duration
+            .with_label_values(&[method])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// render is the text exposition format served at `/metrics`.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        prometheus::TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .expect("encoding gathered metrics to a vec cannot fail");
+        String::from_utf8(buffer).expect("the text format is utf-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}

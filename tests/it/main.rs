@@ -1,0 +1,9 @@
+//! The integration suite: one binary, real servers on 127.0.0.1:0, real
+//! databases (SQLite; PostgreSQL with `TEZGRAM_TEST_DATABASE_URL`) and caches
+//! (in-process; Redis with `TEZGRAM_TEST_REDIS_URL`).
+
+mod api;
+mod cache;
+mod db;
+mod server;
+mod storage;
