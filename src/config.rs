@@ -129,8 +129,16 @@ impl Config {
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
-        // `TEZGRAM_CONFIG` names the file itself and is not a setting.
-        figment.merge(env.ignore(&["config"]))
+        // Only variables naming a setting are read: tooling shares the
+        // `TEZGRAM_` prefix (`TEZGRAM_CONFIG` names the file itself, tests use
+        // `TEZGRAM_TEST_*`). Inside a known section, unknown keys are still
+        // refused, so `TEZGRAM_AUTH__JWT_ISSUR` is an error, not a silent no-op.
+        let sections = top_level_keys();
+        figment.merge(env.filter(move |key| {
+            // The key arrives with `__` already turned into `.`.
+            let section = key.as_str().split('.').next().unwrap_or_default();
+            sections.iter().any(|s| s.eq_ignore_ascii_case(section))
+        }))
     }
 
     /// database_url is the configured URL or SQLite in the data dir.
@@ -142,6 +150,14 @@ impl Config {
                 self.data_dir.join("tezgram.db").display()
             ),
         }
+    }
+}
+
+/// top_level_keys are the names of the top-level settings.
+fn top_level_keys() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(map)) => map.into_iter().map(|(k, _)| k).collect(),
+        _ => unreachable!("Config serializes to a map"),
     }
 }
 
@@ -175,6 +191,24 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.create_file("tezgram.toml", "listne = \"127.0.0.1:7000\"\n")?;
             assert!(Config::load(Some(Path::new("tezgram.toml"))).is_err());
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TEZGRAM_AUTH__JWT_ISSUR", "typo");
+            assert!(Config::load(None).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn other_tezgram_variables_are_not_settings() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TEZGRAM_TEST_DATABASE_URL", "postgres://elsewhere");
+            jail.set_env("TEZGRAM_CACHE", "/tmp/tools");
+            jail.set_env("TEZGRAM_LISTEN", "127.0.0.1:7001");
+            let config = Config::load(None).map_err(|e| *e)?;
+            assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 7001)));
+            assert_eq!(config.database_url, None);
             Ok(())
         });
     }
