@@ -31,7 +31,7 @@ fn reason(status: &tonic::Status) -> String {
     info.reason
 }
 
-fn account(tenant: &str, name: &str) -> Account {
+pub fn account(tenant: &str, name: &str) -> Account {
     let now = Utc::now();
     Account {
         id: AccountId::new(),
@@ -599,4 +599,37 @@ async fn shutdown_is_graceful_and_releases_the_port() {
     let addr = server.grpc_addr();
     server.stop().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn each_peer_ip_is_rate_limited_even_before_authentication() {
+    let server = TestServer::start_with(|c| {
+        c.rate_limit.per_ip_per_second = 1;
+        c.rate_limit.per_ip_burst = 3;
+    })
+    .await;
+    let mut health = HealthClient::new(server.channel().await);
+    let mut limited = None;
+    // Bounded: the burst is 3, so one of the first 10 calls must be refused.
+    for _ in 0..10 {
+        let request = tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        };
+        if let Err(err) = health.check(request).await {
+            limited = Some(err);
+            break;
+        }
+    }
+    let err = limited.expect("a call beyond the per-ip burst is refused");
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    assert_eq!(reason(&err), "RATE_LIMITED");
+    assert!(err.get_details_retry_info().is_some());
+    // Unauthenticated calls count against the same IP budget.
+    let mut accounts = AccountServiceClient::new(server.channel().await);
+    let err = accounts
+        .list_accounts(pb::ListAccountsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    server.stop().await;
 }

@@ -4,6 +4,8 @@
 
 mod api;
 mod cache;
+mod cli;
 mod db;
+mod faults;
 mod server;
 mod storage;

@@ -88,7 +88,8 @@ impl TestServer {
     /// store is a second connection to the gateway's database, for arranging
     /// rows no RPC can create yet and for inspecting what was written.
     pub async fn store(&self) -> Store {
-        Store::connect(&self.db.url)
+        let url = self.config.database_url.as_deref().unwrap_or(&self.db.url);
+        Store::connect(url)
             .await
             .expect("connect to the test database")
     }
