@@ -80,6 +80,7 @@ print(" ".join(str(x.getsockname()[1]) for x in s))')"
 step "start the gateway binary (embedded default)" start_gateway
 step "stock client: buf curl over grpc and grpc-web" scripts/stock-client.sh
 step "sdk smoke: typescript (grpc-web), python, go, rust" scripts/sdk-smoke.sh
+step "browser test: chromium over grpc-web" scripts/browser-test.sh
 
 echo
 echo "==> timings"

@@ -633,3 +633,33 @@ async fn each_peer_ip_is_rate_limited_even_before_authentication() {
     assert_eq!(err.code(), Code::ResourceExhausted);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins() {
+    let server =
+        TestServer::start_with(|c| c.cors_allowed_origins = vec!["http://crm.example".into()])
+            .await;
+    let preflight = |origin: &str| {
+        format!(
+            "OPTIONS /tez.telegram.v1.AccountService/ListAccounts HTTP/1.1\r\nhost: localhost\r\n\
+             origin: {origin}\r\naccess-control-request-method: POST\r\n\
+             access-control-request-headers: authorization,content-type,x-grpc-web\r\n\
+             connection: close\r\n\r\n"
+        )
+    };
+    let (allowed, _) = http1(server.grpc_addr(), &preflight("http://crm.example"), b"").await;
+    assert!(
+        allowed
+            .to_lowercase()
+            .contains("access-control-allow-origin: http://crm.example"),
+        "{allowed}"
+    );
+    let (refused, _) = http1(server.grpc_addr(), &preflight("http://evil.example"), b"").await;
+    assert!(
+        !refused
+            .to_lowercase()
+            .contains("access-control-allow-origin"),
+        "{refused}"
+    );
+    server.stop().await;
+}
