@@ -9,4 +9,5 @@ pub mod domain;
 pub mod server;
 pub mod service;
 pub mod storage;
+pub mod telegram;
 pub mod telemetry;

@@ -106,3 +106,27 @@ pub trait Cache: Send + Sync + 'static {
     /// ping checks the cache answers.
     async fn ping(&self) -> Result<(), CacheError>;
 }
+
+/// SealedSession is an account's Telegram session as stored: AEAD-sealed
+/// bytes and the id of the key that sealed them. Only `telegram/` can open it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedSession {
+    pub sealed: Vec<u8>,
+    pub key_id: String,
+}
+
+/// SessionStore keeps accounts' Telegram sessions (auth keys, DC addresses,
+/// peer cache, update state), sealed.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// load_session returns the account's sealed session, if it has one.
+    async fn load_session(&self, account: AccountId) -> Result<Option<SealedSession>, StoreError>;
+
+    /// save_session replaces the account's sealed session; `NotFound` if the
+    /// account no longer exists (deleted meanwhile).
+    async fn save_session(
+        &self,
+        account: AccountId,
+        session: &SealedSession,
+    ) -> Result<(), StoreError>;
+}

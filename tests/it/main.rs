@@ -9,3 +9,4 @@ mod db;
 mod faults;
 mod server;
 mod storage;
+mod telegram_session;
