@@ -100,6 +100,55 @@ impl From<Error> for Status {
                 &[("rpc", rpc.to_owned())],
                 |_| {},
             ),
+            Error::InvalidInput {
+                reason,
+                field,
+                description,
+            } => status(
+                Code::InvalidArgument,
+                reason,
+                format!("invalid argument: {field}: {description}"),
+                &[("fields", field.to_owned())],
+                |details| {
+                    details.add_bad_request_violation(field, &description);
+                },
+            ),
+            Error::FloodWait { retry_after: wait } => {
+                let wait = retry_after(wait);
+                status(
+                    Code::ResourceExhausted,
+                    "FLOOD_WAIT",
+                    format!("telegram asks to wait {}s", wait.as_secs()),
+                    &[("retry_after_seconds", wait.as_secs().to_string())],
+                    |details| {
+                        details.set_retry_info(Some(wait));
+                    },
+                )
+            }
+            Error::ReauthRequired => status(
+                Code::FailedPrecondition,
+                "REAUTH_REQUIRED",
+                "telegram revoked this account's session; log in again with StartLogin",
+                &[],
+                |_| {},
+            ),
+            Error::FailedPrecondition { reason, message } => {
+                status(Code::FailedPrecondition, reason, message, &[], |_| {})
+            }
+            Error::Unavailable(what) => {
+                tracing::warn!(what = %what, "dependency unavailable");
+                status(
+                    Code::Unavailable,
+                    "UNAVAILABLE",
+                    format!("{what} is unavailable, retry later"),
+                    &[],
+                    |_| {},
+                )
+            }
+            Error::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                status(Code::Internal, "INTERNAL", "internal error", &[], |_| {})
+            }
             Error::SandboxDisabled => status(
                 Code::FailedPrecondition,
                 "SANDBOX_DISABLED",

@@ -42,6 +42,32 @@ pub enum Error {
     /// The capability exists in the contract but a later release implements it.
     #[error("{rpc} is not implemented yet")]
     NotImplementedYet { rpc: &'static str },
+    /// Input that Telegram refused (a wrong code, password, phone number or
+    /// bot token): INVALID_ARGUMENT on `field`, with a specific reason.
+    #[error("{field}: {description}")]
+    InvalidInput {
+        reason: &'static str,
+        field: &'static str,
+        description: String,
+    },
+    /// Telegram asks this account to wait before calling again.
+    #[error("telegram flood wait")]
+    FloodWait { retry_after: Duration },
+    /// Telegram revoked the account's session; the user must log in again.
+    #[error("the account must log in again")]
+    ReauthRequired,
+    /// The request is well-formed, but the resource's state does not allow it.
+    #[error("{message}")]
+    FailedPrecondition {
+        reason: &'static str,
+        message: String,
+    },
+    /// A dependency (Telegram, usually) cannot be reached; retryable.
+    #[error("{0} unavailable")]
+    Unavailable(String),
+    /// A bug, or an answer we did not expect; details stay in the log.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// SandboxService was called on a gateway that talks to real Telegram.
     #[error("the sandbox dc is disabled")]
     SandboxDisabled,

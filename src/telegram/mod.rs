@@ -2,6 +2,8 @@
 //! account's Telegram session (sealed, in the database), and will own the
 //! login flows and the per-account supervisor.
 
+pub mod error;
 pub mod session;
 
+pub use error::Error;
 pub use session::{SessionError, StoredSession};
