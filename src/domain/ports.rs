@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::account::{Account, AccountId};
+use super::account::{Account, AccountId, AccountState};
 use super::caller::{Scope, TenantId};
 
 /// StoreError is a database failure, classified where it is born.
@@ -62,6 +62,37 @@ pub trait AccountStore: Send + Sync + 'static {
 
     /// insert_account stores a new account (without a session yet).
     async fn insert_account(&self, account: &Account) -> Result<(), StoreError>;
+
+    /// create_account stores a new account, idempotently: when the tenant
+    /// already created an account with this `request_id`, that account is
+    /// returned and nothing is written.
+    async fn create_account(
+        &self,
+        account: &Account,
+        request_id: Option<&str>,
+    ) -> Result<Account, StoreError>;
+
+    /// update_account writes the account's mutable fields (state, phone,
+    /// Telegram user, names, hint, update time); `NotFound` if it is gone.
+    async fn update_account(&self, account: &Account) -> Result<(), StoreError>;
+
+    /// delete_account erases the account and, by cascade, everything stored
+    /// for it; `NotFound` if there is no such account in the tenant.
+    async fn delete_account(&self, tenant: &TenantId, id: AccountId) -> Result<(), StoreError>;
+
+    /// load_login_state returns the sealed state of a login in progress.
+    async fn load_login_state(&self, id: AccountId) -> Result<Option<Sealed>, StoreError>;
+
+    /// save_login_state replaces (or with `None` clears) the login state.
+    async fn save_login_state(
+        &self,
+        id: AccountId,
+        state: Option<&Sealed>,
+    ) -> Result<(), StoreError>;
+
+    /// accounts_in_state lists the accounts (of every tenant) in `state`,
+    /// e.g. the authorized ones a starting gateway reconnects.
+    async fn accounts_in_state(&self, state: AccountState) -> Result<Vec<Account>, StoreError>;
 }
 
 /// ApiKey is a stored API key, minus the secret (only its hash is kept).
@@ -107,10 +138,10 @@ pub trait Cache: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), CacheError>;
 }
 
-/// SealedSession is an account's Telegram session as stored: AEAD-sealed
-/// bytes and the id of the key that sealed them. Only `telegram/` can open it.
+/// Sealed is a secret as stored: AEAD-sealed bytes and the id of the key
+/// that sealed them (an account's Telegram session, its login state).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SealedSession {
+pub struct Sealed {
     pub sealed: Vec<u8>,
     pub key_id: String,
 }
@@ -120,13 +151,9 @@ pub struct SealedSession {
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
     /// load_session returns the account's sealed session, if it has one.
-    async fn load_session(&self, account: AccountId) -> Result<Option<SealedSession>, StoreError>;
+    async fn load_session(&self, account: AccountId) -> Result<Option<Sealed>, StoreError>;
 
     /// save_session replaces the account's sealed session; `NotFound` if the
     /// account no longer exists (deleted meanwhile).
-    async fn save_session(
-        &self,
-        account: AccountId,
-        session: &SealedSession,
-    ) -> Result<(), StoreError>;
+    async fn save_session(&self, account: AccountId, session: &Sealed) -> Result<(), StoreError>;
 }

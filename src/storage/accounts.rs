@@ -1,12 +1,13 @@
 //! `AccountStore` on the `accounts` table.
 
 use async_trait::async_trait;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entities::accounts;
 use super::{Store, StoreResultExt};
-use crate::domain::ports::{AccountPage, AccountStore, StoreError};
-use crate::domain::{Account, AccountId, TenantId};
+use crate::domain::ports::{AccountPage, AccountStore, Sealed, StoreError};
+use crate::domain::{Account, AccountId, AccountState, TenantId};
 
 const RESOURCE: &str = "account";
 
@@ -60,45 +61,191 @@ impl AccountStore for Store {
     }
 
     async fn insert_account(&self, account: &Account) -> Result<(), StoreError> {
+        insert(self, account, None).await
+    }
+
+    async fn create_account(
+        &self,
+        account: &Account,
+        request_id: Option<&str>,
+    ) -> Result<Account, StoreError> {
+        match insert(self, account, request_id).await {
+            Ok(()) => Ok(account.clone()),
+            Err(StoreError::AlreadyExists { .. }) if request_id.is_some() => {
+                let existing = accounts::Entity::find()
+                    .filter(accounts::Column::TenantId.eq(account.tenant.as_str()))
+                    .filter(accounts::Column::RequestId.eq(request_id))
+                    .one(self.connection())
+                    .await
+                    .store_err(RESOURCE)?;
+                match existing {
+                    Some(row) => account_from_row(row),
+                    // The clash was on the id, not the request id.
+                    None => Err(StoreError::AlreadyExists { resource: RESOURCE }),
+                }
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn update_account(&self, account: &Account) -> Result<(), StoreError> {
         let Account {
             id,
             tenant,
-            kind,
+            kind: _,
             state,
             phone_number,
             telegram_user_id,
             username,
             display_name,
             password_hint,
-            created_at,
+            created_at: _,
             updated_at,
         } = account;
-        let row = accounts::ActiveModel {
-            id: Set(id.to_string()),
-            tenant_id: Set(tenant.as_str().to_owned()),
-            kind: Set(kind.as_str().to_owned()),
-            state: Set(state.as_str().to_owned()),
-            phone_number: Set(phone_number.clone()),
-            telegram_user_id: Set(*telegram_user_id),
-            username: Set(username.clone()),
-            display_name: Set(display_name.clone()),
-            password_hint: Set(password_hint.clone()),
-            session: Set(None),
-            session_key_id: Set(None),
-            login_state: Set(None),
-            login_key_id: Set(None),
-            request_id: Set(None),
-            lease_owner: Set(None),
-            lease_expires_at: Set(None),
-            created_at: Set(*created_at),
-            updated_at: Set(*updated_at),
-        };
-        accounts::Entity::insert(row)
-            .exec_without_returning(self.connection())
+        let result = accounts::Entity::update_many()
+            .col_expr(accounts::Column::State, Expr::value(state.as_str()))
+            .col_expr(
+                accounts::Column::PhoneNumber,
+                Expr::value(phone_number.clone()),
+            )
+            .col_expr(
+                accounts::Column::TelegramUserId,
+                Expr::value(*telegram_user_id),
+            )
+            .col_expr(accounts::Column::Username, Expr::value(username.clone()))
+            .col_expr(
+                accounts::Column::DisplayName,
+                Expr::value(display_name.clone()),
+            )
+            .col_expr(
+                accounts::Column::PasswordHint,
+                Expr::value(password_hint.clone()),
+            )
+            .col_expr(accounts::Column::UpdatedAt, Expr::value(*updated_at))
+            .filter(accounts::Column::Id.eq(id.to_string()))
+            .filter(accounts::Column::TenantId.eq(tenant.as_str()))
+            .exec(self.connection())
             .await
             .store_err(RESOURCE)?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound { resource: RESOURCE });
+        }
         Ok(())
     }
+
+    async fn delete_account(&self, tenant: &TenantId, id: AccountId) -> Result<(), StoreError> {
+        let result = accounts::Entity::delete_many()
+            .filter(accounts::Column::Id.eq(id.to_string()))
+            .filter(accounts::Column::TenantId.eq(tenant.as_str()))
+            .exec(self.connection())
+            .await
+            .store_err(RESOURCE)?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound { resource: RESOURCE });
+        }
+        Ok(())
+    }
+
+    async fn load_login_state(&self, id: AccountId) -> Result<Option<Sealed>, StoreError> {
+        let row: Option<(Option<Vec<u8>>, Option<String>)> =
+            accounts::Entity::find_by_id(id.to_string())
+                .select_only()
+                .column(accounts::Column::LoginState)
+                .column(accounts::Column::LoginKeyId)
+                .into_tuple()
+                .one(self.connection())
+                .await
+                .store_err(RESOURCE)?;
+        match row {
+            None => Err(StoreError::NotFound { resource: RESOURCE }),
+            Some((Some(sealed), Some(key_id))) => Ok(Some(Sealed { sealed, key_id })),
+            Some((None, _)) => Ok(None),
+            Some((Some(_), None)) => Err(StoreError::Corrupt(format!(
+                "account {id} has a login state without a key id"
+            ))),
+        }
+    }
+
+    async fn save_login_state(
+        &self,
+        id: AccountId,
+        state: Option<&Sealed>,
+    ) -> Result<(), StoreError> {
+        let (sealed, key_id) = match state {
+            Some(state) => (Some(state.sealed.clone()), Some(state.key_id.clone())),
+            None => (None, None),
+        };
+        let result = accounts::Entity::update_many()
+            .col_expr(accounts::Column::LoginState, Expr::value(sealed))
+            .col_expr(accounts::Column::LoginKeyId, Expr::value(key_id))
+            .filter(accounts::Column::Id.eq(id.to_string()))
+            .exec(self.connection())
+            .await
+            .store_err(RESOURCE)?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound { resource: RESOURCE });
+        }
+        Ok(())
+    }
+
+    async fn accounts_in_state(&self, state: AccountState) -> Result<Vec<Account>, StoreError> {
+        accounts::Entity::find()
+            .filter(accounts::Column::State.eq(state.as_str()))
+            .order_by_asc(accounts::Column::Id)
+            .all(self.connection())
+            .await
+            .store_err(RESOURCE)?
+            .into_iter()
+            .map(account_from_row)
+            .collect()
+    }
+}
+
+/// insert writes a new account row, with the request id that makes its
+/// creation idempotent.
+async fn insert(
+    store: &Store,
+    account: &Account,
+    request_id: Option<&str>,
+) -> Result<(), StoreError> {
+    let Account {
+        id,
+        tenant,
+        kind,
+        state,
+        phone_number,
+        telegram_user_id,
+        username,
+        display_name,
+        password_hint,
+        created_at,
+        updated_at,
+    } = account;
+    let row = accounts::ActiveModel {
+        id: Set(id.to_string()),
+        tenant_id: Set(tenant.as_str().to_owned()),
+        kind: Set(kind.as_str().to_owned()),
+        state: Set(state.as_str().to_owned()),
+        phone_number: Set(phone_number.clone()),
+        telegram_user_id: Set(*telegram_user_id),
+        username: Set(username.clone()),
+        display_name: Set(display_name.clone()),
+        password_hint: Set(password_hint.clone()),
+        session: Set(None),
+        session_key_id: Set(None),
+        login_state: Set(None),
+        login_key_id: Set(None),
+        request_id: Set(request_id.map(str::to_owned)),
+        lease_owner: Set(None),
+        lease_expires_at: Set(None),
+        created_at: Set(*created_at),
+        updated_at: Set(*updated_at),
+    };
+    accounts::Entity::insert(row)
+        .exec_without_returning(store.connection())
+        .await
+        .store_err(RESOURCE)?;
+    Ok(())
 }
 
 /// account_from_row reads a stored account; a value this build cannot read

@@ -7,13 +7,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use super::entities::accounts;
 use super::{Store, StoreResultExt};
 use crate::domain::AccountId;
-use crate::domain::ports::{SealedSession, SessionStore, StoreError};
+use crate::domain::ports::{Sealed, SessionStore, StoreError};
 
 const RESOURCE: &str = "account";
 
 #[async_trait]
 impl SessionStore for Store {
-    async fn load_session(&self, account: AccountId) -> Result<Option<SealedSession>, StoreError> {
+    async fn load_session(&self, account: AccountId) -> Result<Option<Sealed>, StoreError> {
         let row: Option<(Option<Vec<u8>>, Option<String>)> =
             accounts::Entity::find_by_id(account.to_string())
                 .select_only()
@@ -25,7 +25,7 @@ impl SessionStore for Store {
                 .store_err(RESOURCE)?;
         match row {
             None => Err(StoreError::NotFound { resource: RESOURCE }),
-            Some((Some(sealed), Some(key_id))) => Ok(Some(SealedSession { sealed, key_id })),
+            Some((Some(sealed), Some(key_id))) => Ok(Some(Sealed { sealed, key_id })),
             Some((None, _)) => Ok(None),
             Some((Some(_), None)) => Err(StoreError::Corrupt(format!(
                 "account {account} has a session without a key id"
@@ -33,11 +33,7 @@ impl SessionStore for Store {
         }
     }
 
-    async fn save_session(
-        &self,
-        account: AccountId,
-        session: &SealedSession,
-    ) -> Result<(), StoreError> {
+    async fn save_session(&self, account: AccountId, session: &Sealed) -> Result<(), StoreError> {
         let result = accounts::Entity::update_many()
             .col_expr(
                 accounts::Column::Session,

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use crate::crypto::Sealer;
 use crate::domain::AccountId;
-use crate::domain::ports::{SealedSession, SessionStore, StoreError};
+use crate::domain::ports::{Sealed, SessionStore, StoreError};
 
 /// FLUSH_DELAY coalesces bursts of changes into one write.
 const FLUSH_DELAY: Duration = Duration::from_millis(100);
@@ -224,7 +224,7 @@ async fn flusher(
             if version == last_saved {
                 break;
             }
-            let sealed = SealedSession {
+            let sealed = Sealed {
                 sealed: sealer.seal(&plain, &aad(session.account)),
                 key_id: sealer.active_key_id().to_owned(),
             };

@@ -7,6 +7,7 @@ mod cache;
 mod cli;
 mod db;
 mod faults;
+mod sandbox_wire;
 mod server;
 mod storage;
 mod telegram_session;

@@ -387,3 +387,92 @@ async fn an_unreachable_database_is_unavailable_quickly() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn creating_with_a_request_id_is_idempotent() {
+    let db = TestDb::fresh().await;
+    let store = migrated_store(&db).await;
+    let acme = tenant("acme");
+    let first = account(&acme, 1);
+    let created = store.create_account(&first, Some("req-1")).await.unwrap();
+    assert_eq!(created.id, first.id);
+
+    // A retry with the same request id gets the first account; nothing new is written.
+    let retry = account(&acme, 2);
+    let again = store.create_account(&retry, Some("req-1")).await.unwrap();
+    assert_eq!(again.id, first.id);
+    let page = store.list_accounts(&acme, None, 10).await.unwrap();
+    assert_eq!(page.accounts.len(), 1);
+
+    // Request ids are per tenant.
+    let other = account(&tenant("globex"), 3);
+    assert_eq!(
+        store
+            .create_account(&other, Some("req-1"))
+            .await
+            .unwrap()
+            .id,
+        other.id
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn accounts_update_delete_and_keep_login_state() {
+    let db = TestDb::fresh().await;
+    let store = migrated_store(&db).await;
+    let acme = tenant("acme");
+    let mut a = account(&acme, 1);
+    a.state = AccountState::LoginCodeRequired;
+    store.insert_account(&a).await.unwrap();
+    assert!(
+        store
+            .accounts_in_state(AccountState::Authorized)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let sealed = tezgram::domain::ports::Sealed {
+        sealed: vec![1, 2, 3],
+        key_id: "k1".into(),
+    };
+    store.save_login_state(a.id, Some(&sealed)).await.unwrap();
+    assert_eq!(store.load_login_state(a.id).await.unwrap(), Some(sealed));
+
+    a.state = AccountState::Authorized;
+    a.telegram_user_id = Some(4242);
+    a.display_name = "Renamed".into();
+    a.updated_at = now();
+    store.update_account(&a).await.unwrap();
+    store.save_login_state(a.id, None).await.unwrap();
+    assert_eq!(store.load_login_state(a.id).await.unwrap(), None);
+    assert_eq!(store.get_account(&acme, a.id).await.unwrap(), a);
+    let authorized = store
+        .accounts_in_state(AccountState::Authorized)
+        .await
+        .unwrap();
+    assert_eq!(authorized.iter().map(|x| x.id).collect::<Vec<_>>(), [a.id]);
+
+    // Other tenants can neither update nor delete it.
+    let mut stranger = a.clone();
+    stranger.tenant = tenant("globex");
+    assert!(matches!(
+        store.update_account(&stranger).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.delete_account(&tenant("globex"), a.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    store.delete_account(&acme, a.id).await.unwrap();
+    assert!(matches!(
+        store.get_account(&acme, a.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.load_login_state(a.id).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    db.cleanup().await;
+}

@@ -1,0 +1,8 @@
+//! The sandbox DC: a Telegram data-center simulator speaking real MTProto
+//! 2.0, so the production path (grammers, MTProto framing and encryption,
+//! TL, errors, updates) runs unchanged in tests and in `make run`.
+//!
+//! - [`mtproto`] is the wire: transport framing, AES-IGE with the server-side
+//!   key derivation, message envelopes and containers, and connections.
+
+pub mod mtproto;
