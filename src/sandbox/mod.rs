@@ -4,5 +4,8 @@
 //!
 //! - [`mtproto`] is the wire: transport framing, AES-IGE with the server-side
 //!   key derivation, message envelopes and containers, and connections.
+//! - [`network`] is the simulated Telegram: users, chats, messages, contacts,
+//!   read state, 2FA passwords (SRP), updates, and its persistence.
 
 pub mod mtproto;
+pub mod network;

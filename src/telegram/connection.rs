@@ -1,0 +1,100 @@
+//! One account's live MTProto connection: a grammers sender pool over the
+//! account's [`StoredSession`], its runner task, and its updates channel.
+
+use std::num::NonZeroUsize;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use grammers_client::Client;
+use grammers_mtsender::{ConnectionParams, InvocationError, RetryContext, RetryPolicy, SenderPool};
+use grammers_session::updates::UpdatesLike;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::StoredSession;
+
+/// UPDATES_CAPACITY is the pool's updates channel; grammers drops updates
+/// when it is full, so the supervisor drains it continuously.
+const UPDATES_CAPACITY: usize = 1024;
+
+/// TransientRetries retries a call that failed on the connection (I/O,
+/// transport) a couple of times with a short pause, and never sleeps through
+/// FLOOD_WAIT: interactive callers get RESOURCE_EXHAUSTED with RetryInfo, and
+/// the outbox paces sends itself.
+struct TransientRetries;
+
+impl RetryPolicy for TransientRetries {
+    fn should_retry(&self, ctx: &RetryContext) -> ControlFlow<(), Duration> {
+        let transient = matches!(
+            ctx.error,
+            InvocationError::Io(_) | InvocationError::Transport(_) | InvocationError::Dropped(_)
+        );
+        if transient && ctx.fail_count.get() <= 2 {
+            ControlFlow::Continue(Duration::from_millis(200 * u64::from(ctx.fail_count.get())))
+        } else {
+            ControlFlow::Break(())
+        }
+    }
+}
+
+/// Connection is a live client for one account. Dropping it quits the pool.
+pub struct Connection {
+    pub client: Client,
+    session: Arc<StoredSession>,
+    updates: Option<mpsc::Receiver<UpdatesLike>>,
+    runner: Option<JoinHandle<()>>,
+}
+
+impl Connection {
+    /// open starts the sender pool; it connects on the first call.
+    pub fn open(session: Arc<StoredSession>, api_id: i32) -> Connection {
+        let params = ConnectionParams {
+            device_model: "tezgram".to_owned(),
+            system_version: std::env::consts::OS.to_owned(),
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            retry_policy: Box::new(TransientRetries),
+            updates_channel_capacity: NonZeroUsize::new(UPDATES_CAPACITY).expect("non-zero"),
+            ..ConnectionParams::default()
+        };
+        let pool = SenderPool::with_configuration(session.clone(), api_id, params);
+        let runner = tokio::spawn(pool.runner.run());
+        Connection {
+            client: Client::new(pool.handle),
+            session,
+            updates: Some(pool.updates),
+            runner: Some(runner),
+        }
+    }
+
+    /// session is the account's session this connection runs on.
+    pub fn session(&self) -> &Arc<StoredSession> {
+        &self.session
+    }
+
+    /// take_updates hands the updates channel to whoever drains it (once).
+    pub fn take_updates(&mut self) -> Option<mpsc::Receiver<UpdatesLike>> {
+        self.updates.take()
+    }
+
+    /// close quits the pool and waits (briefly) for its runner to end.
+    pub async fn close(mut self) {
+        self.client.disconnect();
+        if let Some(runner) = self.runner.take()
+            && tokio::time::timeout(Duration::from_secs(5), runner)
+                .await
+                .is_err()
+        {
+            tracing::warn!("telegram connection did not close within 5s");
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.client.disconnect();
+        if let Some(runner) = self.runner.take() {
+            runner.abort();
+        }
+    }
+}
