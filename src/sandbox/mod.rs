@@ -7,5 +7,10 @@
 //! - [`network`] is the simulated Telegram: users, chats, messages, contacts,
 //!   read state, 2FA passwords (SRP), updates, and its persistence.
 
+/// DC_ID is the data-center id the sandbox answers as; sessions for the
+/// sandbox have it as their home DC.
+pub const DC_ID: i32 = 2;
+
 pub mod mtproto;
 pub mod network;
+pub mod rpc;

@@ -318,6 +318,18 @@ impl Network {
         self.read(|s, _| s.authorized_user(auth_key_id))
     }
 
+    /// authorized_keys_of lists the keys a user is logged in on, i.e. the
+    /// sessions live updates for that user are pushed to.
+    pub fn authorized_keys_of(&self, user_id: i64) -> Vec<i64> {
+        self.read(|s, _| {
+            s.auth_keys
+                .iter()
+                .filter(|(_, rec)| matches!(&rec.login, Some(state::Login::Authorized(auth)) if auth.user_id == user_id))
+                .map(|(id, _)| *id)
+                .collect()
+        })
+    }
+
     /// touch records activity on a key and, from `initConnection`, the
     /// client's app and device.
     pub fn touch(&self, auth_key_id: i64, client: Option<ClientInfo>) -> Result<()> {

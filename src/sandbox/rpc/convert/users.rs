@@ -1,0 +1,1 @@
+//! Users, peers and chats as TL.
