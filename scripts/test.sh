@@ -56,15 +56,15 @@ start_gateway() {
   smoke_dir="$(mktemp -d)"
   local ports
   ports="$(python3 -c 'import socket
-s=[socket.socket() for _ in range(2)]
+s=[socket.socket() for _ in range(3)]
 [x.bind(("127.0.0.1",0)) for x in s]
 print(" ".join(str(x.getsockname()[1]) for x in s))')"
-  read -r grpc_port metrics_port <<<"$ports"
+  read -r grpc_port metrics_port sandbox_port <<<"$ports"
   export TEZGRAM_SMOKE_ADDR="127.0.0.1:$grpc_port"
   (
     unset TEZGRAM_DATABASE_URL TEZGRAM_REDIS_URL
     export TEZGRAM_DATA_DIR="$smoke_dir" TEZGRAM_LISTEN="$TEZGRAM_SMOKE_ADDR" \
-      TEZGRAM_METRICS_LISTEN="127.0.0.1:$metrics_port"
+      TEZGRAM_METRICS_LISTEN="127.0.0.1:$metrics_port" TEZGRAM_SANDBOX__LISTEN="127.0.0.1:$sandbox_port"
     exec "$CARGO_TARGET_DIR/debug/tezgram" serve >"$smoke_dir/gateway.log" 2>&1
   ) &
   gateway_pid=$!

@@ -35,6 +35,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
     pub secrets: SecretsConfig,
+    pub telegram: TelegramConfig,
     pub sandbox: SandboxConfig,
 }
 
@@ -75,11 +76,37 @@ pub struct SecretsConfig {
     pub active_key_id: Option<String>,
 }
 
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    /// The application's api_id from my.telegram.org; with `api_hash`, the
+    /// gateway talks to real Telegram instead of the sandbox DC.
+    pub api_id: Option<i32>,
+    pub api_hash: Option<String>,
+    /// How often an idle account checks its session still works, so a
+    /// revocation is noticed without traffic.
+    pub probe_interval_seconds: u64,
+}
+
+impl std::fmt::Debug for TelegramConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // api_hash is a credential.
+        f.debug_struct("TelegramConfig")
+            .field("api_id", &self.api_id)
+            .field("api_hash", &self.api_hash.as_ref().map(|_| ".."))
+            .field("probe_interval_seconds", &self.probe_interval_seconds)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SandboxConfig {
     /// Serve the sandbox DC (and SandboxService) instead of real Telegram.
-    pub enabled: bool,
+    /// Unset: on exactly when no Telegram credentials are configured.
+    pub enabled: Option<bool>,
+    /// Where the in-process sandbox DC listens (loopback).
+    pub listen: SocketAddr,
 }
 
 impl Default for Config {
@@ -111,7 +138,15 @@ impl Default for Config {
                 keys: Vec::new(),
                 active_key_id: None,
             },
-            sandbox: SandboxConfig { enabled: true },
+            telegram: TelegramConfig {
+                api_id: None,
+                api_hash: None,
+                probe_interval_seconds: 60,
+            },
+            sandbox: SandboxConfig {
+                enabled: None,
+                listen: SocketAddr::from(([127, 0, 0, 1], 50061)),
+            },
         }
     }
 }
@@ -139,6 +174,21 @@ impl Config {
             let section = key.as_str().split('.').next().unwrap_or_default();
             sections.iter().any(|s| s.eq_ignore_ascii_case(section))
         }))
+    }
+
+    /// telegram_credentials are (api_id, api_hash) when both are set.
+    pub fn telegram_credentials(&self) -> Option<(i32, &str)> {
+        match (&self.telegram.api_id, &self.telegram.api_hash) {
+            (Some(id), Some(hash)) if !hash.is_empty() => Some((*id, hash.as_str())),
+            _ => None,
+        }
+    }
+
+    /// sandbox_enabled: as configured, else on when there are no credentials.
+    pub fn sandbox_enabled(&self) -> bool {
+        self.sandbox
+            .enabled
+            .unwrap_or(self.telegram_credentials().is_none())
     }
 
     /// database_url is the configured URL or SQLite in the data dir.
@@ -181,7 +231,7 @@ mod tests {
             assert_eq!(config.redis_url.as_deref(), Some("redis://env"));
             assert_eq!(config.auth.jwt_issuer, "file");
             assert_eq!(config.auth.jwt_audience, "crm");
-            assert!(config.sandbox.enabled);
+            assert!(config.sandbox_enabled());
             Ok(())
         });
     }
@@ -211,6 +261,21 @@ mod tests {
             assert_eq!(config.database_url, None);
             Ok(())
         });
+    }
+
+    #[test]
+    fn telegram_credentials_turn_the_sandbox_off_unless_asked() {
+        let mut config = Config::default();
+        assert!(config.sandbox_enabled());
+        config.telegram.api_id = Some(12345);
+        config.telegram.api_hash = Some("0123456789abcdef".into());
+        assert!(!config.sandbox_enabled());
+        assert!(
+            !format!("{config:?}").contains("0123456789abcdef"),
+            "api_hash never printed"
+        );
+        config.sandbox.enabled = Some(true);
+        assert!(config.sandbox_enabled());
     }
 
     #[test]

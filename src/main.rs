@@ -46,6 +46,16 @@ enum Command {
     /// Manage API keys for internal services.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Run the sandbox DC (a Telegram simulator speaking MTProto) standalone,
+    /// until SIGINT or SIGTERM.
+    Sandbox {
+        /// MTProto address to listen on.
+        #[arg(long, default_value = "127.0.0.1:50061")]
+        listen: std::net::SocketAddr,
+        /// Directory holding the sandbox's `sandbox.json` snapshot.
+        #[arg(long, default_value = "./data/sandbox")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -113,6 +123,17 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::ApiKey(command) => api_key(&config, command).await,
+        Command::Sandbox { listen, data_dir } => {
+            let telemetry =
+                tezgram::telemetry::init(&config.log_format, config.otlp_endpoint.as_deref())?;
+            let result = tezgram::sandbox::dc::serve(tezgram::sandbox::dc::SandboxDcOptions {
+                listen,
+                data_dir: Some(data_dir),
+            })
+            .await;
+            telemetry.shutdown();
+            result.context("running the sandbox dc")
+        }
     }
 }
 

@@ -26,9 +26,16 @@ use crate::api::{self, SERVICE_NAMES, Services};
 use crate::auth::{self, Authenticator, JwtVerifier};
 use crate::config::Config;
 use crate::crypto::Sealer;
-use crate::domain::ports::{AccountStore, ApiKeyStore};
+use crate::domain::AccountState;
+use crate::domain::ports::{AccountStore, ApiKeyStore, EventLog, SessionStore, Supervision};
+use crate::sandbox::dc::{SandboxDc, SandboxDcHandle, SandboxDcOptions};
 use crate::service::Accounts;
+use crate::service::sandbox::SandboxAdmin;
 use crate::storage::Store;
+use crate::telegram::accounts::{Provisioner, RealTelegram, Telegram};
+use crate::telegram::login::App;
+use crate::telegram::provision::SandboxSessions;
+use crate::telegram::supervisor::{AccountSupervisor, SupervisorOptions};
 use crate::telemetry::Metrics;
 
 /// HEALTH_INTERVAL is how often the database is pinged for the health status.
@@ -43,17 +50,76 @@ pub struct Gateway {
     pub metrics_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<anyhow::Result<()>>>,
+    supervisor: AccountSupervisor,
+    sandbox: Option<SandboxDcHandle>,
 }
 
 impl Gateway {
-    /// shutdown stops accepting calls, drains in-flight ones, and waits.
+    /// sandbox is the in-process sandbox DC, when the gateway runs on it.
+    pub fn sandbox(&self) -> Option<&SandboxDcHandle> {
+        self.sandbox.as_ref()
+    }
+
+    /// supervised counts the accounts whose connection is kept up.
+    pub fn supervised(&self) -> usize {
+        self.supervisor.supervised()
+    }
+
+    /// shutdown stops accepting calls, drains in-flight ones, disconnects the
+    /// accounts, stops the sandbox DC, and waits.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             task.await.context("gateway task panicked")??;
         }
+        self.supervisor.shutdown();
+        if let Some(sandbox) = self.sandbox {
+            sandbox
+                .shutdown()
+                .await
+                .context("stopping the sandbox dc")?;
+        }
         Ok(())
     }
+}
+
+/// SANDBOX_APP is the application the gateway logs in as on the sandbox DC.
+const SANDBOX_API_ID: i32 = 1;
+
+/// telegram builds the Telegram adapter: the sandbox DC (started here,
+/// in-process) or real Telegram with the configured credentials.
+async fn telegram(
+    config: &Config,
+    sessions: Arc<dyn SessionStore>,
+    sealer: Sealer,
+) -> anyhow::Result<(Arc<Telegram>, Option<SandboxDcHandle>)> {
+    let (app, provisioner, sandbox): (App, Arc<dyn Provisioner>, _) = if config.sandbox_enabled() {
+        let dc = SandboxDc::start(SandboxDcOptions {
+            listen: config.sandbox.listen,
+            data_dir: Some(config.data_dir.join("sandbox")),
+        })
+        .await
+        .context("starting the sandbox dc")?;
+        tracing::info!(addr = %dc.addr(), "sandbox dc serving");
+        let app = App {
+            api_id: SANDBOX_API_ID,
+            api_hash: "sandbox".to_owned(),
+        };
+        (app, Arc::new(SandboxSessions { dc: dc.clone() }), Some(dc))
+    } else {
+        let (api_id, api_hash) = config.telegram_credentials().context(
+            "the sandbox is off: set telegram.api_id and telegram.api_hash, or turn sandbox.enabled on",
+        )?;
+        let app = App {
+            api_id,
+            api_hash: api_hash.to_owned(),
+        };
+        (app, Arc::new(RealTelegram), None)
+    };
+    Ok((
+        Arc::new(Telegram::new(app, provisioner, sessions, sealer)),
+        sandbox,
+    ))
 }
 
 /// jwt_secret is the configured HS256 secret, or the dev secret kept in the
@@ -115,9 +181,7 @@ pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store>
 
 /// start binds both listeners and serves until [`Gateway::shutdown`].
 pub async fn start(config: Config) -> anyhow::Result<Gateway> {
-    // Fail fast on bad key configuration, before serving anything. Sessions
-    // sealed with it arrive with the Telegram adapter.
-    sealer(&config).await?;
+    let sealer = sealer(&config).await?;
     let store = open_store(&config, config.migrate_on_start).await?;
     let cache = crate::cache::connect(config.redis_url.as_deref())
         .await
@@ -126,6 +190,41 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     let accounts_store: Arc<dyn AccountStore> = Arc::new(store.clone());
     let authenticator = Authenticator::new(jwt_verifier(&config).await?, api_keys);
     let metrics = Metrics::new();
+
+    let (telegram, sandbox) = telegram(&config, Arc::new(store.clone()), sealer.clone()).await?;
+    let supervisor = AccountSupervisor::new(
+        telegram.clone(),
+        SupervisorOptions {
+            probe_interval: Duration::from_secs(config.telegram.probe_interval_seconds.max(1)),
+            ..SupervisorOptions::default()
+        },
+    );
+    let events: Arc<dyn EventLog> = Arc::new(store.clone());
+    let accounts = Accounts::new(
+        accounts_store.clone(),
+        cache,
+        telegram.clone(),
+        events,
+        Arc::new(supervisor.clone()),
+        sealer,
+    );
+    {
+        let accounts = accounts.clone();
+        supervisor.on_revoked(Arc::new(move |tenant, id, reason| {
+            let accounts = accounts.clone();
+            Box::pin(async move { accounts.revoked_by_id(&tenant, id, &reason).await })
+        }));
+    }
+    // Every authorized account is kept connected from the start.
+    for account in accounts_store
+        .accounts_in_state(AccountState::Authorized)
+        .await?
+    {
+        supervisor.supervise(&account.tenant, account.id);
+    }
+    let sandbox_admin = sandbox
+        .clone()
+        .map(|dc| SandboxAdmin::new(dc, accounts_store.clone(), telegram.clone()));
 
     let grpc_listener = TcpListener::bind(config.listen)
         .await
@@ -149,8 +248,8 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         .build_v1alpha()?;
 
     let routes = api::routes(Services {
-        accounts: Accounts::new(accounts_store, cache),
-        sandbox_enabled: config.sandbox.enabled,
+        accounts,
+        sandbox: sandbox_admin,
     })
     .add_service(health_service)
     .add_service(reflection_v1)
@@ -270,6 +369,8 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         metrics_addr,
         shutdown: shutdown_tx,
         tasks,
+        supervisor,
+        sandbox,
     })
 }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use prost_types::Timestamp;
 use tezgram_sdk::v1 as pb;
 
+use crate::domain::login::TelegramDevice;
 use crate::domain::{Account, AccountKind, AccountState};
 
 pub fn timestamp(time: DateTime<Utc>) -> Timestamp {
@@ -67,6 +68,33 @@ impl From<Account> for pb::Account {
             create_time: Some(timestamp(created_at)),
             update_time: Some(timestamp(updated_at)),
             password_hint,
+        }
+    }
+}
+
+impl From<TelegramDevice> for pb::Authorization {
+    fn from(device: TelegramDevice) -> Self {
+        let TelegramDevice {
+            hash,
+            current,
+            device_model,
+            platform,
+            app_name,
+            ip,
+            country,
+            created_at,
+            active_at,
+        } = device;
+        pb::Authorization {
+            authorization_hash: hash,
+            current,
+            device_model,
+            platform,
+            app_name,
+            ip,
+            country,
+            create_time: Some(timestamp(created_at)),
+            active_time: Some(timestamp(active_at)),
         }
     }
 }

@@ -8,12 +8,10 @@ use tezgram_sdk::v1::chat_service_server::ChatService;
 use tezgram_sdk::v1::crm_service_server::CrmService;
 use tezgram_sdk::v1::media_service_server::MediaService;
 use tezgram_sdk::v1::message_service_server::MessageService;
-use tezgram_sdk::v1::sandbox_service_server::SandboxService;
 use tezgram_sdk::v1::update_service_server::UpdateService;
 use tonic::{Request, Response, Status};
 
 use super::{NotImplementedStream, caller, not_implemented};
-use crate::domain::Error;
 
 /// later_service implements a service whose unary RPCs answer
 /// NOT_IMPLEMENTED_YET after `self.check(&request)`; streaming RPCs follow
@@ -126,32 +124,5 @@ later_service! {
         update_trigger(UpdateTriggerRequest) -> UpdateTriggerResponse = "UpdateTrigger";
         delete_trigger(DeleteTriggerRequest) -> DeleteTriggerResponse = "DeleteTrigger";
         list_deliveries(ListDeliveriesRequest) -> ListDeliveriesResponse = "ListDeliveries";
-    }
-}
-
-/// SandboxApi answers SANDBOX_DISABLED when the gateway talks to real
-/// Telegram, and NOT_IMPLEMENTED_YET until the sandbox DC lands.
-pub struct SandboxApi {
-    pub enabled: bool,
-}
-
-impl SandboxApi {
-    fn check<T>(&self, request: &Request<T>) -> Result<(), Status> {
-        caller(request)?;
-        if self.enabled {
-            Ok(())
-        } else {
-            Err(Error::SandboxDisabled.into())
-        }
-    }
-}
-
-later_service! {
-    SandboxApi: SandboxService {
-        create_sandbox_user(CreateSandboxUserRequest) -> CreateSandboxUserResponse = "CreateSandboxUser";
-        list_sandbox_users(ListSandboxUsersRequest) -> ListSandboxUsersResponse = "ListSandboxUsers";
-        send_as_sandbox_user(SendAsSandboxUserRequest) -> SendAsSandboxUserResponse = "SendAsSandboxUser";
-        accept_qr_login(AcceptQrLoginRequest) -> AcceptQrLoginResponse = "AcceptQrLogin";
-        inject_fault(InjectFaultRequest) -> InjectFaultResponse = "InjectFault";
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 mod later;
 pub mod layers;
 pub mod page;
+mod sandbox;
 
 use std::pin::Pin;
 
@@ -24,6 +25,7 @@ use tonic::{Request, Status};
 
 use crate::domain::{Caller, Error};
 use crate::service::Accounts;
+use crate::service::sandbox::SandboxAdmin;
 
 /// API_PREFIX is the path prefix of tezgram's own RPCs; everything under it
 /// requires credentials. Health and reflection do not.
@@ -49,15 +51,13 @@ fn not_implemented<T, R>(request: &Request<T>, rpc: &'static str) -> Result<R, S
 /// Services are the domain services the API serves.
 pub struct Services {
     pub accounts: Accounts,
-    pub sandbox_enabled: bool,
+    /// The sandbox's admin side; `None` when the gateway talks to real Telegram.
+    pub sandbox: Option<SandboxAdmin>,
 }
 
 /// routes registers every v1 service.
 pub fn routes(services: Services) -> Routes {
-    let Services {
-        accounts,
-        sandbox_enabled,
-    } = services;
+    let Services { accounts, sandbox } = services;
     Routes::new(AccountServiceServer::new(account::AccountApi::new(
         accounts,
     )))
@@ -66,9 +66,7 @@ pub fn routes(services: Services) -> Routes {
     .add_service(MediaServiceServer::new(later::MediaApi))
     .add_service(UpdateServiceServer::new(later::UpdateApi))
     .add_service(CrmServiceServer::new(later::CrmApi))
-    .add_service(SandboxServiceServer::new(later::SandboxApi {
-        enabled: sandbox_enabled,
-    }))
+    .add_service(SandboxServiceServer::new(sandbox::SandboxApi::new(sandbox)))
 }
 
 /// SERVICE_NAMES are the fully-qualified names of the v1 services, for health.

@@ -7,6 +7,8 @@
 pub mod account;
 pub mod caller;
 pub mod error;
+pub mod event;
+pub mod login;
 pub mod ports;
 
 pub use account::{Account, AccountId, AccountKind, AccountState};

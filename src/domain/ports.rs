@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::account::{Account, AccountId, AccountState};
 use super::caller::{Scope, TenantId};
+use super::login::{CodeSent, QrLogin, SignIn, TelegramDevice, TelegramUser};
 
 /// StoreError is a database failure, classified where it is born.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +91,14 @@ pub trait AccountStore: Send + Sync + 'static {
         state: Option<&Sealed>,
     ) -> Result<(), StoreError>;
 
+    /// find_account_by_phone is the tenant's user account with that phone
+    /// number (E.164 digits), if any.
+    async fn find_account_by_phone(
+        &self,
+        tenant: &TenantId,
+        phone: &str,
+    ) -> Result<Option<Account>, StoreError>;
+
     /// accounts_in_state lists the accounts (of every tenant) in `state`,
     /// e.g. the authorized ones a starting gateway reconnects.
     async fn accounts_in_state(&self, state: AccountState) -> Result<Vec<Account>, StoreError>;
@@ -156,4 +165,86 @@ pub trait SessionStore: Send + Sync + 'static {
     /// save_session replaces the account's sealed session; `NotFound` if the
     /// account no longer exists (deleted meanwhile).
     async fn save_session(&self, account: AccountId, session: &Sealed) -> Result<(), StoreError>;
+}
+
+/// TelegramAccounts is Telegram as the account services see it: every call
+/// runs on the account's own Telegram session (created by `prepare`).
+#[async_trait]
+pub trait TelegramAccounts: Send + Sync + 'static {
+    /// prepare gives an account a fresh Telegram session to log in with,
+    /// replacing any old one (after a revocation or a log-out).
+    async fn prepare(&self, account: AccountId) -> Result<(), crate::domain::Error>;
+
+    async fn send_code(
+        &self,
+        account: AccountId,
+        phone: &str,
+    ) -> Result<CodeSent, crate::domain::Error>;
+
+    async fn sign_in(
+        &self,
+        account: AccountId,
+        phone: &str,
+        phone_code_hash: &str,
+        code: &str,
+    ) -> Result<SignIn, crate::domain::Error>;
+
+    async fn check_password(
+        &self,
+        account: AccountId,
+        password: &str,
+    ) -> Result<TelegramUser, crate::domain::Error>;
+
+    async fn bot_sign_in(
+        &self,
+        account: AccountId,
+        token: &str,
+    ) -> Result<TelegramUser, crate::domain::Error>;
+
+    /// qr_login exports a login token, or reports that it was accepted.
+    async fn qr_login(&self, account: AccountId) -> Result<QrLogin, crate::domain::Error>;
+
+    /// log_out ends the session at Telegram (best effort: a session Telegram
+    /// already revoked is logged out too).
+    async fn log_out(&self, account: AccountId) -> Result<(), crate::domain::Error>;
+
+    async fn devices(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<TelegramDevice>, crate::domain::Error>;
+
+    async fn terminate_device(
+        &self,
+        account: AccountId,
+        hash: i64,
+    ) -> Result<(), crate::domain::Error>;
+}
+
+/// EventLog is the ordered, tenant-scoped log of events.
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    /// append adds an event and returns its position.
+    async fn append(
+        &self,
+        tenant: &TenantId,
+        account: Option<AccountId>,
+        payload: &crate::domain::event::EventPayload,
+    ) -> Result<i64, StoreError>;
+
+    /// events_after lists a tenant's events after `position`, oldest first.
+    async fn events_after(
+        &self,
+        tenant: &TenantId,
+        position: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::domain::event::Event>, StoreError>;
+}
+
+/// Supervision starts and stops the long-lived connection of authorized
+/// accounts (the `AccountSupervisor`).
+pub trait Supervision: Send + Sync + 'static {
+    /// supervise keeps the account connected, draining its updates.
+    fn supervise(&self, tenant: &TenantId, account: AccountId);
+    /// release disconnects the account (logged out, deleted, revoked).
+    fn release(&self, account: AccountId);
 }

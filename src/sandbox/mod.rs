@@ -6,11 +6,14 @@
 //!   key derivation, message envelopes and containers, and connections.
 //! - [`network`] is the simulated Telegram: users, chats, messages, contacts,
 //!   read state, 2FA passwords (SRP), updates, and its persistence.
+//! - [`rpc`] answers the TL methods from the network.
+//! - [`dc`] puts them together: [`dc::SandboxDc`] starts one on a port.
 
 /// DC_ID is the data-center id the sandbox answers as; sessions for the
 /// sandbox have it as their home DC.
 pub const DC_ID: i32 = 2;
 
+pub mod dc;
 pub mod mtproto;
 pub mod network;
 pub mod rpc;

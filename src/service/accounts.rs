@@ -1,11 +1,29 @@
-//! Reading accounts. Logging in (which writes them) arrives with the
-//! Telegram adapter; every write must call [`Accounts::invalidate`].
+//! Accounts: reading them, and their login life cycle — StartLogin (phone
+//! or bot token), SubmitCode, SubmitPassword, QR login, LogOut,
+//! DeleteAccount, and the account's Telegram devices.
+//!
+//! Every state change goes through [`Accounts::transition`]: the row is
+//! updated, the cached copy dropped, an event appended, and the account's
+//! supervision started or stopped.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::ports::{AccountPage, AccountStore, Cache};
-use crate::domain::{Account, AccountId, Caller, Error, Scope, TenantId};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::Sealer;
+use crate::domain::event::EventPayload;
+use crate::domain::login::{
+    BotToken, CodeSent, LoginCode, Password, PhoneNumber, QrLogin, RequestId, SignIn,
+    TelegramDevice, TelegramUser,
+};
+use crate::domain::ports::{
+    AccountPage, AccountStore, Cache, EventLog, Sealed, Supervision, TelegramAccounts,
+};
+use crate::domain::{
+    Account, AccountId, AccountKind, AccountState, Caller, Error, Scope, TenantId,
+};
 
 use super::require;
 
@@ -13,19 +31,66 @@ use super::require;
 /// invalidate it sooner.
 const ACCOUNT_TTL: Duration = Duration::from_secs(300);
 
+/// Credential is what an account logs in with.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    Phone(PhoneNumber),
+    Bot(BotToken),
+}
+
+/// LoginState is what a login in progress must remember between calls;
+/// sealed at rest (the code hash lets whoever holds it finish the login).
+#[derive(Serialize, Deserialize)]
+struct LoginState {
+    phone: String,
+    phone_code_hash: String,
+}
+
 #[derive(Clone)]
 pub struct Accounts {
     store: Arc<dyn AccountStore>,
     cache: Arc<dyn Cache>,
+    telegram: Arc<dyn TelegramAccounts>,
+    events: Arc<dyn EventLog>,
+    supervision: Arc<dyn Supervision>,
+    sealer: Sealer,
 }
 
 fn cache_key(tenant: &TenantId, id: AccountId) -> String {
     format!("account:{tenant}:{id}")
 }
 
+fn login_aad(id: AccountId) -> Vec<u8> {
+    format!("accounts.login_state:{id}").into_bytes()
+}
+
+fn not_in_state(account: &Account, what: &str) -> Error {
+    Error::FailedPrecondition {
+        reason: "FAILED_PRECONDITION",
+        message: format!(
+            "the account is {}, not waiting for {what}",
+            account.state.as_str()
+        ),
+    }
+}
+
 impl Accounts {
-    pub fn new(store: Arc<dyn AccountStore>, cache: Arc<dyn Cache>) -> Self {
-        Self { store, cache }
+    pub fn new(
+        store: Arc<dyn AccountStore>,
+        cache: Arc<dyn Cache>,
+        telegram: Arc<dyn TelegramAccounts>,
+        events: Arc<dyn EventLog>,
+        supervision: Arc<dyn Supervision>,
+        sealer: Sealer,
+    ) -> Self {
+        Self {
+            store,
+            cache,
+            telegram,
+            events,
+            supervision,
+            sealer,
+        }
     }
 
     /// get reads through the cache. A cache failure is logged and the
@@ -62,9 +127,430 @@ impl Accounts {
             .await?)
     }
 
-    /// invalidate drops the cached copy of an account after a write.
-    pub async fn invalidate(&self, tenant: &TenantId, id: AccountId) -> Result<(), Error> {
-        self.cache.delete(&[cache_key(tenant, id)]).await?;
+    /// invalidate drops the cached copy of an account after a write. A
+    /// cache that cannot be reached is only logged: its entries expire.
+    async fn invalidate(&self, tenant: &TenantId, id: AccountId) {
+        if let Err(err) = self.cache.delete(&[cache_key(tenant, id)]).await {
+            tracing::warn!(account_id = %id, error = %err, "cache invalidation failed");
+        }
+    }
+
+    /// transition moves an account to `state`: row, cache, event, supervision.
+    async fn transition(
+        &self,
+        mut account: Account,
+        state: AccountState,
+        reason: &str,
+    ) -> Result<Account, Error> {
+        let changed = account.state != state;
+        account.state = state;
+        account.updated_at = Utc::now();
+        if state != AccountState::PasswordRequired {
+            account.password_hint = None;
+        }
+        self.store.update_account(&account).await?;
+        self.invalidate(&account.tenant, account.id).await;
+        if state == AccountState::Authorized {
+            self.supervision.supervise(&account.tenant, account.id);
+        } else {
+            self.supervision.release(account.id);
+        }
+        if changed {
+            let payload = EventPayload::AccountStateChanged {
+                state,
+                reason: reason.to_owned(),
+            };
+            if let Err(err) = self
+                .events
+                .append(&account.tenant, Some(account.id), &payload)
+                .await
+            {
+                // The state itself is stored; subscribers will see it on read.
+                tracing::error!(account_id = %account.id, error = %err, "appending the state event failed");
+            }
+        }
+        tracing::info!(account_id = %account.id, state = state.as_str(), reason, "account state");
+        Ok(account)
+    }
+
+    async fn authorized(&self, mut account: Account, user: TelegramUser) -> Result<Account, Error> {
+        let TelegramUser {
+            user_id,
+            bot,
+            phone,
+            username,
+            display_name,
+        } = user;
+        account.telegram_user_id = Some(user_id);
+        account.kind = if bot {
+            AccountKind::Bot
+        } else {
+            AccountKind::User
+        };
+        if account.phone_number.is_none() {
+            account.phone_number = phone;
+        }
+        account.username = username;
+        account.display_name = display_name;
+        self.store.save_login_state(account.id, None).await?;
+        self.transition(account, AccountState::Authorized, "LOGGED_IN")
+            .await
+    }
+
+    async fn save_login(&self, id: AccountId, state: &LoginState) -> Result<(), Error> {
+        let plain =
+            zeroize::Zeroizing::new(serde_json::to_vec(state).expect("login state serializes"));
+        let sealed = Sealed {
+            sealed: self.sealer.seal(&plain, &login_aad(id)),
+            key_id: self.sealer.active_key_id().to_owned(),
+        };
+        Ok(self.store.save_login_state(id, Some(&sealed)).await?)
+    }
+
+    async fn load_login(&self, id: AccountId) -> Result<LoginState, Error> {
+        let missing = || Error::FailedPrecondition {
+            reason: "FAILED_PRECONDITION",
+            message: "no login is in progress for this account; call StartLogin".into(),
+        };
+        let sealed = self.store.load_login_state(id).await?.ok_or_else(missing)?;
+        let plain = self
+            .sealer
+            .open(&sealed.sealed, &login_aad(id))
+            .map_err(|err| Error::Internal(format!("login state does not open: {err}")))?;
+        serde_json::from_slice(&plain).map_err(|err| Error::Internal(format!("login state: {err}")))
+    }
+
+    /// start_login connects an account: with a phone number Telegram sends a
+    /// code (LOGIN_CODE_REQUIRED); with a bot token the bot is logged in
+    /// (AUTHORIZED). The tenant's account with the same phone is reused.
+    /// A request_id makes retries return the first call's account. When
+    /// Telegram refuses, a newly created account is removed again.
+    pub async fn start_login(
+        &self,
+        caller: &Caller,
+        credential: Credential,
+        request_id: Option<RequestId>,
+    ) -> Result<Account, Error> {
+        require(caller, Scope::AccountsWrite)?;
+        let now = Utc::now();
+        let (kind, phone) = match &credential {
+            Credential::Phone(phone) => (AccountKind::User, Some(phone.as_str().to_owned())),
+            Credential::Bot(_) => (AccountKind::Bot, None),
+        };
+        let existing = match &phone {
+            Some(phone) => {
+                self.store
+                    .find_account_by_phone(&caller.tenant, phone)
+                    .await?
+            }
+            None => None,
+        };
+        let (account, created) = match existing {
+            Some(account) if account.state == AccountState::Authorized => return Ok(account),
+            Some(account) => (account, false),
+            None => {
+                let fresh = Account {
+                    id: AccountId::new(),
+                    tenant: caller.tenant.clone(),
+                    kind,
+                    state: AccountState::LoginCodeRequired,
+                    phone_number: phone.clone(),
+                    telegram_user_id: None,
+                    username: None,
+                    display_name: String::new(),
+                    password_hint: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                let stored = self
+                    .store
+                    .create_account(&fresh, request_id.as_ref().map(RequestId::as_str))
+                    .await?;
+                if stored.id != fresh.id {
+                    // A retry of a request that already ran: same answer.
+                    return Ok(stored);
+                }
+                (stored, true)
+            }
+        };
+        // A login in progress keeps its session (a re-sent code, as
+        // Telegram's apps do); a new, revoked or logged-out account gets a fresh one.
+        let fresh_session = created
+            || !matches!(
+                account.state,
+                AccountState::LoginCodeRequired | AccountState::PasswordRequired
+            );
+        let result = self.begin(account.clone(), credential, fresh_session).await;
+        if result.is_err() && created {
+            // Nothing of a refused login is kept.
+            if let Err(err) = self.store.delete_account(&account.tenant, account.id).await {
+                tracing::warn!(account_id = %account.id, error = %err, "removing a refused login failed");
+            }
+        }
+        result
+    }
+
+    async fn begin(
+        &self,
+        account: Account,
+        credential: Credential,
+        fresh_session: bool,
+    ) -> Result<Account, Error> {
+        self.supervision.release(account.id);
+        if fresh_session {
+            self.telegram.prepare(account.id).await?;
+        }
+        match credential {
+            Credential::Phone(phone) => {
+                match self.telegram.send_code(account.id, phone.as_str()).await? {
+                    CodeSent::Code { phone_code_hash } => {
+                        let state = LoginState {
+                            phone: phone.as_str().to_owned(),
+                            phone_code_hash,
+                        };
+                        self.save_login(account.id, &state).await?;
+                        self.transition(account, AccountState::LoginCodeRequired, "CODE_SENT")
+                            .await
+                    }
+                    CodeSent::SignedIn(user) => self.authorized(account, user).await,
+                }
+            }
+            Credential::Bot(token) => {
+                let user = self
+                    .telegram
+                    .bot_sign_in(account.id, token.expose())
+                    .await?;
+                self.authorized(account, user).await
+            }
+        }
+    }
+
+    /// submit_code finishes a phone login, or asks for the 2FA password.
+    pub async fn submit_code(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+        code: LoginCode,
+    ) -> Result<Account, Error> {
+        require(caller, Scope::AccountsWrite)?;
+        let account = self.store.get_account(&caller.tenant, id).await?;
+        if account.state != AccountState::LoginCodeRequired {
+            return Err(not_in_state(&account, "a login code"));
+        }
+        let login = self.load_login(id).await?;
+        match self
+            .telegram
+            .sign_in(id, &login.phone, &login.phone_code_hash, code.expose())
+            .await?
+        {
+            SignIn::SignedIn(user) => self.authorized(account, user).await,
+            SignIn::PasswordRequired { hint } => {
+                let mut account = account;
+                account.password_hint = hint;
+                self.transition(account, AccountState::PasswordRequired, "PASSWORD_REQUIRED")
+                    .await
+            }
+        }
+    }
+
+    /// submit_password finishes a login that needs the 2FA password.
+    pub async fn submit_password(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+        password: Password,
+    ) -> Result<Account, Error> {
+        require(caller, Scope::AccountsWrite)?;
+        let account = self.store.get_account(&caller.tenant, id).await?;
+        if account.state != AccountState::PasswordRequired {
+            return Err(not_in_state(&account, "a password"));
+        }
+        let user = self.telegram.check_password(id, password.expose()).await?;
+        self.authorized(account, user).await
+    }
+
+    /// start_qr_login creates an account logging in by QR code; `qr_step`
+    /// then polls it.
+    pub async fn start_qr_login(
+        &self,
+        caller: &Caller,
+        request_id: Option<RequestId>,
+    ) -> Result<Account, Error> {
+        require(caller, Scope::AccountsWrite)?;
+        let now = Utc::now();
+        let fresh = Account {
+            id: AccountId::new(),
+            tenant: caller.tenant.clone(),
+            kind: AccountKind::User,
+            state: AccountState::LoginCodeRequired,
+            phone_number: None,
+            telegram_user_id: None,
+            username: None,
+            display_name: String::new(),
+            password_hint: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let account = self
+            .store
+            .create_account(&fresh, request_id.as_ref().map(RequestId::as_str))
+            .await?;
+        if account.id == fresh.id
+            && let Err(err) = self.telegram.prepare(account.id).await
+        {
+            let _ = self.store.delete_account(&account.tenant, account.id).await;
+            return Err(err);
+        }
+        Ok(account)
+    }
+
+    /// qr_step exports a fresh QR token, or completes the login once the
+    /// token was accepted (authorized, or PASSWORD_REQUIRED with 2FA).
+    pub async fn qr_step(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+    ) -> Result<(Account, Option<(String, chrono::DateTime<Utc>)>), Error> {
+        let account = self.store.get_account(&caller.tenant, id).await?;
+        match self.telegram.qr_login(id).await? {
+            QrLogin::Token { url, expires } => Ok((account, Some((url, expires)))),
+            QrLogin::SignIn(SignIn::SignedIn(user)) => {
+                Ok((self.authorized(account, user).await?, None))
+            }
+            QrLogin::SignIn(SignIn::PasswordRequired { hint }) => {
+                let mut account = account;
+                account.password_hint = hint;
+                let account = self
+                    .transition(account, AccountState::PasswordRequired, "PASSWORD_REQUIRED")
+                    .await?;
+                Ok((account, None))
+            }
+        }
+    }
+
+    /// abandon_qr_login removes an account whose QR login never completed.
+    pub async fn abandon_qr_login(&self, tenant: &TenantId, id: AccountId) {
+        match self.store.get_account(tenant, id).await {
+            Ok(account) if account.state == AccountState::LoginCodeRequired => {
+                if let Err(err) = self.store.delete_account(tenant, id).await {
+                    tracing::warn!(account_id = %id, error = %err, "removing an abandoned qr login failed");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// log_out ends the account's Telegram session and keeps its data.
+    pub async fn log_out(&self, caller: &Caller, id: AccountId) -> Result<Account, Error> {
+        require(caller, Scope::AccountsWrite)?;
+        let account = self.store.get_account(&caller.tenant, id).await?;
+        if account.state == AccountState::LoggedOut {
+            return Ok(account);
+        }
+        self.supervision.release(id);
+        if matches!(
+            account.state,
+            AccountState::Authorized | AccountState::PasswordRequired
+        ) {
+            self.telegram.log_out(id).await?;
+        }
+        self.store.save_login_state(id, None).await?;
+        self.transition(account, AccountState::LoggedOut, "LOGGED_OUT")
+            .await
+    }
+
+    /// delete_account logs out and erases everything stored for the account.
+    /// If Telegram cannot be reached the account is kept (UNAVAILABLE): the
+    /// session must not outlive the data that would let us end it.
+    pub async fn delete_account(&self, caller: &Caller, id: AccountId) -> Result<(), Error> {
+        require(caller, Scope::AccountsWrite)?;
+        let account = self.store.get_account(&caller.tenant, id).await?;
+        self.supervision.release(id);
+        if matches!(
+            account.state,
+            AccountState::Authorized | AccountState::PasswordRequired
+        ) {
+            match self.telegram.log_out(id).await {
+                Ok(()) | Err(Error::ReauthRequired) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        self.store.delete_account(&caller.tenant, id).await?;
+        self.invalidate(&caller.tenant, id).await;
+        tracing::info!(account_id = %id, "account deleted");
         Ok(())
+    }
+
+    async fn authorized_account(&self, caller: &Caller, id: AccountId) -> Result<Account, Error> {
+        let account = self.store.get_account(&caller.tenant, id).await?;
+        match account.state {
+            AccountState::Authorized => Ok(account),
+            AccountState::ReauthRequired => Err(Error::ReauthRequired),
+            _ => Err(Error::FailedPrecondition {
+                reason: "ACCOUNT_NOT_AUTHORIZED",
+                message: format!("the account is {}, not authorized", account.state.as_str()),
+            }),
+        }
+    }
+
+    pub async fn devices(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+    ) -> Result<Vec<TelegramDevice>, Error> {
+        require(caller, Scope::AccountsRead)?;
+        let account = self.authorized_account(caller, id).await?;
+        self.on_revocation(account, self.telegram.devices(id).await)
+            .await
+    }
+
+    pub async fn terminate_device(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+        hash: i64,
+    ) -> Result<(), Error> {
+        require(caller, Scope::AccountsWrite)?;
+        let account = self.authorized_account(caller, id).await?;
+        self.on_revocation(account, self.telegram.terminate_device(id, hash).await)
+            .await
+    }
+
+    /// on_revocation turns the account REAUTH_REQUIRED when a call learns
+    /// that Telegram revoked its session.
+    async fn on_revocation<T>(
+        &self,
+        account: Account,
+        result: Result<T, Error>,
+    ) -> Result<T, Error> {
+        if let Err(Error::ReauthRequired) = &result {
+            self.revoked(account, "SESSION_REVOKED").await;
+        }
+        result
+    }
+
+    /// revoked records that Telegram revoked the account's session.
+    pub async fn revoked(&self, account: Account, reason: &str) {
+        if account.state == AccountState::ReauthRequired {
+            return;
+        }
+        let id = account.id;
+        if let Err(err) = self
+            .transition(account, AccountState::ReauthRequired, reason)
+            .await
+        {
+            tracing::error!(account_id = %id, error = %err, "recording a revoked session failed");
+        }
+    }
+
+    /// revoked_by_id is [`Accounts::revoked`] for the supervisor, which
+    /// knows only the ids.
+    pub async fn revoked_by_id(&self, tenant: &TenantId, id: AccountId, reason: &str) {
+        match self.store.get_account(tenant, id).await {
+            Ok(account) => self.revoked(account, reason).await,
+            Err(err) => {
+                tracing::warn!(account_id = %id, error = %err, "revoked account not readable")
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! talk to the ports, and keep the cache consistent with the store.
 
 pub mod accounts;
+pub mod sandbox;
 
 pub use accounts::Accounts;
 

@@ -188,6 +188,22 @@ impl AccountStore for Store {
         Ok(())
     }
 
+    async fn find_account_by_phone(
+        &self,
+        tenant: &TenantId,
+        phone: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        accounts::Entity::find()
+            .filter(accounts::Column::TenantId.eq(tenant.as_str()))
+            .filter(accounts::Column::PhoneNumber.eq(phone))
+            .order_by_asc(accounts::Column::Id)
+            .one(self.connection())
+            .await
+            .store_err(RESOURCE)?
+            .map(account_from_row)
+            .transpose()
+    }
+
     async fn accounts_in_state(&self, state: AccountState) -> Result<Vec<Account>, StoreError> {
         accounts::Entity::find()
             .filter(accounts::Column::State.eq(state.as_str()))

@@ -10,6 +10,7 @@ mod accounts;
 mod api_keys;
 pub mod entities;
 mod error;
+mod events;
 mod sessions;
 
 use std::path::Path;

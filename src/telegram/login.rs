@@ -179,6 +179,87 @@ pub async fn bot_sign_in(conn: &Connection, app: &App, token: &str) -> Result<Si
     complete(conn, authorization).await
 }
 
+/// QrToken is one step of a QR-code login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QrToken {
+    /// Show `token` (as `tg://login?token=<base64url>`) until `expires` (unix seconds).
+    Token {
+        token: Vec<u8>,
+        expires: i64,
+    },
+    SignedIn(SignedIn),
+}
+
+/// export_login_token asks for a QR login token, or learns that the last
+/// one was accepted (`Error::PasswordRequired` when 2FA is on).
+pub async fn export_login_token(conn: &Connection, app: &App) -> Result<QrToken, Error> {
+    let token = conn
+        .client
+        .invoke(&tl::functions::auth::ExportLoginToken {
+            api_id: app.api_id,
+            api_hash: app.api_hash.clone(),
+            except_ids: Vec::new(),
+        })
+        .await?;
+    match token {
+        tl::enums::auth::LoginToken::Token(token) => Ok(QrToken::Token {
+            token: token.token,
+            expires: i64::from(token.expires),
+        }),
+        tl::enums::auth::LoginToken::Success(success) => Ok(QrToken::SignedIn(
+            complete(conn, success.authorization).await?,
+        )),
+        tl::enums::auth::LoginToken::MigrateTo(_) => Err(Error::Client(
+            "qr login asked to migrate to another dc, which is not supported".into(),
+        )),
+    }
+}
+
+/// Device is one of the account's Telegram sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub hash: i64,
+    pub current: bool,
+    pub device_model: String,
+    pub platform: String,
+    pub app_name: String,
+    pub ip: String,
+    pub country: String,
+    pub created: i64,
+    pub active: i64,
+}
+
+pub async fn devices(conn: &Connection) -> Result<Vec<Device>, Error> {
+    let tl::enums::account::Authorizations::Authorizations(list) = conn
+        .client
+        .invoke(&tl::functions::account::GetAuthorizations {})
+        .await?;
+    Ok(list
+        .authorizations
+        .into_iter()
+        .map(|tl::enums::Authorization::Authorization(a)| Device {
+            hash: a.hash,
+            current: a.current,
+            device_model: a.device_model,
+            platform: a.platform,
+            app_name: format!("{} {}", a.app_name, a.app_version)
+                .trim()
+                .to_owned(),
+            ip: a.ip,
+            country: a.country,
+            created: i64::from(a.date_created),
+            active: i64::from(a.date_active),
+        })
+        .collect())
+}
+
+pub async fn terminate_device(conn: &Connection, hash: i64) -> Result<(), Error> {
+    conn.client
+        .invoke(&tl::functions::account::ResetAuthorization { hash })
+        .await?;
+    Ok(())
+}
+
 /// log_out ends the session at Telegram.
 pub async fn log_out(conn: &Connection) -> Result<(), Error> {
     conn.client.invoke(&tl::functions::auth::LogOut {}).await?;

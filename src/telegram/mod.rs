@@ -2,10 +2,13 @@
 //! account's Telegram session (sealed, in the database), and will own the
 //! login flows and the per-account supervisor.
 
+pub mod accounts;
 pub mod connection;
 pub mod error;
 pub mod login;
+pub mod provision;
 pub mod session;
+pub mod supervisor;
 
 pub use error::Error;
 pub use session::{SessionError, StoredSession};

@@ -126,13 +126,48 @@ impl StoredSession {
         sealer: Sealer,
         initial: impl FnOnce() -> SessionData,
     ) -> Result<Arc<StoredSession>, SessionError> {
-        let (data, fresh) = match store.load_session(account).await? {
-            Some(stored) => {
-                let plain = sealer.open(&stored.sealed, &aad(account))?;
-                (serde_json::from_slice(&plain)?, false)
-            }
-            None => (initial(), true),
+        match Self::load(account, store.clone(), sealer.clone()).await? {
+            Some(session) => Ok(session),
+            // A new session (with its auth key) must be durable before use.
+            None => Self::create(account, store, sealer, initial()).await,
+        }
+    }
+
+    /// load opens the account's stored session, if it has one.
+    pub async fn load(
+        account: AccountId,
+        store: Arc<dyn SessionStore>,
+        sealer: Sealer,
+    ) -> Result<Option<Arc<StoredSession>>, SessionError> {
+        let Some(stored) = store.load_session(account).await? else {
+            return Ok(None);
         };
+        let plain = sealer.open(&stored.sealed, &aad(account))?;
+        let data = serde_json::from_slice(&plain)?;
+        Ok(Some(Self::start(account, store, sealer, data)))
+    }
+
+    /// create starts the account over with `data` (a fresh session after a
+    /// revocation or log-out), replacing whatever was stored, durably.
+    pub async fn create(
+        account: AccountId,
+        store: Arc<dyn SessionStore>,
+        sealer: Sealer,
+        data: SessionData,
+    ) -> Result<Arc<StoredSession>, SessionError> {
+        let session = Self::start(account, store, sealer, data);
+        session.touch();
+        session.flush().await?;
+        Ok(session)
+    }
+
+    /// start holds `data` in memory and spawns the flusher that persists it.
+    fn start(
+        account: AccountId,
+        store: Arc<dyn SessionStore>,
+        sealer: Sealer,
+        data: SessionData,
+    ) -> Arc<StoredSession> {
         let session = Arc::new(StoredSession {
             account,
             inner: Mutex::new(Inner { data, version: 0 }),
@@ -145,12 +180,11 @@ impl StoredSession {
             store,
             sealer,
         ));
-        if fresh {
-            // A new session (with its auth key) must be durable before use.
-            session.touch();
-            session.flush().await?;
-        }
-        Ok(session)
+        session
+    }
+
+    pub fn account(&self) -> AccountId {
+        self.account
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, SessionError> {

@@ -352,15 +352,21 @@ async fn later_capabilities_answer_not_implemented_yet() {
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
 
-    let mut accounts = AccountServiceClient::new(server.channel().await);
-    let err = accounts
-        .start_login(authed(pb::StartLoginRequest::default(), &token))
+    let mut chats =
+        tezgram_sdk::v1::chat_service_client::ChatServiceClient::new(server.channel().await);
+    let err = chats
+        .list_chats(authed(pb::ListChatsRequest::default(), &token))
         .await
         .unwrap_err();
     assert_eq!(reason(&err), "NOT_IMPLEMENTED_YET");
     server.stop().await;
 
-    let server = TestServer::start_with(|c| c.sandbox.enabled = false).await;
+    let server = TestServer::start_with(|c| {
+        c.sandbox.enabled = Some(false);
+        c.telegram.api_id = Some(12345);
+        c.telegram.api_hash = Some("not-a-real-hash".into());
+    })
+    .await;
     let mut sandbox = SandboxServiceClient::new(server.channel().await);
     let err = sandbox
         .list_sandbox_users(authed(

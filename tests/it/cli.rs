@@ -233,6 +233,8 @@ async fn serve_exports_rpc_spans_and_stops_cleanly_on_sigterm() {
             "TEZGRAM_OTLP_ENDPOINT".into(),
             format!("http://{collector_addr}"),
         ),
+        // The in-process sandbox DC on a free port, never the fixed default.
+        ("TEZGRAM_SANDBOX__LISTEN".into(), "127.0.0.1:0".into()),
     ];
     let mut command = tokio::process::Command::new(BIN);
     command

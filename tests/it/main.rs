@@ -2,11 +2,14 @@
 //! databases (SQLite; PostgreSQL with `TEZGRAM_TEST_DATABASE_URL`) and caches
 //! (in-process; Redis with `TEZGRAM_TEST_REDIS_URL`).
 
+mod accounts;
 mod api;
 mod cache;
 mod cli;
 mod db;
 mod faults;
+mod sandbox_login;
+mod sandbox_messages;
 mod sandbox_wire;
 mod server;
 mod storage;

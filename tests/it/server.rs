@@ -29,8 +29,21 @@ impl TestServer {
 
     /// start_with lets a test adjust the configuration before the gateway starts.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
-        let db = TestDb::fresh().await;
-        let data_dir = tempfile::tempdir().expect("temp dir");
+        Self::start_on(Kept::fresh().await, adjust).await
+    }
+
+    /// start_on starts a gateway on a database (and data dir) kept from an
+    /// earlier one: a restart.
+    pub async fn start_on(kept: Kept, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        // Gateway logs go to the test's captured output: shown when it fails.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info,sqlx=warn,tezgram::sandbox=debug".into()),
+            )
+            .with_test_writer()
+            .try_init();
+        let Kept { db, data_dir } = kept;
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             metrics_listen: "127.0.0.1:0".parse().unwrap(),
@@ -40,6 +53,10 @@ impl TestServer {
             ..Config::default()
         };
         config.auth.jwt_hs256_secret = Some(JWT_SECRET.to_owned());
+        config.sandbox.listen = "127.0.0.1:0".parse().unwrap();
+        // Idle accounts probe their session every second, so a revoked
+        // session is noticed quickly.
+        config.telegram.probe_interval_seconds = 1;
         adjust(&mut config);
         let gateway = server::start(config.clone()).await.expect("gateway starts");
         TestServer {
@@ -56,6 +73,15 @@ impl TestServer {
 
     pub fn grpc_addr(&self) -> std::net::SocketAddr {
         self.gateway().grpc_addr
+    }
+
+    /// sandbox is the gateway's in-process sandbox DC.
+    pub fn sandbox(&self) -> &tezgram::sandbox::dc::SandboxDcHandle {
+        self.gateway().sandbox().expect("the sandbox dc is on")
+    }
+
+    pub fn supervised(&self) -> usize {
+        self.gateway().supervised()
     }
 
     pub fn metrics_addr(&self) -> std::net::SocketAddr {
@@ -99,6 +125,33 @@ impl TestServer {
             gateway.shutdown().await.expect("clean shutdown");
         }
         self.db.cleanup().await;
+    }
+
+    /// stop_keeping_data stops the gateway and keeps its database and data
+    /// dir for a restart with [`TestServer::start_on`].
+    pub async fn stop_keeping_data(mut self) -> Kept {
+        if let Some(gateway) = self.gateway.take() {
+            gateway.shutdown().await.expect("clean shutdown");
+        }
+        Kept {
+            db: self.db,
+            data_dir: self._data_dir,
+        }
+    }
+}
+
+/// Kept is a database and data dir that outlive one gateway.
+pub struct Kept {
+    db: TestDb,
+    data_dir: tempfile::TempDir,
+}
+
+impl Kept {
+    async fn fresh() -> Kept {
+        Kept {
+            db: TestDb::fresh().await,
+            data_dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 }
 

@@ -318,6 +318,24 @@ impl Network {
         self.read(|s, _| s.authorized_user(auth_key_id))
     }
 
+    /// sign_in_device registers `key` as a device already logged in as
+    /// the user (their own phone, say): how SandboxService accepts a QR code
+    /// "from the user's other device".
+    pub fn sign_in_device(
+        &self,
+        user_id: i64,
+        key: [u8; 256],
+        auth_key_id: i64,
+        client: ClientInfo,
+    ) -> Result<Authorization> {
+        self.write(|s, now| s.sign_in_device(auth_key_id, key, user_id, client, now))
+    }
+
+    /// users lists users (and bots) by id, after `after`, at most `limit`.
+    pub fn users(&self, after: i64, limit: usize) -> Vec<User> {
+        self.read(|s, _| s.users_after(after, limit))
+    }
+
     /// authorized_keys_of lists the keys a user is logged in on, i.e. the
     /// sessions live updates for that user are pushed to.
     pub fn authorized_keys_of(&self, user_id: i64) -> Vec<i64> {
@@ -614,5 +632,33 @@ impl Network {
     ) -> Result<ChannelDifference> {
         let limit = if limit == 0 { MAX_PAGE } else { limit };
         self.read(|s, _| s.channel_difference(user_id, channel_id, pts, limit))
+    }
+
+    // ---- lookups for the TL layer ----
+
+    /// is_contact tells whether `contact_id` is in `user_id`'s contacts.
+    pub fn is_contact(&self, user_id: i64, contact_id: i64) -> bool {
+        self.read(|s, _| {
+            s.users
+                .get(&user_id)
+                .is_some_and(|rec| rec.contacts.contains(&contact_id))
+        })
+    }
+
+    /// is_channel_member tells whether a user is a member of a channel.
+    pub fn is_channel_member(&self, user_id: i64, channel_id: i64) -> bool {
+        self.read(|s, _| {
+            s.channels
+                .get(&channel_id)
+                .is_some_and(|rec| rec.members.contains(&user_id))
+        })
+    }
+
+    // ---- additions for the TL layer ----
+
+    /// channel_pts is a channel's current pts (for updates outside its
+    /// sequence, such as read marks, which carry it with a count of 0).
+    pub fn channel_pts(&self, channel_id: i64) -> Option<i32> {
+        self.read(|s, _| s.channels.get(&channel_id).map(|c| c.pts))
     }
 }

@@ -545,6 +545,32 @@ impl State {
         Ok(self.authorize(auth_key_id, user_id, now))
     }
 
+    /// sign_in_device registers a key already logged in as the user (a
+    /// device the user owns outside the gateway, e.g. their phone), skipping
+    /// the code and password.
+    pub(super) fn sign_in_device(
+        &mut self,
+        auth_key_id: i64,
+        key: [u8; 256],
+        user_id: i64,
+        client: ClientInfo,
+        now: i64,
+    ) -> Result<Authorization> {
+        self.user_rec(user_id)?;
+        self.register_auth_key(auth_key_id, key);
+        self.touch(auth_key_id, Some(client), now)?;
+        Ok(self.authorize(auth_key_id, user_id, now))
+    }
+
+    /// users lists users by id, after `after`.
+    pub(super) fn users_after(&self, after: i64, limit: usize) -> Vec<User> {
+        self.users
+            .range(after.saturating_add(1)..)
+            .take(limit)
+            .map(|(_, rec)| rec.user.clone())
+            .collect()
+    }
+
     fn authorize(&mut self, auth_key_id: i64, user_id: i64, now: i64) -> Authorization {
         let hash = self.random_i64();
         let rec = self

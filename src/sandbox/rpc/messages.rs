@@ -1,9 +1,626 @@
-//! `messages.*` methods.
+//! `messages.*` methods, and the `channels.*` ones that are their channel
+//! twins (deleteMessages, readHistory, getMessages).
+//!
+//! Every change answers the caller with the updates it caused for the
+//! caller (with the pts the network logged them at) and pushes the rest to
+//! everyone else's live sessions through [`Call::deliver`].
 
-use super::Call;
+use grammers_tl_types as tl;
+use grammers_tl_types::Identifiable;
+
+use super::convert::messages::{Mentioned, date, dialog, entities_to_json, message};
+use super::convert::updates::typing_action;
+use super::convert::users::{
+    input_channel_to_network, input_peer_to_network, input_user_to_network,
+};
+use super::{Call, reply};
 use crate::sandbox::mtproto::RpcError;
+use crate::sandbox::network::{
+    self, DialogsQuery, HistoryQuery, Message, OutgoingMessage, Peer, SearchQuery, Sent,
+};
 
 pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError> {
-    let _ = id;
-    call.unknown()
+    use tl::functions::{channels, messages};
+    match id {
+        messages::GetDialogs::CONSTRUCTOR_ID => get_dialogs(call, call.parse()?),
+        messages::GetHistory::CONSTRUCTOR_ID => get_history(call, call.parse()?),
+        messages::GetMessages::CONSTRUCTOR_ID => {
+            let messages::GetMessages { id } = call.parse()?;
+            get_messages(call, None, &id)
+        }
+        channels::GetMessages::CONSTRUCTOR_ID => {
+            let channels::GetMessages { channel, id } = call.parse()?;
+            let me = call.user()?;
+            let channel_id = input_channel_to_network(call.net, me, &channel)?;
+            get_messages(call, Some(channel_id), &id)
+        }
+        messages::Search::CONSTRUCTOR_ID => search(call, call.parse()?),
+        messages::SearchGlobal::CONSTRUCTOR_ID => search_global(call, call.parse()?),
+        messages::SendMessage::CONSTRUCTOR_ID => send_message(call, call.parse()?),
+        messages::EditMessage::CONSTRUCTOR_ID => edit_message(call, call.parse()?),
+        messages::DeleteMessages::CONSTRUCTOR_ID => {
+            let messages::DeleteMessages { revoke, id } = call.parse()?;
+            let outcome = call.net.delete_messages(call.user()?, &id, revoke)?;
+            call.deliver(outcome.deliveries);
+            reply(affected(outcome.value))
+        }
+        channels::DeleteMessages::CONSTRUCTOR_ID => {
+            let channels::DeleteMessages { channel, id } = call.parse()?;
+            let me = call.user()?;
+            let channel_id = input_channel_to_network(call.net, me, &channel)?;
+            let outcome = call.net.delete_channel_messages(me, channel_id, &id)?;
+            call.deliver(outcome.deliveries);
+            reply(affected(outcome.value))
+        }
+        messages::ForwardMessages::CONSTRUCTOR_ID => forward_messages(call, call.parse()?),
+        messages::ReadHistory::CONSTRUCTOR_ID => {
+            let messages::ReadHistory { peer, max_id } = call.parse()?;
+            let me = call.user()?;
+            let peer = input_peer_to_network(call.net, me, &peer)?;
+            let outcome = call.net.read_history(me, peer, max_id)?;
+            call.deliver(outcome.deliveries);
+            reply(affected(outcome.value))
+        }
+        channels::ReadHistory::CONSTRUCTOR_ID => {
+            let channels::ReadHistory { channel, max_id } = call.parse()?;
+            let me = call.user()?;
+            let channel_id = input_channel_to_network(call.net, me, &channel)?;
+            let outcome = call.net.read_channel_history(me, channel_id, max_id)?;
+            call.deliver(outcome.deliveries);
+            reply(outcome.value)
+        }
+        messages::SetTyping::CONSTRUCTOR_ID => {
+            let messages::SetTyping {
+                peer,
+                top_msg_id: _,
+                action,
+            } = call.parse()?;
+            let me = call.user()?;
+            let peer = input_peer_to_network(call.net, me, &peer)?;
+            let deliveries = call.net.set_typing(me, peer, typing_action(&action))?;
+            call.deliver(deliveries);
+            reply(true)
+        }
+        _ => call.unknown(),
+    }
+}
+
+fn affected(value: network::AffectedMessages) -> tl::enums::messages::AffectedMessages {
+    tl::types::messages::AffectedMessages {
+        pts: value.pts,
+        pts_count: value.pts_count,
+    }
+    .into()
+}
+
+/// limit is a TL page size as the network's (0 or negative: its default).
+fn limit(value: i32) -> usize {
+    usize::try_from(value).unwrap_or(0)
+}
+
+fn count(value: usize) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+/// messages_answer is a list of messages with their peers: `messages.messages`
+/// when it is everything (`total` None or equal), `messages.messagesSlice`
+/// otherwise, `messages.channelMessages` for a channel's history.
+fn messages_answer(
+    call: &Call<'_>,
+    me: i64,
+    found: &[Message],
+    total: Option<usize>,
+    channel_pts: Option<i32>,
+) -> tl::enums::messages::Messages {
+    let mut mentioned = Mentioned::default();
+    for m in found {
+        mentioned.message(m);
+    }
+    let messages = found.iter().map(|m| message(call.net, m)).collect();
+    let users = mentioned.users(call.net, me);
+    let chats = mentioned.chats(call.net, me);
+    if let Some(pts) = channel_pts {
+        return tl::types::messages::ChannelMessages {
+            inexact: false,
+            pts,
+            count: count(total.unwrap_or(found.len())),
+            offset_id_offset: None,
+            messages,
+            topics: Vec::new(),
+            chats,
+            users,
+        }
+        .into();
+    }
+    match total {
+        Some(total) if total > found.len() => tl::types::messages::MessagesSlice {
+            inexact: false,
+            count: count(total),
+            next_rate: None,
+            offset_id_offset: None,
+            search_flood: None,
+            messages,
+            topics: Vec::new(),
+            chats,
+            users,
+        }
+        .into(),
+        _ => tl::types::messages::Messages {
+            messages,
+            topics: Vec::new(),
+            chats,
+            users,
+        }
+        .into(),
+    }
+}
+
+fn get_dialogs(
+    call: &Call<'_>,
+    req: tl::functions::messages::GetDialogs,
+) -> Result<Vec<u8>, RpcError> {
+    let tl::functions::messages::GetDialogs {
+        exclude_pinned: _,
+        folder_id,
+        offset_date,
+        offset_id,
+        offset_peer,
+        limit: page,
+        hash: _,
+    } = req;
+    let me = call.user()?;
+    // The sandbox has no archive: folder 1 is empty.
+    if folder_id == Some(1) {
+        return reply(tl::enums::messages::Dialogs::Dialogs(
+            tl::types::messages::Dialogs {
+                dialogs: Vec::new(),
+                messages: Vec::new(),
+                chats: Vec::new(),
+                users: Vec::new(),
+            },
+        ));
+    }
+    let offset_peer = match offset_peer {
+        tl::enums::InputPeer::Empty => None,
+        other => Some(input_peer_to_network(call.net, me, &other)?),
+    };
+    let page = call.net.dialogs(
+        me,
+        &DialogsQuery {
+            offset_date: i64::from(offset_date),
+            offset_id,
+            offset_peer,
+            limit: limit(page),
+        },
+    )?;
+    let mut mentioned = Mentioned::default();
+    for d in &page.dialogs {
+        mentioned.peer(d.peer);
+    }
+    for m in &page.messages {
+        mentioned.message(m);
+    }
+    let dialogs = page.dialogs.iter().map(dialog).collect();
+    let messages = page.messages.iter().map(|m| message(call.net, m)).collect();
+    let users = mentioned.users(call.net, me);
+    let chats = mentioned.chats(call.net, me);
+    if page.dialogs.len() < page.count {
+        return reply(tl::enums::messages::Dialogs::Slice(
+            tl::types::messages::DialogsSlice {
+                count: count(page.count),
+                dialogs,
+                messages,
+                chats,
+                users,
+            },
+        ));
+    }
+    reply(tl::enums::messages::Dialogs::Dialogs(
+        tl::types::messages::Dialogs {
+            dialogs,
+            messages,
+            chats,
+            users,
+        },
+    ))
+}
+
+fn get_history(
+    call: &Call<'_>,
+    req: tl::functions::messages::GetHistory,
+) -> Result<Vec<u8>, RpcError> {
+    let tl::functions::messages::GetHistory {
+        peer,
+        offset_id,
+        offset_date,
+        add_offset,
+        limit: page,
+        max_id,
+        min_id,
+        hash: _,
+    } = req;
+    let me = call.user()?;
+    let peer = input_peer_to_network(call.net, me, &peer)?;
+    let found = call.net.history(
+        me,
+        peer,
+        &HistoryQuery {
+            offset_id,
+            offset_date: i64::from(offset_date),
+            add_offset,
+            limit: limit(page),
+            max_id,
+            min_id,
+        },
+    )?;
+    let channel_pts = match peer {
+        Peer::Channel(id) => call.net.channel_pts(id),
+        _ => None,
+    };
+    reply(messages_answer(
+        call,
+        me,
+        &found.messages,
+        Some(found.count),
+        channel_pts,
+    ))
+}
+
+fn get_messages(
+    call: &Call<'_>,
+    channel_id: Option<i64>,
+    ids: &[tl::enums::InputMessage],
+) -> Result<Vec<u8>, RpcError> {
+    let me = call.user()?;
+    // Only plain ids are modelled: replies, pins and callback queries find nothing.
+    let ids: Vec<i32> = ids
+        .iter()
+        .filter_map(|input| match input {
+            tl::enums::InputMessage::Id(m) => Some(m.id),
+            _ => None,
+        })
+        .collect();
+    let found = call.net.messages(me, channel_id, &ids)?;
+    let channel_pts = channel_id.and_then(|id| call.net.channel_pts(id));
+    reply(messages_answer(call, me, &found, None, channel_pts))
+}
+
+fn search(call: &Call<'_>, req: tl::functions::messages::Search) -> Result<Vec<u8>, RpcError> {
+    let tl::functions::messages::Search {
+        peer,
+        q,
+        from_id,
+        saved_peer_id: _,
+        saved_reaction: _,
+        top_msg_id: _,
+        filter: _,
+        min_date,
+        max_date,
+        offset_id,
+        add_offset: _,
+        limit: page,
+        max_id,
+        min_id,
+        hash: _,
+    } = req;
+    let me = call.user()?;
+    let peer = match peer {
+        tl::enums::InputPeer::Empty => None,
+        other => Some(input_peer_to_network(call.net, me, &other)?),
+    };
+    let from = from_id
+        .map(|from| input_peer_to_network(call.net, me, &from))
+        .transpose()?;
+    // The network pages by date only; the id bounds and the author are
+    // applied here, over its largest page.
+    let all = call.net.search(
+        me,
+        &SearchQuery {
+            text: q,
+            peer,
+            min_date: (min_date > 0).then_some(i64::from(min_date)),
+            max_date: (max_date > 0).then_some(i64::from(max_date)),
+            limit: network::MAX_PAGE,
+        },
+    )?;
+    let matching: Vec<Message> = all
+        .into_iter()
+        .filter(|m| from.is_none_or(|f| f == Peer::User(m.from_id)))
+        .filter(|m| max_id <= 0 || m.id < max_id)
+        .filter(|m| min_id <= 0 || m.id > min_id)
+        .collect();
+    let total = matching.len();
+    let page: Vec<Message> = matching
+        .into_iter()
+        .filter(|m| offset_id <= 0 || m.id < offset_id)
+        .take(limit(page).clamp(1, network::MAX_PAGE))
+        .collect();
+    let channel_pts = match peer {
+        Some(Peer::Channel(id)) => call.net.channel_pts(id),
+        _ => None,
+    };
+    reply(messages_answer(call, me, &page, Some(total), channel_pts))
+}
+
+fn search_global(
+    call: &Call<'_>,
+    req: tl::functions::messages::SearchGlobal,
+) -> Result<Vec<u8>, RpcError> {
+    let tl::functions::messages::SearchGlobal {
+        broadcasts_only: _,
+        groups_only: _,
+        users_only: _,
+        folder_id: _,
+        community: _,
+        q,
+        filter: _,
+        min_date,
+        max_date,
+        offset_rate,
+        offset_peer: _,
+        offset_id: _,
+        limit: page,
+    } = req;
+    let me = call.user()?;
+    // One page holds every result (up to the network's page size), so a
+    // request for the next page (a non-zero offset_rate) finds nothing.
+    if offset_rate > 0 {
+        return reply(messages_answer(call, me, &[], None, None));
+    }
+    let found = call.net.search(
+        me,
+        &SearchQuery {
+            text: q,
+            peer: None,
+            min_date: (min_date > 0).then_some(i64::from(min_date)),
+            max_date: (max_date > 0).then_some(i64::from(max_date)),
+            limit: limit(page),
+        },
+    )?;
+    reply(messages_answer(call, me, &found, None, None))
+}
+
+/// entities turns a request's entities into what the network stores,
+/// resolving input mentions into the users they name.
+fn entities(
+    call: &Call<'_>,
+    me: i64,
+    entities: Option<Vec<tl::enums::MessageEntity>>,
+) -> Result<Option<serde_json::Value>, RpcError> {
+    let Some(entities) = entities else {
+        return Ok(None);
+    };
+    let resolved = entities
+        .into_iter()
+        .map(|entity| match entity {
+            tl::enums::MessageEntity::InputMessageEntityMentionName(e) => {
+                let user_id = input_user_to_network(call.net, me, &e.user_id)?;
+                Ok(tl::types::MessageEntityMentionName {
+                    offset: e.offset,
+                    length: e.length,
+                    user_id,
+                }
+                .into())
+            }
+            other => Ok(other),
+        })
+        .collect::<Result<Vec<_>, RpcError>>()?;
+    Ok(entities_to_json(&resolved))
+}
+
+fn reply_to_id(reply_to: Option<&tl::enums::InputReplyTo>) -> Option<i32> {
+    match reply_to? {
+        tl::enums::InputReplyTo::Message(m) => Some(m.reply_to_msg_id),
+        _ => None,
+    }
+}
+
+/// sent_updates is the `updates` answer for sent or forwarded messages:
+/// `updateMessageID` for each random_id, then the new messages.
+fn sent_updates(call: &Call<'_>, me: i64, sent: &[Sent]) -> tl::enums::Updates {
+    let mut mentioned = Mentioned::default();
+    let mut updates = Vec::with_capacity(sent.len() * 2);
+    for s in sent {
+        mentioned.message(&s.message);
+        if let Some(random_id) = s.random_id {
+            updates.push(
+                tl::types::UpdateMessageId {
+                    id: s.message.id,
+                    random_id,
+                }
+                .into(),
+            );
+        }
+        let m = message(call.net, &s.message);
+        updates.push(match s.message.peer {
+            Peer::Channel(_) => tl::types::UpdateNewChannelMessage {
+                message: m,
+                pts: s.pts.pts,
+                pts_count: s.pts.pts_count,
+            }
+            .into(),
+            _ => tl::types::UpdateNewMessage {
+                message: m,
+                pts: s.pts.pts,
+                pts_count: s.pts.pts_count,
+            }
+            .into(),
+        });
+    }
+    tl::types::Updates {
+        updates,
+        users: mentioned.users(call.net, me),
+        chats: mentioned.chats(call.net, me),
+        date: sent
+            .first()
+            .map_or(date(call.net.now()), |s| date(s.message.date)),
+        seq: 0,
+    }
+    .into()
+}
+
+fn send_message(
+    call: &Call<'_>,
+    req: tl::functions::messages::SendMessage,
+) -> Result<Vec<u8>, RpcError> {
+    let tl::functions::messages::SendMessage {
+        no_webpage: _,
+        silent: _,
+        background: _,
+        clear_draft: _,
+        noforwards: _,
+        update_stickersets_order: _,
+        invert_media: _,
+        allow_paid_floodskip: _,
+        peer,
+        reply_to,
+        message: text,
+        random_id,
+        reply_markup: _,
+        entities: request_entities,
+        schedule_date: _,
+        schedule_repeat_period: _,
+        send_as: _,
+        quick_reply_shortcut: _,
+        effect: _,
+        allow_paid_stars: _,
+        suggested_post: _,
+        rich_message: _,
+    } = req;
+    let me = call.user()?;
+    let peer = input_peer_to_network(call.net, me, &peer)?;
+    let outcome = call.net.send_message(
+        me,
+        peer,
+        OutgoingMessage {
+            text,
+            entities: entities(call, me, request_entities)?,
+            reply_to: reply_to_id(reply_to.as_ref()),
+            random_id: Some(random_id),
+        },
+    )?;
+    call.deliver(outcome.deliveries);
+    let sent = outcome.value;
+    if let Peer::User(_) = peer {
+        return reply(tl::enums::Updates::UpdateShortSentMessage(
+            tl::types::UpdateShortSentMessage {
+                out: true,
+                id: sent.message.id,
+                pts: sent.pts.pts,
+                pts_count: sent.pts.pts_count,
+                date: date(sent.message.date),
+                media: None,
+                entities: super::convert::messages::entities_from_json(
+                    sent.message.entities.as_ref(),
+                ),
+                ttl_period: None,
+            },
+        ));
+    }
+    reply(sent_updates(call, me, &[sent]))
+}
+
+fn edit_message(
+    call: &Call<'_>,
+    req: tl::functions::messages::EditMessage,
+) -> Result<Vec<u8>, RpcError> {
+    let tl::functions::messages::EditMessage {
+        no_webpage: _,
+        invert_media: _,
+        peer,
+        id,
+        message: text,
+        media: _,
+        reply_markup: _,
+        entities: request_entities,
+        schedule_date: _,
+        schedule_repeat_period: _,
+        quick_reply_shortcut_id: _,
+        rich_message: _,
+    } = req;
+    let me = call.user()?;
+    let peer = input_peer_to_network(call.net, me, &peer)?;
+    // Without new text the text stays; new entities come with it or alone.
+    let current = || -> Result<Message, RpcError> {
+        let channel_id = match peer {
+            Peer::Channel(id) => Some(id),
+            _ => None,
+        };
+        call.net
+            .messages(me, channel_id, &[id])?
+            .into_iter()
+            .find(|m| m.peer == peer)
+            .ok_or_else(|| network::Error::MessageIdInvalid.into())
+    };
+    let (text, entities) = match (text, request_entities) {
+        (Some(text), request) => (text, entities(call, me, request)?),
+        (None, Some(request)) => (current()?.text, entities(call, me, Some(request))?),
+        (None, None) => {
+            let m = current()?;
+            (m.text, m.entities)
+        }
+    };
+    let outcome = call.net.edit_message(me, peer, id, &text, entities)?;
+    call.deliver(outcome.deliveries);
+    let edited = outcome.value;
+    let mut mentioned = Mentioned::default();
+    mentioned.message(&edited.message);
+    let m = message(call.net, &edited.message);
+    let update = match peer {
+        Peer::Channel(_) => tl::types::UpdateEditChannelMessage {
+            message: m,
+            pts: edited.pts.pts,
+            pts_count: edited.pts.pts_count,
+        }
+        .into(),
+        _ => tl::types::UpdateEditMessage {
+            message: m,
+            pts: edited.pts.pts,
+            pts_count: edited.pts.pts_count,
+        }
+        .into(),
+    };
+    reply(tl::enums::Updates::Updates(tl::types::Updates {
+        updates: vec![update],
+        users: mentioned.users(call.net, me),
+        chats: mentioned.chats(call.net, me),
+        date: date(call.net.now()),
+        seq: 0,
+    }))
+}
+
+fn forward_messages(
+    call: &Call<'_>,
+    req: tl::functions::messages::ForwardMessages,
+) -> Result<Vec<u8>, RpcError> {
+    let tl::functions::messages::ForwardMessages {
+        silent: _,
+        background: _,
+        with_my_score: _,
+        drop_author: _,
+        drop_media_captions: _,
+        noforwards: _,
+        allow_paid_floodskip: _,
+        from_ephemeral: _,
+        from_peer,
+        id,
+        random_id,
+        to_peer,
+        top_msg_id: _,
+        reply_to: _,
+        schedule_date: _,
+        schedule_repeat_period: _,
+        send_as: _,
+        quick_reply_shortcut: _,
+        effect: _,
+        video_timestamp: _,
+        allow_paid_stars: _,
+        suggested_post: _,
+    } = req;
+    let me = call.user()?;
+    let from = input_peer_to_network(call.net, me, &from_peer)?;
+    let to = input_peer_to_network(call.net, me, &to_peer)?;
+    let outcome = call.net.forward_messages(me, from, &id, to, &random_id)?;
+    call.deliver(outcome.deliveries);
+    reply(sent_updates(call, me, &outcome.value))
 }

@@ -74,9 +74,11 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    /// parse deserializes the call's function.
+    /// parse deserializes the call's function. Functions deserialize
+    /// without their constructor id (the dispatcher already read it).
     pub fn parse<F: Deserializable>(&self) -> Result<F, RpcError> {
-        F::from_bytes(self.request).map_err(|_| RpcError::input_fetch_error())
+        let body = self.request.get(4..).unwrap_or_default();
+        F::from_bytes(body).map_err(|_| RpcError::input_fetch_error())
     }
 
     /// user is the user logged in on the calling key (AUTH_KEY_UNREGISTERED otherwise).
@@ -86,7 +88,6 @@ impl Call<'_> {
 
     /// deliver pushes the updates to the caller's other sessions and to
     /// everyone else they concern.
-    #[expect(dead_code, reason = "its callers land with messages.*")]
     pub fn deliver(&self, deliveries: Vec<Delivery>) {
         self.rpc.deliver(deliveries, Some(self.ctx.auth_key_id));
     }
@@ -157,6 +158,7 @@ impl Dispatch for SandboxRpc {
         {
             "account" => account::handle(&call, id).await,
             "auth" => auth::handle(&call, id).await,
+            "channels" => messages::handle(&call, id).await,
             "contacts" => contacts::handle(&call, id).await,
             "help" => help::handle(&call, id).await,
             "messages" => messages::handle(&call, id).await,

@@ -3,6 +3,8 @@
 use grammers_tl_types as tl;
 use grammers_tl_types::Identifiable;
 
+use super::convert::updates::{channel_difference, difference, state};
+use super::convert::users::input_channel_to_network;
 use super::{Call, reply};
 use crate::sandbox::mtproto::RpcError;
 
@@ -11,16 +13,47 @@ pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError
     match id {
         updates::GetState::CONSTRUCTOR_ID => {
             let _: updates::GetState = call.parse()?;
-            let state = call.net.updates_state(call.user()?)?;
-            reply(tl::enums::updates::State::State(
-                tl::types::updates::State {
-                    pts: state.pts,
-                    qts: state.qts,
-                    date: i32::try_from(state.date).unwrap_or(i32::MAX),
-                    seq: state.seq,
-                    unread_count: state.unread_count,
-                },
-            ))
+            let current = call.net.updates_state(call.user()?)?;
+            reply(state(&current))
+        }
+        updates::GetDifference::CONSTRUCTOR_ID => {
+            let updates::GetDifference {
+                pts,
+                pts_limit,
+                pts_total_limit,
+                date: _,
+                qts: _,
+                qts_limit: _,
+            } = call.parse()?;
+            let me = call.user()?;
+            // The sandbox keeps every update, so the total limit only
+            // shortens the slice, like pts_limit does.
+            let limit = pts_limit
+                .into_iter()
+                .chain(pts_total_limit)
+                .filter(|l| *l > 0)
+                .min()
+                .map_or(0, |l| usize::try_from(l).unwrap_or(0));
+            let found = call.net.difference(me, pts, limit)?;
+            reply(difference(call.net, me, found))
+        }
+        updates::GetChannelDifference::CONSTRUCTOR_ID => {
+            let updates::GetChannelDifference {
+                force: _,
+                channel,
+                filter: _,
+                pts,
+                limit,
+            } = call.parse()?;
+            let me = call.user()?;
+            let channel_id = input_channel_to_network(call.net, me, &channel)?;
+            let found = call.net.channel_difference(
+                me,
+                channel_id,
+                pts,
+                usize::try_from(limit).unwrap_or(0),
+            )?;
+            reply(channel_difference(call.net, me, found))
         }
         _ => call.unknown(),
     }

@@ -1,0 +1,217 @@
+//! The sandbox DC assembled: the simulated [`Network`], the TL methods
+//! ([`SandboxRpc`]) and the MTProto server in front of them, on one port.
+//! In-process for tests and `make run`, or standalone (`tezgram sandbox`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use grammers_tl_types::Serializable;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use super::mtproto::{self, AuthKeys, MtprotoServer, MtprotoServerHandle, MtprotoServerOptions};
+use super::network::{self, AcceptedLoginToken, Delivery, Network};
+use super::rpc::{SandboxRpc, convert};
+
+/// Error is why the sandbox DC could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The network's data dir could not be read or written.
+    #[error("sandbox network: {0}")]
+    Network(#[from] network::Error),
+    /// The listening socket could not be bound.
+    #[error("sandbox listener: {0}")]
+    Listen(#[from] mtproto::Error),
+}
+
+/// SandboxDcOptions configure a [`SandboxDc`].
+#[derive(Clone, Debug)]
+pub struct SandboxDcOptions {
+    /// listen is the MTProto address; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// data_dir holds the network's `sandbox.json`; `None` keeps everything
+    /// in memory.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Default for SandboxDcOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: None,
+        }
+    }
+}
+
+/// SandboxDc is the running sandbox data center (Options → Service →
+/// Handle; the MTProto server is its event loop, spawned by `start`).
+pub struct SandboxDc;
+
+/// SandboxDcHandle controls a running sandbox DC. Cheap to clone.
+#[derive(Clone)]
+pub struct SandboxDcHandle {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    network: Network,
+    rpc: Arc<SandboxRpc>,
+    server: MtprotoServerHandle,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for SandboxDcHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxDcHandle")
+            .field("addr", &self.addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SandboxDc {
+    /// start opens the network (its snapshot in `data_dir`, or in memory),
+    /// lets the wire accept every auth key the network knows, binds the
+    /// MTProto server and spawns it.
+    pub async fn start(options: SandboxDcOptions) -> Result<SandboxDcHandle, Error> {
+        let SandboxDcOptions { listen, data_dir } = options;
+        let network = Network::open(network::Options {
+            data_dir,
+            ..network::Options::default()
+        })
+        .await?;
+        let keys = AuthKeys::new();
+        for (_, key) in network.auth_keys() {
+            keys.register(key.0);
+        }
+        let rpc = SandboxRpc::new(network.clone());
+        let server = match MtprotoServer::bind(
+            MtprotoServerOptions {
+                listen,
+                ..MtprotoServerOptions::default()
+            },
+            keys,
+            Arc::clone(&rpc) as Arc<dyn mtproto::Dispatch>,
+        )
+        .await
+        {
+            Ok(server) => server,
+            Err(err) => {
+                // Stop the snapshot writer the open started.
+                let _ = network.shutdown().await;
+                return Err(err.into());
+            }
+        };
+        let handle = server.handle();
+        rpc.attach(handle.clone());
+        let task = tokio::spawn(server.run());
+        info!(addr = %handle.local_addr(), "sandbox dc started");
+        Ok(SandboxDcHandle {
+            inner: Arc::new(Inner {
+                network,
+                rpc,
+                server: handle,
+                task: Mutex::new(Some(task)),
+            }),
+        })
+    }
+}
+
+impl SandboxDcHandle {
+    /// addr is where clients connect (the sessions' home DC address).
+    pub fn addr(&self) -> SocketAddr {
+        self.inner.server.local_addr()
+    }
+
+    /// register_auth_key makes a provisioned key usable: the wire accepts
+    /// it and the network records it (persisted, so it survives restarts).
+    /// Returns its auth_key_id.
+    pub fn register_auth_key(&self, key: [u8; 256]) -> i64 {
+        let auth_key_id = mtproto::crypto::auth_key_id(&key);
+        self.inner.network.register_auth_key(auth_key_id, key);
+        self.inner.server.keys().register(key);
+        auth_key_id
+    }
+
+    /// network is the simulated Telegram, the admin surface: create users,
+    /// act as them, inject faults. Changes made here reach live sessions
+    /// only through [`SandboxDcHandle::deliver`].
+    pub fn network(&self) -> &Network {
+        &self.inner.network
+    }
+
+    /// deliver pushes what an admin-side change caused (e.g. a message sent
+    /// as a user) to every live session concerned.
+    pub fn deliver(&self, deliveries: Vec<Delivery>) {
+        self.inner.rpc.deliver(deliveries, None);
+    }
+
+    /// accept_login_token accepts a QR login token as the user logged in on
+    /// `by_auth_key_id`, and tells the exporter's live sessions.
+    pub fn accept_login_token(
+        &self,
+        by_auth_key_id: i64,
+        token: &[u8],
+    ) -> network::Result<AcceptedLoginToken> {
+        let accepted = self
+            .inner
+            .network
+            .accept_login_token(by_auth_key_id, token)?;
+        let update = convert::users::login_token_updated(self.inner.network.now());
+        self.inner
+            .server
+            .push(accepted.exporter_auth_key_id, update.to_bytes());
+        Ok(accepted)
+    }
+
+    /// disconnect drops every live connection of a key (the "dropped
+    /// connection" fault); returns how many.
+    pub fn disconnect(&self, auth_key_id: i64) -> usize {
+        self.inner.server.disconnect(auth_key_id)
+    }
+
+    /// shutdown stops the server (closing every connection) and writes the
+    /// network's last snapshot. Later calls only flush again.
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        self.inner.server.shutdown();
+        let task = self
+            .inner
+            .task
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(task) = task {
+            // The accept loop ends as soon as it sees the shutdown signal.
+            let _ = task.await;
+        }
+        self.inner.network.shutdown().await?;
+        info!(addr = %self.addr(), "sandbox dc stopped");
+        Ok(())
+    }
+}
+
+/// serve runs a sandbox DC until SIGINT or SIGTERM, then shuts it down
+/// (writing the last snapshot): `tezgram sandbox`.
+pub async fn serve(options: SandboxDcOptions) -> Result<(), Error> {
+    let dc = SandboxDc::start(options).await?;
+    shutdown_signal().await;
+    info!("shutting down");
+    dc.shutdown().await
+}
+
+/// shutdown_signal waits for SIGINT or SIGTERM (`server::serve` has its
+/// own; both are this small).
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,60 @@
+//! Sessions for the sandbox DC: the DH exchange checks Telegram's own RSA
+//! keys, so a sandbox session gets a fresh random auth key made here and
+//! registered with the sandbox, and the sandbox's loopback address as its
+//! home DC. The rest of the path is the production one.
+
+use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+use async_trait::async_trait;
+use grammers_session::types::DcOption;
+use rand::RngCore;
+
+use super::Error;
+use super::accounts::Provisioner;
+use super::session::SessionData;
+use crate::sandbox::DC_ID;
+use crate::sandbox::dc::SandboxDcHandle;
+
+/// SandboxSessions provisions sessions on an in-process sandbox DC.
+pub struct SandboxSessions {
+    pub dc: SandboxDcHandle,
+}
+
+#[async_trait]
+impl Provisioner for SandboxSessions {
+    async fn new_session(&self) -> Result<SessionData, Error> {
+        let mut key = [0u8; 256];
+        rand::rng().fill_bytes(&mut key);
+        self.dc.register_auth_key(key);
+        Ok(SessionData::for_dc(sandbox_dc_option(self.dc.addr(), key)))
+    }
+
+    fn rehome(&self, data: &SessionData) -> Option<DcOption> {
+        let dc = data.dc_options.get(&DC_ID)?;
+        let here = sandbox_dc_option(self.dc.addr(), dc.auth_key?);
+        (here.ipv4 != dc.ipv4).then_some(here)
+    }
+}
+
+/// sandbox_dc_option is the DC entry of a sandbox session.
+pub fn sandbox_dc_option(addr: SocketAddr, auth_key: [u8; 256]) -> DcOption {
+    let (v4, port) = match addr {
+        SocketAddr::V4(v4) => (*v4.ip(), v4.port()),
+        SocketAddr::V6(v6) => (
+            v6.ip()
+                .to_ipv4_mapped()
+                .unwrap_or(std::net::Ipv4Addr::LOCALHOST),
+            v6.port(),
+        ),
+    };
+    let v6 = match addr.ip() {
+        IpAddr::V6(ip) => ip,
+        IpAddr::V4(ip) => ip.to_ipv6_mapped(),
+    };
+    DcOption {
+        id: DC_ID,
+        ipv4: SocketAddrV4::new(v4, port),
+        ipv6: SocketAddrV6::new(v6, port, 0, 0),
+        auth_key: Some(auth_key),
+    }
+}

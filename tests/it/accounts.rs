@@ -1,0 +1,679 @@
+//! Connecting Telegram accounts end to end, through the real gRPC server,
+//! its in-process sandbox DC and real MTProto (grammers): phone + code,
+//! 2FA, bots, QR, restarts, revocations, flood waits, devices, log-out and
+//! deletion.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, Statement};
+use tezgram::domain::TenantId;
+use tezgram::domain::event::EventPayload;
+use tezgram::domain::ports::EventLog;
+use tezgram_sdk::v1 as pb;
+use tezgram_sdk::v1::account_service_client::AccountServiceClient;
+use tezgram_sdk::v1::sandbox_service_client::SandboxServiceClient;
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_types::StatusExt;
+
+use crate::server::{TestServer, authed};
+
+struct Clients {
+    accounts: AccountServiceClient<Channel>,
+    sandbox: SandboxServiceClient<Channel>,
+    token: String,
+}
+
+async fn clients(server: &TestServer) -> Clients {
+    let channel = server.channel().await;
+    Clients {
+        accounts: AccountServiceClient::new(channel.clone()),
+        sandbox: SandboxServiceClient::new(channel),
+        token: server.token("acme"),
+    }
+}
+
+fn reason(status: &tonic::Status) -> String {
+    status
+        .get_details_error_info()
+        .map(|i| i.reason)
+        .unwrap_or_default()
+}
+
+impl Clients {
+    async fn sandbox_user(&mut self, phone: &str, password: &str) -> pb::SandboxUser {
+        self.sandbox
+            .create_sandbox_user(authed(
+                pb::CreateSandboxUserRequest {
+                    phone_number: phone.into(),
+                    first_name: "Ann".into(),
+                    last_name: "Lee".into(),
+                    password: password.into(),
+                    password_hint: if password.is_empty() {
+                        String::new()
+                    } else {
+                        "pet".into()
+                    },
+                    ..Default::default()
+                },
+                &self.token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .sandbox_user
+            .unwrap()
+    }
+
+    async fn start_login(&mut self, phone: &str) -> Result<pb::Account, tonic::Status> {
+        self.accounts
+            .start_login(authed(
+                pb::StartLoginRequest {
+                    credential: Some(pb::start_login_request::Credential::PhoneNumber(
+                        phone.into(),
+                    )),
+                    request_id: String::new(),
+                },
+                &self.token,
+            ))
+            .await
+            .map(|r| r.into_inner().account.unwrap())
+    }
+
+    async fn submit_code(&mut self, id: &str, code: &str) -> Result<pb::Account, tonic::Status> {
+        self.accounts
+            .submit_code(authed(
+                pb::SubmitCodeRequest {
+                    account_id: id.into(),
+                    code: code.into(),
+                },
+                &self.token,
+            ))
+            .await
+            .map(|r| r.into_inner().account.unwrap())
+    }
+
+    async fn submit_password(
+        &mut self,
+        id: &str,
+        password: &str,
+    ) -> Result<pb::Account, tonic::Status> {
+        self.accounts
+            .submit_password(authed(
+                pb::SubmitPasswordRequest {
+                    account_id: id.into(),
+                    password: password.into(),
+                },
+                &self.token,
+            ))
+            .await
+            .map(|r| r.into_inner().account.unwrap())
+    }
+
+    async fn get(&mut self, id: &str) -> pb::Account {
+        self.accounts
+            .get_account(authed(
+                pb::GetAccountRequest {
+                    account_id: id.into(),
+                },
+                &self.token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .account
+            .unwrap()
+    }
+
+    /// login connects a sandbox user by phone and code.
+    async fn login(&mut self, phone: &str) -> pb::Account {
+        let user = self.sandbox_user(phone, "").await;
+        let account = self.start_login(phone).await.unwrap();
+        self.submit_code(&account.account_id, &user.login_code)
+            .await
+            .unwrap()
+    }
+}
+
+/// eventually polls (bounded: 20 s) until `check` holds.
+async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+#[tokio::test]
+async fn a_phone_login_with_code_authorizes_the_account() {
+    let server = TestServer::start().await;
+    let mut c = clients(&server).await;
+    let user = c.sandbox_user("9996621234", "").await;
+    assert_eq!(user.login_code, "22222");
+
+    let account = c.start_login("+999 662 1234").await.unwrap();
+    assert_eq!(account.state(), pb::AccountState::LoginCodeRequired);
+    assert_eq!(account.phone_number, "9996621234");
+
+    let err = c
+        .submit_code(&account.account_id, "11111")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(reason(&err), "INVALID_CODE");
+    assert_eq!(
+        err.get_details_bad_request().unwrap().field_violations[0].field,
+        "code"
+    );
+    assert_eq!(
+        c.get(&account.account_id).await.state(),
+        pb::AccountState::LoginCodeRequired
+    );
+
+    let authorized = c.submit_code(&account.account_id, "22222").await.unwrap();
+    assert_eq!(authorized.state(), pb::AccountState::Authorized);
+    assert_eq!(authorized.telegram_user_id, user.user_id);
+    assert_eq!(authorized.display_name, "Ann Lee");
+    assert_eq!(
+        c.get(&account.account_id).await.state(),
+        pb::AccountState::Authorized
+    );
+    eventually("the account is supervised", async || {
+        server.supervised() == 1
+    })
+    .await;
+
+    // A second StartLogin for a connected phone returns the account as it is.
+    let again = c.start_login("9996621234").await.unwrap();
+    assert_eq!(again.account_id, account.account_id);
+    assert_eq!(again.state(), pb::AccountState::Authorized);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_login_input_is_refused_and_writes_nothing() {
+    let server = TestServer::start().await;
+    let mut c = clients(&server).await;
+    let err = c.start_login("12ab").await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        err.get_details_bad_request().unwrap().field_violations[0].field,
+        "phone_number"
+    );
+
+    // Telegram refuses a number that is not a sandbox one: nothing is kept.
+    let err = c.start_login("+15550001111").await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(reason(&err), "INVALID_PHONE_NUMBER");
+    let listed = c
+        .accounts
+        .list_accounts(authed(pb::ListAccountsRequest::default(), &c.token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        listed.accounts.is_empty(),
+        "a refused login leaves no account"
+    );
+
+    let err = c.submit_code("not-a-uuid", "1").await.unwrap_err();
+    let fields: Vec<_> = err
+        .get_details_bad_request()
+        .unwrap()
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect();
+    assert_eq!(fields, ["account_id", "code"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn two_step_verification_needs_the_right_password() {
+    let server = TestServer::start().await;
+    let mut c = clients(&server).await;
+    let user = c.sandbox_user("9996631111", "hunter2").await;
+    assert!(user.has_password);
+    let account = c.start_login("9996631111").await.unwrap();
+    let waiting = c.submit_code(&account.account_id, "33333").await.unwrap();
+    assert_eq!(waiting.state(), pb::AccountState::PasswordRequired);
+    assert_eq!(waiting.password_hint, "pet");
+
+    let err = c
+        .submit_password(&account.account_id, "hunter3")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(reason(&err), "INVALID_PASSWORD");
+    assert_eq!(
+        err.get_details_bad_request().unwrap().field_violations[0].field,
+        "password"
+    );
+
+    let authorized = c
+        .submit_password(&account.account_id, "hunter2")
+        .await
+        .unwrap();
+    assert_eq!(authorized.state(), pb::AccountState::Authorized);
+    assert_eq!(authorized.password_hint, "");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_bot_logs_in_with_its_token() {
+    let server = TestServer::start().await;
+    let mut c = clients(&server).await;
+    let bot = c
+        .sandbox
+        .create_sandbox_user(authed(
+            pb::CreateSandboxUserRequest {
+                first_name: "Helper".into(),
+                username: "helper_bot".into(),
+                bot: true,
+                ..Default::default()
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .sandbox_user
+        .unwrap();
+    assert!(!bot.bot_token.is_empty());
+    let account = c
+        .accounts
+        .start_login(authed(
+            pb::StartLoginRequest {
+                credential: Some(pb::start_login_request::Credential::BotToken(
+                    bot.bot_token.clone(),
+                )),
+                request_id: "bot-login-1".into(),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .account
+        .unwrap();
+    assert_eq!(account.state(), pb::AccountState::Authorized);
+    assert_eq!(account.kind(), pb::AccountKind::Bot);
+    assert_eq!(account.telegram_user_id, bot.user_id);
+    assert_eq!(account.username, "helper_bot");
+
+    let err = c
+        .accounts
+        .start_login(authed(
+            pb::StartLoginRequest {
+                credential: Some(pb::start_login_request::Credential::BotToken(
+                    "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+                )),
+                request_id: String::new(),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "INVALID_BOT_TOKEN");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_qr_login_is_accepted_from_the_users_other_device() {
+    let server = TestServer::start().await;
+    let mut c = clients(&server).await;
+    let user = c.sandbox_user("9996614444", "").await;
+    let mut stream = c
+        .accounts
+        .start_qr_login(authed(
+            pb::StartQrLoginRequest {
+                request_id: String::new(),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let next = async |stream: &mut tonic::Streaming<pb::StartQrLoginResponse>| {
+        tokio::time::timeout(Duration::from_secs(15), stream.message())
+            .await
+            .expect("a qr event within 15s")
+            .unwrap()
+            .expect("the stream goes on")
+            .event
+            .unwrap()
+    };
+    let pb::start_qr_login_response::Event::QrCode(code) = next(&mut stream).await else {
+        panic!("a qr code comes first");
+    };
+    assert!(
+        code.qr_url.starts_with("tg://login?token="),
+        "{}",
+        code.qr_url
+    );
+
+    c.sandbox
+        .accept_qr_login(authed(
+            pb::AcceptQrLoginRequest {
+                sandbox_user: Some(pb::SandboxUserRef {
+                    user: Some(pb::sandbox_user_ref::User::UserId(user.user_id)),
+                }),
+                qr_url: code.qr_url.clone(),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap();
+    let account = loop {
+        match next(&mut stream).await {
+            pb::start_qr_login_response::Event::Account(account) => break account,
+            pb::start_qr_login_response::Event::QrCode(_) => continue,
+        }
+    };
+    assert_eq!(account.state(), pb::AccountState::Authorized);
+    assert_eq!(account.telegram_user_id, user.user_id);
+
+    // The account's devices: the gateway's session first, then the user's phone.
+    let devices = c
+        .accounts
+        .list_authorizations(authed(
+            pb::ListAuthorizationsRequest {
+                account_id: account.account_id.clone(),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .authorizations;
+    assert_eq!(devices.len(), 2, "{devices:?}");
+    assert!(devices[0].current);
+    let phone = devices.iter().find(|d| !d.current).unwrap();
+    assert_eq!(phone.device_model, "Sandbox phone");
+    c.accounts
+        .terminate_authorization(authed(
+            pb::TerminateAuthorizationRequest {
+                account_id: account.account_id.clone(),
+                authorization_hash: phone.authorization_hash,
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap();
+    let devices = c
+        .accounts
+        .list_authorizations(authed(
+            pb::ListAuthorizationsRequest {
+                account_id: account.account_id.clone(),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .authorizations;
+    assert_eq!(devices.len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_restarted_gateway_keeps_the_account_authorized() {
+    let server = TestServer::start().await;
+    let mut c = clients(&server).await;
+    let account = c.login("9996625555").await;
+    assert_eq!(account.state(), pb::AccountState::Authorized);
+    let (data_dir, database_url) = (
+        server.config.data_dir.clone(),
+        server.config.database_url.clone(),
+    );
+    let kept = server.stop_keeping_data().await;
+
+    let restarted = TestServer::start_on(kept, |config| {
+        config.data_dir = data_dir.clone();
+        config.database_url = database_url.clone();
+    })
+    .await;
+    eventually("the account is supervised after restart", async || {
+        restarted.supervised() == 1
+    })
+    .await;
+    let mut c = clients(&restarted).await;
+    assert_eq!(
+        c.get(&account.account_id).await.state(),
+        pb::AccountState::Authorized
+    );
+    // Its session works without a new login.
+    let devices = c
+        .accounts
+        .list_authorizations(authed(
+            pb::ListAuthorizationsRequest {
+                account_id: account.account_id.clone(),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .authorizations;
+    assert_eq!(devices.len(), 1);
+    restarted.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_session_turns_the_account_reauth_required_with_an_event() {
+    let server = TestServer::start().await;
+    let mut c = clients(&server).await;
+    let account = c.login("9996626666").await;
+    eventually("the account is supervised", async || {
+        server.supervised() == 1
+    })
+    .await;
+    c.sandbox
+        .inject_fault(authed(
+            pb::InjectFaultRequest {
+                account_id: account.account_id.clone(),
+                method: String::new(),
+                fault: Some(pb::inject_fault_request::Fault::SessionRevoked(
+                    pb::SessionRevoked {},
+                )),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap();
+    let id = account.account_id.clone();
+    eventually("the account turns REAUTH_REQUIRED", async || {
+        c.get(&id).await.state() == pb::AccountState::ReauthRequired
+    })
+    .await;
+    assert_eq!(server.supervised(), 0);
+
+    let events = server
+        .store()
+        .await
+        .events_after(&TenantId::parse("acme").unwrap(), 0, 100)
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.account.map(|a| a.to_string()) == Some(id.clone())
+                && matches!(&e.payload, EventPayload::AccountStateChanged { state, .. }
+                if *state == tezgram::domain::AccountState::ReauthRequired)),
+        "{events:?}"
+    );
+    // Calls that need the session say so.
+    let err = c
+        .accounts
+        .list_authorizations(authed(
+            pb::ListAuthorizationsRequest {
+                account_id: id.clone(),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert_eq!(reason(&err), "REAUTH_REQUIRED");
+
+    // Logging in again brings it back.
+    let again = c.start_login("9996626666").await.unwrap();
+    assert_eq!(again.account_id, id);
+    assert_eq!(
+        c.submit_code(&id, "22222").await.unwrap().state(),
+        pb::AccountState::Authorized
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn flood_wait_on_send_code_is_resource_exhausted_with_retry_info() {
+    let server = TestServer::start().await;
+    let mut c = clients(&server).await;
+    c.sandbox_user("9996617777", "").await;
+    let account = c.start_login("9996617777").await.unwrap();
+    c.sandbox
+        .inject_fault(authed(
+            pb::InjectFaultRequest {
+                account_id: account.account_id.clone(),
+                method: "auth.sendCode".into(),
+                fault: Some(pb::inject_fault_request::Fault::FloodWait(pb::FloodWait {
+                    seconds: 31,
+                    count: 1,
+                })),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap();
+    let err = c.start_login("9996617777").await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    assert_eq!(reason(&err), "FLOOD_WAIT");
+    let retry = err.get_details_retry_info().expect("RetryInfo");
+    assert_eq!(retry.retry_delay, Some(Duration::from_secs(31)));
+    // The wait was for one call only; the login goes on.
+    let resent = c.start_login("9996617777").await.unwrap();
+    assert_eq!(resent.state(), pb::AccountState::LoginCodeRequired);
+    assert_eq!(
+        c.submit_code(&account.account_id, "11111")
+            .await
+            .unwrap()
+            .state(),
+        pb::AccountState::Authorized
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_database_holds_no_plaintext_auth_key() {
+    let server = TestServer::start().await;
+    let mut c = clients(&server).await;
+    let account = c.login("9996628888").await;
+    let keys = server.sandbox().network().auth_keys();
+    assert!(!keys.is_empty());
+    let store = server.store().await;
+    let row = store
+        .connection()
+        .query_one_raw(Statement::from_sql_and_values(
+            store.connection().get_database_backend(),
+            "SELECT session, login_state FROM accounts WHERE id = $1",
+            [account.account_id.clone().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let session: Vec<u8> = row.try_get("", "session").unwrap();
+    assert!(!session.is_empty());
+    for (_, key) in keys {
+        let key = key.0;
+        let hex = hex::encode(&key[..32]);
+        assert!(
+            !session.windows(32).any(|w| w == &key[..32]),
+            "raw auth key bytes in the row"
+        );
+        assert!(
+            !session.windows(hex.len()).any(|w| w == hex.as_bytes()),
+            "hex auth key in the row"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn log_out_keeps_the_account_and_delete_erases_it() {
+    let server = TestServer::start().await;
+    let mut c = clients(&server).await;
+    let account = c.login("9996629999").await;
+    let id = account.account_id.clone();
+    let logged_out = c
+        .accounts
+        .log_out(authed(
+            pb::LogOutRequest {
+                account_id: id.clone(),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .account
+        .unwrap();
+    assert_eq!(logged_out.state(), pb::AccountState::LoggedOut);
+    assert_eq!(server.supervised(), 0);
+    // The session is gone at Telegram too: the sandbox has no session for the user.
+    let user = logged_out.telegram_user_id;
+    assert!(
+        server
+            .sandbox()
+            .network()
+            .authorized_keys_of(user)
+            .is_empty()
+    );
+
+    let account = c.login("9996629999").await;
+    assert_eq!(account.account_id, id, "the same account logs in again");
+    c.accounts
+        .delete_account(authed(
+            pb::DeleteAccountRequest {
+                account_id: id.clone(),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap();
+    let err = c
+        .accounts
+        .get_account(authed(
+            pb::GetAccountRequest {
+                account_id: id.clone(),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert!(
+        server
+            .sandbox()
+            .network()
+            .authorized_keys_of(user)
+            .is_empty()
+    );
+
+    // Other tenants cannot touch an account: NOT_FOUND.
+    let other = c.login("9996620000").await;
+    let err = c
+        .accounts
+        .delete_account(authed(
+            pb::DeleteAccountRequest {
+                account_id: other.account_id.clone(),
+            },
+            &server.token("globex"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    server.stop().await;
+}
