@@ -28,3 +28,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	source scripts/sdk-env.sh && buf lint
+
+# Benchmarks (results as a table in $(CARGO_TARGET_DIR)/bench/).
+bench:
+	cargo bench --bench accounts

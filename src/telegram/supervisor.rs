@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -53,6 +54,8 @@ struct Inner {
     options: SupervisorOptions,
     workers: Mutex<HashMap<AccountId, Worker>>,
     on_revoked: OnceLock<OnRevoked>,
+    /// Accounts whose connection is up and whose updates are being drained.
+    connected: AtomicUsize,
 }
 
 /// AccountSupervisor is the handle; cheap to clone.
@@ -76,6 +79,7 @@ impl AccountSupervisor {
                 options,
                 workers: Mutex::new(HashMap::new()),
                 on_revoked: OnceLock::new(),
+                connected: AtomicUsize::new(0),
             }),
         }
     }
@@ -88,6 +92,11 @@ impl AccountSupervisor {
     /// supervised counts the accounts currently supervised.
     pub fn supervised(&self) -> usize {
         self.inner.workers.lock().expect("workers lock").len()
+    }
+
+    /// connected counts the accounts whose connection is up right now.
+    pub fn connected(&self) -> usize {
+        self.inner.connected.load(Ordering::Relaxed)
     }
 
     /// shutdown stops every account's task.
@@ -200,6 +209,10 @@ async fn run(inner: &Inner, account: AccountId, mut stop: watch::Receiver<bool>)
         conn.close().await;
         return classify(err);
     }
+    if let Err(err) = cache_dialog_peers(&conn).await {
+        conn.close().await;
+        return classify(err);
+    }
     let Some(updates) = conn.take_updates() else {
         return Exit::Failed("updates channel already taken".into());
     };
@@ -212,6 +225,7 @@ async fn run(inner: &Inner, account: AccountId, mut stop: watch::Receiver<bool>)
         Err(err) => return Exit::Failed(format!("opening the updates stream: {err}")),
     };
     tracing::info!(account_id = %account, "account connected");
+    inner.connected.fetch_add(1, Ordering::Relaxed);
     let mut probe_tick = tokio::time::interval(inner.options.probe_interval);
     probe_tick.tick().await;
     let exit = loop {
@@ -235,12 +249,30 @@ async fn run(inner: &Inner, account: AccountId, mut stop: watch::Receiver<bool>)
             }
         }
     };
+    inner.connected.fetch_sub(1, Ordering::Relaxed);
     if let Err(err) = stream.sync_update_state().await {
         tracing::warn!(account_id = %account, error = %err, "saving the update state failed");
     }
     drop(stream);
     conn.close().await;
     exit
+}
+
+/// DIALOGS_TO_CACHE bounds the first dialogs fetch after a login.
+const DIALOGS_TO_CACHE: usize = 1000;
+
+/// cache_dialog_peers fills a fresh session's peer cache from the account's
+/// dialogs (grammers caches every peer it sees), once, after login: updates
+/// of a channel whose access hash is not cached would be lost.
+async fn cache_dialog_peers(conn: &super::connection::Connection) -> Result<(), Error> {
+    let data = conn.session().snapshot().map_err(Error::from)?;
+    let only_self = data.peers.len() <= 1;
+    if !only_self {
+        return Ok(());
+    }
+    let mut dialogs = conn.client.iter_dialogs().limit(DIALOGS_TO_CACHE);
+    while dialogs.next().await?.is_some() {}
+    Ok(())
 }
 
 fn update_name(update: &grammers_client::update::Update) -> &'static str {

@@ -677,3 +677,54 @@ async fn log_out_keeps_the_account_and_delete_erases_it() {
     assert_eq!(err.code(), Code::NotFound);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_fresh_session_caches_the_peers_of_existing_dialogs() {
+    use std::sync::Arc;
+    use tezgram::domain::AccountId;
+    use tezgram::telegram::StoredSession;
+
+    let server = TestServer::start().await;
+    let mut c = clients(&server).await;
+    let account = c.login("9996612121").await;
+    let customer = c.sandbox_user("9996613131", "").await;
+    c.sandbox
+        .send_as_sandbox_user(authed(
+            pb::SendAsSandboxUserRequest {
+                sandbox_user: Some(pb::SandboxUserRef {
+                    user: Some(pb::sandbox_user_ref::User::UserId(customer.user_id)),
+                }),
+                to_account_id: account.account_id.clone(),
+                text: "hello from a customer".into(),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap();
+    // A new session (log out, log in again) knows no peers until it fetches dialogs.
+    c.accounts
+        .log_out(authed(
+            pb::LogOutRequest {
+                account_id: account.account_id.clone(),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap();
+    let again = c.login("9996612121").await;
+    assert_eq!(again.state(), pb::AccountState::Authorized);
+
+    let sealer = tezgram::server::sealer(&server.config).await.unwrap();
+    let id: AccountId = account.account_id.parse().unwrap();
+    let store = Arc::new(server.store().await);
+    eventually("the customer's peer is cached in the session", async || {
+        let session = StoredSession::load(id, store.clone(), sealer.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        let peers = session.snapshot().unwrap().peers;
+        peers.keys().any(|p| p.bare_id() == Some(customer.user_id))
+    })
+    .await;
+    server.stop().await;
+}
