@@ -64,6 +64,24 @@ fn login_aad(id: AccountId) -> Vec<u8> {
     format!("accounts.login_state:{id}").into_bytes()
 }
 
+/// new_account is an account about to log in (no Telegram user yet).
+fn new_account(tenant: &TenantId, kind: AccountKind, phone: Option<String>) -> Account {
+    let now = Utc::now();
+    Account {
+        id: AccountId::new(),
+        tenant: tenant.clone(),
+        kind,
+        state: AccountState::LoginCodeRequired,
+        phone_number: phone,
+        telegram_user_id: None,
+        username: None,
+        display_name: String::new(),
+        password_hint: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 fn not_in_state(account: &Account, what: &str) -> Error {
     Error::FailedPrecondition {
         reason: "FAILED_PRECONDITION",
@@ -232,7 +250,6 @@ impl Accounts {
         request_id: Option<RequestId>,
     ) -> Result<Account, Error> {
         require(caller, Scope::AccountsWrite)?;
-        let now = Utc::now();
         let (kind, phone) = match &credential {
             Credential::Phone(phone) => (AccountKind::User, Some(phone.as_str().to_owned())),
             Credential::Bot(_) => (AccountKind::Bot, None),
@@ -249,19 +266,7 @@ impl Accounts {
             Some(account) if account.state == AccountState::Authorized => return Ok(account),
             Some(account) => (account, false),
             None => {
-                let fresh = Account {
-                    id: AccountId::new(),
-                    tenant: caller.tenant.clone(),
-                    kind,
-                    state: AccountState::LoginCodeRequired,
-                    phone_number: phone.clone(),
-                    telegram_user_id: None,
-                    username: None,
-                    display_name: String::new(),
-                    password_hint: None,
-                    created_at: now,
-                    updated_at: now,
-                };
+                let fresh = new_account(&caller.tenant, kind, phone.clone());
                 let stored = self
                     .store
                     .create_account(&fresh, request_id.as_ref().map(RequestId::as_str))
@@ -377,20 +382,7 @@ impl Accounts {
         request_id: Option<RequestId>,
     ) -> Result<Account, Error> {
         require(caller, Scope::AccountsWrite)?;
-        let now = Utc::now();
-        let fresh = Account {
-            id: AccountId::new(),
-            tenant: caller.tenant.clone(),
-            kind: AccountKind::User,
-            state: AccountState::LoginCodeRequired,
-            phone_number: None,
-            telegram_user_id: None,
-            username: None,
-            display_name: String::new(),
-            password_hint: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let fresh = new_account(&caller.tenant, AccountKind::User, None);
         let account = self
             .store
             .create_account(&fresh, request_id.as_ref().map(RequestId::as_str))

@@ -5,6 +5,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entities::accounts;
+use super::sessions::{LOGIN_STATE, load_sealed, save_sealed};
 use super::{Store, StoreResultExt};
 use crate::domain::ports::{AccountPage, AccountStore, Sealed, StoreError};
 use crate::domain::{Account, AccountId, AccountState, TenantId};
@@ -147,23 +148,7 @@ impl AccountStore for Store {
     }
 
     async fn load_login_state(&self, id: AccountId) -> Result<Option<Sealed>, StoreError> {
-        let row: Option<(Option<Vec<u8>>, Option<String>)> =
-            accounts::Entity::find_by_id(id.to_string())
-                .select_only()
-                .column(accounts::Column::LoginState)
-                .column(accounts::Column::LoginKeyId)
-                .into_tuple()
-                .one(self.connection())
-                .await
-                .store_err(RESOURCE)?;
-        match row {
-            None => Err(StoreError::NotFound { resource: RESOURCE }),
-            Some((Some(sealed), Some(key_id))) => Ok(Some(Sealed { sealed, key_id })),
-            Some((None, _)) => Ok(None),
-            Some((Some(_), None)) => Err(StoreError::Corrupt(format!(
-                "account {id} has a login state without a key id"
-            ))),
-        }
+        load_sealed(self, id, &LOGIN_STATE).await
     }
 
     async fn save_login_state(
@@ -171,21 +156,7 @@ impl AccountStore for Store {
         id: AccountId,
         state: Option<&Sealed>,
     ) -> Result<(), StoreError> {
-        let (sealed, key_id) = match state {
-            Some(state) => (Some(state.sealed.clone()), Some(state.key_id.clone())),
-            None => (None, None),
-        };
-        let result = accounts::Entity::update_many()
-            .col_expr(accounts::Column::LoginState, Expr::value(sealed))
-            .col_expr(accounts::Column::LoginKeyId, Expr::value(key_id))
-            .filter(accounts::Column::Id.eq(id.to_string()))
-            .exec(self.connection())
-            .await
-            .store_err(RESOURCE)?;
-        if result.rows_affected == 0 {
-            return Err(StoreError::NotFound { resource: RESOURCE });
-        }
-        Ok(())
+        save_sealed(self, id, &LOGIN_STATE, state).await
     }
 
     async fn find_account_by_phone(

@@ -110,6 +110,20 @@ impl Clients {
             .map(|r| r.into_inner().account.unwrap())
     }
 
+    async fn devices(&mut self, id: &str) -> Vec<pb::Authorization> {
+        self.accounts
+            .list_authorizations(authed(
+                pb::ListAuthorizationsRequest {
+                    account_id: id.into(),
+                },
+                &self.token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .authorizations
+    }
+
     async fn get(&mut self, id: &str) -> pb::Account {
         self.accounts
             .get_account(authed(
@@ -376,18 +390,7 @@ async fn a_qr_login_is_accepted_from_the_users_other_device() {
     assert_eq!(account.telegram_user_id, user.user_id);
 
     // The account's devices: the gateway's session first, then the user's phone.
-    let devices = c
-        .accounts
-        .list_authorizations(authed(
-            pb::ListAuthorizationsRequest {
-                account_id: account.account_id.clone(),
-            },
-            &c.token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .authorizations;
+    let devices = c.devices(&account.account_id).await;
     assert_eq!(devices.len(), 2, "{devices:?}");
     assert!(devices[0].current);
     let phone = devices.iter().find(|d| !d.current).unwrap();
@@ -402,18 +405,7 @@ async fn a_qr_login_is_accepted_from_the_users_other_device() {
         ))
         .await
         .unwrap();
-    let devices = c
-        .accounts
-        .list_authorizations(authed(
-            pb::ListAuthorizationsRequest {
-                account_id: account.account_id.clone(),
-            },
-            &c.token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .authorizations;
+    let devices = c.devices(&account.account_id).await;
     assert_eq!(devices.len(), 1);
     server.stop().await;
 }
@@ -445,18 +437,7 @@ async fn a_restarted_gateway_keeps_the_account_authorized() {
         pb::AccountState::Authorized
     );
     // Its session works without a new login.
-    let devices = c
-        .accounts
-        .list_authorizations(authed(
-            pb::ListAuthorizationsRequest {
-                account_id: account.account_id.clone(),
-            },
-            &c.token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .authorizations;
+    let devices = c.devices(&account.account_id).await;
     assert_eq!(devices.len(), 1);
     restarted.stop().await;
 }

@@ -24,7 +24,7 @@ pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError
 
 /// config is `help.getConfig`'s answer. Its `dc_options` is empty on
 /// purpose: the client would otherwise replace the session's sandbox address.
-fn config(now: i64) -> tl::enums::Config {
+pub fn config(now: i64) -> tl::enums::Config {
     let now = i32::try_from(now).unwrap_or(i32::MAX);
     tl::enums::Config::Config(tl::types::Config {
         default_p2p_contacts: false,

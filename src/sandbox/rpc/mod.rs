@@ -8,6 +8,8 @@ mod auth;
 mod contacts;
 pub mod convert;
 mod help;
+
+pub use help::config;
 mod messages;
 mod updates;
 mod upload;
