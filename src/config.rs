@@ -99,7 +99,7 @@ impl std::fmt::Debug for TelegramConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SandboxConfig {
     /// Serve the sandbox DC (and SandboxService) instead of real Telegram.
@@ -107,6 +107,25 @@ pub struct SandboxConfig {
     pub enabled: Option<bool>,
     /// Where the in-process sandbox DC listens (loopback).
     pub listen: SocketAddr,
+    /// The admin API of a standalone sandbox (`tezgram sandbox`), e.g.
+    /// `http://127.0.0.1:50062`: the gateway uses it instead of starting a
+    /// sandbox DC in-process, so several gateways share one sandbox.
+    pub remote: Option<String>,
+    /// The bearer token of the sandbox's admin API: required by
+    /// `tezgram sandbox`, and by a gateway with `remote` set.
+    pub admin_token: Option<String>,
+}
+
+impl std::fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // admin_token is a credential.
+        f.debug_struct("SandboxConfig")
+            .field("enabled", &self.enabled)
+            .field("listen", &self.listen)
+            .field("remote", &self.remote)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| ".."))
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -146,6 +165,8 @@ impl Default for Config {
             sandbox: SandboxConfig {
                 enabled: None,
                 listen: SocketAddr::from(([127, 0, 0, 1], 50061)),
+                remote: None,
+                admin_token: None,
             },
         }
     }
@@ -276,6 +297,11 @@ mod tests {
         );
         config.sandbox.enabled = Some(true);
         assert!(config.sandbox_enabled());
+        config.sandbox.admin_token = Some("sandbox-admin-token-42".into());
+        assert!(
+            !format!("{config:?}").contains("sandbox-admin-token-42"),
+            "the sandbox admin token never printed"
+        );
     }
 
     #[test]

@@ -55,6 +55,10 @@ enum Command {
         /// Directory holding the sandbox's `sandbox.json` snapshot.
         #[arg(long, default_value = "./data/sandbox")]
         data_dir: PathBuf,
+        /// Address of the admin API gateways use (`sandbox.remote`); it
+        /// needs `sandbox.admin_token` (`TEZGRAM_SANDBOX__ADMIN_TOKEN`).
+        #[arg(long, default_value = "127.0.0.1:50062")]
+        admin_listen: std::net::SocketAddr,
     },
 }
 
@@ -123,13 +127,31 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::ApiKey(command) => api_key(&config, command).await,
-        Command::Sandbox { listen, data_dir } => {
+        Command::Sandbox {
+            listen,
+            data_dir,
+            admin_listen,
+        } => {
+            let token = config
+                .sandbox
+                .admin_token
+                .take()
+                .filter(|t| !t.trim().is_empty())
+                .context(
+                    "the sandbox's admin api needs a token: set sandbox.admin_token (TEZGRAM_SANDBOX__ADMIN_TOKEN)",
+                )?;
             let telemetry =
                 tezgram::telemetry::init(&config.log_format, config.otlp_endpoint.as_deref())?;
-            let result = tezgram::sandbox::dc::serve(tezgram::sandbox::dc::SandboxDcOptions {
-                listen,
-                data_dir: Some(data_dir),
-            })
+            let result = tezgram::sandbox::dc::serve(
+                tezgram::sandbox::dc::SandboxDcOptions {
+                    listen,
+                    data_dir: Some(data_dir),
+                },
+                tezgram::sandbox::admin::AdminApiOptions {
+                    listen: admin_listen,
+                    token: zeroize::Zeroizing::new(token),
+                },
+            )
             .await;
             telemetry.shutdown();
             result.context("running the sandbox dc")

@@ -29,6 +29,8 @@ use crate::crypto::Sealer;
 use crate::domain::AccountState;
 use crate::domain::ports::{AccountStore, ApiKeyStore, EventLog, SessionStore, Supervision};
 use crate::sandbox::dc::{SandboxDc, SandboxDcHandle, SandboxDcOptions};
+use crate::sandbox::link::{self, LocalLink, SandboxLink};
+use crate::sandbox::remote::RemoteLink;
 use crate::service::Accounts;
 use crate::service::sandbox::SandboxAdmin;
 use crate::storage::Store;
@@ -55,7 +57,8 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// sandbox is the in-process sandbox DC, when the gateway runs on it.
+    /// sandbox is the in-process sandbox DC, when the gateway runs on one
+    /// (not on real Telegram, nor on a standalone sandbox).
     pub fn sandbox(&self) -> Option<&SandboxDcHandle> {
         self.sandbox.as_ref()
     }
@@ -86,26 +89,70 @@ impl Gateway {
 /// SANDBOX_APP is the application the gateway logs in as on the sandbox DC.
 const SANDBOX_API_ID: i32 = 1;
 
-/// telegram builds the Telegram adapter: the sandbox DC (started here,
-/// in-process) or real Telegram with the configured credentials.
+/// SandboxParts is the sandbox a gateway runs on: the DC it started
+/// in-process (none for a standalone one) and the link to it.
+struct SandboxParts {
+    dc: Option<SandboxDcHandle>,
+    link: Arc<dyn SandboxLink>,
+}
+
+/// sandbox starts the sandbox DC in-process, or links to the standalone
+/// one at `sandbox.remote`, checking its admin API answers our token.
+async fn sandbox(config: &Config) -> anyhow::Result<SandboxParts> {
+    if let Some(remote) = config.sandbox.remote.as_deref().filter(|r| !r.is_empty()) {
+        let token = config
+            .sandbox
+            .admin_token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .context("sandbox.remote is set: set sandbox.admin_token (TEZGRAM_SANDBOX__ADMIN_TOKEN) to the standalone sandbox's admin token")?;
+        let link = match RemoteLink::connect(remote, token).await {
+            Ok(link) => link,
+            Err(link::Error::Unauthorized) => anyhow::bail!(
+                "the sandbox at {remote} refused sandbox.admin_token: the gateway and `tezgram sandbox` must share the same admin token"
+            ),
+            Err(err) => {
+                return Err(anyhow::Error::new(err)).with_context(|| {
+                    format!("the sandbox at {remote} (sandbox.remote) does not answer")
+                });
+            }
+        };
+        tracing::info!(admin = %remote, addr = %link.mtproto_addr(), "sandbox dc linked");
+        return Ok(SandboxParts {
+            dc: None,
+            link: Arc::new(link),
+        });
+    }
+    let dc = SandboxDc::start(SandboxDcOptions {
+        listen: config.sandbox.listen,
+        data_dir: Some(config.data_dir.join("sandbox")),
+    })
+    .await
+    .context("starting the sandbox dc")?;
+    tracing::info!(addr = %dc.addr(), "sandbox dc serving");
+    Ok(SandboxParts {
+        link: Arc::new(LocalLink::new(dc.clone())),
+        dc: Some(dc),
+    })
+}
+
+/// telegram builds the Telegram adapter: on the sandbox DC (in-process or
+/// standalone) or on real Telegram with the configured credentials.
 async fn telegram(
     config: &Config,
     sessions: Arc<dyn SessionStore>,
     sealer: Sealer,
-) -> anyhow::Result<(Arc<Telegram>, Option<SandboxDcHandle>)> {
+) -> anyhow::Result<(Arc<Telegram>, Option<SandboxParts>)> {
     let (app, provisioner, sandbox): (App, Arc<dyn Provisioner>, _) = if config.sandbox_enabled() {
-        let dc = SandboxDc::start(SandboxDcOptions {
-            listen: config.sandbox.listen,
-            data_dir: Some(config.data_dir.join("sandbox")),
-        })
-        .await
-        .context("starting the sandbox dc")?;
-        tracing::info!(addr = %dc.addr(), "sandbox dc serving");
+        let parts = sandbox(config).await?;
         let app = App {
             api_id: SANDBOX_API_ID,
             api_hash: "sandbox".to_owned(),
         };
-        (app, Arc::new(SandboxSessions { dc: dc.clone() }), Some(dc))
+        let provisioner = Arc::new(SandboxSessions {
+            link: parts.link.clone(),
+        });
+        (app, provisioner, Some(parts))
     } else {
         let (api_id, api_hash) = config.telegram_credentials().context(
             "the sandbox is off: set telegram.api_id and telegram.api_hash, or turn sandbox.enabled on",
@@ -222,9 +269,10 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     {
         supervisor.supervise(&account.tenant, account.id);
     }
-    let sandbox_admin = sandbox
-        .clone()
-        .map(|dc| SandboxAdmin::new(dc, accounts_store.clone(), telegram.clone()));
+    let sandbox_admin = sandbox.as_ref().map(|parts| {
+        SandboxAdmin::new(parts.link.clone(), accounts_store.clone(), telegram.clone())
+    });
+    let sandbox = sandbox.and_then(|parts| parts.dc);
 
     let grpc_listener = TcpListener::bind(config.listen)
         .await

@@ -10,6 +10,8 @@ use grammers_tl_types::Serializable;
 use tokio::task::JoinHandle;
 use tracing::info;
 
+use super::admin::{self, AdminApi, AdminApiOptions};
+use super::link::LocalLink;
 use super::mtproto::{self, AuthKeys, MtprotoServer, MtprotoServerHandle, MtprotoServerOptions};
 use super::network::{self, AcceptedLoginToken, Delivery, Network};
 use super::rpc::{SandboxRpc, convert};
@@ -23,6 +25,9 @@ pub enum Error {
     /// The listening socket could not be bound.
     #[error("sandbox listener: {0}")]
     Listen(#[from] mtproto::Error),
+    /// The admin API could not start or serve.
+    #[error(transparent)]
+    Admin(#[from] admin::Error),
 }
 
 /// SandboxDcOptions configure a [`SandboxDc`].
@@ -190,13 +195,38 @@ impl SandboxDcHandle {
     }
 }
 
-/// serve runs a sandbox DC until SIGINT or SIGTERM, then shuts it down
-/// (writing the last snapshot): `tezgram sandbox`.
-pub async fn serve(options: SandboxDcOptions) -> Result<(), Error> {
+/// serve runs a sandbox DC and its admin API (for gateways in other
+/// processes) until SIGINT or SIGTERM, then shuts both down (writing the
+/// last snapshot): `tezgram sandbox`.
+pub async fn serve(options: SandboxDcOptions, admin: AdminApiOptions) -> Result<(), Error> {
     let dc = SandboxDc::start(options).await?;
-    shutdown_signal().await;
-    info!("shutting down");
-    dc.shutdown().await
+    let api = match AdminApi::bind(admin, Arc::new(LocalLink::new(dc.clone()))).await {
+        Ok(api) => api,
+        Err(err) => {
+            let _ = dc.shutdown().await;
+            return Err(err.into());
+        }
+    };
+    info!(addr = %api.local_addr().map_err(admin::Error::from)?, "sandbox admin api serving");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut api = tokio::spawn(api.run(async {
+        let _ = stopped.await;
+    }));
+    // An admin API that fails stops the sandbox too, rather than leaving
+    // gateways without it.
+    let served = tokio::select! {
+        _ = shutdown_signal() => {
+            info!("shutting down");
+            let _ = stop.send(());
+            api.await
+        }
+        served = &mut api => served,
+    };
+    dc.shutdown().await?;
+    match served {
+        Ok(result) => result.map_err(Error::from),
+        Err(err) => Err(Error::Admin(admin::Error::Io(std::io::Error::other(err)))),
+    }
 }
 
 /// shutdown_signal waits for SIGINT or SIGTERM (`server::serve` has its

@@ -8,19 +8,17 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use rand::RngCore;
 
 use crate::domain::ports::AccountStore;
 use crate::domain::{AccountId, AccountState, Caller, Error, Scope};
-use crate::sandbox::dc::SandboxDcHandle;
+use crate::sandbox::link::{self, NewUser, SandboxLink};
 use crate::sandbox::mtproto::crypto::auth_key_id;
-use crate::sandbox::network::{
-    self, ClientInfo, Fault, FaultTarget, Message, NewUser, OutgoingMessage, Peer, TwoFactor,
-    Update, User,
-};
+use crate::sandbox::network::{self, Message, User};
 use crate::telegram::accounts::Telegram;
 
 use super::require;
+
+pub use crate::sandbox::link::UserRef;
 
 /// NewSandboxUser is a user to create in the sandbox.
 pub struct NewSandboxUser {
@@ -41,12 +39,6 @@ pub struct SandboxUser {
     pub has_password: bool,
 }
 
-/// UserRef names a sandbox user.
-pub enum UserRef {
-    Phone(String),
-    Id(i64),
-}
-
 /// InjectedFault is what to do to an account's session.
 pub enum InjectedFault {
     FloodWait { seconds: u32, count: u32 },
@@ -54,25 +46,33 @@ pub enum InjectedFault {
     DropConnection,
 }
 
+/// SandboxAdmin drives the sandbox the gateway runs on, through its
+/// [`SandboxLink`] (in-process or standalone).
 #[derive(Clone)]
 pub struct SandboxAdmin {
-    dc: SandboxDcHandle,
+    link: Arc<dyn SandboxLink>,
     accounts: Arc<dyn AccountStore>,
     telegram: Arc<Telegram>,
 }
 
-fn refused(err: network::Error) -> Error {
-    let message = err.message().into_owned();
-    match err.code() {
-        420 => Error::FloodWait {
+fn refused(err: link::Error) -> Error {
+    match err {
+        link::Error::Refused { code: 420, .. } => Error::FloodWait {
             retry_after: std::time::Duration::from_secs(1),
         },
-        400 => Error::InvalidInput {
+        link::Error::Refused { code: 400, message } => Error::InvalidInput {
             reason: "INVALID_ARGUMENT",
             field: "sandbox_user",
             description: message,
         },
-        _ => Error::Internal(message),
+        link::Error::Refused { message, .. } | link::Error::Internal(message) => {
+            Error::Internal(message)
+        }
+        link::Error::Unavailable(message) => {
+            tracing::warn!(error = %message, "sandbox dc unreachable");
+            Error::Unavailable("sandbox dc".into())
+        }
+        link::Error::Unauthorized => Error::Internal("the sandbox refused the admin token".into()),
     }
 }
 
@@ -83,24 +83,29 @@ fn login_code(phone: &str) -> Option<String> {
 
 impl SandboxAdmin {
     pub fn new(
-        dc: SandboxDcHandle,
+        link: Arc<dyn SandboxLink>,
         accounts: Arc<dyn AccountStore>,
         telegram: Arc<Telegram>,
     ) -> Self {
         Self {
-            dc,
+            link,
             accounts,
             telegram,
         }
     }
 
-    fn view(&self, user: User, bot_token: Option<String>) -> SandboxUser {
-        SandboxUser {
+    async fn view(&self, user: User, bot_token: Option<String>) -> Result<SandboxUser, Error> {
+        let has_password = match self.link.has_password(user.id).await {
+            Ok(has) => has,
+            Err(link::Error::Refused { .. }) => false,
+            Err(err) => return Err(refused(err)),
+        };
+        Ok(SandboxUser {
             login_code: user.phone.as_deref().and_then(login_code),
-            has_password: self.dc.network().has_password(user.id).unwrap_or(false),
+            has_password,
             user,
             bot_token,
-        }
+        })
     }
 
     /// create_user makes a sandbox user (or bot). The phone number is the
@@ -111,15 +116,16 @@ impl SandboxAdmin {
         new: NewSandboxUser,
     ) -> Result<SandboxUser, Error> {
         require(caller, Scope::Sandbox)?;
-        let net = self.dc.network();
         if new.bot {
             let username = new
                 .username
                 .ok_or_else(|| Error::invalid("username", "bots need a username"))?;
-            let (user, token) = net
+            let (user, token) = self
+                .link
                 .create_bot(&new.first_name, &username)
+                .await
                 .map_err(refused)?;
-            return Ok(self.view(user, Some(token)));
+            return self.view(user, Some(token)).await;
         }
         if network::sandbox_dc(&new.phone).is_none() {
             return Err(Error::invalid(
@@ -127,28 +133,26 @@ impl SandboxAdmin {
                 "sandbox numbers are 99966XYYYY with X in 1-3 (the login code is X five times)",
             ));
         }
-        if let Some(existing) = net.user_by_phone(&new.phone) {
-            return Ok(self.view(existing, None));
+        let existing = self
+            .link
+            .user(&UserRef::Phone(new.phone.clone()))
+            .await
+            .map_err(refused)?;
+        if let Some(existing) = existing {
+            return self.view(existing, None).await;
         }
-        let password = match new.password {
-            // SRP verifier derivation is PBKDF2 with 100 000 rounds.
-            Some((password, hint)) => Some(
-                tokio::task::spawn_blocking(move || TwoFactor::derive(&password, hint))
-                    .await
-                    .map_err(|err| Error::Internal(err.to_string()))?,
-            ),
-            None => None,
-        };
-        let user = net
+        let user = self
+            .link
             .create_user(NewUser {
                 phone: new.phone,
                 first_name: new.first_name,
                 last_name: new.last_name,
                 username: new.username,
-                password,
+                password: new.password,
             })
+            .await
             .map_err(refused)?;
-        Ok(self.view(user, None))
+        self.view(user, None).await
     }
 
     pub async fn list_users(
@@ -158,24 +162,22 @@ impl SandboxAdmin {
         limit: u32,
     ) -> Result<Vec<SandboxUser>, Error> {
         require(caller, Scope::Sandbox)?;
-        Ok(self
-            .dc
-            .network()
-            .users(after, limit as usize)
-            .into_iter()
-            .map(|user| self.view(user, None))
-            .collect())
+        let users = self.link.users(after, limit).await.map_err(refused)?;
+        let mut views = Vec::with_capacity(users.len());
+        for user in users {
+            views.push(self.view(user, None).await?);
+        }
+        Ok(views)
     }
 
-    fn user(&self, user: &UserRef) -> Result<User, Error> {
-        let net = self.dc.network();
-        let found = match user {
-            UserRef::Phone(phone) => net.user_by_phone(phone),
-            UserRef::Id(id) => net.user(*id),
-        };
-        found.ok_or(Error::NotFound {
-            resource: "sandbox user",
-        })
+    async fn user(&self, user: &UserRef) -> Result<User, Error> {
+        self.link
+            .user(user)
+            .await
+            .map_err(refused)?
+            .ok_or(Error::NotFound {
+                resource: "sandbox user",
+            })
     }
 
     async fn telegram_user_of(&self, caller: &Caller, account: AccountId) -> Result<i64, Error> {
@@ -206,28 +208,12 @@ impl SandboxAdmin {
                 format!("must be 1 to {} characters", network::MAX_TEXT),
             ));
         }
-        let sender = self.user(from)?;
+        let sender = self.user(from).await?;
         let recipient = self.telegram_user_of(caller, to).await?;
-        let outcome = self
-            .dc
-            .network()
-            .send_message(
-                sender.id,
-                Peer::User(recipient),
-                OutgoingMessage {
-                    text,
-                    entities: None,
-                    reply_to: None,
-                    random_id: Some(rand::rng().next_u64() as i64),
-                },
-            )
-            .map_err(refused)?;
-        let received = outcome.deliveries.iter().find_map(|d| match &d.update {
-            Update::NewMessage { message } if d.user_id == recipient => Some(message.clone()),
-            _ => None,
-        });
-        self.dc.deliver(outcome.deliveries);
-        received.ok_or_else(|| Error::Internal("the recipient got no copy of the message".into()))
+        self.link
+            .send_message(sender.id, recipient, text)
+            .await
+            .map_err(refused)
     }
 
     /// accept_qr_login accepts a QR login token as the user, from a device
@@ -248,32 +234,15 @@ impl SandboxAdmin {
                     "must be the tg://login?token=… url StartQrLogin streamed",
                 )
             })?;
-        let user = self.user(user)?;
-        let mut key = [0u8; 256];
-        rand::rng().fill_bytes(&mut key);
-        let device = auth_key_id(&key);
-        self.dc
-            .network()
-            .sign_in_device(
-                user.id,
-                key,
-                device,
-                ClientInfo {
-                    api_id: 0,
-                    device_model: "Sandbox phone".into(),
-                    platform: "sandbox".into(),
-                    system_version: "1.0".into(),
-                    app_name: "Telegram Sandbox".into(),
-                    app_version: "1.0".into(),
-                    ip: "127.0.0.1".into(),
-                },
-            )
-            .map_err(refused)?;
-        self.dc
-            .accept_login_token(device, &token)
-            .map_err(|err| match err.code() {
-                400 => Error::invalid("qr_url", "the token is unknown or expired"),
-                _ => refused(err),
+        let user = self.user(user).await?;
+        self.link
+            .accept_qr_login(user.id, &token)
+            .await
+            .map_err(|err| match err {
+                link::Error::Refused { code: 400, .. } => {
+                    Error::invalid("qr_url", "the token is unknown or expired")
+                }
+                other => refused(other),
             })?;
         Ok(())
     }
@@ -301,23 +270,18 @@ impl SandboxAdmin {
             })?;
         let key_id = auth_key_id(&key);
         let method = if method.is_empty() { "*" } else { method };
-        let net = self.dc.network();
         match fault {
-            InjectedFault::FloodWait { seconds, count } => {
-                net.inject_fault(
-                    FaultTarget::AuthKey(key_id),
-                    method,
-                    Fault::FloodWait { seconds },
-                    count.max(1),
-                );
-            }
+            InjectedFault::FloodWait { seconds, count } => self
+                .link
+                .inject_flood_wait(key_id, method, seconds, count.max(1))
+                .await
+                .map_err(refused)?,
+            // Like Telegram, the revoked device is disconnected.
             InjectedFault::SessionRevoked => {
-                net.revoke_session(key_id).map_err(refused)?;
-                // Like Telegram, the revoked device is disconnected.
-                self.dc.disconnect(key_id);
+                self.link.revoke_session(key_id).await.map_err(refused)?
             }
             InjectedFault::DropConnection => {
-                self.dc.disconnect(key_id);
+                self.link.drop_connections(key_id).await.map_err(refused)?;
             }
         }
         Ok(())

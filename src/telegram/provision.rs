@@ -1,9 +1,11 @@
 //! Sessions for the sandbox DC: the DH exchange checks Telegram's own RSA
 //! keys, so a sandbox session gets a fresh random auth key made here and
-//! registered with the sandbox, and the sandbox's loopback address as its
-//! home DC. The rest of the path is the production one.
+//! registered with the sandbox (through its [`SandboxLink`]), and the
+//! sandbox's MTProto address as its home DC. The rest of the path is the
+//! production one.
 
 use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use grammers_session::types::DcOption;
@@ -13,11 +15,12 @@ use super::Error;
 use super::accounts::Provisioner;
 use super::session::SessionData;
 use crate::sandbox::DC_ID;
-use crate::sandbox::dc::SandboxDcHandle;
+use crate::sandbox::link::{self, SandboxLink};
 
-/// SandboxSessions provisions sessions on an in-process sandbox DC.
+/// SandboxSessions provisions sessions on a sandbox DC, in-process or
+/// standalone.
 pub struct SandboxSessions {
-    pub dc: SandboxDcHandle,
+    pub link: Arc<dyn SandboxLink>,
 }
 
 #[async_trait]
@@ -25,13 +28,28 @@ impl Provisioner for SandboxSessions {
     async fn new_session(&self) -> Result<SessionData, Error> {
         let mut key = [0u8; 256];
         rand::rng().fill_bytes(&mut key);
-        self.dc.register_auth_key(key);
-        Ok(SessionData::for_dc(sandbox_dc_option(self.dc.addr(), key)))
+        self.link
+            .register_auth_key(key)
+            .await
+            .map_err(|err| match err {
+                link::Error::Refused { code, message } => Error::Rejected {
+                    code,
+                    name: message,
+                },
+                link::Error::Unavailable(message) => Error::Unavailable(message),
+                other @ (link::Error::Unauthorized | link::Error::Internal(_)) => {
+                    Error::Client(other.to_string())
+                }
+            })?;
+        Ok(SessionData::for_dc(sandbox_dc_option(
+            self.link.mtproto_addr(),
+            key,
+        )))
     }
 
     fn rehome(&self, data: &SessionData) -> Option<DcOption> {
         let dc = data.dc_options.get(&DC_ID)?;
-        let here = sandbox_dc_option(self.dc.addr(), dc.auth_key?);
+        let here = sandbox_dc_option(self.link.mtproto_addr(), dc.auth_key?);
         (here.ipv4 != dc.ipv4).then_some(here)
     }
 }

@@ -10,6 +10,7 @@ mod db;
 mod faults;
 mod sandbox_login;
 mod sandbox_messages;
+mod sandbox_shared;
 mod sandbox_wire;
 mod server;
 mod storage;

@@ -590,9 +590,15 @@ async fn tezgram_sandbox_serves_a_data_dir_and_stops_on_sigterm() {
         .unwrap()
         .port();
     let listen = format!("127.0.0.1:{port}");
+    let admin_listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tezgram"));
     command
-        .args(["sandbox", "--listen", &listen, "--data-dir"])
+        .args(["sandbox", "--listen", &listen])
+        .args(["--admin-listen", &admin_listen, "--data-dir"])
         .arg(dir.path())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -602,6 +608,7 @@ async fn tezgram_sandbox_serves_a_data_dir_and_stops_on_sigterm() {
             command.env_remove(key);
         }
     }
+    command.env("TEZGRAM_SANDBOX__ADMIN_TOKEN", "sandbox-login-admin-token");
     let child = command.spawn().expect("start tezgram sandbox");
     timeout(WAIT, async {
         while tokio::net::TcpStream::connect(&listen).await.is_err() {
@@ -654,5 +661,6 @@ async fn tezgram_sandbox_serves_a_data_dir_and_stops_on_sigterm() {
     let logs = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{:?}: {logs}", output.status);
     assert!(logs.contains("sandbox dc stopped"), "{logs}");
+    assert!(!logs.contains("sandbox-login-admin-token"), "{logs}");
     assert!(dir.path().join("sandbox.json").exists());
 }

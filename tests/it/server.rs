@@ -80,6 +80,12 @@ impl TestServer {
         self.gateway().sandbox().expect("the sandbox dc is on")
     }
 
+    /// own_sandbox is the gateway's in-process sandbox DC, if it started one
+    /// (not when it uses a standalone sandbox).
+    pub fn own_sandbox(&self) -> Option<&tezgram::sandbox::dc::SandboxDcHandle> {
+        self.gateway().sandbox()
+    }
+
     pub fn supervised(&self) -> usize {
         self.gateway().supervised()
     }
