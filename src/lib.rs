@@ -9,6 +9,7 @@ pub mod domain;
 pub mod sandbox;
 pub mod server;
 pub mod service;
+pub mod shutdown;
 pub mod storage;
 pub mod telegram;
 pub mod telemetry;

@@ -495,22 +495,7 @@ async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
 /// serve runs the gateway until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let gateway = start(config).await?;
-    shutdown_signal().await;
+    crate::shutdown::signal().await;
     tracing::info!("shutting down");
     gateway.shutdown().await
-}
-
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing a SIGTERM handler");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }

@@ -215,7 +215,7 @@ pub async fn serve(options: SandboxDcOptions, admin: AdminApiOptions) -> Result<
     // An admin API that fails stops the sandbox too, rather than leaving
     // gateways without it.
     let served = tokio::select! {
-        _ = shutdown_signal() => {
+        _ = crate::shutdown::signal() => {
             info!("shutting down");
             let _ = stop.send(());
             api.await
@@ -227,21 +227,4 @@ pub async fn serve(options: SandboxDcOptions, admin: AdminApiOptions) -> Result<
         Ok(result) => result.map_err(Error::from),
         Err(err) => Err(Error::Admin(admin::Error::Io(std::io::Error::other(err)))),
     }
-}
-
-/// shutdown_signal waits for SIGINT or SIGTERM (`server::serve` has its
-/// own; both are this small).
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing a SIGTERM handler");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
 }

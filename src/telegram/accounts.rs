@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::{DateTime, Utc};
 
 use super::connection::Connection;
-use super::login::{self, App, CodeSent as WireCodeSent, QrToken, SignedIn};
+use super::login::{self, App, QrToken};
 use super::session::SessionData;
 use super::{Error, SessionError, StoredSession};
 use crate::crypto::Sealer;
@@ -157,23 +157,6 @@ impl Telegram {
     }
 }
 
-fn user(signed_in: SignedIn) -> TelegramUser {
-    let SignedIn {
-        user_id,
-        bot,
-        phone,
-        username,
-        display_name,
-    } = signed_in;
-    TelegramUser {
-        user_id,
-        bot,
-        phone,
-        username,
-        display_name,
-    }
-}
-
 fn time(unix: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(unix, 0).unwrap_or_default()
 }
@@ -192,10 +175,7 @@ impl TelegramAccounts for Telegram {
     async fn send_code(&self, account: AccountId, phone: &str) -> Result<CodeSent, domain::Error> {
         let app = self.app.clone();
         self.with(account, async |conn| {
-            Ok(match login::send_code(conn, &app, phone).await? {
-                WireCodeSent::Code { phone_code_hash } => CodeSent::Code { phone_code_hash },
-                WireCodeSent::SignedIn(signed_in) => CodeSent::SignedIn(user(signed_in)),
-            })
+            login::send_code(conn, &app, phone).await
         })
         .await
     }
@@ -209,7 +189,7 @@ impl TelegramAccounts for Telegram {
     ) -> Result<SignIn, domain::Error> {
         self.with(account, async |conn| {
             match login::sign_in(conn, phone, phone_code_hash, code).await {
-                Ok(signed_in) => Ok(SignIn::SignedIn(user(signed_in))),
+                Ok(user) => Ok(SignIn::SignedIn(user)),
                 Err(Error::PasswordRequired) => Ok(SignIn::PasswordRequired {
                     hint: login::password_hint(conn).await?,
                 }),
@@ -225,7 +205,7 @@ impl TelegramAccounts for Telegram {
         password: &str,
     ) -> Result<TelegramUser, domain::Error> {
         self.with(account, async |conn| {
-            Ok(user(login::check_password(conn, password).await?))
+            login::check_password(conn, password).await
         })
         .await
     }
@@ -237,7 +217,7 @@ impl TelegramAccounts for Telegram {
     ) -> Result<TelegramUser, domain::Error> {
         let app = self.app.clone();
         self.with(account, async |conn| {
-            Ok(user(login::bot_sign_in(conn, &app, token).await?))
+            login::bot_sign_in(conn, &app, token).await
         })
         .await
     }
@@ -250,9 +230,7 @@ impl TelegramAccounts for Telegram {
                     url: format!("tg://login?token={}", B64URL.encode(token)),
                     expires: time(expires),
                 }),
-                Ok(QrToken::SignedIn(signed_in)) => {
-                    Ok(QrLogin::SignIn(SignIn::SignedIn(user(signed_in))))
-                }
+                Ok(QrToken::SignedIn(user)) => Ok(QrLogin::SignIn(SignIn::SignedIn(user))),
                 Err(Error::PasswordRequired) => Ok(QrLogin::SignIn(SignIn::PasswordRequired {
                     hint: login::password_hint(conn).await?,
                 })),
@@ -272,24 +250,8 @@ impl TelegramAccounts for Telegram {
     }
 
     async fn devices(&self, account: AccountId) -> Result<Vec<TelegramDevice>, domain::Error> {
-        self.with(account, async |conn| {
-            Ok(login::devices(conn)
-                .await?
-                .into_iter()
-                .map(|d| TelegramDevice {
-                    hash: d.hash,
-                    current: d.current,
-                    device_model: d.device_model,
-                    platform: d.platform,
-                    app_name: d.app_name,
-                    ip: d.ip,
-                    country: d.country,
-                    created_at: time(d.created),
-                    active_at: time(d.active),
-                })
-                .collect())
-        })
-        .await
+        self.with(account, async |conn| login::devices(conn).await)
+            .await
     }
 
     async fn terminate_device(&self, account: AccountId, hash: i64) -> Result<(), domain::Error> {

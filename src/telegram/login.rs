@@ -10,6 +10,7 @@ use grammers_tl_types as tl;
 
 use super::Error;
 use super::connection::Connection;
+use crate::domain::login::{CodeSent, TelegramDevice, TelegramUser};
 
 /// App is the Telegram application the gateway logs in as.
 #[derive(Clone)]
@@ -25,25 +26,6 @@ impl std::fmt::Debug for App {
             .field("api_id", &self.api_id)
             .finish_non_exhaustive()
     }
-}
-
-/// SignedIn is the user an authorization belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedIn {
-    pub user_id: i64,
-    pub bot: bool,
-    pub phone: Option<String>,
-    pub username: Option<String>,
-    pub display_name: String,
-}
-
-/// CodeSent is the outcome of asking Telegram for a login code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CodeSent {
-    /// A code is on its way; keep the hash for `sign_in`.
-    Code { phone_code_hash: String },
-    /// The session was already authorized (e.g. future auth tokens).
-    SignedIn(SignedIn),
 }
 
 pub async fn send_code(conn: &Connection, app: &App, phone: &str) -> Result<CodeSent, Error> {
@@ -86,7 +68,7 @@ pub async fn sign_in(
     phone: &str,
     phone_code_hash: &str,
     code: &str,
-) -> Result<SignedIn, Error> {
+) -> Result<TelegramUser, Error> {
     let authorization = conn
         .client
         .invoke(&tl::functions::auth::SignIn {
@@ -109,7 +91,7 @@ pub async fn password_hint(conn: &Connection) -> Result<Option<String>, Error> {
 }
 
 /// check_password proves the password with SRP; it never leaves the gateway.
-pub async fn check_password(conn: &Connection, password: &str) -> Result<SignedIn, Error> {
+pub async fn check_password(conn: &Connection, password: &str) -> Result<TelegramUser, Error> {
     let tl::enums::account::Password::Password(info) = conn
         .client
         .invoke(&tl::functions::account::GetPassword {})
@@ -166,7 +148,7 @@ pub async fn check_password(conn: &Connection, password: &str) -> Result<SignedI
 }
 
 /// bot_sign_in logs a bot in with its token.
-pub async fn bot_sign_in(conn: &Connection, app: &App, token: &str) -> Result<SignedIn, Error> {
+pub async fn bot_sign_in(conn: &Connection, app: &App, token: &str) -> Result<TelegramUser, Error> {
     let authorization = conn
         .client
         .invoke(&tl::functions::auth::ImportBotAuthorization {
@@ -187,7 +169,7 @@ pub enum QrToken {
         token: Vec<u8>,
         expires: i64,
     },
-    SignedIn(SignedIn),
+    SignedIn(TelegramUser),
 }
 
 /// export_login_token asks for a QR login token, or learns that the last
@@ -215,21 +197,8 @@ pub async fn export_login_token(conn: &Connection, app: &App) -> Result<QrToken,
     }
 }
 
-/// Device is one of the account's Telegram sessions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Device {
-    pub hash: i64,
-    pub current: bool,
-    pub device_model: String,
-    pub platform: String,
-    pub app_name: String,
-    pub ip: String,
-    pub country: String,
-    pub created: i64,
-    pub active: i64,
-}
-
-pub async fn devices(conn: &Connection) -> Result<Vec<Device>, Error> {
+pub async fn devices(conn: &Connection) -> Result<Vec<TelegramDevice>, Error> {
+    let time = |unix: i32| chrono::DateTime::from_timestamp(i64::from(unix), 0).unwrap_or_default();
     let tl::enums::account::Authorizations::Authorizations(list) = conn
         .client
         .invoke(&tl::functions::account::GetAuthorizations {})
@@ -237,19 +206,21 @@ pub async fn devices(conn: &Connection) -> Result<Vec<Device>, Error> {
     Ok(list
         .authorizations
         .into_iter()
-        .map(|tl::enums::Authorization::Authorization(a)| Device {
-            hash: a.hash,
-            current: a.current,
-            device_model: a.device_model,
-            platform: a.platform,
-            app_name: format!("{} {}", a.app_name, a.app_version)
-                .trim()
-                .to_owned(),
-            ip: a.ip,
-            country: a.country,
-            created: i64::from(a.date_created),
-            active: i64::from(a.date_active),
-        })
+        .map(
+            |tl::enums::Authorization::Authorization(a)| TelegramDevice {
+                hash: a.hash,
+                current: a.current,
+                device_model: a.device_model,
+                platform: a.platform,
+                app_name: format!("{} {}", a.app_name, a.app_version)
+                    .trim()
+                    .to_owned(),
+                ip: a.ip,
+                country: a.country,
+                created_at: time(a.date_created),
+                active_at: time(a.date_active),
+            },
+        )
         .collect())
 }
 
@@ -271,7 +242,7 @@ pub async fn log_out(conn: &Connection) -> Result<(), Error> {
 async fn complete(
     conn: &Connection,
     authorization: tl::enums::auth::Authorization,
-) -> Result<SignedIn, Error> {
+) -> Result<TelegramUser, Error> {
     let authorization = match authorization {
         tl::enums::auth::Authorization::Authorization(authorization) => authorization,
         tl::enums::auth::Authorization::SignUpRequired(_) => {
@@ -318,7 +289,7 @@ async fn complete(
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    Ok(SignedIn {
+    Ok(TelegramUser {
         user_id: user.id,
         bot: user.bot,
         phone: user.phone,
