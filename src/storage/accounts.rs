@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::entities::accounts;
+use super::entities::{accounts, events};
 use super::sessions::{LOGIN_STATE, load_sealed, save_sealed};
 use super::{Store, StoreResultExt};
 use crate::domain::ports::{AccountPage, AccountStore, Sealed, StoreError};
@@ -135,15 +135,26 @@ impl AccountStore for Store {
     }
 
     async fn delete_account(&self, tenant: &TenantId, id: AccountId) -> Result<(), StoreError> {
+        // Chats, messages, media and the rest go by ON DELETE CASCADE; the
+        // event log has no foreign key (it outlives rows it mentions), so
+        // the account's events are erased here, in the same transaction.
+        let tx = self.begin_write().await?;
         let result = accounts::Entity::delete_many()
             .filter(accounts::Column::Id.eq(id.to_string()))
             .filter(accounts::Column::TenantId.eq(tenant.as_str()))
-            .exec(self.connection())
+            .exec(&tx)
             .await
             .store_err(RESOURCE)?;
         if result.rows_affected == 0 {
             return Err(StoreError::NotFound { resource: RESOURCE });
         }
+        events::Entity::delete_many()
+            .filter(events::Column::AccountId.eq(id.to_string()))
+            .filter(events::Column::TenantId.eq(tenant.as_str()))
+            .exec(&tx)
+            .await
+            .store_err("event")?;
+        tx.commit().await.store_err(RESOURCE)?;
         Ok(())
     }
 

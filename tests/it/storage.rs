@@ -465,7 +465,23 @@ async fn accounts_update_delete_and_keep_login_state() {
         store.delete_account(&tenant("globex"), a.id).await,
         Err(StoreError::NotFound { .. })
     ));
+    // Its events go with it; another account's stay.
+    use tezgram::domain::event::EventPayload;
+    use tezgram::domain::ports::EventLog;
+    let changed = EventPayload::AccountStateChanged {
+        state: AccountState::Authorized,
+        reason: "LOGGED_IN".into(),
+    };
+    let other = account(&acme, 2);
+    store.insert_account(&other).await.unwrap();
+    store.append(&acme, Some(a.id), &changed).await.unwrap();
+    store.append(&acme, Some(other.id), &changed).await.unwrap();
     store.delete_account(&acme, a.id).await.unwrap();
+    let left = store.events_after(&acme, 0, 10).await.unwrap();
+    assert_eq!(
+        left.iter().map(|e| e.account).collect::<Vec<_>>(),
+        [Some(other.id)]
+    );
     assert!(matches!(
         store.get_account(&acme, a.id).await,
         Err(StoreError::NotFound { .. })
