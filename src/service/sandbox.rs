@@ -57,8 +57,15 @@ pub struct SandboxAdmin {
 
 fn refused(err: link::Error) -> Error {
     match err {
-        link::Error::Refused { code: 420, .. } => Error::FloodWait {
-            retry_after: std::time::Duration::from_secs(1),
+        // Telegram's FLOOD_WAIT_<seconds>: the wait is in the name.
+        link::Error::Refused { code: 420, message } => Error::FloodWait {
+            retry_after: std::time::Duration::from_secs(
+                message
+                    .rsplit('_')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1),
+            ),
         },
         link::Error::Refused { code: 400, message } => Error::InvalidInput {
             reason: "INVALID_ARGUMENT",
