@@ -10,28 +10,11 @@ use tezgram::domain::TenantId;
 use tezgram::domain::event::EventPayload;
 use tezgram::domain::ports::EventLog;
 use tezgram_sdk::v1 as pb;
-use tezgram_sdk::v1::account_service_client::AccountServiceClient;
-use tezgram_sdk::v1::sandbox_service_client::SandboxServiceClient;
 use tonic::Code;
-use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
+use crate::clients::{Clients, eventually};
 use crate::server::{TestServer, authed};
-
-struct Clients {
-    accounts: AccountServiceClient<Channel>,
-    sandbox: SandboxServiceClient<Channel>,
-    token: String,
-}
-
-async fn clients(server: &TestServer) -> Clients {
-    let channel = server.channel().await;
-    Clients {
-        accounts: AccountServiceClient::new(channel.clone()),
-        sandbox: SandboxServiceClient::new(channel),
-        token: server.token("acme"),
-    }
-}
 
 fn reason(status: &tonic::Status) -> String {
     status
@@ -40,131 +23,11 @@ fn reason(status: &tonic::Status) -> String {
         .unwrap_or_default()
 }
 
-impl Clients {
-    async fn sandbox_user(&mut self, phone: &str, password: &str) -> pb::SandboxUser {
-        self.sandbox
-            .create_sandbox_user(authed(
-                pb::CreateSandboxUserRequest {
-                    phone_number: phone.into(),
-                    first_name: "Ann".into(),
-                    last_name: "Lee".into(),
-                    password: password.into(),
-                    password_hint: if password.is_empty() {
-                        String::new()
-                    } else {
-                        "pet".into()
-                    },
-                    ..Default::default()
-                },
-                &self.token,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .sandbox_user
-            .unwrap()
-    }
-
-    async fn start_login(&mut self, phone: &str) -> Result<pb::Account, tonic::Status> {
-        self.accounts
-            .start_login(authed(
-                pb::StartLoginRequest {
-                    credential: Some(pb::start_login_request::Credential::PhoneNumber(
-                        phone.into(),
-                    )),
-                    request_id: String::new(),
-                },
-                &self.token,
-            ))
-            .await
-            .map(|r| r.into_inner().account.unwrap())
-    }
-
-    async fn submit_code(&mut self, id: &str, code: &str) -> Result<pb::Account, tonic::Status> {
-        self.accounts
-            .submit_code(authed(
-                pb::SubmitCodeRequest {
-                    account_id: id.into(),
-                    code: code.into(),
-                },
-                &self.token,
-            ))
-            .await
-            .map(|r| r.into_inner().account.unwrap())
-    }
-
-    async fn submit_password(
-        &mut self,
-        id: &str,
-        password: &str,
-    ) -> Result<pb::Account, tonic::Status> {
-        self.accounts
-            .submit_password(authed(
-                pb::SubmitPasswordRequest {
-                    account_id: id.into(),
-                    password: password.into(),
-                },
-                &self.token,
-            ))
-            .await
-            .map(|r| r.into_inner().account.unwrap())
-    }
-
-    async fn devices(&mut self, id: &str) -> Vec<pb::Authorization> {
-        self.accounts
-            .list_authorizations(authed(
-                pb::ListAuthorizationsRequest {
-                    account_id: id.into(),
-                },
-                &self.token,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .authorizations
-    }
-
-    async fn get(&mut self, id: &str) -> pb::Account {
-        self.accounts
-            .get_account(authed(
-                pb::GetAccountRequest {
-                    account_id: id.into(),
-                },
-                &self.token,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .account
-            .unwrap()
-    }
-
-    /// login connects a sandbox user by phone and code.
-    async fn login(&mut self, phone: &str) -> pb::Account {
-        let user = self.sandbox_user(phone, "").await;
-        let account = self.start_login(phone).await.unwrap();
-        self.submit_code(&account.account_id, &user.login_code)
-            .await
-            .unwrap()
-    }
-}
-
-/// eventually polls (bounded: 20 s) until `check` holds.
-async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
-    for _ in 0..100 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("never happened: {what}");
-}
-
 #[tokio::test]
 async fn a_phone_login_with_code_authorizes_the_account() {
     let server = TestServer::start().await;
-    let mut c = clients(&server).await;
-    let user = c.sandbox_user("9996621234", "").await;
+    let mut c = Clients::of(&server).await;
+    let user = c.sandbox_user("9996621234", "Ann", "").await;
     assert_eq!(user.login_code, "22222");
 
     let account = c.start_login("+999 662 1234").await.unwrap();
@@ -209,7 +72,7 @@ async fn a_phone_login_with_code_authorizes_the_account() {
 #[tokio::test]
 async fn bad_login_input_is_refused_and_writes_nothing() {
     let server = TestServer::start().await;
-    let mut c = clients(&server).await;
+    let mut c = Clients::of(&server).await;
     let err = c.start_login("12ab").await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert_eq!(
@@ -247,8 +110,8 @@ async fn bad_login_input_is_refused_and_writes_nothing() {
 #[tokio::test]
 async fn two_step_verification_needs_the_right_password() {
     let server = TestServer::start().await;
-    let mut c = clients(&server).await;
-    let user = c.sandbox_user("9996631111", "hunter2").await;
+    let mut c = Clients::of(&server).await;
+    let user = c.sandbox_user("9996631111", "Ann", "hunter2").await;
     assert!(user.has_password);
     let account = c.start_login("9996631111").await.unwrap();
     let waiting = c.submit_code(&account.account_id, "33333").await.unwrap();
@@ -278,7 +141,7 @@ async fn two_step_verification_needs_the_right_password() {
 #[tokio::test]
 async fn a_bot_logs_in_with_its_token() {
     let server = TestServer::start().await;
-    let mut c = clients(&server).await;
+    let mut c = Clients::of(&server).await;
     let bot = c
         .sandbox
         .create_sandbox_user(authed(
@@ -337,8 +200,8 @@ async fn a_bot_logs_in_with_its_token() {
 #[tokio::test]
 async fn a_qr_login_is_accepted_from_the_users_other_device() {
     let server = TestServer::start().await;
-    let mut c = clients(&server).await;
-    let user = c.sandbox_user("9996614444", "").await;
+    let mut c = Clients::of(&server).await;
+    let user = c.sandbox_user("9996614444", "Ann", "").await;
     let mut stream = c
         .accounts
         .start_qr_login(authed(
@@ -413,7 +276,7 @@ async fn a_qr_login_is_accepted_from_the_users_other_device() {
 #[tokio::test]
 async fn a_restarted_gateway_keeps_the_account_authorized() {
     let server = TestServer::start().await;
-    let mut c = clients(&server).await;
+    let mut c = Clients::of(&server).await;
     let account = c.login("9996625555").await;
     assert_eq!(account.state(), pb::AccountState::Authorized);
     let (data_dir, database_url) = (
@@ -431,7 +294,7 @@ async fn a_restarted_gateway_keeps_the_account_authorized() {
         restarted.supervised() == 1
     })
     .await;
-    let mut c = clients(&restarted).await;
+    let mut c = Clients::of(&restarted).await;
     assert_eq!(
         c.get(&account.account_id).await.state(),
         pb::AccountState::Authorized
@@ -445,7 +308,7 @@ async fn a_restarted_gateway_keeps_the_account_authorized() {
 #[tokio::test]
 async fn a_revoked_session_turns_the_account_reauth_required_with_an_event() {
     let server = TestServer::start().await;
-    let mut c = clients(&server).await;
+    let mut c = Clients::of(&server).await;
     let account = c.login("9996626666").await;
     eventually("the account is supervised", async || {
         server.supervised() == 1
@@ -512,8 +375,8 @@ async fn a_revoked_session_turns_the_account_reauth_required_with_an_event() {
 #[tokio::test]
 async fn flood_wait_on_send_code_is_resource_exhausted_with_retry_info() {
     let server = TestServer::start().await;
-    let mut c = clients(&server).await;
-    c.sandbox_user("9996617777", "").await;
+    let mut c = Clients::of(&server).await;
+    c.sandbox_user("9996617777", "Ann", "").await;
     let account = c.start_login("9996617777").await.unwrap();
     c.sandbox
         .inject_fault(authed(
@@ -550,7 +413,7 @@ async fn flood_wait_on_send_code_is_resource_exhausted_with_retry_info() {
 #[tokio::test]
 async fn the_database_holds_no_plaintext_auth_key() {
     let server = TestServer::start().await;
-    let mut c = clients(&server).await;
+    let mut c = Clients::of(&server).await;
     let account = c.login("9996628888").await;
     let keys = server.sandbox().network().auth_keys();
     assert!(!keys.is_empty());
@@ -585,7 +448,7 @@ async fn the_database_holds_no_plaintext_auth_key() {
 #[tokio::test]
 async fn log_out_keeps_the_account_and_delete_erases_it() {
     let server = TestServer::start().await;
-    let mut c = clients(&server).await;
+    let mut c = Clients::of(&server).await;
     let account = c.login("9996629999").await;
     let id = account.account_id.clone();
     let logged_out = c
@@ -666,9 +529,9 @@ async fn a_fresh_session_caches_the_peers_of_existing_dialogs() {
     use tezgram::telegram::StoredSession;
 
     let server = TestServer::start().await;
-    let mut c = clients(&server).await;
+    let mut c = Clients::of(&server).await;
     let account = c.login("9996612121").await;
-    let customer = c.sandbox_user("9996613131", "").await;
+    let customer = c.sandbox_user("9996613131", "Ann", "").await;
     c.sandbox
         .send_as_sandbox_user(authed(
             pb::SendAsSandboxUserRequest {

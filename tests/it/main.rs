@@ -6,6 +6,7 @@ mod accounts;
 mod api;
 mod cache;
 mod cli;
+mod clients;
 mod db;
 mod faults;
 mod sandbox_login;

@@ -8,13 +8,11 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tezgram_sdk::v1 as pb;
-use tezgram_sdk::v1::account_service_client::AccountServiceClient;
-use tezgram_sdk::v1::sandbox_service_client::SandboxServiceClient;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
-use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
+use crate::clients::{Clients, eventually};
 use crate::db::TestDb;
 use crate::server::{TestServer, authed};
 
@@ -113,101 +111,6 @@ fn on_shared(sandbox: &Sandbox, token: &str) -> impl FnOnce(&mut tezgram::config
     }
 }
 
-struct Clients {
-    accounts: AccountServiceClient<Channel>,
-    sandbox: SandboxServiceClient<Channel>,
-    token: String,
-}
-
-impl Clients {
-    async fn of(server: &TestServer) -> Clients {
-        let channel = server.channel().await;
-        Clients {
-            accounts: AccountServiceClient::new(channel.clone()),
-            sandbox: SandboxServiceClient::new(channel),
-            token: server.token("acme"),
-        }
-    }
-
-    async fn sandbox_user(&mut self, phone: &str, first_name: &str) -> pb::SandboxUser {
-        self.sandbox
-            .create_sandbox_user(authed(
-                pb::CreateSandboxUserRequest {
-                    phone_number: phone.into(),
-                    first_name: first_name.into(),
-                    ..Default::default()
-                },
-                &self.token,
-            ))
-            .await
-            .expect("CreateSandboxUser")
-            .into_inner()
-            .sandbox_user
-            .expect("a sandbox user")
-    }
-
-    async fn start_login(&mut self, phone: &str) -> Result<pb::Account, tonic::Status> {
-        self.accounts
-            .start_login(authed(
-                pb::StartLoginRequest {
-                    credential: Some(pb::start_login_request::Credential::PhoneNumber(
-                        phone.into(),
-                    )),
-                    request_id: String::new(),
-                },
-                &self.token,
-            ))
-            .await
-            .map(|r| r.into_inner().account.expect("an account"))
-    }
-
-    /// login connects an existing sandbox user by phone and code.
-    async fn login(&mut self, user: &pb::SandboxUser) -> pb::Account {
-        let account = self.start_login(&user.phone_number).await.unwrap();
-        assert_eq!(account.state(), pb::AccountState::LoginCodeRequired);
-        self.accounts
-            .submit_code(authed(
-                pb::SubmitCodeRequest {
-                    account_id: account.account_id.clone(),
-                    code: user.login_code.clone(),
-                },
-                &self.token,
-            ))
-            .await
-            .expect("SubmitCode")
-            .into_inner()
-            .account
-            .expect("an account")
-    }
-
-    async fn get(&mut self, id: &str) -> pb::Account {
-        self.accounts
-            .get_account(authed(
-                pb::GetAccountRequest {
-                    account_id: id.into(),
-                },
-                &self.token,
-            ))
-            .await
-            .expect("GetAccount")
-            .into_inner()
-            .account
-            .expect("an account")
-    }
-}
-
-/// eventually polls (bounded by WAIT) until `check` holds.
-async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while tokio::time::Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("never happened: {what}");
-}
-
 #[tokio::test]
 async fn two_gateways_share_one_standalone_sandbox() {
     let sandbox = Sandbox::start().await;
@@ -220,7 +123,7 @@ async fn two_gateways_share_one_standalone_sandbox() {
     let (mut ca, mut cb) = (Clients::of(&a).await, Clients::of(&b).await);
 
     // A user made through A is a user of the one sandbox, seen from B.
-    let ann = ca.sandbox_user("9996621001", "Ann").await;
+    let ann = ca.sandbox_user("9996621001", "Ann", "").await;
     assert_eq!(ann.login_code, "22222");
     let listed = cb
         .sandbox
@@ -237,16 +140,16 @@ async fn two_gateways_share_one_standalone_sandbox() {
     assert_eq!(seen.first_name, "Ann");
     // Creating the same number through B returns that user.
     assert_eq!(
-        cb.sandbox_user("9996621001", "Ann").await.user_id,
+        cb.sandbox_user("9996621001", "Ann", "").await.user_id,
         ann.user_id
     );
 
     // Each gateway logs its own account in on the shared sandbox.
-    let account_a = ca.login(&ann).await;
+    let account_a = ca.login_user(&ann).await;
     assert_eq!(account_a.state(), pb::AccountState::Authorized);
     assert_eq!(account_a.telegram_user_id, ann.user_id);
-    let bob = cb.sandbox_user("9996631002", "Bob").await;
-    let account_b = cb.login(&bob).await;
+    let bob = cb.sandbox_user("9996631002", "Bob", "").await;
+    let account_b = cb.login_user(&bob).await;
     assert_eq!(account_b.state(), pb::AccountState::Authorized);
     assert_eq!(account_b.telegram_user_id, bob.user_id);
     eventually("both accounts are supervised", async || {
@@ -280,7 +183,7 @@ async fn two_gateways_share_one_standalone_sandbox() {
     assert_eq!(message.account_id, account_b.account_id);
 
     // A FLOOD_WAIT injected through B reaches B's session on the sandbox.
-    let carol = cb.sandbox_user("9996611003", "Carol").await;
+    let carol = cb.sandbox_user("9996611003", "Carol", "").await;
     let pending = cb.start_login(&carol.phone_number).await.unwrap();
     cb.sandbox
         .inject_fault(authed(

@@ -1,0 +1,167 @@
+//! Test clients of one gateway: AccountService and SandboxService with a
+//! tenant's token, and the steps tests repeat (sandbox users, logins).
+
+use std::time::Duration;
+
+use tezgram_sdk::v1 as pb;
+use tezgram_sdk::v1::account_service_client::AccountServiceClient;
+use tezgram_sdk::v1::sandbox_service_client::SandboxServiceClient;
+use tonic::transport::Channel;
+
+use crate::server::{TestServer, authed};
+
+pub struct Clients {
+    pub accounts: AccountServiceClient<Channel>,
+    pub sandbox: SandboxServiceClient<Channel>,
+    pub token: String,
+}
+
+impl Clients {
+    /// of connects to the server as tenant `acme`.
+    pub async fn of(server: &TestServer) -> Clients {
+        let channel = server.channel().await;
+        Clients {
+            accounts: AccountServiceClient::new(channel.clone()),
+            sandbox: SandboxServiceClient::new(channel),
+            token: server.token("acme"),
+        }
+    }
+
+    /// sandbox_user creates a sandbox user "<first_name> Lee", with a 2FA
+    /// password (hint "pet") unless `password` is empty.
+    pub async fn sandbox_user(
+        &mut self,
+        phone: &str,
+        first_name: &str,
+        password: &str,
+    ) -> pb::SandboxUser {
+        self.sandbox
+            .create_sandbox_user(authed(
+                pb::CreateSandboxUserRequest {
+                    phone_number: phone.into(),
+                    first_name: first_name.into(),
+                    last_name: "Lee".into(),
+                    password: password.into(),
+                    password_hint: if password.is_empty() {
+                        String::new()
+                    } else {
+                        "pet".into()
+                    },
+                    ..Default::default()
+                },
+                &self.token,
+            ))
+            .await
+            .expect("CreateSandboxUser")
+            .into_inner()
+            .sandbox_user
+            .expect("a sandbox user")
+    }
+
+    pub async fn start_login(&mut self, phone: &str) -> Result<pb::Account, tonic::Status> {
+        self.accounts
+            .start_login(authed(
+                pb::StartLoginRequest {
+                    credential: Some(pb::start_login_request::Credential::PhoneNumber(
+                        phone.into(),
+                    )),
+                    request_id: String::new(),
+                },
+                &self.token,
+            ))
+            .await
+            .map(|r| r.into_inner().account.expect("an account"))
+    }
+
+    pub async fn submit_code(
+        &mut self,
+        id: &str,
+        code: &str,
+    ) -> Result<pb::Account, tonic::Status> {
+        self.accounts
+            .submit_code(authed(
+                pb::SubmitCodeRequest {
+                    account_id: id.into(),
+                    code: code.into(),
+                },
+                &self.token,
+            ))
+            .await
+            .map(|r| r.into_inner().account.expect("an account"))
+    }
+
+    pub async fn submit_password(
+        &mut self,
+        id: &str,
+        password: &str,
+    ) -> Result<pb::Account, tonic::Status> {
+        self.accounts
+            .submit_password(authed(
+                pb::SubmitPasswordRequest {
+                    account_id: id.into(),
+                    password: password.into(),
+                },
+                &self.token,
+            ))
+            .await
+            .map(|r| r.into_inner().account.expect("an account"))
+    }
+
+    pub async fn get(&mut self, id: &str) -> pb::Account {
+        self.accounts
+            .get_account(authed(
+                pb::GetAccountRequest {
+                    account_id: id.into(),
+                },
+                &self.token,
+            ))
+            .await
+            .expect("GetAccount")
+            .into_inner()
+            .account
+            .expect("an account")
+    }
+
+    pub async fn devices(&mut self, id: &str) -> Vec<pb::Authorization> {
+        self.accounts
+            .list_authorizations(authed(
+                pb::ListAuthorizationsRequest {
+                    account_id: id.into(),
+                },
+                &self.token,
+            ))
+            .await
+            .expect("ListAuthorizations")
+            .into_inner()
+            .authorizations
+    }
+
+    /// login_user connects an existing sandbox user by phone and code.
+    pub async fn login_user(&mut self, user: &pb::SandboxUser) -> pb::Account {
+        let account = self
+            .start_login(&user.phone_number)
+            .await
+            .expect("StartLogin");
+        assert_eq!(account.state(), pb::AccountState::LoginCodeRequired);
+        self.submit_code(&account.account_id, &user.login_code)
+            .await
+            .expect("SubmitCode")
+    }
+
+    /// login creates a sandbox user with that phone and connects it.
+    pub async fn login(&mut self, phone: &str) -> pb::Account {
+        let user = self.sandbox_user(phone, "Ann", "").await;
+        self.login_user(&user).await
+    }
+}
+
+/// eventually polls (bounded: 20 s) until `check` holds.
+pub async fn eventually<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("never happened: {what}");
+}
