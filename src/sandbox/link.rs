@@ -199,6 +199,7 @@ impl SandboxLink for LocalLink {
                 entities: None,
                 reply_to: None,
                 random_id: Some(rand::rng().next_u64() as i64),
+                media: None,
             },
         )?;
         let received = outcome.deliveries.iter().find_map(|d| match &d.update {

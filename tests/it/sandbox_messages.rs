@@ -2,7 +2,8 @@
 //! logged-in sandbox users write to each other, and what one does (send,
 //! edit, delete, read, type) reaches the other's live update stream; dialogs,
 //! history and search show it; a user who was offline catches up through
-//! getDifference when reconnecting; groups and supergroups reach members.
+//! getDifference when reconnecting; groups and supergroups reach members;
+//! an uploaded document reaches the recipient and downloads byte for byte.
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, SocketAddrV6};
@@ -649,7 +650,7 @@ async fn search_resolve_contacts_and_uploads() {
     assert_eq!(contacts.contacts.len(), 1);
     assert_eq!(contacts.users.len(), 1);
 
-    // Uploads are accepted part by part; downloads have nothing to serve yet.
+    // Uploads are accepted part by part (sending them is tested below).
     let data = vec![7u8; 300 * 1024];
     let uploaded = within(alice.client().upload_stream(
         &mut data.as_slice(),
@@ -658,4 +659,154 @@ async fn search_resolve_contacts_and_uploads() {
     ))
     .await;
     assert!(uploaded.is_ok(), "upload accepted: {uploaded:?}");
+}
+
+#[tokio::test]
+async fn a_document_reaches_the_recipient_and_downloads_intact() {
+    let dc = Dc::start().await;
+    let mut alice = dc.user("9996621051", "Alice", "alice6");
+    let mut bob = dc.user("9996621052", "Bob", "bobby6");
+    alice.connect(false).await;
+    bob.connect(false).await;
+
+    // ~300 KiB, not a multiple of any part or chunk size.
+    let data: Vec<u8> = (0..300 * 1024 + 123)
+        .map(|i| (i * 31 % 251) as u8)
+        .collect();
+    let uploaded = within(alice.client().upload_stream(
+        &mut data.as_slice(),
+        data.len(),
+        "report.pdf".into(),
+    ))
+    .await
+    .unwrap();
+    let sent = within(alice.client().send_message(
+        bob.peer_ref(),
+        InputMessage::new().text("the report").document(uploaded),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(sent.text(), "the report");
+    let Some(grammers_client::media::Media::Document(sent_doc)) = sent.media() else {
+        panic!("the sent message carries a document: {:?}", sent.media());
+    };
+    assert_eq!(sent_doc.size(), Some(data.len()));
+
+    let received = bob.next(new_message).await;
+    assert_eq!(received.text(), "the report", "the caption is the text");
+    let media = received.media().expect("the message carries media");
+    let grammers_client::media::Media::Document(doc) = &media else {
+        panic!("a document: {media:?}");
+    };
+    assert_eq!(doc.name(), Some("report.pdf"));
+    assert_eq!(doc.mime_type(), Some("application/pdf"));
+    assert_eq!(doc.size(), Some(data.len()));
+    assert_eq!(doc.id(), sent_doc.id());
+
+    let mut download = bob.client().iter_download(&media);
+    let mut got = Vec::new();
+    while let Some(chunk) = within(download.next()).await.unwrap() {
+        got.extend(chunk);
+    }
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "identical bytes");
+
+    // A wrong file_reference or access hash, or a bad range, is refused.
+    let tl::enums::Document::Document(raw) = doc.raw.document.clone().unwrap() else {
+        panic!("a full document");
+    };
+    let get = |file_reference: Vec<u8>, access_hash: i64, offset: i64, limit: i32| {
+        tl::functions::upload::GetFile {
+            precise: false,
+            cdn_supported: false,
+            location: tl::types::InputDocumentFileLocation {
+                id: raw.id,
+                access_hash,
+                file_reference,
+                thumb_size: String::new(),
+            }
+            .into(),
+            offset,
+            limit,
+        }
+    };
+    fn refused<T: std::fmt::Debug>(result: Result<T, grammers_client::InvocationError>) -> String {
+        match result {
+            Err(grammers_client::InvocationError::Rpc(err)) => err.name,
+            other => panic!("refused: {other:?}"),
+        }
+    }
+    let bob_client = bob.client();
+    let stale = get(vec![1, 2, 3], raw.access_hash, 0, 4096);
+    assert_eq!(
+        refused(within(bob_client.invoke(&stale)).await),
+        "FILE_REFERENCE_EXPIRED"
+    );
+    let wrong_hash = get(raw.file_reference.clone(), raw.access_hash ^ 1, 0, 4096);
+    assert_eq!(
+        refused(within(bob_client.invoke(&wrong_hash)).await),
+        "LOCATION_INVALID"
+    );
+    let odd_limit = get(raw.file_reference.clone(), raw.access_hash, 0, 1000);
+    assert_eq!(
+        refused(within(bob_client.invoke(&odd_limit)).await),
+        "LIMIT_INVALID"
+    );
+    let odd_offset = get(raw.file_reference.clone(), raw.access_hash, 100, 4096);
+    assert_eq!(
+        refused(within(bob_client.invoke(&odd_offset)).await),
+        "OFFSET_INVALID"
+    );
+    // A window in the middle.
+    let window = get(raw.file_reference.clone(), raw.access_hash, 8192, 4096);
+    let tl::enums::upload::File::File(file) = within(bob_client.invoke(&window)).await.unwrap()
+    else {
+        panic!("upload.file");
+    };
+    assert_eq!(file.bytes, data[8192..12288]);
+
+    // Sending media without (all of) its parts, or other kinds, is refused.
+    let missing = within(
+        alice.client().send_message(
+            bob.peer_ref(),
+            InputMessage::new().media(tl::types::InputMediaUploadedDocument {
+                nosound_video: false,
+                force_file: false,
+                spoiler: false,
+                file: tl::types::InputFile {
+                    id: 424242,
+                    parts: 2,
+                    name: "x.bin".into(),
+                    md5_checksum: String::new(),
+                }
+                .into(),
+                thumb: None,
+                mime_type: "application/octet-stream".into(),
+                attributes: Vec::new(),
+                stickers: None,
+                video_cover: None,
+                video_timestamp: None,
+                ttl_seconds: None,
+            }),
+        ),
+    )
+    .await;
+    // grammers reads FILE_PART_0_MISSING as FILE_PART_MISSING with value 0.
+    assert_eq!(refused(missing.map(|_| ())), "FILE_PART_MISSING");
+    let dice = within(alice.client().send_message(
+        bob.peer_ref(),
+        InputMessage::new().media(tl::types::InputMediaDice {
+            emoticon: "🎲".into(),
+        }),
+    ))
+    .await;
+    assert_eq!(refused(dice.map(|_| ())), "MEDIA_INVALID");
+
+    // History shows the document too.
+    let mut history = bob.client().iter_messages(alice.peer_ref());
+    let last = within(history.next()).await.unwrap().expect("a message");
+    assert!(matches!(
+        last.media(),
+        Some(grammers_client::media::Media::Document(_))
+    ));
 }

@@ -78,6 +78,16 @@ pub enum Error {
     UsernameNotOccupied,
     #[error("PERSISTENT_TIMESTAMP_INVALID")]
     PersistentTimestampInvalid,
+    /// The file is unknown, or its access hash is wrong.
+    #[error("LOCATION_INVALID")]
+    LocationInvalid,
+    /// The file_reference does not match the file's.
+    #[error("FILE_REFERENCE_EXPIRED")]
+    FileReferenceExpired,
+    #[error("OFFSET_INVALID")]
+    OffsetInvalid,
+    #[error("LIMIT_INVALID")]
+    LimitInvalid,
     /// The caller must wait this many seconds (`FLOOD_WAIT_n`).
     #[error("FLOOD_WAIT_{seconds}")]
     FloodWait { seconds: u32 },
@@ -124,7 +134,11 @@ impl Error {
             | UsernameInvalid
             | UsernameOccupied
             | UsernameNotOccupied
-            | PersistentTimestampInvalid => 400,
+            | PersistentTimestampInvalid
+            | LocationInvalid
+            | FileReferenceExpired
+            | OffsetInvalid
+            | LimitInvalid => 400,
         }
     }
 

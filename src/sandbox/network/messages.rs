@@ -326,7 +326,7 @@ impl State {
                 deliveries: Vec::new(),
             });
         }
-        validate_text(&message.text, fwd.is_some())?;
+        validate_text(&message.text, fwd.is_some() || message.media.is_some())?;
         let random_id = message.random_id;
         let outcome = match peer {
             Peer::Channel(channel_id) => {
@@ -413,6 +413,7 @@ impl State {
                 fwd_from: fwd.clone(),
                 edit_date: None,
                 action: action.clone(),
+                media: message.media.clone(),
             };
             rec.dialogs
                 .entry(seen_as)
@@ -481,6 +482,7 @@ impl State {
             fwd_from: fwd,
             edit_date: None,
             action,
+            media: message.media,
         };
         channel.messages.insert(stored.id, stored.clone());
         let update = Update::NewChannelMessage {
@@ -561,6 +563,7 @@ impl State {
                 entities: source.entities,
                 reply_to: None,
                 random_id: random_ids.get(index).copied(),
+                media: source.media,
             };
             let outcome = self.send_inner(sender, to_peer, outgoing, Some(header), now)?;
             sent.push(outcome.value);

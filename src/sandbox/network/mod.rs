@@ -1,8 +1,9 @@
 //! The simulated Telegram network of the sandbox DC: users and bots, logins
 //! (code, bot token, QR), sessions bound to auth keys, 2FA with real SRP,
 //! contacts, private chats, basic groups and channels, read state, dialogs,
-//! history, search, the pts update sequences with `getDifference`, injected
-//! faults, and a JSON snapshot in a data directory.
+//! history, search, documents (files attached to messages), the pts update
+//! sequences with `getDifference`, injected faults, and a JSON snapshot in a
+//! data directory (with the documents' bytes beside it, one file each).
 //!
 //! [`Network`] is a cheap-to-clone handle over one `Mutex`-guarded state.
 //! Every operation is a short synchronous method (no IO, no await, no
@@ -21,6 +22,7 @@
 //! channel its own.
 
 mod error;
+mod files;
 mod messages;
 mod persist;
 mod srp;
@@ -35,6 +37,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use error::{Error, Result};
+pub use files::{FILES_DIR, check_range};
 pub use messages::{MAX_PAGE, MAX_TEXT};
 pub use persist::SNAPSHOT_FILE;
 pub use srp::{G as SRP_G, P_HEX as SRP_P_HEX, TwoFactor};
@@ -75,7 +78,8 @@ impl Clock {
 /// Options configure a [`Network`].
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// data_dir holds `sandbox.json`; `None` keeps everything in memory.
+    /// data_dir holds `sandbox.json` and `files/`; `None` keeps everything
+    /// in memory.
     pub data_dir: Option<PathBuf>,
     /// seed makes access hashes, code hashes, tokens and SRP secrets
     /// reproducible; `None` draws from the OS.
@@ -655,6 +659,16 @@ impl Network {
     }
 
     // ---- additions for the TL layer ----
+
+    /// has_sent_random tells whether `user_id` already sent a message with
+    /// this random_id (a repeated send only returns the first message).
+    pub fn has_sent_random(&self, user_id: i64, random_id: i64) -> bool {
+        self.read(|s, _| {
+            s.users
+                .get(&user_id)
+                .is_some_and(|rec| rec.sent_random.contains_key(&random_id))
+        })
+    }
 
     /// channel_pts is a channel's current pts (for updates outside its
     /// sequence, such as read marks, which carry it with a count of 0).

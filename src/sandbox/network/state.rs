@@ -41,6 +41,13 @@ pub(super) struct State {
     /// links maps a message's link to its copies (owner, id) in the
     /// per-user boxes of private chats and basic groups.
     pub(super) links: BTreeMap<u64, Vec<(i64, i32)>>,
+    /// documents are the stored files by id (their bytes are in the data
+    /// directory, or in `blobs`).
+    #[serde(default)]
+    pub(super) documents: BTreeMap<i64, Document>,
+    /// blobs hold the documents' bytes when there is no data directory.
+    #[serde(skip)]
+    pub(super) blobs: BTreeMap<i64, std::sync::Arc<Vec<u8>>>,
     /// srp holds open password challenges; they die with the process.
     #[serde(skip)]
     pub(super) srp: BTreeMap<i64, PendingSrp>,
@@ -290,6 +297,8 @@ impl State {
             codes: BTreeMap::new(),
             login_tokens: BTreeMap::new(),
             links: BTreeMap::new(),
+            documents: BTreeMap::new(),
+            blobs: BTreeMap::new(),
             srp: BTreeMap::new(),
             faults: Vec::new(),
             rng: seed.map_or_else(os_rng, StdRng::seed_from_u64),
@@ -308,6 +317,12 @@ impl State {
                 return value;
             }
         }
+    }
+
+    pub(super) fn random_bytes(&mut self, bytes: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; bytes];
+        self.rng.fill_bytes(&mut buf);
+        buf
     }
 
     fn random_hex(&mut self, bytes: usize) -> String {

@@ -1275,3 +1275,195 @@ proptest! {
         }
     }
 }
+
+// ---- documents ----
+
+async fn share_document(net: &Network, from: &User, to: &User, bytes: Vec<u8>) -> Document {
+    let document = net
+        .store_document(NewDocument {
+            uploader: from.id,
+            bytes,
+            mime_type: "application/pdf".into(),
+            file_name: "a.pdf".into(),
+        })
+        .await
+        .unwrap();
+    let sent = net
+        .send_message(
+            from.id,
+            Peer::User(to.id),
+            OutgoingMessage {
+                media: Some(Media::Document(document.clone())),
+                random_id: Some(5),
+                ..OutgoingMessage::default()
+            },
+        )
+        .unwrap();
+    // An empty caption is fine with media; both copies carry it.
+    assert_eq!(
+        sent.value.message.media,
+        Some(Media::Document(document.clone()))
+    );
+    let Update::NewMessage { message } = &sent.deliveries[1].update else {
+        panic!("a new message for the recipient");
+    };
+    assert_eq!(message.media, Some(Media::Document(document.clone())));
+    document
+}
+
+fn last_media(net: &Network, viewer: i64, peer: Peer) -> Option<Media> {
+    let page = net
+        .history(
+            viewer,
+            peer,
+            &HistoryQuery {
+                limit: 1,
+                ..HistoryQuery::default()
+            },
+        )
+        .unwrap();
+    page.messages[0].media.clone()
+}
+
+#[tokio::test]
+async fn documents_are_served_in_ranges_to_holders_of_their_reference() {
+    let (net, _) = network();
+    let alice = user(&net, "9996610101", "Alice");
+    let bob = user(&net, "9996610102", "Bob");
+    let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+    let doc = share_document(&net, &alice, &bob, bytes.clone()).await;
+    assert_eq!(doc.size, 10_000);
+    assert_eq!(doc.dc_id, crate::sandbox::DC_ID);
+    let read = |offset, limit| {
+        net.read_document(
+            doc.id,
+            doc.access_hash,
+            &doc.file_reference,
+            offset,
+            limit,
+            false,
+        )
+    };
+    assert_eq!(read(0, 4096).await.unwrap().1, bytes[..4096]);
+    assert_eq!(read(8192, 4096).await.unwrap().1, bytes[8192..]);
+    assert_eq!(read(12288, 4096).await.unwrap().1, Vec::<u8>::new());
+    assert_eq!(read(0, 1000).await, Err(Error::LimitInvalid));
+    assert_eq!(read(100, 4096).await, Err(Error::OffsetInvalid));
+    assert_eq!(
+        net.read_document(doc.id, doc.access_hash, b"stale", 0, 4096, false)
+            .await,
+        Err(Error::FileReferenceExpired)
+    );
+    assert_eq!(
+        net.read_document(
+            doc.id,
+            doc.access_hash ^ 1,
+            &doc.file_reference,
+            0,
+            4096,
+            false
+        )
+        .await,
+        Err(Error::LocationInvalid)
+    );
+    assert_eq!(
+        net.read_document(
+            doc.id + 1,
+            doc.access_hash,
+            &doc.file_reference,
+            0,
+            4096,
+            false
+        )
+        .await,
+        Err(Error::LocationInvalid)
+    );
+}
+
+#[test]
+fn get_file_ranges_follow_telegram() {
+    assert_eq!(check_range(0, 512 * 1024, false), Ok(()));
+    assert_eq!(check_range(512 * 1024, 512 * 1024, false), Ok(()));
+    assert_eq!(check_range(0, 1024 * 1024, false), Ok(()));
+    assert_eq!(check_range(4096, 4096, false), Ok(()));
+    assert_eq!(check_range(0, 0, false), Err(Error::LimitInvalid));
+    assert_eq!(
+        check_range(0, 2 * 1024 * 1024, false),
+        Err(Error::LimitInvalid)
+    );
+    // 12 KiB does not divide 1 MiB.
+    assert_eq!(check_range(0, 12 * 1024, false), Err(Error::LimitInvalid));
+    assert_eq!(check_range(-4096, 4096, false), Err(Error::OffsetInvalid));
+    assert_eq!(check_range(1024, 4096, false), Err(Error::OffsetInvalid));
+    // A range may not cross a 1 MiB boundary.
+    assert_eq!(
+        check_range(1024 * 1024 - 4096, 8192, false),
+        Err(Error::LimitInvalid)
+    );
+    // precise: 1 KiB steps, any limit up to 1 MiB.
+    assert_eq!(check_range(1024, 3 * 1024, true), Ok(()));
+    assert_eq!(check_range(1000, 1024, true), Err(Error::OffsetInvalid));
+}
+
+#[tokio::test]
+async fn documents_survive_a_restart_as_files_beside_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        data_dir: Some(dir.path().to_path_buf()),
+        seed: Some(3),
+        clock: Clock::manual(T0),
+    };
+    let net = Network::open(options.clone()).await.unwrap();
+    let alice = user(&net, "9996610111", "Alice");
+    let bob = user(&net, "9996610112", "Bob");
+    let bytes: Vec<u8> = (0..300 * 1024u32).map(|i| (i % 253) as u8).collect();
+    let doc = share_document(&net, &alice, &bob, bytes.clone()).await;
+    net.shutdown().await.unwrap();
+    // The bytes are a file of their own, not part of the snapshot.
+    let files: Vec<_> = std::fs::read_dir(dir.path().join(FILES_DIR))
+        .unwrap()
+        .collect();
+    assert_eq!(files.len(), 1);
+    let snapshot = std::fs::metadata(dir.path().join(SNAPSHOT_FILE)).unwrap();
+    assert!(snapshot.len() < 100 * 1024);
+
+    let again = Network::open(options).await.unwrap();
+    assert_eq!(again.document(doc.id), Some(doc.clone()));
+    assert_eq!(
+        last_media(&again, bob.id, Peer::User(alice.id)),
+        Some(Media::Document(doc.clone()))
+    );
+    let mut got = Vec::new();
+    for offset in [0, 256 * 1024] {
+        let (_, chunk) = again
+            .read_document(
+                doc.id,
+                doc.access_hash,
+                &doc.file_reference,
+                offset,
+                256 * 1024,
+                false,
+            )
+            .await
+            .unwrap();
+        got.extend(chunk);
+    }
+    assert!(got == bytes);
+    again.shutdown().await.unwrap();
+}
+
+#[test]
+fn messages_from_snapshots_without_media_still_load() {
+    let (net, _) = network();
+    let alice = user(&net, "9996610121", "Alice");
+    let bob = user(&net, "9996610122", "Bob");
+    let sent = net
+        .send_message(alice.id, Peer::User(bob.id), text("old"))
+        .unwrap()
+        .value
+        .message;
+    let mut json = serde_json::to_value(&sent).unwrap();
+    json.as_object_mut().unwrap().remove("media");
+    let old: Message = serde_json::from_value(json).unwrap();
+    assert_eq!(old, sent);
+}

@@ -104,6 +104,43 @@ pub struct Message {
     pub fwd_from: Option<ForwardHeader>,
     pub edit_date: Option<i64>,
     pub action: Option<ServiceAction>,
+    /// media is the attached file; the text is its caption. Absent in
+    /// snapshots written before media existed.
+    #[serde(default)]
+    pub media: Option<Media>,
+}
+
+/// Media is what a message carries besides its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Media {
+    Document(Document),
+}
+
+/// Document is a stored file (`document`). Its bytes live in the data
+/// directory (`files/<id>`), or in memory without one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    pub id: i64,
+    pub access_hash: i64,
+    /// file_reference must come back with every download.
+    pub file_reference: Vec<u8>,
+    pub date: i64,
+    pub mime_type: String,
+    pub size: i64,
+    pub file_name: String,
+    /// dc_id is the DC that serves the file: the sandbox's.
+    pub dc_id: i32,
+    /// uploader is the user who uploaded it.
+    pub uploader: i64,
+}
+
+/// NewDocument is what `Network::store_document` needs.
+#[derive(Debug, Clone, Default)]
+pub struct NewDocument {
+    pub uploader: i64,
+    pub bytes: Vec<u8>,
+    pub mime_type: String,
+    pub file_name: String,
 }
 
 /// OutgoingMessage is what a sender writes.
@@ -117,6 +154,8 @@ pub struct OutgoingMessage {
     /// random_id deduplicates per sender: a second send with the same id
     /// returns the first message and sends nothing.
     pub random_id: Option<i64>,
+    /// media is attached to the message (then the text may be empty).
+    pub media: Option<Media>,
 }
 
 /// TypingAction is what a `setTyping` says a user is doing.

@@ -16,7 +16,8 @@ use super::convert::users::{
 use super::{Call, reply};
 use crate::sandbox::mtproto::RpcError;
 use crate::sandbox::network::{
-    self, DialogsQuery, HistoryQuery, Message, OutgoingMessage, Peer, SearchQuery, Sent,
+    self, DialogsQuery, HistoryQuery, Media, Message, NewDocument, OutgoingMessage, Peer,
+    SearchQuery, Sent,
 };
 
 pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError> {
@@ -37,6 +38,7 @@ pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError
         messages::Search::CONSTRUCTOR_ID => search(call, call.parse()?),
         messages::SearchGlobal::CONSTRUCTOR_ID => search_global(call, call.parse()?),
         messages::SendMessage::CONSTRUCTOR_ID => send_message(call, call.parse()?),
+        messages::SendMedia::CONSTRUCTOR_ID => send_media(call, call.parse()?).await,
         messages::EditMessage::CONSTRUCTOR_ID => edit_message(call, call.parse()?),
         messages::DeleteMessages::CONSTRUCTOR_ID => {
             let messages::DeleteMessages { revoke, id } = call.parse()?;
@@ -459,6 +461,97 @@ fn sent_updates(call: &Call<'_>, me: i64, sent: &[Sent]) -> tl::enums::Updates {
     .into()
 }
 
+/// MAX_CAPTION is Telegram's caption length limit, in characters.
+const MAX_CAPTION: usize = 1024;
+
+/// send_media is `messages.sendMedia` with `inputMediaUploadedDocument` or
+/// `inputMediaUploadedPhoto` (kept as a document: the sandbox does not
+/// make photo sizes): the caller's uploaded parts become a stored document
+/// attached to a new message whose text is the caption. Other media answer
+/// 400 MEDIA_INVALID. A repeated random_id returns the first message
+/// without touching the upload.
+async fn send_media(
+    call: &Call<'_>,
+    req: tl::functions::messages::SendMedia,
+) -> Result<Vec<u8>, RpcError> {
+    let tl::functions::messages::SendMedia {
+        silent: _,
+        background: _,
+        clear_draft: _,
+        noforwards: _,
+        update_stickersets_order: _,
+        invert_media: _,
+        allow_paid_floodskip: _,
+        peer,
+        reply_to,
+        media,
+        message: text,
+        random_id,
+        reply_markup: _,
+        entities: request_entities,
+        schedule_date: _,
+        schedule_repeat_period: _,
+        send_as: _,
+        quick_reply_shortcut: _,
+        effect: _,
+        allow_paid_stars: _,
+        suggested_post: _,
+    } = req;
+    let me = call.user()?;
+    let peer = input_peer_to_network(call.net, me, &peer)?;
+    let entities = entities(call, me, request_entities)?;
+    // Checked before the upload is used up.
+    if text.chars().count() > MAX_CAPTION {
+        return Err(RpcError::new(400, "MEDIA_CAPTION_TOO_LONG"));
+    }
+    let media = if call.net.has_sent_random(me, random_id) {
+        None
+    } else {
+        let (file, mime_type, attributes) = match media {
+            tl::enums::InputMedia::UploadedDocument(d) => (d.file, d.mime_type, d.attributes),
+            tl::enums::InputMedia::UploadedPhoto(p) => {
+                (p.file, "image/jpeg".to_owned(), Vec::new())
+            }
+            _ => return Err(RpcError::new(400, "MEDIA_INVALID")),
+        };
+        let uploaded = super::upload::take_upload(call.ctx.auth_key_id, &file)?;
+        let file_name = attributes
+            .iter()
+            .find_map(|a| match a {
+                tl::enums::DocumentAttribute::Filename(f) => Some(f.file_name.clone()),
+                _ => None,
+            })
+            .unwrap_or(uploaded.name);
+        let document = call
+            .net
+            .store_document(NewDocument {
+                uploader: me,
+                bytes: uploaded.bytes,
+                mime_type: if mime_type.is_empty() {
+                    "application/octet-stream".to_owned()
+                } else {
+                    mime_type
+                },
+                file_name,
+            })
+            .await?;
+        Some(Media::Document(document))
+    };
+    let outcome = call.net.send_message(
+        me,
+        peer,
+        OutgoingMessage {
+            text,
+            entities,
+            reply_to: reply_to_id(reply_to.as_ref()),
+            random_id: Some(random_id),
+            media,
+        },
+    )?;
+    call.deliver(outcome.deliveries);
+    reply(sent_updates(call, me, &[outcome.value]))
+}
+
 fn send_message(
     call: &Call<'_>,
     req: tl::functions::messages::SendMessage,
@@ -497,6 +590,7 @@ fn send_message(
             entities: entities(call, me, request_entities)?,
             reply_to: reply_to_id(reply_to.as_ref()),
             random_id: Some(random_id),
+            media: None,
         },
     )?;
     call.deliver(outcome.deliveries);

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 pub use super::users::peer;
 use super::users::{chat_of, user};
 use crate::sandbox::network::{
-    Dialog, ForwardHeader, Message, Network, Peer, ServiceAction, Update,
+    Dialog, Document, ForwardHeader, Media, Message, Network, Peer, ServiceAction, Update,
 };
 
 /// date is a network time as TL's 32-bit date.
@@ -170,7 +170,7 @@ pub fn message(net: &Network, message: &Message) -> tl::enums::Message {
         reply_to,
         date: date(message.date),
         message: message.text.clone(),
-        media: None,
+        media: message.media.as_ref().map(media),
         reply_markup: None,
         entities: entities_from_json(message.entities.as_ref()),
         views: None,
@@ -191,6 +191,48 @@ pub fn message(net: &Network, message: &Message) -> tl::enums::Message {
         schedule_repeat_period: None,
         summary_from_language: None,
         rich_message: None,
+    }
+    .into()
+}
+
+/// media is a message's media as `messageMediaDocument`.
+pub fn media(media: &Media) -> tl::enums::MessageMedia {
+    match media {
+        Media::Document(d) => tl::types::MessageMediaDocument {
+            nopremium: false,
+            spoiler: false,
+            video: false,
+            round: false,
+            voice: false,
+            document: Some(document(d)),
+            alt_documents: None,
+            video_cover: None,
+            video_timestamp: None,
+            ttl_seconds: None,
+        }
+        .into(),
+    }
+}
+
+/// document is a stored document as TL, its file name as
+/// `documentAttributeFilename`.
+pub fn document(d: &Document) -> tl::enums::Document {
+    tl::types::Document {
+        id: d.id,
+        access_hash: d.access_hash,
+        file_reference: d.file_reference.clone(),
+        date: date(d.date),
+        mime_type: d.mime_type.clone(),
+        size: d.size,
+        thumbs: None,
+        video_thumbs: None,
+        dc_id: d.dc_id,
+        attributes: vec![
+            tl::types::DocumentAttributeFilename {
+                file_name: d.file_name.clone(),
+            }
+            .into(),
+        ],
     }
     .into()
 }
