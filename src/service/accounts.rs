@@ -338,10 +338,9 @@ impl Accounts {
         code: LoginCode,
     ) -> Result<Account, Error> {
         require(caller, Scope::AccountsWrite)?;
-        let account = self.store.get_account(&caller.tenant, id).await?;
-        if account.state != AccountState::LoginCodeRequired {
-            return Err(not_in_state(&account, "a login code"));
-        }
+        let account = self
+            .waiting_for(caller, id, AccountState::LoginCodeRequired, "a login code")
+            .await?;
         let login = self.load_login(id).await?;
         match self
             .telegram
@@ -349,13 +348,34 @@ impl Accounts {
             .await?
         {
             SignIn::SignedIn(user) => self.authorized(account, user).await,
-            SignIn::PasswordRequired { hint } => {
-                let mut account = account;
-                account.password_hint = hint;
-                self.transition(account, AccountState::PasswordRequired, "PASSWORD_REQUIRED")
-                    .await
-            }
+            SignIn::PasswordRequired { hint } => self.password_required(account, hint).await,
         }
+    }
+
+    /// password_required records that the login waits for the 2FA password.
+    async fn password_required(
+        &self,
+        mut account: Account,
+        hint: Option<String>,
+    ) -> Result<Account, Error> {
+        account.password_hint = hint;
+        self.transition(account, AccountState::PasswordRequired, "PASSWORD_REQUIRED")
+            .await
+    }
+
+    /// waiting_for loads an account that must be in `state` (a login step).
+    async fn waiting_for(
+        &self,
+        caller: &Caller,
+        id: AccountId,
+        state: AccountState,
+        what: &str,
+    ) -> Result<Account, Error> {
+        let account = self.store.get_account(&caller.tenant, id).await?;
+        if account.state != state {
+            return Err(not_in_state(&account, what));
+        }
+        Ok(account)
     }
 
     /// submit_password finishes a login that needs the 2FA password.
@@ -366,10 +386,9 @@ impl Accounts {
         password: Password,
     ) -> Result<Account, Error> {
         require(caller, Scope::AccountsWrite)?;
-        let account = self.store.get_account(&caller.tenant, id).await?;
-        if account.state != AccountState::PasswordRequired {
-            return Err(not_in_state(&account, "a password"));
-        }
+        let account = self
+            .waiting_for(caller, id, AccountState::PasswordRequired, "a password")
+            .await?;
         let user = self.telegram.check_password(id, password.expose()).await?;
         self.authorized(account, user).await
     }
@@ -410,12 +429,7 @@ impl Accounts {
                 Ok((self.authorized(account, user).await?, None))
             }
             QrLogin::SignIn(SignIn::PasswordRequired { hint }) => {
-                let mut account = account;
-                account.password_hint = hint;
-                let account = self
-                    .transition(account, AccountState::PasswordRequired, "PASSWORD_REQUIRED")
-                    .await?;
-                Ok((account, None))
+                Ok((self.password_required(account, hint).await?, None))
             }
         }
     }

@@ -321,3 +321,22 @@ pub fn login_token_updated(now: i64) -> tl::enums::Updates {
         date: date(now),
     })
 }
+
+/// default_notify_settings are a peer's notification settings as a fresh
+/// account has them (everything unset: Telegram's defaults apply).
+pub fn default_notify_settings() -> tl::enums::PeerNotifySettings {
+    tl::types::PeerNotifySettings {
+        show_previews: None,
+        silent: None,
+        mute_until: None,
+        ios_sound: None,
+        android_sound: None,
+        other_sound: None,
+        stories_muted: None,
+        stories_hide_sender: None,
+        stories_ios_sound: None,
+        stories_android_sound: None,
+        stories_other_sound: None,
+    }
+    .into()
+}
