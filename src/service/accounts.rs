@@ -56,8 +56,17 @@ pub struct Accounts {
     sealer: Sealer,
 }
 
-fn cache_key(tenant: &TenantId, id: AccountId) -> String {
-    format!("account:{tenant}:{id}")
+/// The cached copy of an account lives under its current generation; every
+/// write bumps the generation *after* the database write. A reader reads
+/// the generation *before* the database, so a copy it caches late (after a
+/// concurrent write) lands under a generation no reader uses again: a read
+/// after a write never sees the old value.
+fn generation_key(tenant: &TenantId, id: AccountId) -> String {
+    format!("account-gen:{tenant}:{id}")
+}
+
+fn cache_key(tenant: &TenantId, id: AccountId, generation: u64) -> String {
+    format!("account:{tenant}:{id}:{generation}")
 }
 
 fn login_aad(id: AccountId) -> Vec<u8> {
@@ -115,7 +124,17 @@ impl Accounts {
     /// database answers: the cache is an accelerator, never a dependency.
     pub async fn get(&self, caller: &Caller, id: AccountId) -> Result<Account, Error> {
         require(caller, Scope::AccountsRead)?;
-        let key = cache_key(&caller.tenant, id);
+        let generation = match self.cache.get(&generation_key(&caller.tenant, id)).await {
+            // Counters are stored as decimal text (as Redis keeps them).
+            Ok(value) => value
+                .and_then(|v| std::str::from_utf8(&v).ok()?.parse::<u64>().ok())
+                .unwrap_or(0),
+            Err(err) => {
+                tracing::warn!(error = %err, "cache read failed, reading the database");
+                return Ok(self.store.get_account(&caller.tenant, id).await?);
+            }
+        };
+        let key = cache_key(&caller.tenant, id, generation);
         match self.cache.get(&key).await {
             Ok(Some(bytes)) => match serde_json::from_slice::<Account>(&bytes) {
                 Ok(account) => return Ok(account),
@@ -145,10 +164,11 @@ impl Accounts {
             .await?)
     }
 
-    /// invalidate drops the cached copy of an account after a write. A
-    /// cache that cannot be reached is only logged: its entries expire.
+    /// invalidate retires the cached copy of an account after a write, by
+    /// moving to a new generation. A cache that cannot be reached is only
+    /// logged: its entries expire within ACCOUNT_TTL.
     async fn invalidate(&self, tenant: &TenantId, id: AccountId) {
-        if let Err(err) = self.cache.delete(&[cache_key(tenant, id)]).await {
+        if let Err(err) = self.cache.incr(&generation_key(tenant, id)).await {
             tracing::warn!(account_id = %id, error = %err, "cache invalidation failed");
         }
     }
@@ -557,6 +577,196 @@ impl Accounts {
             Err(err) => {
                 tracing::warn!(account_id = %id, error = %err, "revoked account not readable")
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use tokio::sync::Notify;
+
+    use super::*;
+    use crate::cache::{MemoryCache, MemoryCacheOptions};
+    use crate::domain::ports::StoreError;
+    use crate::domain::{PrincipalKind, login};
+
+    /// PausingStore serves one account and can hold a reader between its
+    /// database read and its return, to replay the read-through race.
+    struct PausingStore {
+        account: Mutex<Account>,
+        pause_next_read: Mutex<bool>,
+        read_done: Notify,
+        resume: Notify,
+    }
+
+    #[async_trait]
+    impl AccountStore for PausingStore {
+        async fn get_account(&self, _: &TenantId, _: AccountId) -> Result<Account, StoreError> {
+            let snapshot = self.account.lock().unwrap().clone();
+            let pause = std::mem::take(&mut *self.pause_next_read.lock().unwrap());
+            if pause {
+                self.read_done.notify_one();
+                self.resume.notified().await;
+            }
+            Ok(snapshot)
+        }
+        async fn update_account(&self, account: &Account) -> Result<(), StoreError> {
+            *self.account.lock().unwrap() = account.clone();
+            Ok(())
+        }
+        async fn list_accounts(
+            &self,
+            _: &TenantId,
+            _: Option<AccountId>,
+            _: u32,
+        ) -> Result<AccountPage, StoreError> {
+            unreachable!("not used by this test")
+        }
+        async fn insert_account(&self, _: &Account) -> Result<(), StoreError> {
+            unreachable!("not used by this test")
+        }
+        async fn create_account(
+            &self,
+            _: &Account,
+            _: Option<&str>,
+        ) -> Result<Account, StoreError> {
+            unreachable!("not used by this test")
+        }
+        async fn delete_account(&self, _: &TenantId, _: AccountId) -> Result<(), StoreError> {
+            unreachable!("not used by this test")
+        }
+        async fn load_login_state(&self, _: AccountId) -> Result<Option<Sealed>, StoreError> {
+            unreachable!("not used by this test")
+        }
+        async fn save_login_state(
+            &self,
+            _: AccountId,
+            _: Option<&Sealed>,
+        ) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn find_account_by_phone(
+            &self,
+            _: &TenantId,
+            _: &str,
+        ) -> Result<Option<Account>, StoreError> {
+            unreachable!("not used by this test")
+        }
+        async fn accounts_in_state(&self, _: AccountState) -> Result<Vec<Account>, StoreError> {
+            unreachable!("not used by this test")
+        }
+    }
+
+    struct Quiet;
+
+    #[async_trait]
+    impl EventLog for Quiet {
+        async fn append(
+            &self,
+            _: &TenantId,
+            _: Option<AccountId>,
+            _: &EventPayload,
+        ) -> Result<i64, StoreError> {
+            Ok(1)
+        }
+        async fn events_after(
+            &self,
+            _: &TenantId,
+            _: i64,
+            _: u32,
+        ) -> Result<Vec<crate::domain::event::Event>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    impl Supervision for Quiet {
+        fn supervise(&self, _: &TenantId, _: AccountId) {}
+        fn release(&self, _: AccountId) {}
+    }
+
+    #[async_trait]
+    impl TelegramAccounts for Quiet {
+        async fn prepare(&self, _: AccountId) -> Result<(), Error> {
+            unreachable!()
+        }
+        async fn send_code(&self, _: AccountId, _: &str) -> Result<CodeSent, Error> {
+            unreachable!()
+        }
+        async fn sign_in(&self, _: AccountId, _: &str, _: &str, _: &str) -> Result<SignIn, Error> {
+            unreachable!()
+        }
+        async fn check_password(&self, _: AccountId, _: &str) -> Result<TelegramUser, Error> {
+            unreachable!()
+        }
+        async fn bot_sign_in(&self, _: AccountId, _: &str) -> Result<TelegramUser, Error> {
+            unreachable!()
+        }
+        async fn qr_login(&self, _: AccountId) -> Result<QrLogin, Error> {
+            unreachable!()
+        }
+        async fn log_out(&self, _: AccountId) -> Result<(), Error> {
+            unreachable!()
+        }
+        async fn devices(&self, _: AccountId) -> Result<Vec<login::TelegramDevice>, Error> {
+            unreachable!()
+        }
+        async fn terminate_device(&self, _: AccountId, _: i64) -> Result<(), Error> {
+            unreachable!()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_racing_a_write_never_leaves_a_stale_copy_behind() {
+        let tenant = TenantId::parse("acme").unwrap();
+        let mut account = new_account(&tenant, AccountKind::User, None);
+        account.state = AccountState::Authorized;
+        let store = Arc::new(PausingStore {
+            account: Mutex::new(account.clone()),
+            pause_next_read: Mutex::new(true),
+            read_done: Notify::new(),
+            resume: Notify::new(),
+        });
+        let quiet = Arc::new(Quiet);
+        let accounts = Accounts::new(
+            store.clone(),
+            Arc::new(MemoryCache::new(MemoryCacheOptions::default())),
+            quiet.clone(),
+            quiet.clone(),
+            quiet,
+            Sealer::from_specs(&[Sealer::generate_spec("k").to_string()], None).unwrap(),
+        );
+        let caller = Caller {
+            tenant: tenant.clone(),
+            principal: "u".into(),
+            kind: PrincipalKind::User,
+            scopes: [Scope::AccountsRead].into_iter().collect(),
+        };
+
+        // A reader reads AUTHORIZED from the database and stalls before caching it…
+        let reader = {
+            let (accounts, caller) = (accounts.clone(), caller.clone());
+            tokio::spawn(async move { accounts.get(&caller, account.id).await })
+        };
+        store.read_done.notified().await;
+        // …while a writer revokes the account and invalidates the cache.
+        accounts
+            .revoked(account.clone(), "AUTH_KEY_UNREGISTERED")
+            .await;
+        store.resume.notify_one();
+        let stale = reader.await.unwrap().unwrap();
+        assert_eq!(
+            stale.state,
+            AccountState::Authorized,
+            "the racing read itself saw the old row"
+        );
+
+        // Every read after the write sees the new state, though the late copy was cached.
+        for _ in 0..3 {
+            let read = accounts.get(&caller, account.id).await.unwrap();
+            assert_eq!(read.state, AccountState::ReauthRequired);
         }
     }
 }
