@@ -81,22 +81,36 @@ fn parent() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(provision(&sandbox_dir, &keys_path));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+    };
+    let (addr, admin) = (free(), free());
+    let mut token = [0u8; 24];
+    rand::rng().fill_bytes(&mut token);
     let mut sandbox = Command::new(env!("CARGO_BIN_EXE_tezgram"))
-        .args(["sandbox", "--listen", &addr.to_string(), "--data-dir"])
+        .args([
+            "sandbox",
+            "--listen",
+            &addr.to_string(),
+            "--admin-listen",
+            &admin.to_string(),
+            "--data-dir",
+        ])
         .arg(&sandbox_dir)
         .env("RUST_LOG", "warn")
+        // The admin API is not used here, but the standalone sandbox requires its token.
+        .env("TEZGRAM_SANDBOX__ADMIN_TOKEN", hex::encode(token))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
         .expect("start tezgram sandbox");
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(addr).is_err() {
+        if let Some(status) = sandbox.try_wait().expect("sandbox status") {
+            panic!("tezgram sandbox exited with {status} before listening");
+        }
         assert!(
             Instant::now() < deadline,
             "the sandbox did not listen within 30s"
