@@ -572,3 +572,36 @@ async fn a_fresh_session_caches_the_peers_of_existing_dialogs() {
     .await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_dropped_connection_of_one_account_leaves_the_others_alone() {
+    let server = TestServer::start().await;
+    let mut c = Clients::of(&server).await;
+    let a = c.login("9996615151").await;
+    let b = c.login("9996616161").await;
+    eventually("both accounts are supervised", async || {
+        server.supervised() == 2
+    })
+    .await;
+    c.sandbox
+        .inject_fault(authed(
+            pb::InjectFaultRequest {
+                account_id: a.account_id.clone(),
+                method: String::new(),
+                fault: Some(pb::inject_fault_request::Fault::DropConnection(
+                    pb::DropConnection {},
+                )),
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap();
+    // B never noticed; A reconnects and is still authorized and usable.
+    assert_eq!(c.devices(&b.account_id).await.len(), 1);
+    assert_eq!(c.devices(&a.account_id).await.len(), 1);
+    assert_eq!(server.supervised(), 2);
+    for id in [&a.account_id, &b.account_id] {
+        assert_eq!(c.get(id).await.state(), pb::AccountState::Authorized);
+    }
+    server.stop().await;
+}
