@@ -314,19 +314,12 @@ async fn a_revoked_session_turns_the_account_reauth_required_with_an_event() {
         server.supervised() == 1
     })
     .await;
-    c.sandbox
-        .inject_fault(authed(
-            pb::InjectFaultRequest {
-                account_id: account.account_id.clone(),
-                method: String::new(),
-                fault: Some(pb::inject_fault_request::Fault::SessionRevoked(
-                    pb::SessionRevoked {},
-                )),
-            },
-            &c.token,
-        ))
-        .await
-        .unwrap();
+    c.inject_fault(
+        &account.account_id,
+        "",
+        pb::inject_fault_request::Fault::SessionRevoked(pb::SessionRevoked {}),
+    )
+    .await;
     let id = account.account_id.clone();
     eventually("the account turns REAUTH_REQUIRED", async || {
         c.get(&id).await.state() == pb::AccountState::ReauthRequired
@@ -378,20 +371,15 @@ async fn flood_wait_on_send_code_is_resource_exhausted_with_retry_info() {
     let mut c = Clients::of(&server).await;
     c.sandbox_user("9996617777", "Ann", "").await;
     let account = c.start_login("9996617777").await.unwrap();
-    c.sandbox
-        .inject_fault(authed(
-            pb::InjectFaultRequest {
-                account_id: account.account_id.clone(),
-                method: "auth.sendCode".into(),
-                fault: Some(pb::inject_fault_request::Fault::FloodWait(pb::FloodWait {
-                    seconds: 31,
-                    count: 1,
-                })),
-            },
-            &c.token,
-        ))
-        .await
-        .unwrap();
+    c.inject_fault(
+        &account.account_id,
+        "auth.sendCode",
+        pb::inject_fault_request::Fault::FloodWait(pb::FloodWait {
+            seconds: 31,
+            count: 1,
+        }),
+    )
+    .await;
     let err = c.start_login("9996617777").await.unwrap_err();
     assert_eq!(err.code(), Code::ResourceExhausted);
     assert_eq!(reason(&err), "FLOOD_WAIT");
@@ -583,19 +571,12 @@ async fn a_dropped_connection_of_one_account_leaves_the_others_alone() {
         server.supervised() == 2
     })
     .await;
-    c.sandbox
-        .inject_fault(authed(
-            pb::InjectFaultRequest {
-                account_id: a.account_id.clone(),
-                method: String::new(),
-                fault: Some(pb::inject_fault_request::Fault::DropConnection(
-                    pb::DropConnection {},
-                )),
-            },
-            &c.token,
-        ))
-        .await
-        .unwrap();
+    c.inject_fault(
+        &a.account_id,
+        "",
+        pb::inject_fault_request::Fault::DropConnection(pb::DropConnection {}),
+    )
+    .await;
     // B never noticed; A reconnects and is still authorized and usable.
     assert_eq!(c.devices(&b.account_id).await.len(), 1);
     assert_eq!(c.devices(&a.account_id).await.len(), 1);

@@ -136,6 +136,26 @@ impl Clients {
             .authorizations
     }
 
+    /// inject_fault makes the account's sandbox session misbehave.
+    pub async fn inject_fault(
+        &mut self,
+        account_id: &str,
+        method: &str,
+        fault: pb::inject_fault_request::Fault,
+    ) {
+        self.sandbox
+            .inject_fault(authed(
+                pb::InjectFaultRequest {
+                    account_id: account_id.into(),
+                    method: method.into(),
+                    fault: Some(fault),
+                },
+                &self.token,
+            ))
+            .await
+            .expect("InjectFault");
+    }
+
     /// login_user connects an existing sandbox user by phone and code.
     pub async fn login_user(&mut self, user: &pb::SandboxUser) -> pb::Account {
         let account = self
