@@ -32,10 +32,10 @@ use tezgram::sandbox::mtproto::crypto::auth_key_id;
 use tezgram::sandbox::network::{self, ClientInfo, Network, NewUser};
 use tezgram::storage::Store;
 use tezgram::telegram::StoredSession;
-use tezgram::telegram::accounts::{RealTelegram, Telegram};
+use tezgram::telegram::accounts::{RealTelegram, Telegram, TelegramOptions};
 use tezgram::telegram::login::App;
 use tezgram::telegram::provision::sandbox_dc_option;
-use tezgram::telegram::session::SessionData;
+use tezgram::telegram::session::{SessionData, SessionOptions};
 use tezgram::telegram::supervisor::{AccountSupervisor, SupervisorOptions};
 
 const ACCOUNTS: usize = 200;
@@ -298,7 +298,9 @@ async fn gateway(addr: SocketAddr, keys: &[[u8; 256]], work: &Path) -> (u64, u64
             account.id,
             Arc::new(store.clone()),
             sealer.clone(),
+            SessionOptions::default(),
             SessionData::for_dc(sandbox_dc_option(addr, *key)),
+            0,
         )
         .await
         .unwrap();
@@ -312,8 +314,13 @@ async fn gateway(addr: SocketAddr, keys: &[[u8; 256]], work: &Path) -> (u64, u64
         Arc::new(RealTelegram),
         Arc::new(store.clone()),
         sealer,
+        TelegramOptions::default(),
     ));
-    let supervisor = AccountSupervisor::new(telegram, SupervisorOptions::default());
+    let supervisor = AccountSupervisor::new(
+        telegram,
+        SupervisorOptions::default(),
+        tezgram::telemetry::Metrics::new(),
+    );
     // Let the sessions' flushers finish before the baseline is read.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = rss_kib();
@@ -333,6 +340,6 @@ async fn gateway(addr: SocketAddr, keys: &[[u8; 256]], work: &Path) -> (u64, u64
     let connect_ms = start.elapsed().as_millis();
     tokio::time::sleep(IDLE).await;
     let after = rss_kib();
-    supervisor.shutdown();
+    supervisor.shutdown().await;
     (before, after, connect_ms)
 }

@@ -44,7 +44,12 @@ pub fn scopes_for_roles(roles: &[String]) -> BTreeSet<Scope> {
     let mut scopes = BTreeSet::new();
     for role in roles {
         match role.as_str() {
-            "admin" => scopes.extend(Scope::ALL.iter().copied()),
+            // Everything but the sandbox: driving simulated Telegram users
+            // is a tenant-scoped feature granted on its own (`sandbox`).
+            "admin" => scopes.extend(Scope::ALL.iter().copied().filter(|s| *s != Scope::Sandbox)),
+            "sandbox" => {
+                scopes.insert(Scope::Sandbox);
+            }
             // Agents work conversations; connecting accounts is an admin's job.
             "agent" => scopes.extend([
                 Scope::AccountsRead,
@@ -81,8 +86,15 @@ pub struct JwtVerifier {
 }
 
 impl JwtVerifier {
-    pub fn hs256(secret: &[u8], config: &AuthConfig) -> Self {
-        Self::new(DecodingKey::from_secret(secret), Algorithm::HS256, config)
+    /// hs256 verifies with a shared secret; secrets shorter than
+    /// [`MIN_HS256_SECRET_BYTES`] are refused (see [`check_hs256_secret`]).
+    pub fn hs256(secret: &str, config: &AuthConfig) -> anyhow::Result<Self> {
+        check_hs256_secret(secret).map_err(anyhow::Error::msg)?;
+        Ok(Self::new(
+            DecodingKey::from_secret(secret.as_bytes()),
+            Algorithm::HS256,
+            config,
+        ))
     }
 
     pub fn rs256(public_key_pem: &[u8], config: &AuthConfig) -> anyhow::Result<Self> {
@@ -140,7 +152,7 @@ pub fn dev_claims(config: &AuthConfig, tenant: &str, sub: &str, ttl: Duration) -
     Claims {
         sub: sub.to_owned(),
         tenant: tenant.to_owned(),
-        roles: vec!["admin".to_owned()],
+        roles: vec!["admin".to_owned(), "sandbox".to_owned()],
         aud: config.jwt_audience.clone(),
         iss: config.jwt_issuer.clone(),
         exp: now + ttl.as_secs() as i64,
@@ -256,40 +268,58 @@ fn caller_for_key(key: &ApiKey) -> Caller {
     }
 }
 
+/// MIN_HS256_SECRET_BYTES is the shortest HS256 secret accepted (RFC 7518
+/// §3.2: a key at least as long as the hash output). A shorter one (an empty
+/// variable, a placeholder) would let anyone forge tokens for any tenant.
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
+
+/// check_hs256_secret refuses secrets shorter than [`MIN_HS256_SECRET_BYTES`].
+pub fn check_hs256_secret(secret: &str) -> Result<(), String> {
+    if secret.len() < MIN_HS256_SECRET_BYTES {
+        return Err(format!(
+            "the hs256 secret is {} bytes; at least {MIN_HS256_SECRET_BYTES} are required",
+            secret.len()
+        ));
+    }
+    Ok(())
+}
+
 /// load_or_create_secret returns the secret kept in `path`, creating it with
-/// `make` (owner-only permissions) on first use. Used for the embedded
-/// default's dev JWT secret and encryption key, so restarts keep them.
+/// `make` on first use (owner-only, written atomically, see [`crate::files`]).
+/// Used for the embedded default's dev JWT secret and encryption key, so
+/// restarts keep them. A file whose content `check` refuses (empty, short,
+/// malformed) is an error, never used and never overwritten.
 pub async fn load_or_create_secret(
     path: &Path,
     make: impl FnOnce() -> Zeroizing<String>,
-) -> std::io::Result<Zeroizing<String>> {
-    use tokio::io::AsyncWriteExt;
+    check: impl Fn(&str) -> Result<(), String>,
+) -> anyhow::Result<Zeroizing<String>> {
+    use anyhow::Context as _;
 
-    match tokio::fs::read_to_string(path).await {
-        Ok(existing) => return Ok(Zeroizing::new(existing.trim().to_owned())),
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
-        Err(_) => {}
-    }
-    if let Some(parent) = path.parent() {
-        tokio::fs::create_dir_all(parent).await?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::files::create_private_dir(parent)
+            .await
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     let secret = make();
-    let mut options = tokio::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    match options.open(path).await {
-        Ok(mut file) => {
-            file.write_all(secret.as_bytes()).await?;
-            file.sync_all().await?;
-            Ok(secret)
-        }
-        // Another process created it first: use theirs.
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(Zeroizing::new(
-            tokio::fs::read_to_string(path).await?.trim().to_owned(),
-        )),
-        Err(err) => Err(err),
-    }
+    // A racing process may create it first: then theirs is read below.
+    crate::files::create_new_atomically(path, secret.as_bytes().to_vec())
+        .await
+        .with_context(|| format!("writing {}", path.display()))?;
+    crate::files::warn_if_loose(path, crate::files::PRIVATE_FILE);
+    let stored = Zeroizing::new(
+        tokio::fs::read_to_string(path)
+            .await
+            .with_context(|| format!("reading {}", path.display()))?,
+    );
+    let stored = Zeroizing::new(stored.trim().to_owned());
+    check(&stored).map_err(|why| {
+        anyhow::anyhow!(
+            "{} is unusable ({why}); remove it to have a new one generated",
+            path.display()
+        )
+    })?;
+    Ok(stored)
 }
 
 /// random_secret makes a 32-byte random secret, base64url.
@@ -304,16 +334,36 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
+    const SECRET: &str = "unit-test-secret-0123456789abcdef";
+
     fn verifier() -> (JwtVerifier, AuthConfig) {
         let config = Config::default().auth;
-        (JwtVerifier::hs256(b"secret", &config), config)
+        (JwtVerifier::hs256(SECRET, &config).unwrap(), config)
+    }
+
+    #[test]
+    fn short_hs256_secrets_are_refused() {
+        let config = Config::default().auth;
+        for short in ["", "secret", &"x".repeat(MIN_HS256_SECRET_BYTES - 1)] {
+            assert!(JwtVerifier::hs256(short, &config).is_err(), "{short:?}");
+        }
+        assert!(JwtVerifier::hs256(&"x".repeat(MIN_HS256_SECRET_BYTES), &config).is_ok());
+    }
+
+    #[test]
+    fn the_admin_role_does_not_imply_the_sandbox() {
+        let admin = scopes_for_roles(&["admin".to_owned()]);
+        assert!(admin.contains(&Scope::AccountsWrite));
+        assert!(!admin.contains(&Scope::Sandbox));
+        let both = scopes_for_roles(&["admin".to_owned(), "sandbox".to_owned()]);
+        assert!(both.contains(&Scope::Sandbox));
     }
 
     #[test]
     fn a_dev_token_verifies() {
         let (verifier, config) = verifier();
         let token = issue_hs256(
-            b"secret",
+            SECRET.as_bytes(),
             &dev_claims(&config, "acme", "u1", Duration::from_secs(60)),
         );
         let caller = verifier.verify(&token).unwrap();
@@ -338,9 +388,9 @@ mod tests {
             B64URL.encode(br#"{"alg":"none","typ":"JWT"}"#)
         );
         for token in [
-            issue_hs256(b"secret", &expired),
-            issue_hs256(b"secret", &wrong_aud),
-            issue_hs256(b"secret", &future),
+            issue_hs256(SECRET.as_bytes(), &expired),
+            issue_hs256(SECRET.as_bytes(), &wrong_aud),
+            issue_hs256(SECRET.as_bytes(), &future),
             issue_hs256(b"other-secret", &good),
             unsigned,
             "garbage".to_owned(),

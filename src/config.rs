@@ -11,7 +11,10 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Config is every setting of the gateway. Its `Debug` output (and that of
+/// every section) redacts secrets, including passwords inside URLs, so a
+/// config can be logged.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// gRPC (and grpc-web) listen address.
@@ -34,12 +37,45 @@ pub struct Config {
     pub otlp_endpoint: Option<String>,
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
+    pub limits: LimitsConfig,
+    pub transport: TransportConfig,
     pub secrets: SecretsConfig,
     pub telegram: TelegramConfig,
     pub sandbox: SandboxConfig,
 }
 
+/// LimitsConfig caps what one tenant may do at once.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// StartLogin and StartQrLogin calls per tenant per minute; more answer
+    /// RESOURCE_EXHAUSTED with RetryInfo.
+    pub login_starts_per_minute: u32,
+    /// StartQrLogin streams a tenant may have open at once.
+    pub concurrent_qr_logins: u32,
+    /// Accounts a tenant may have, in any state.
+    pub accounts_per_tenant: u32,
+}
+
+/// TransportConfig bounds the gRPC server's connections and calls.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransportConfig {
+    /// Deadline of a unary call, in seconds (streams are not cut by it).
+    pub request_timeout_seconds: u64,
+    /// HTTP/2 keepalive ping interval, in seconds; 0 turns pings off.
+    pub http2_keepalive_interval_seconds: u64,
+    /// How long a keepalive ping may go unanswered before the connection is
+    /// closed, in seconds.
+    pub http2_keepalive_timeout_seconds: u64,
+    /// Concurrent streams (calls) one HTTP/2 connection may carry.
+    pub max_concurrent_streams: u32,
+    /// Connections are closed gracefully after this many seconds, so
+    /// clients rebalance across instances; 0 keeps them open.
+    pub max_connection_age_seconds: u64,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     /// HS256 shared secret. Unset (and no RS256 key) means the dev secret kept
@@ -66,7 +102,7 @@ pub struct RateLimitConfig {
     pub per_ip_burst: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretsConfig {
     /// Encryption keys for sessions and secrets at rest, as `id:base64(32 bytes)`.
@@ -86,6 +122,142 @@ pub struct TelegramConfig {
     /// How often an idle account checks its session still works, so a
     /// revocation is noticed without traffic.
     pub probe_interval_seconds: u64,
+    /// Deadline of one Telegram call, in seconds: a Telegram that stops
+    /// answering costs a caller this much, then UNAVAILABLE.
+    pub call_timeout_seconds: u64,
+    /// Deadline for saving an account's session, in seconds: with the
+    /// database down, logins answer UNAVAILABLE after it instead of hanging.
+    pub session_flush_timeout_seconds: u64,
+}
+
+/// REDACTED stands in for a secret in `Debug` output.
+const REDACTED: &str = "<redacted>";
+
+/// redact_url hides the password of a `scheme://user:password@host/...` URL
+/// and the values of query parameters that look like credentials.
+fn redact_url(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let head = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = match rest.find('/') {
+                Some(i) => rest.split_at(i),
+                None => (rest, ""),
+            };
+            match authority.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+                    format!("{scheme}://{user}:{REDACTED}@{host}{path}")
+                }
+                None => head.to_owned(),
+            }
+        }
+        None => head.to_owned(),
+    };
+    let Some(query) = query else {
+        return head;
+    };
+    let query = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _))
+                if ["password", "pass", "secret", "token", "key", "auth"]
+                    .iter()
+                    .any(|s| key.to_ascii_lowercase().contains(s)) =>
+            {
+                format!("{key}={REDACTED}")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("{head}?{query}")
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Config {
+            listen,
+            metrics_listen,
+            data_dir,
+            database_url,
+            redis_url,
+            migrate_on_start,
+            cors_allowed_origins,
+            log_format,
+            otlp_endpoint,
+            auth,
+            rate_limit,
+            limits,
+            transport,
+            secrets,
+            telegram,
+            sandbox,
+        } = self;
+        f.debug_struct("Config")
+            .field("listen", listen)
+            .field("metrics_listen", metrics_listen)
+            .field("data_dir", data_dir)
+            .field("database_url", &database_url.as_deref().map(redact_url))
+            .field("redis_url", &redis_url.as_deref().map(redact_url))
+            .field("migrate_on_start", migrate_on_start)
+            .field("cors_allowed_origins", cors_allowed_origins)
+            .field("log_format", log_format)
+            .field("otlp_endpoint", &otlp_endpoint.as_deref().map(redact_url))
+            .field("auth", auth)
+            .field("rate_limit", rate_limit)
+            .field("limits", limits)
+            .field("transport", transport)
+            .field("secrets", secrets)
+            .field("telegram", telegram)
+            .field("sandbox", sandbox)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let AuthConfig {
+            jwt_hs256_secret,
+            jwt_rs256_public_key_file,
+            jwt_issuer,
+            jwt_audience,
+            jwt_leeway_seconds,
+        } = self;
+        f.debug_struct("AuthConfig")
+            .field(
+                "jwt_hs256_secret",
+                &jwt_hs256_secret.as_ref().map(|_| REDACTED),
+            )
+            .field("jwt_rs256_public_key_file", jwt_rs256_public_key_file)
+            .field("jwt_issuer", jwt_issuer)
+            .field("jwt_audience", jwt_audience)
+            .field("jwt_leeway_seconds", jwt_leeway_seconds)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SecretsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let SecretsConfig {
+            keys,
+            active_key_id,
+        } = self;
+        // Key ids are names, the key material after the colon is the secret.
+        let keys: Vec<String> = keys
+            .iter()
+            .map(|spec| match spec.split_once(':') {
+                Some((id, _)) => format!("{id}:{REDACTED}"),
+                None => REDACTED.to_owned(),
+            })
+            .collect();
+        f.debug_struct("SecretsConfig")
+            .field("keys", &keys)
+            .field("active_key_id", active_key_id)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for TelegramConfig {
@@ -93,8 +265,13 @@ impl std::fmt::Debug for TelegramConfig {
         // api_hash is a credential.
         f.debug_struct("TelegramConfig")
             .field("api_id", &self.api_id)
-            .field("api_hash", &self.api_hash.as_ref().map(|_| ".."))
+            .field("api_hash", &self.api_hash.as_ref().map(|_| REDACTED))
             .field("probe_interval_seconds", &self.probe_interval_seconds)
+            .field("call_timeout_seconds", &self.call_timeout_seconds)
+            .field(
+                "session_flush_timeout_seconds",
+                &self.session_flush_timeout_seconds,
+            )
             .finish()
     }
 }
@@ -123,7 +300,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("enabled", &self.enabled)
             .field("listen", &self.listen)
             .field("remote", &self.remote)
-            .field("admin_token", &self.admin_token.as_ref().map(|_| ".."))
+            .field("admin_token", &self.admin_token.as_ref().map(|_| REDACTED))
             .finish()
     }
 }
@@ -153,6 +330,18 @@ impl Default for Config {
                 per_ip_per_second: 200,
                 per_ip_burst: 400,
             },
+            limits: LimitsConfig {
+                login_starts_per_minute: 30,
+                concurrent_qr_logins: 5,
+                accounts_per_tenant: 1000,
+            },
+            transport: TransportConfig {
+                request_timeout_seconds: 60,
+                http2_keepalive_interval_seconds: 30,
+                http2_keepalive_timeout_seconds: 20,
+                max_concurrent_streams: 200,
+                max_connection_age_seconds: 0,
+            },
             secrets: SecretsConfig {
                 keys: Vec::new(),
                 active_key_id: None,
@@ -161,6 +350,8 @@ impl Default for Config {
                 api_id: None,
                 api_hash: None,
                 probe_interval_seconds: 60,
+                call_timeout_seconds: 30,
+                session_flush_timeout_seconds: 10,
             },
             sandbox: SandboxConfig {
                 enabled: None,
@@ -210,6 +401,21 @@ impl Config {
         self.sandbox
             .enabled
             .unwrap_or(self.telegram_credentials().is_none())
+    }
+
+    /// validate refuses settings that contradict each other, before anything
+    /// starts: a gateway with real Telegram credentials never also runs the
+    /// sandbox (its users' codes are predictable, and sandbox sessions would
+    /// sit beside real ones).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.sandbox.enabled == Some(true) && self.telegram_credentials().is_some() {
+            return Err(
+                "telegram.api_id/api_hash and sandbox.enabled = true are both set: \
+                 a gateway talks to real Telegram or to the sandbox, not both"
+                    .to_owned(),
+            );
+        }
+        Ok(())
     }
 
     /// database_url is the configured URL or SQLite in the data dir.
@@ -295,13 +501,51 @@ mod tests {
             !format!("{config:?}").contains("0123456789abcdef"),
             "api_hash never printed"
         );
+        assert!(config.validate().is_ok());
         config.sandbox.enabled = Some(true);
-        assert!(config.sandbox_enabled());
-        config.sandbox.admin_token = Some("sandbox-admin-token-42".into());
         assert!(
-            !format!("{config:?}").contains("sandbox-admin-token-42"),
-            "the sandbox admin token never printed"
+            config.validate().is_err(),
+            "real credentials and the sandbox together are refused"
         );
+        config.telegram.api_hash = None;
+        assert!(config.sandbox_enabled());
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn debug_output_redacts_every_secret() {
+        let secrets = [
+            "jwt-secret-0123456789abcdef0123456789",
+            "U2VjcmV0S2V5TWF0ZXJpYWwwMTIzNDU2Nzg5YWJjZA==",
+            "0123456789abcdef-api-hash",
+            "sandbox-admin-token-0123456789abcdef",
+            "pg-password-42",
+            "redis-password-42",
+            "otlp-token-42",
+        ];
+        let mut config = Config::default();
+        config.auth.jwt_hs256_secret = Some(secrets[0].into());
+        config.secrets.keys = vec![format!("k1:{}", secrets[1])];
+        config.secrets.active_key_id = Some("k1".into());
+        config.telegram.api_id = Some(1);
+        config.telegram.api_hash = Some(secrets[2].into());
+        config.sandbox.admin_token = Some(secrets[3].into());
+        config.sandbox.remote = Some("http://127.0.0.1:50062".into());
+        config.database_url = Some(format!(
+            "postgres://tezgram:{}@db.internal:5432/tezgram?sslmode=require",
+            secrets[4]
+        ));
+        config.redis_url = Some(format!("redis://:{}@cache.internal:6379/0", secrets[5]));
+        config.otlp_endpoint = Some(format!("http://collector:4317/?token={}", secrets[6]));
+        for printed in [format!("{config:?}"), format!("{config:#?}")] {
+            for secret in secrets {
+                assert!(!printed.contains(secret), "{secret} printed in {printed}");
+            }
+            // What is not secret stays readable.
+            assert!(printed.contains("db.internal:5432/tezgram?sslmode=require"));
+            assert!(printed.contains("cache.internal:6379"));
+            assert!(printed.contains("k1:<redacted>"));
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod cache;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod files;
 pub mod sandbox;
 pub mod server;
 pub mod service;

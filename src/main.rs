@@ -122,7 +122,9 @@ async fn main() -> anyhow::Result<()> {
                 &subject,
                 Duration::from_secs(ttl_hours * 3600),
             );
-            eprintln!("# dev token: tenant={tenant} sub={subject} roles=admin ttl={ttl_hours}h");
+            eprintln!(
+                "# dev token: tenant={tenant} sub={subject} roles=admin,sandbox ttl={ttl_hours}h"
+            );
             println!("{}", auth::issue_hs256(secret.as_bytes(), &claims));
             Ok(())
         }

@@ -32,11 +32,13 @@ use crate::sandbox::dc::{SandboxDc, SandboxDcHandle, SandboxDcOptions};
 use crate::sandbox::link::{self, LocalLink, SandboxLink};
 use crate::sandbox::remote::RemoteLink;
 use crate::service::Accounts;
+use crate::service::accounts::AccountLimits;
 use crate::service::sandbox::SandboxAdmin;
 use crate::storage::Store;
-use crate::telegram::accounts::{Provisioner, RealTelegram, Telegram};
+use crate::telegram::accounts::{Provisioner, RealTelegram, Telegram, TelegramOptions};
 use crate::telegram::login::App;
 use crate::telegram::provision::SandboxSessions;
+use crate::telegram::session::SessionOptions;
 use crate::telegram::supervisor::{AccountSupervisor, SupervisorOptions};
 use crate::telemetry::Metrics;
 
@@ -75,7 +77,7 @@ impl Gateway {
         for task in self.tasks {
             task.await.context("gateway task panicked")??;
         }
-        self.supervisor.shutdown();
+        self.supervisor.shutdown().await;
         if let Some(sandbox) = self.sandbox {
             sandbox
                 .shutdown()
@@ -163,22 +165,36 @@ async fn telegram(
         };
         (app, Arc::new(RealTelegram), None)
     };
+    let options = TelegramOptions {
+        call_timeout: seconds(config.telegram.call_timeout_seconds),
+        session: SessionOptions {
+            flush_timeout: seconds(config.telegram.session_flush_timeout_seconds),
+        },
+    };
     Ok((
-        Arc::new(Telegram::new(app, provisioner, sessions, sealer)),
+        Arc::new(Telegram::new(app, provisioner, sessions, sealer, options)),
         sandbox,
     ))
 }
 
 /// jwt_secret is the configured HS256 secret, or the dev secret kept in the
-/// data dir (created on first use).
+/// data dir (created on first use). Either must be at least
+/// [`auth::MIN_HS256_SECRET_BYTES`] long.
 pub async fn jwt_secret(config: &Config) -> anyhow::Result<Zeroizing<String>> {
     match &config.auth.jwt_hs256_secret {
-        Some(secret) => Ok(Zeroizing::new(secret.clone())),
-        None => {
-            auth::load_or_create_secret(&config.data_dir.join("jwt-secret"), auth::random_secret)
-                .await
-                .context("reading the dev jwt secret")
+        Some(secret) => {
+            auth::check_hs256_secret(secret)
+                .map_err(anyhow::Error::msg)
+                .context("auth.jwt_hs256_secret (TEZGRAM_AUTH__JWT_HS256_SECRET) is too short")?;
+            Ok(Zeroizing::new(secret.clone()))
         }
+        None => auth::load_or_create_secret(
+            &config.data_dir.join("jwt-secret"),
+            auth::random_secret,
+            auth::check_hs256_secret,
+        )
+        .await
+        .context("the dev jwt secret"),
     }
 }
 
@@ -190,18 +206,25 @@ async fn jwt_verifier(config: &Config) -> anyhow::Result<JwtVerifier> {
         return JwtVerifier::rs256(&pem, &config.auth);
     }
     let secret = jwt_secret(config).await?;
-    Ok(JwtVerifier::hs256(secret.as_bytes(), &config.auth))
+    JwtVerifier::hs256(&secret, &config.auth)
 }
 
 /// sealer builds the at-rest encryption from configured keys, or from a key
 /// generated once into the data dir.
 pub async fn sealer(config: &Config) -> anyhow::Result<Sealer> {
     let specs = if config.secrets.keys.is_empty() {
-        let spec = auth::load_or_create_secret(&config.data_dir.join("secret-keys"), || {
-            Sealer::generate_spec("local-1")
-        })
+        let spec = auth::load_or_create_secret(
+            &config.data_dir.join("secret-keys"),
+            || Sealer::generate_spec("local-1"),
+            |spec| {
+                let specs: Vec<String> = spec.lines().map(str::to_owned).collect();
+                Sealer::from_specs(&specs, None)
+                    .map(|_| ())
+                    .map_err(|err| err.to_string())
+            },
+        )
         .await
-        .context("reading the data dir encryption key")?;
+        .context("the data dir encryption key")?;
         spec.lines().map(str::to_owned).collect()
     } else {
         config.secrets.keys.clone()
@@ -213,7 +236,7 @@ pub async fn sealer(config: &Config) -> anyhow::Result<Sealer> {
 /// open_store connects to the configured database and migrates it if asked.
 pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store> {
     if config.database_url.is_none() {
-        tokio::fs::create_dir_all(&config.data_dir)
+        crate::files::create_private_dir(&config.data_dir)
             .await
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     }
@@ -228,6 +251,7 @@ pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store>
 
 /// start binds both listeners and serves until [`Gateway::shutdown`].
 pub async fn start(config: Config) -> anyhow::Result<Gateway> {
+    config.validate().map_err(anyhow::Error::msg)?;
     let sealer = sealer(&config).await?;
     let store = open_store(&config, config.migrate_on_start).await?;
     let cache = crate::cache::connect(config.redis_url.as_deref())
@@ -242,11 +266,13 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     let supervisor = AccountSupervisor::new(
         telegram.clone(),
         SupervisorOptions {
-            probe_interval: Duration::from_secs(config.telegram.probe_interval_seconds.max(1)),
+            probe_interval: seconds(config.telegram.probe_interval_seconds),
             ..SupervisorOptions::default()
         },
+        metrics.clone(),
     );
     let events: Arc<dyn EventLog> = Arc::new(store.clone());
+    let limits = &config.limits;
     let accounts = Accounts::new(
         accounts_store.clone(),
         cache,
@@ -254,12 +280,20 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         events,
         Arc::new(supervisor.clone()),
         sealer,
+        AccountLimits {
+            login_starts_per_minute: limits.login_starts_per_minute,
+            concurrent_qr_logins: limits.concurrent_qr_logins,
+            accounts_per_tenant: limits.accounts_per_tenant,
+            step_timeout: telegram.options().call_timeout * 2,
+        },
     );
     {
+        // Whoever learns of a revocation (the supervisor's probe, an RPC's
+        // call) reports it through the adapter, with the session's epoch.
         let accounts = accounts.clone();
-        supervisor.on_revoked(Arc::new(move |tenant, id, reason| {
+        telegram.on_revoked(Arc::new(move |id, epoch, reason| {
             let accounts = accounts.clone();
-            Box::pin(async move { accounts.revoked_by_id(&tenant, id, &reason).await })
+            Box::pin(async move { accounts.revoked(id, epoch, &reason).await })
         }));
     }
     // Every authorized account is kept connected from the start.
@@ -360,7 +394,20 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         }));
     }
 
-    let grpc = Server::builder()
+    let transport = &config.transport;
+    let keepalive = transport.http2_keepalive_interval_seconds;
+    // The request timeout covers a call until its response starts: unary
+    // calls entirely, streams only until they open (they end themselves).
+    let mut builder = Server::builder()
+        .timeout(seconds(transport.request_timeout_seconds))
+        .http2_keepalive_interval((keepalive > 0).then(|| Duration::from_secs(keepalive)))
+        .http2_keepalive_timeout(Some(seconds(transport.http2_keepalive_timeout_seconds)))
+        .max_concurrent_streams(Some(transport.max_concurrent_streams.max(1)));
+    if transport.max_connection_age_seconds > 0 {
+        builder =
+            builder.max_connection_age(Duration::from_secs(transport.max_connection_age_seconds));
+    }
+    let grpc = builder
         .accept_http1(true)
         .layer(cors(&config.cors_allowed_origins)?)
         .layer(tonic_web::GrpcWebLayer::new())
@@ -428,6 +475,11 @@ async fn signalled(mut rx: watch::Receiver<bool>) {
             return;
         }
     }
+}
+
+/// seconds turns a configured number of seconds into a duration of at least one.
+fn seconds(n: u64) -> Duration {
+    Duration::from_secs(n.max(1))
 }
 
 fn period(per_second: u32) -> Duration {

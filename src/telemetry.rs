@@ -81,6 +81,12 @@ pub struct Metrics {
     rpc_requests: IntCounterVec,
     rpc_duration: HistogramVec,
     pub database_up: IntGauge,
+    /// Accounts whose Telegram connection is up and drained right now.
+    pub connected_accounts: IntGauge,
+    /// Updates received from Telegram by kind (`new_message`, …).
+    pub telegram_updates: IntCounterVec,
+    /// Restarts of account connections after a failure.
+    pub account_restarts: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -106,10 +112,31 @@ impl Metrics {
         .expect("valid metric definition");
         let database_up = IntGauge::new("database_up", "1 while the database answers")
             .expect("valid metric definition");
+        let connected_accounts = IntGauge::new(
+            "connected_accounts",
+            "accounts whose telegram connection is up and drained",
+        )
+        .expect("valid metric definition");
+        let telegram_updates = IntCounterVec::new(
+            Opts::new(
+                "telegram_updates_total",
+                "updates received from telegram by kind",
+            ),
+            &["kind"],
+        )
+        .expect("valid metric definition");
+        let account_restarts = prometheus::IntCounter::new(
+            "account_restarts_total",
+            "account connections restarted after a failure",
+        )
+        .expect("valid metric definition");
         for collector in [
             Box::new(rpc_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(rpc_duration.clone()),
             Box::new(database_up.clone()),
+            Box::new(connected_accounts.clone()),
+            Box::new(telegram_updates.clone()),
+            Box::new(account_restarts.clone()),
         ] {
             registry
                 .register(collector)
@@ -120,6 +147,9 @@ impl Metrics {
             rpc_requests,
             rpc_duration,
             database_up,
+            connected_accounts,
+            telegram_updates,
+            account_restarts,
         }
     }
 

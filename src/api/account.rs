@@ -1,5 +1,4 @@
-//! AccountService. Reads are served now; logging in arrives with the
-//! Telegram adapter and answers NOT_IMPLEMENTED_YET until then.
+//! AccountService: reading accounts and their login life cycle.
 
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::account_service_server::AccountService;
@@ -16,12 +15,10 @@ use super::caller;
 use super::convert::timestamp;
 use super::page::{self, Limits};
 use crate::domain::login::{BotToken, LoginCode, Password, PhoneNumber, RequestId};
-use crate::domain::{AccountId, Caller, Error, FieldViolation};
+use crate::domain::{AccountId, Error, FieldViolation};
 use crate::service::Accounts;
-use crate::service::accounts::Credential;
+use crate::service::accounts::{Credential, QrLoginRun, QrStep};
 
-/// QR_POLL is how often a QR login checks whether its token was accepted.
-const QR_POLL: Duration = Duration::from_secs(1);
 /// QR_LOGIN_TIMEOUT ends a QR login nobody completes.
 const QR_LOGIN_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -66,70 +63,46 @@ fn optional_request_id(value: &str, violations: &mut Vec<FieldViolation>) -> Opt
         .ok()
 }
 
-/// qr_login drives one StartQrLogin stream: a QR code each time the token
-/// changes, then the account; a stream the caller abandons (or that times
-/// out) removes the half-made account.
-async fn qr_login(
-    accounts: Accounts,
-    caller: Caller,
-    id: AccountId,
-    tx: mpsc::Sender<Result<pb::StartQrLoginResponse, Status>>,
-) {
+/// qr_login drives one StartQrLogin stream: a QR code when the login
+/// starts and each time the shown one expires, then the account. A stream
+/// the caller abandons (or that times out) removes the half-made account.
+async fn qr_login(mut run: QrLoginRun, tx: mpsc::Sender<Result<pb::StartQrLoginResponse, Status>>) {
     use pb::start_qr_login_response::Event;
-    let deadline = tokio::time::Instant::now() + QR_LOGIN_TIMEOUT;
-    let mut shown = String::new();
+    let deadline = tokio::time::sleep(QR_LOGIN_TIMEOUT);
+    tokio::pin!(deadline);
     loop {
         let step = tokio::select! {
-            step = accounts.qr_step(&caller, id) => step,
+            step = run.next() => step,
             _ = tx.closed() => break,
-        };
-        let event = match step {
-            Ok((_, Some((url, expires)))) => {
-                if url == shown {
-                    None
-                } else {
-                    shown = url.clone();
-                    Some(Event::QrCode(pb::QrCode {
-                        qr_url: url,
-                        expire_time: Some(timestamp(expires)),
-                    }))
-                }
-            }
-            Ok((account, None)) => {
+            _ = &mut deadline => {
                 let _ = tx
-                    .send(Ok(pb::StartQrLoginResponse {
-                        event: Some(Event::Account(account.into())),
-                    }))
+                    .send(Err(Status::deadline_exceeded("the qr code was not scanned in time")))
                     .await;
-                return;
+                break;
             }
+        };
+        let (event, last) = match step {
+            Ok(QrStep::Code { url, expires }) => (
+                Event::QrCode(pb::QrCode {
+                    qr_url: url,
+                    expire_time: Some(timestamp(expires)),
+                }),
+                false,
+            ),
+            Ok(QrStep::Done(account)) => (Event::Account(account.into()), true),
             Err(err) => {
                 let _ = tx.send(Err(err.into())).await;
                 break;
             }
         };
-        if let Some(event) = event
-            && tx
-                .send(Ok(pb::StartQrLoginResponse { event: Some(event) }))
-                .await
-                .is_err()
-        {
+        let sent = tx
+            .send(Ok(pb::StartQrLoginResponse { event: Some(event) }))
+            .await;
+        if sent.is_err() || last {
             break;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            let _ = tx
-                .send(Err(Status::deadline_exceeded(
-                    "the qr code was not scanned in time",
-                )))
-                .await;
-            break;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(QR_POLL) => {}
-            _ = tx.closed() => break,
         }
     }
-    accounts.abandon_qr_login(&caller.tenant, id).await;
+    run.end().await;
 }
 
 pub(super) fn account_id(field: &str, value: &str) -> Result<AccountId, Error> {
@@ -291,9 +264,9 @@ impl AccountService for AccountApi {
         if !violations.is_empty() {
             return Err(Error::InvalidArgument(violations).into());
         }
-        let account = self.accounts.start_qr_login(&caller, request_id).await?;
+        let run = self.accounts.start_qr_login(&caller, request_id).await?;
         let (tx, rx) = mpsc::channel(4);
-        tokio::spawn(qr_login(self.accounts.clone(), caller, account.id, tx));
+        tokio::spawn(qr_login(run, tx));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 

@@ -149,6 +149,23 @@ impl From<Error> for Status {
                 tracing::error!(error = %detail, "internal error");
                 status(Code::Internal, "INTERNAL", "internal error", &[], |_| {})
             }
+            Error::AccountExists { account_id } => status(
+                Code::AlreadyExists,
+                "ALREADY_EXISTS",
+                format!("this telegram user is already connected as account {account_id}"),
+                &[
+                    ("resource", "account".to_owned()),
+                    ("account_id", account_id.to_string()),
+                ],
+                |_| {},
+            ),
+            Error::QuotaExceeded { quota, limit } => status(
+                Code::ResourceExhausted,
+                "QUOTA_EXCEEDED",
+                format!("the tenant reached its {quota} limit of {limit}"),
+                &[("quota", quota.to_owned()), ("limit", limit.to_string())],
+                |_| {},
+            ),
             Error::SandboxDisabled => status(
                 Code::FailedPrecondition,
                 "SANDBOX_DISABLED",
@@ -181,6 +198,13 @@ fn store_status(err: StoreError) -> Status {
             Code::AlreadyExists,
             "ALREADY_EXISTS",
             format!("{resource} already exists"),
+            &[("resource", resource.to_owned())],
+            |_| {},
+        ),
+        StoreError::Conflict { resource } => status(
+            Code::Aborted,
+            "CONFLICT",
+            format!("the {resource} was changed concurrently; re-read it and retry"),
             &[("resource", resource.to_owned())],
             |_| {},
         ),

@@ -109,6 +109,62 @@ stored_enum!(AccountState {
     LoggedOut => "logged_out",
 });
 
+/// Transition is what happens to an account's login; [`AccountState::after`]
+/// is the one place that says which state each leads to, and from where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// Telegram sent a login code (a first login, or a re-login).
+    CodeSent,
+    /// The code (or a QR scan) was accepted; the 2FA password is needed.
+    PasswordRequired,
+    /// The login completed: the session is signed in.
+    LoggedIn,
+    /// Telegram revoked the session.
+    Revoked,
+    /// The user logged the account out.
+    LoggedOut,
+}
+
+impl Transition {
+    /// name is how the transition is told in events and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transition::CodeSent => "CODE_SENT",
+            Transition::PasswordRequired => "PASSWORD_REQUIRED",
+            Transition::LoggedIn => "LOGGED_IN",
+            Transition::Revoked => "SESSION_REVOKED",
+            Transition::LoggedOut => "LOGGED_OUT",
+        }
+    }
+}
+
+impl AccountState {
+    /// after is the state `transition` leads to from `self`, or `None` when
+    /// it is impossible there:
+    /// - a login step never applies to an AUTHORIZED account (it has a live
+    ///   session; a second login would replace it under its supervisor);
+    /// - only AUTHORIZED becomes REAUTH_REQUIRED (a revocation learnt late,
+    ///   after a log-out or a re-login, changes nothing);
+    /// - log-out applies from anywhere, once.
+    pub fn after(self, transition: Transition) -> Option<AccountState> {
+        use AccountState::*;
+        match (transition, self) {
+            (Transition::CodeSent, Authorized) => None,
+            (Transition::CodeSent, _) => Some(LoginCodeRequired),
+            (Transition::PasswordRequired, LoginCodeRequired | PasswordRequired) => {
+                Some(PasswordRequired)
+            }
+            (Transition::PasswordRequired, _) => None,
+            (Transition::LoggedIn, Authorized) => None,
+            (Transition::LoggedIn, _) => Some(Authorized),
+            (Transition::Revoked, Authorized) => Some(ReauthRequired),
+            (Transition::Revoked, _) => None,
+            (Transition::LoggedOut, LoggedOut) => None,
+            (Transition::LoggedOut, _) => Some(LoggedOut),
+        }
+    }
+}
+
 /// UnknownName is a stored enum name this build does not know, which means
 /// the database was written by a newer version.
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +204,29 @@ mod tests {
             assert_eq!(kind.as_str().parse::<AccountKind>().unwrap(), *kind);
         }
         assert!("authorised".parse::<AccountState>().is_err());
+    }
+
+    #[test]
+    fn only_authorized_accounts_are_revoked_and_logins_never_hit_a_live_session() {
+        use AccountState::*;
+        for state in AccountState::ALL {
+            let revoked = state.after(Transition::Revoked);
+            assert_eq!(revoked.is_some(), *state == Authorized, "{state:?}");
+            assert_eq!(
+                state.after(Transition::LoggedIn).is_none(),
+                *state == Authorized,
+                "{state:?}"
+            );
+            assert_eq!(
+                state.after(Transition::CodeSent).is_none(),
+                *state == Authorized,
+                "{state:?}"
+            );
+        }
+        assert_eq!(Authorized.after(Transition::Revoked), Some(ReauthRequired));
+        assert_eq!(ReauthRequired.after(Transition::LoggedOut), Some(LoggedOut));
+        assert_eq!(LoggedOut.after(Transition::LoggedOut), None);
+        assert_eq!(LoggedOut.after(Transition::PasswordRequired), None);
     }
 
     #[test]

@@ -68,6 +68,13 @@ pub enum Error {
     /// A bug, or an answer we did not expect; details stay in the log.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The Telegram user (or bot) is already connected as this authorized
+    /// account of the tenant.
+    #[error("the telegram user is already connected as account {account_id}")]
+    AccountExists { account_id: super::AccountId },
+    /// A per-tenant cap is reached; waiting alone does not help.
+    #[error("{quota} of {limit} reached")]
+    QuotaExceeded { quota: &'static str, limit: u32 },
     /// SandboxService was called on a gateway that talks to real Telegram.
     #[error("the sandbox dc is disabled")]
     SandboxDisabled,

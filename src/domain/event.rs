@@ -15,6 +15,9 @@ pub enum EventPayload {
     /// An account's login state changed (authorized, revoked, logged out…).
     AccountStateChanged {
         state: AccountState,
+        /// The state it left; absent in events written before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_state: Option<AccountState>,
         /// Why, in a few words (e.g. `AUTH_KEY_UNREGISTERED`).
         reason: String,
     },

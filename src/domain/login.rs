@@ -116,6 +116,12 @@ impl BotToken {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// bot_id is the bot's Telegram user id, the token's public prefix, so a
+    /// bot already connected is recognised before logging in again.
+    pub fn bot_id(&self) -> Option<i64> {
+        self.0.split_once(':')?.0.parse().ok()
+    }
 }
 
 /// LoginCode is the code Telegram sent: 5 or 6 digits (up to 10 accepted).

@@ -18,6 +18,10 @@ pub enum StoreError {
     /// A unique key is taken (SQLSTATE 23505 / SQLite constraint).
     #[error("{resource} already exists")]
     AlreadyExists { resource: &'static str },
+    /// A compare-and-set lost: a concurrent writer changed the row first
+    /// (another state transition, a newer session). Re-read and decide again.
+    #[error("{resource} was changed concurrently")]
+    Conflict { resource: &'static str },
     /// The database cannot be reached or timed out; retryable.
     #[error("database unavailable: {0}")]
     Unavailable(String),
@@ -44,6 +48,14 @@ pub struct AccountPage {
     pub accounts: Vec<Account>,
     /// Set when more accounts follow: the last id of this page.
     pub next_after: Option<AccountId>,
+}
+
+/// Expect is what a compare-and-set write expects to find stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expect {
+    pub state: AccountState,
+    /// The session epoch, when the write is about one session (a revocation).
+    pub session_epoch: Option<i64>,
 }
 
 /// AccountStore persists accounts, scoped to a tenant.
@@ -74,8 +86,45 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> Result<Account, StoreError>;
 
     /// update_account writes the account's mutable fields (state, phone,
-    /// Telegram user, names, hint, update time); `NotFound` if it is gone.
-    async fn update_account(&self, account: &Account) -> Result<(), StoreError>;
+    /// Telegram user, names, hint, update time) if the stored row still is
+    /// as `expect` says (compare-and-set); `Conflict` if it moved on,
+    /// `NotFound` if it is gone, `AlreadyExists` if the Telegram user or
+    /// phone number belongs to another account of the tenant.
+    async fn update_account(&self, account: &Account, expect: Expect) -> Result<(), StoreError>;
+
+    /// find_account reads an account by id in any tenant. Only for callers
+    /// that learnt the id internally (a revocation report), never for ids
+    /// from a request.
+    async fn find_account(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
+
+    /// find_account_by_request_id is the tenant's account a request id
+    /// created (or last logged in).
+    async fn find_account_by_request_id(
+        &self,
+        tenant: &TenantId,
+        request_id: &str,
+    ) -> Result<Option<Account>, StoreError>;
+
+    /// find_account_by_telegram_user is the tenant's account of a Telegram
+    /// user (or bot), if any.
+    async fn find_account_by_telegram_user(
+        &self,
+        tenant: &TenantId,
+        telegram_user_id: i64,
+    ) -> Result<Option<Account>, StoreError>;
+
+    /// set_request_id records the request id of the login that last
+    /// succeeded on an existing account; `AlreadyExists` if another account
+    /// of the tenant has it.
+    async fn set_request_id(
+        &self,
+        tenant: &TenantId,
+        id: AccountId,
+        request_id: &str,
+    ) -> Result<(), StoreError>;
+
+    /// count_accounts counts the tenant's accounts, in any state.
+    async fn count_accounts(&self, tenant: &TenantId) -> Result<u64, StoreError>;
 
     /// delete_account erases the account and, by cascade, everything stored
     /// for it; `NotFound` if there is no such account in the tenant.
@@ -155,16 +204,50 @@ pub struct Sealed {
     pub key_id: String,
 }
 
+/// SessionRow is an account's stored session and its position: `epoch`
+/// counts fresh sessions (each login gets one), `version` counts saves
+/// within an epoch.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub sealed: Option<Sealed>,
+    pub epoch: i64,
+    pub version: i64,
+}
+
+/// FIRST_SESSION_VERSION is the version a session is stored with when
+/// `replace_session` starts its epoch.
+pub const FIRST_SESSION_VERSION: i64 = 1;
+
 /// SessionStore keeps accounts' Telegram sessions (auth keys, DC addresses,
-/// peer cache, update state), sealed.
+/// peer cache, update state), sealed. Writes are compare-and-set, so a
+/// stale writer is refused with `Conflict` instead of overwriting.
 #[async_trait]
 pub trait SessionStore: Send + Sync + 'static {
-    /// load_session returns the account's sealed session, if it has one.
-    async fn load_session(&self, account: AccountId) -> Result<Option<Sealed>, StoreError>;
+    /// load_session returns the account's session row; `NotFound` when the
+    /// account does not exist.
+    async fn load_session(&self, account: AccountId) -> Result<SessionRow, StoreError>;
 
-    /// save_session replaces the account's sealed session; `NotFound` if the
-    /// account no longer exists (deleted meanwhile).
-    async fn save_session(&self, account: AccountId, session: &Sealed) -> Result<(), StoreError>;
+    /// save_session stores `version` of the session of `epoch`, only if the
+    /// stored epoch is still `epoch` and the stored version is older;
+    /// `Conflict` otherwise, `NotFound` when the account is gone.
+    async fn save_session(
+        &self,
+        account: AccountId,
+        epoch: i64,
+        version: i64,
+        session: &Sealed,
+    ) -> Result<(), StoreError>;
+
+    /// replace_session stores a fresh session in a new epoch (returned), as
+    /// [`FIRST_SESSION_VERSION`],
+    /// only if the stored epoch is still `expected_epoch`; `Conflict`
+    /// otherwise, `NotFound` when the account is gone.
+    async fn replace_session(
+        &self,
+        account: AccountId,
+        expected_epoch: i64,
+        session: &Sealed,
+    ) -> Result<i64, StoreError>;
 }
 
 /// TelegramAccounts is Telegram as the account services see it: every call
@@ -201,8 +284,20 @@ pub trait TelegramAccounts: Send + Sync + 'static {
         token: &str,
     ) -> Result<TelegramUser, crate::domain::Error>;
 
-    /// qr_login exports a login token, or reports that it was accepted.
-    async fn qr_login(&self, account: AccountId) -> Result<QrLogin, crate::domain::Error>;
+    /// adopt_session moves the signed-in session of `from` (a login that
+    /// turned out to be the user of an existing account) to `to`, replacing
+    /// `to`'s. `from` is left without a usable session.
+    async fn adopt_session(
+        &self,
+        from: AccountId,
+        to: AccountId,
+    ) -> Result<(), crate::domain::Error>;
+
+    /// qr_login starts a QR login on one connection (see [`QrLoginFlow`]).
+    async fn qr_login(
+        &self,
+        account: AccountId,
+    ) -> Result<Box<dyn QrLoginFlow>, crate::domain::Error>;
 
     /// log_out ends the session at Telegram (best effort: a session Telegram
     /// already revoked is logged out too).
@@ -218,6 +313,18 @@ pub trait TelegramAccounts: Send + Sync + 'static {
         account: AccountId,
         hash: i64,
     ) -> Result<(), crate::domain::Error>;
+}
+
+/// QrLoginFlow is one QR login in progress, on one connection.
+#[async_trait]
+pub trait QrLoginFlow: Send {
+    /// next waits for what the user must see next: the first code, a new
+    /// code once the shown one expired, or the outcome once a code was
+    /// accepted (signed in, or the 2FA password is needed).
+    async fn next(&mut self) -> Result<QrLogin, crate::domain::Error>;
+
+    /// close ends the login's connection.
+    async fn close(&mut self);
 }
 
 /// EventLog is the ordered, tenant-scoped log of events.
@@ -242,9 +349,12 @@ pub trait EventLog: Send + Sync + 'static {
 
 /// Supervision starts and stops the long-lived connection of authorized
 /// accounts (the `AccountSupervisor`).
+#[async_trait]
 pub trait Supervision: Send + Sync + 'static {
     /// supervise keeps the account connected, draining its updates.
     fn supervise(&self, tenant: &TenantId, account: AccountId);
-    /// release disconnects the account (logged out, deleted, revoked).
-    fn release(&self, account: AccountId);
+    /// release disconnects the account (logged out, deleted, revoked) and
+    /// returns once its task has stopped and closed its connection, so the
+    /// caller may replace the account's session.
+    async fn release(&self, account: AccountId);
 }

@@ -175,6 +175,21 @@ impl SandboxDcHandle {
         self.inner.server.disconnect(auth_key_id)
     }
 
+    /// live_sessions lists the auth keys signed in as `user_id` that hold at
+    /// least one live connection, with how many each: what tells a test that
+    /// an account is really connected, and connected once.
+    pub fn live_sessions(&self, user_id: i64) -> Vec<(i64, usize)> {
+        let mut live: Vec<(i64, usize)> = self
+            .inner
+            .server
+            .live_keys()
+            .into_iter()
+            .filter(|(key, _)| self.inner.network.authorized_user(*key).ok() == Some(user_id))
+            .collect();
+        live.sort_unstable();
+        live
+    }
+
     /// shutdown stops the server (closing every connection) and writes the
     /// network's last snapshot. Later calls only flush again.
     pub async fn shutdown(&self) -> Result<(), Error> {

@@ -2,29 +2,50 @@
 //! or bot token), SubmitCode, SubmitPassword, QR login, LogOut,
 //! DeleteAccount, and the account's Telegram devices.
 //!
-//! Every state change goes through [`Accounts::transition`]: the row is
-//! updated, the cached copy dropped, an event appended, and the account's
-//! supervision started or stopped.
+//! Every state change goes through [`Accounts::transition`], which asks the
+//! domain's state machine ([`AccountState::after`]) and writes the row by
+//! compare-and-set on the state it read: a writer that raced it (a log-out
+//! against a revocation, two login steps) is refused instead of
+//! overwriting. Then the cached copy is retired, an event appended, and the
+//! account's supervision started or stopped.
+//!
+//! Who changes an account, and how racing writers are kept apart:
+//! - login steps and log-out/delete hold the account's login lock (one step
+//!   at a time per account in this process) and write by compare-and-set;
+//! - revocations take no lock (they arrive from inside the supervisor,
+//!   which `release` waits for) and apply only to the session epoch they
+//!   were learnt on, by compare-and-set;
+//! - one account per (tenant, Telegram user) and per (tenant, phone) is held
+//!   by unique indexes: a login that turns out to be an existing account's
+//!   user re-authorizes that account or answers ALREADY_EXISTS with its id.
 
-use std::sync::Arc;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
+use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 use crate::crypto::Sealer;
+use crate::domain::account::Transition;
 use crate::domain::event::EventPayload;
 use crate::domain::login::{
     BotToken, CodeSent, LoginCode, Password, PhoneNumber, QrLogin, RequestId, SignIn,
     TelegramDevice, TelegramUser,
 };
 use crate::domain::ports::{
-    AccountPage, AccountStore, Cache, EventLog, Sealed, Supervision, TelegramAccounts,
+    AccountPage, AccountStore, Cache, EventLog, Expect, QrLoginFlow, Sealed, StoreError,
+    Supervision, TelegramAccounts,
 };
 use crate::domain::{
     Account, AccountId, AccountKind, AccountState, Caller, Error, Scope, TenantId,
 };
 
+use super::cached::Generations;
+use super::locks::KeyedLocks;
 use super::require;
 
 /// ACCOUNT_TTL bounds how long a cached account may be served; writes
@@ -38,6 +59,30 @@ pub enum Credential {
     Bot(BotToken),
 }
 
+/// AccountLimits are the per-tenant caps on logins.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountLimits {
+    /// StartLogin / StartQrLogin calls per tenant per minute.
+    pub login_starts_per_minute: u32,
+    /// StartQrLogin streams open at once per tenant.
+    pub concurrent_qr_logins: u32,
+    /// Accounts a tenant may have (in any state).
+    pub accounts_per_tenant: u32,
+    /// How long a login step waits for another step of the same account.
+    pub step_timeout: Duration,
+}
+
+impl Default for AccountLimits {
+    fn default() -> Self {
+        Self {
+            login_starts_per_minute: 30,
+            concurrent_qr_logins: 5,
+            accounts_per_tenant: 1000,
+            step_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
 /// LoginState is what a login in progress must remember between calls;
 /// sealed at rest (the code hash lets whoever holds it finish the login).
 #[derive(Serialize, Deserialize)]
@@ -49,24 +94,23 @@ struct LoginState {
 #[derive(Clone)]
 pub struct Accounts {
     store: Arc<dyn AccountStore>,
-    cache: Arc<dyn Cache>,
+    generations: Generations,
     telegram: Arc<dyn TelegramAccounts>,
     events: Arc<dyn EventLog>,
     supervision: Arc<dyn Supervision>,
     sealer: Sealer,
+    limits: AccountLimits,
+    login_locks: Arc<KeyedLocks<AccountId>>,
+    login_rate: Arc<DefaultKeyedRateLimiter<TenantId>>,
+    qr_slots: Arc<Mutex<std::collections::HashMap<TenantId, Arc<Semaphore>>>>,
 }
 
-/// The cached copy of an account lives under its current generation; every
-/// write bumps the generation *after* the database write. A reader reads
-/// the generation *before* the database, so a copy it caches late (after a
-/// concurrent write) lands under a generation no reader uses again: a read
-/// after a write never sees the old value.
 fn generation_key(tenant: &TenantId, id: AccountId) -> String {
     format!("account-gen:{tenant}:{id}")
 }
 
-fn cache_key(tenant: &TenantId, id: AccountId, generation: u64) -> String {
-    format!("account:{tenant}:{id}:{generation}")
+fn cache_key(tenant: &TenantId, id: AccountId) -> String {
+    format!("account:{tenant}:{id}")
 }
 
 fn login_aad(id: AccountId) -> Vec<u8> {
@@ -101,6 +145,116 @@ fn not_in_state(account: &Account, what: &str) -> Error {
     }
 }
 
+/// fill records the signed-in Telegram user on the account.
+fn fill(account: &mut Account, user: &TelegramUser) {
+    let TelegramUser {
+        user_id,
+        bot,
+        phone,
+        username,
+        display_name,
+    } = user;
+    account.telegram_user_id = Some(*user_id);
+    account.kind = if *bot {
+        AccountKind::Bot
+    } else {
+        AccountKind::User
+    };
+    if account.phone_number.is_none() {
+        account.phone_number = phone.clone();
+    }
+    account.username = username.clone();
+    account.display_name = display_name.clone();
+}
+
+/// QrStep is what a QR login stream shows next.
+#[derive(Debug)]
+pub enum QrStep {
+    /// A code to show until `expires`.
+    Code {
+        url: String,
+        expires: chrono::DateTime<Utc>,
+    },
+    /// The login ended: the account (AUTHORIZED, or PASSWORD_REQUIRED).
+    Done(Account),
+}
+
+/// QrLoginRun is one StartQrLogin stream's login. It holds the account's
+/// login lock and one of the tenant's QR slots while it lives; `end`
+/// removes an account whose login never completed.
+pub struct QrLoginRun {
+    accounts: Accounts,
+    account: Account,
+    flow: Option<Box<dyn QrLoginFlow>>,
+    done: Option<Account>,
+    completed: bool,
+    _lock: OwnedMutexGuard<()>,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl QrLoginRun {
+    pub fn account_id(&self) -> AccountId {
+        self.account.id
+    }
+
+    /// next waits for the next code, or the login's outcome.
+    pub async fn next(&mut self) -> Result<QrStep, Error> {
+        if let Some(account) = self.done.take() {
+            self.completed = true;
+            return Ok(QrStep::Done(account));
+        }
+        let flow = self
+            .flow
+            .as_mut()
+            .ok_or_else(|| Error::FailedPrecondition {
+                reason: "FAILED_PRECONDITION",
+                message: "the qr login already ended".into(),
+            })?;
+        let signed_in = match flow.next().await? {
+            QrLogin::Token { url, expires } => return Ok(QrStep::Code { url, expires }),
+            QrLogin::SignIn(signed_in) => signed_in,
+        };
+        self.completed = true;
+        let account = self
+            .accounts
+            .store
+            .get_account(&self.account.tenant, self.account.id)
+            .await?;
+        let account = match signed_in {
+            SignIn::SignedIn(user) => self.accounts.authorized(account, user).await?,
+            SignIn::PasswordRequired { hint } => {
+                self.accounts.password_required(account, hint).await?
+            }
+        };
+        Ok(QrStep::Done(account))
+    }
+
+    /// end closes the login's connection and, unless it completed, removes
+    /// the half-made account.
+    pub async fn end(mut self) {
+        if let Some(mut flow) = self.flow.take() {
+            flow.close().await;
+        }
+        if self.completed {
+            return;
+        }
+        match self
+            .accounts
+            .store
+            .get_account(&self.account.tenant, self.account.id)
+            .await
+        {
+            Ok(account)
+                if account.state == AccountState::LoginCodeRequired
+                    && account.telegram_user_id.is_none() =>
+            {
+                self.accounts.erase(&account).await;
+            }
+            _ => {}
+        }
+    }
+}
+
 impl Accounts {
     pub fn new(
         store: Arc<dyn AccountStore>,
@@ -109,46 +263,36 @@ impl Accounts {
         events: Arc<dyn EventLog>,
         supervision: Arc<dyn Supervision>,
         sealer: Sealer,
+        limits: AccountLimits,
     ) -> Self {
+        let per_minute =
+            NonZeroU32::new(limits.login_starts_per_minute.max(1)).expect("max(1) is non-zero");
         Self {
             store,
-            cache,
+            generations: Generations::new(cache),
             telegram,
             events,
             supervision,
             sealer,
+            limits,
+            login_locks: Arc::new(KeyedLocks::default()),
+            login_rate: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+            qr_slots: Arc::default(),
         }
     }
 
-    /// get reads through the cache. A cache failure is logged and the
-    /// database answers: the cache is an accelerator, never a dependency.
+    /// get reads through the cache (see [`Generations`]).
     pub async fn get(&self, caller: &Caller, id: AccountId) -> Result<Account, Error> {
         require(caller, Scope::AccountsRead)?;
-        let generation = match self.cache.get(&generation_key(&caller.tenant, id)).await {
-            // Counters are stored as decimal text (as Redis keeps them).
-            Ok(value) => value
-                .and_then(|v| std::str::from_utf8(&v).ok()?.parse::<u64>().ok())
-                .unwrap_or(0),
-            Err(err) => {
-                tracing::warn!(error = %err, "cache read failed, reading the database");
-                return Ok(self.store.get_account(&caller.tenant, id).await?);
-            }
-        };
-        let key = cache_key(&caller.tenant, id, generation);
-        match self.cache.get(&key).await {
-            Ok(Some(bytes)) => match serde_json::from_slice::<Account>(&bytes) {
-                Ok(account) => return Ok(account),
-                Err(err) => tracing::warn!(error = %err, "undecodable cached account"),
-            },
-            Ok(None) => {}
-            Err(err) => tracing::warn!(error = %err, "cache read failed, reading the database"),
-        }
-        let account = self.store.get_account(&caller.tenant, id).await?;
-        let bytes = serde_json::to_vec(&account).expect("accounts serialize to json");
-        if let Err(err) = self.cache.set(&key, &bytes, ACCOUNT_TTL).await {
-            tracing::warn!(error = %err, "cache write failed");
-        }
-        Ok(account)
+        let tenant = &caller.tenant;
+        self.generations
+            .read_through(
+                &generation_key(tenant, id),
+                &cache_key(tenant, id),
+                ACCOUNT_TTL,
+                async { Ok(self.store.get_account(tenant, id).await?) },
+            )
+            .await
     }
 
     pub async fn list(
@@ -164,39 +308,63 @@ impl Accounts {
             .await?)
     }
 
-    /// invalidate retires the cached copy of an account after a write, by
-    /// moving to a new generation. A cache that cannot be reached is only
-    /// logged: its entries expire within ACCOUNT_TTL.
+    /// invalidate retires the cached copy of an account after a write.
     async fn invalidate(&self, tenant: &TenantId, id: AccountId) {
-        if let Err(err) = self.cache.incr(&generation_key(tenant, id)).await {
-            tracing::warn!(account_id = %id, error = %err, "cache invalidation failed");
-        }
+        self.generations
+            .invalidate(&generation_key(tenant, id), ACCOUNT_TTL)
+            .await;
     }
 
-    /// transition moves an account to `state`: row, cache, event, supervision.
+    /// step_lock takes the account's login lock: one login step (or
+    /// log-out, delete) of an account at a time in this process.
+    async fn step_lock(&self, id: AccountId) -> Result<OwnedMutexGuard<()>, Error> {
+        self.login_locks
+            .lock(&id, self.limits.step_timeout)
+            .await
+            .ok_or(Error::Store(StoreError::Conflict {
+                resource: "account",
+            }))
+    }
+
+    /// transition applies `transition` to `account` (as read, with any new
+    /// field values set by the caller): row by compare-and-set on the state
+    /// read (and on the session epoch, for revocations), cache, supervision,
+    /// event. Impossible transitions are refused with FAILED_PRECONDITION.
     async fn transition(
         &self,
         mut account: Account,
-        state: AccountState,
-        reason: &str,
+        transition: Transition,
+        session_epoch: Option<i64>,
     ) -> Result<Account, Error> {
-        let changed = account.state != state;
-        account.state = state;
+        let from = account.state;
+        let to = from
+            .after(transition)
+            .ok_or_else(|| not_in_state(&account, transition.name()))?;
+        account.state = to;
         account.updated_at = Utc::now();
-        if state != AccountState::PasswordRequired {
+        if to != AccountState::PasswordRequired {
             account.password_hint = None;
         }
-        self.store.update_account(&account).await?;
+        self.store
+            .update_account(
+                &account,
+                Expect {
+                    state: from,
+                    session_epoch,
+                },
+            )
+            .await?;
         self.invalidate(&account.tenant, account.id).await;
-        if state == AccountState::Authorized {
+        if to == AccountState::Authorized {
             self.supervision.supervise(&account.tenant, account.id);
         } else {
-            self.supervision.release(account.id);
+            self.supervision.release(account.id).await;
         }
-        if changed {
+        if from != to {
             let payload = EventPayload::AccountStateChanged {
-                state,
-                reason: reason.to_owned(),
+                state: to,
+                previous_state: Some(from),
+                reason: transition.name().to_owned(),
             };
             if let Err(err) = self
                 .events
@@ -207,32 +375,19 @@ impl Accounts {
                 tracing::error!(account_id = %account.id, error = %err, "appending the state event failed");
             }
         }
-        tracing::info!(account_id = %account.id, state = state.as_str(), reason, "account state");
+        tracing::info!(account_id = %account.id, from = from.as_str(), to = to.as_str(), transition = transition.name(), "account state");
         Ok(account)
     }
 
-    async fn authorized(&self, mut account: Account, user: TelegramUser) -> Result<Account, Error> {
-        let TelegramUser {
-            user_id,
-            bot,
-            phone,
-            username,
-            display_name,
-        } = user;
-        account.telegram_user_id = Some(user_id);
-        account.kind = if bot {
-            AccountKind::Bot
-        } else {
-            AccountKind::User
-        };
-        if account.phone_number.is_none() {
-            account.phone_number = phone;
+    /// erase removes an account's row (and by cascade what belongs to it),
+    /// stops its supervision and retires its cached copy. Every delete goes
+    /// through here, so none can leave a cached copy behind.
+    async fn erase(&self, account: &Account) {
+        self.supervision.release(account.id).await;
+        if let Err(err) = self.store.delete_account(&account.tenant, account.id).await {
+            tracing::warn!(account_id = %account.id, error = %err, "removing an account failed");
         }
-        account.username = username;
-        account.display_name = display_name;
-        self.store.save_login_state(account.id, None).await?;
-        self.transition(account, AccountState::Authorized, "LOGGED_IN")
-            .await
+        self.invalidate(&account.tenant, account.id).await;
     }
 
     async fn save_login(&self, id: AccountId, state: &LoginState) -> Result<(), Error> {
@@ -251,18 +406,97 @@ impl Accounts {
             message: "no login is in progress for this account; call StartLogin".into(),
         };
         let sealed = self.store.load_login_state(id).await?.ok_or_else(missing)?;
-        let plain = self
-            .sealer
-            .open(&sealed.sealed, &login_aad(id))
-            .map_err(|err| Error::Internal(format!("login state does not open: {err}")))?;
+        let plain = zeroize::Zeroizing::new(
+            self.sealer
+                .open(&sealed.sealed, &login_aad(id))
+                .map_err(|err| Error::Internal(format!("login state does not open: {err}")))?,
+        );
         serde_json::from_slice(&plain).map_err(|err| Error::Internal(format!("login state: {err}")))
+    }
+
+    /// check_login_rate counts a login start against the tenant's cap.
+    fn check_login_rate(&self, tenant: &TenantId) -> Result<(), Error> {
+        self.login_rate
+            .check_key(tenant)
+            .map_err(|not_until| Error::RateLimited {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            })
+    }
+
+    /// create_for_login stores a new account for a login, within the
+    /// tenant's cap; `Ok(None)` when a concurrent login took its phone
+    /// number or request id first (look the account up again).
+    async fn create_for_login(
+        &self,
+        tenant: &TenantId,
+        fresh: Account,
+        request_id: Option<&RequestId>,
+    ) -> Result<Option<Account>, Error> {
+        let count = self.store.count_accounts(tenant).await?;
+        if count >= u64::from(self.limits.accounts_per_tenant) {
+            return Err(Error::QuotaExceeded {
+                quota: "accounts_per_tenant",
+                limit: self.limits.accounts_per_tenant,
+            });
+        }
+        match self
+            .store
+            .create_account(&fresh, request_id.map(RequestId::as_str))
+            .await
+        {
+            Ok(account) => Ok(Some(account)),
+            Err(StoreError::AlreadyExists { .. }) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// existing_for is the tenant's account a credential belongs to, as far
+    /// as it can be told before logging in: by phone, or by the bot id in
+    /// a bot token.
+    async fn existing_for(
+        &self,
+        tenant: &TenantId,
+        credential: &Credential,
+    ) -> Result<Option<Account>, Error> {
+        Ok(match credential {
+            Credential::Phone(phone) => {
+                self.store
+                    .find_account_by_phone(tenant, phone.as_str())
+                    .await?
+            }
+            Credential::Bot(token) => match token.bot_id() {
+                Some(bot_id) => {
+                    self.store
+                        .find_account_by_telegram_user(tenant, bot_id)
+                        .await?
+                }
+                None => None,
+            },
+        })
+    }
+
+    /// by_request_id is the account a request id created or last logged in.
+    async fn by_request_id(
+        &self,
+        tenant: &TenantId,
+        request_id: Option<&RequestId>,
+    ) -> Result<Option<Account>, Error> {
+        match request_id {
+            Some(id) => Ok(self
+                .store
+                .find_account_by_request_id(tenant, id.as_str())
+                .await?),
+            None => Ok(None),
+        }
     }
 
     /// start_login connects an account: with a phone number Telegram sends a
     /// code (LOGIN_CODE_REQUIRED); with a bot token the bot is logged in
-    /// (AUTHORIZED). The tenant's account with the same phone is reused.
-    /// A request_id makes retries return the first call's account. When
-    /// Telegram refuses, a newly created account is removed again.
+    /// (AUTHORIZED). A request_id is looked up first, so a retry returns the
+    /// first call's account and never sends a second code. The tenant's
+    /// account of the same phone or bot is logged in again when it is not
+    /// authorized; an authorized one answers ALREADY_EXISTS with its id.
+    /// When Telegram refuses, a newly created account is removed again.
     pub async fn start_login(
         &self,
         caller: &Caller,
@@ -270,34 +504,59 @@ impl Accounts {
         request_id: Option<RequestId>,
     ) -> Result<Account, Error> {
         require(caller, Scope::AccountsWrite)?;
+        let tenant = &caller.tenant;
+        if let Some(account) = self.by_request_id(tenant, request_id.as_ref()).await? {
+            return Ok(account);
+        }
+        self.check_login_rate(tenant)?;
         let (kind, phone) = match &credential {
             Credential::Phone(phone) => (AccountKind::User, Some(phone.as_str().to_owned())),
             Credential::Bot(_) => (AccountKind::Bot, None),
         };
-        let existing = match &phone {
-            Some(phone) => {
-                self.store
-                    .find_account_by_phone(&caller.tenant, phone)
-                    .await?
+        // Twice at most: a concurrent login may create the account between
+        // our lookup and our insert, and the second lookup finds it.
+        let mut found = None;
+        for _ in 0..2 {
+            if let Some(existing) = self.existing_for(tenant, &credential).await? {
+                found = Some((existing, false));
+                break;
             }
-            None => None,
-        };
-        let (account, created) = match existing {
-            Some(account) if account.state == AccountState::Authorized => return Ok(account),
-            Some(account) => (account, false),
-            None => {
-                let fresh = new_account(&caller.tenant, kind, phone.clone());
-                let stored = self
-                    .store
-                    .create_account(&fresh, request_id.as_ref().map(RequestId::as_str))
-                    .await?;
-                if stored.id != fresh.id {
-                    // A retry of a request that already ran: same answer.
-                    return Ok(stored);
-                }
-                (stored, true)
+            let fresh = new_account(tenant, kind, phone.clone());
+            if let Some(created) = self
+                .create_for_login(tenant, fresh, request_id.as_ref())
+                .await?
+            {
+                found = Some((created, true));
+                break;
             }
+            if let Some(account) = self.by_request_id(tenant, request_id.as_ref()).await? {
+                return Ok(account);
+            }
+        }
+        let Some((account, created)) = found else {
+            return Err(Error::Store(StoreError::Conflict {
+                resource: "account",
+            }));
         };
+        if account.state == AccountState::Authorized {
+            return Err(Error::AccountExists {
+                account_id: account.id,
+            });
+        }
+        let _lock = self.step_lock(account.id).await?;
+        // Under the lock, look again: the same request, or another login of
+        // this account, may have finished while we waited.
+        if let Some(done) = self.by_request_id(tenant, request_id.as_ref()).await?
+            && !created
+        {
+            return Ok(done);
+        }
+        let account = self.store.get_account(tenant, account.id).await?;
+        if account.state == AccountState::Authorized {
+            return Err(Error::AccountExists {
+                account_id: account.id,
+            });
+        }
         // A login in progress keeps its session (a re-sent code, as
         // Telegram's apps do); a new, revoked or logged-out account gets a fresh one.
         let fresh_session = created
@@ -306,11 +565,19 @@ impl Accounts {
                 AccountState::LoginCodeRequired | AccountState::PasswordRequired
             );
         let result = self.begin(account.clone(), credential, fresh_session).await;
-        if result.is_err() && created {
-            // Nothing of a refused login is kept.
-            if let Err(err) = self.store.delete_account(&account.tenant, account.id).await {
-                tracing::warn!(account_id = %account.id, error = %err, "removing a refused login failed");
+        match (&result, &request_id) {
+            (Err(_), _) if created => self.erase(&account).await,
+            (Ok(done), Some(request_id)) if !created => {
+                // Retries of this request now find the account first.
+                if let Err(err) = self
+                    .store
+                    .set_request_id(tenant, done.id, request_id.as_str())
+                    .await
+                {
+                    tracing::warn!(account_id = %done.id, error = %err, "recording the request id failed");
+                }
             }
+            _ => {}
         }
         result
     }
@@ -321,7 +588,6 @@ impl Accounts {
         credential: Credential,
         fresh_session: bool,
     ) -> Result<Account, Error> {
-        self.supervision.release(account.id);
         if fresh_session {
             self.telegram.prepare(account.id).await?;
         }
@@ -334,8 +600,7 @@ impl Accounts {
                             phone_code_hash,
                         };
                         self.save_login(account.id, &state).await?;
-                        self.transition(account, AccountState::LoginCodeRequired, "CODE_SENT")
-                            .await
+                        self.transition(account, Transition::CodeSent, None).await
                     }
                     CodeSent::SignedIn(user) => self.authorized(account, user).await,
                 }
@@ -350,6 +615,115 @@ impl Accounts {
         }
     }
 
+    /// twin_of is another account of the tenant for the same Telegram user
+    /// (by user id, else by phone number), if any.
+    async fn twin_of(
+        &self,
+        account: &Account,
+        user: &TelegramUser,
+    ) -> Result<Option<Account>, Error> {
+        let tenant = &account.tenant;
+        if let Some(twin) = self
+            .store
+            .find_account_by_telegram_user(tenant, user.user_id)
+            .await?
+            .filter(|twin| twin.id != account.id)
+        {
+            return Ok(Some(twin));
+        }
+        let Some(phone) = user.phone.as_deref() else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .find_account_by_phone(tenant, phone)
+            .await?
+            .filter(|twin| twin.id != account.id))
+    }
+
+    /// authorized completes a login of `user` on `account` — or, when the
+    /// user already has an account in the tenant, re-authorizes that one
+    /// with this login's session (it was not authorized) or ends this login
+    /// and answers ALREADY_EXISTS (it was).
+    async fn authorized(&self, account: Account, user: TelegramUser) -> Result<Account, Error> {
+        if let Some(other) = account.telegram_user_id.filter(|id| *id != user.user_id) {
+            self.end_session(account.id).await;
+            return Err(Error::FailedPrecondition {
+                reason: "FAILED_PRECONDITION",
+                message: format!(
+                    "this account is telegram user {other}, but the login was of user {}; delete the account to connect that user",
+                    user.user_id
+                ),
+            });
+        }
+        // Twice at most: a concurrent login of the same user can take the
+        // unique (tenant, user) first; the second look finds its account.
+        for _ in 0..2 {
+            match self.twin_of(&account, &user).await? {
+                None => {
+                    let mut signed_in = account.clone();
+                    fill(&mut signed_in, &user);
+                    self.store.save_login_state(account.id, None).await?;
+                    match self.transition(signed_in, Transition::LoggedIn, None).await {
+                        Err(Error::Store(StoreError::AlreadyExists { .. })) => continue,
+                        other => return other,
+                    }
+                }
+                Some(twin) if twin.state == AccountState::Authorized => {
+                    return Err(self.duplicate_login(account, twin).await);
+                }
+                Some(twin) => return self.reauthorize_twin(account, twin, user).await,
+            }
+        }
+        Err(Error::Store(StoreError::Conflict {
+            resource: "account",
+        }))
+    }
+
+    /// end_session logs a session out at Telegram, best effort (a login we
+    /// will not keep must not linger among the user's devices).
+    async fn end_session(&self, id: AccountId) {
+        if let Err(err) = self.telegram.log_out(id).await {
+            tracing::warn!(account_id = %id, error = %err, "ending an unwanted telegram session failed");
+        }
+    }
+
+    /// duplicate_login ends a login of a user already connected as `twin`.
+    async fn duplicate_login(&self, account: Account, twin: Account) -> Error {
+        tracing::info!(account_id = %account.id, existing = %twin.id, "login of an already connected telegram user");
+        self.end_session(account.id).await;
+        if account.telegram_user_id.is_none() {
+            self.erase(&account).await;
+        }
+        Error::AccountExists {
+            account_id: twin.id,
+        }
+    }
+
+    /// reauthorize_twin moves this login's session to the user's existing,
+    /// not authorized account, and removes the login's own account.
+    async fn reauthorize_twin(
+        &self,
+        account: Account,
+        twin: Account,
+        user: TelegramUser,
+    ) -> Result<Account, Error> {
+        let _twin_lock = self.step_lock(twin.id).await?;
+        let twin = self.store.get_account(&twin.tenant, twin.id).await?;
+        if twin.state == AccountState::Authorized {
+            return Err(self.duplicate_login(account, twin).await);
+        }
+        tracing::info!(account_id = %twin.id, login = %account.id, "login re-authorizes the user's existing account");
+        self.telegram.adopt_session(account.id, twin.id).await?;
+        if account.telegram_user_id.is_none() {
+            self.erase(&account).await;
+        }
+        self.store.save_login_state(twin.id, None).await?;
+        let mut signed_in = twin;
+        fill(&mut signed_in, &user);
+        self.transition(signed_in, Transition::LoggedIn, None).await
+    }
+
     /// submit_code finishes a phone login, or asks for the 2FA password.
     pub async fn submit_code(
         &self,
@@ -358,6 +732,7 @@ impl Accounts {
         code: LoginCode,
     ) -> Result<Account, Error> {
         require(caller, Scope::AccountsWrite)?;
+        let _lock = self.step_lock(id).await?;
         let account = self
             .waiting_for(caller, id, AccountState::LoginCodeRequired, "a login code")
             .await?;
@@ -379,7 +754,7 @@ impl Accounts {
         hint: Option<String>,
     ) -> Result<Account, Error> {
         account.password_hint = hint;
-        self.transition(account, AccountState::PasswordRequired, "PASSWORD_REQUIRED")
+        self.transition(account, Transition::PasswordRequired, None)
             .await
     }
 
@@ -406,6 +781,7 @@ impl Accounts {
         password: Password,
     ) -> Result<Account, Error> {
         require(caller, Scope::AccountsWrite)?;
+        let _lock = self.step_lock(id).await?;
         let account = self
             .waiting_for(caller, id, AccountState::PasswordRequired, "a password")
             .await?;
@@ -413,67 +789,115 @@ impl Accounts {
         self.authorized(account, user).await
     }
 
-    /// start_qr_login creates an account logging in by QR code; `qr_step`
-    /// then polls it.
+    /// qr_slot takes one of the tenant's concurrent QR login slots.
+    fn qr_slot(&self, tenant: &TenantId) -> Result<OwnedSemaphorePermit, Error> {
+        let limit = self.limits.concurrent_qr_logins;
+        let semaphore = {
+            let mut slots = self.qr_slots.lock().expect("qr slots lock");
+            slots.retain(|_, s| s.available_permits() < limit as usize || Arc::strong_count(s) > 1);
+            slots
+                .entry(tenant.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(limit as usize)))
+                .clone()
+        };
+        semaphore
+            .try_acquire_owned()
+            .map_err(|_| Error::QuotaExceeded {
+                quota: "concurrent_qr_logins",
+                limit,
+            })
+    }
+
+    /// start_qr_login starts a QR login: a new account (or, for a retried
+    /// request_id, the one it made) with a login flow on one connection.
     pub async fn start_qr_login(
         &self,
         caller: &Caller,
         request_id: Option<RequestId>,
-    ) -> Result<Account, Error> {
+    ) -> Result<QrLoginRun, Error> {
         require(caller, Scope::AccountsWrite)?;
-        let fresh = new_account(&caller.tenant, AccountKind::User, None);
-        let account = self
-            .store
-            .create_account(&fresh, request_id.as_ref().map(RequestId::as_str))
-            .await?;
-        if account.id == fresh.id
-            && let Err(err) = self.telegram.prepare(account.id).await
-        {
-            let _ = self.store.delete_account(&account.tenant, account.id).await;
-            return Err(err);
-        }
-        Ok(account)
-    }
-
-    /// qr_step exports a fresh QR token, or completes the login once the
-    /// token was accepted (authorized, or PASSWORD_REQUIRED with 2FA).
-    pub async fn qr_step(
-        &self,
-        caller: &Caller,
-        id: AccountId,
-    ) -> Result<(Account, Option<(String, chrono::DateTime<Utc>)>), Error> {
-        let account = self.store.get_account(&caller.tenant, id).await?;
-        match self.telegram.qr_login(id).await? {
-            QrLogin::Token { url, expires } => Ok((account, Some((url, expires)))),
-            QrLogin::SignIn(SignIn::SignedIn(user)) => {
-                Ok((self.authorized(account, user).await?, None))
-            }
-            QrLogin::SignIn(SignIn::PasswordRequired { hint }) => {
-                Ok((self.password_required(account, hint).await?, None))
-            }
-        }
-    }
-
-    /// abandon_qr_login removes an account whose QR login never completed.
-    pub async fn abandon_qr_login(&self, tenant: &TenantId, id: AccountId) {
-        match self.store.get_account(tenant, id).await {
-            Ok(account) if account.state == AccountState::LoginCodeRequired => {
-                if let Err(err) = self.store.delete_account(tenant, id).await {
-                    tracing::warn!(account_id = %id, error = %err, "removing an abandoned qr login failed");
+        let tenant = &caller.tenant;
+        let slot = self.qr_slot(tenant)?;
+        if let Some(account) = self.by_request_id(tenant, request_id.as_ref()).await? {
+            let lock = self.login_locks.try_lock(&account.id).ok_or_else(|| {
+                Error::FailedPrecondition {
+                    reason: "FAILED_PRECONDITION",
+                    message: "a qr login with this request_id is streaming already".into(),
                 }
+            })?;
+            if account.state != AccountState::LoginCodeRequired {
+                // It completed: the retry gets its outcome.
+                return Ok(QrLoginRun {
+                    accounts: self.clone(),
+                    account: account.clone(),
+                    flow: None,
+                    done: Some(account),
+                    completed: true,
+                    _lock: lock,
+                    _slot: slot,
+                });
             }
-            _ => {}
+            // An earlier stream ended without cleaning up (a crash): start over on it.
+            return self.run_qr(account, lock, slot, true).await;
+        }
+        self.check_login_rate(tenant)?;
+        let fresh = new_account(tenant, AccountKind::User, None);
+        let Some(account) = self
+            .create_for_login(tenant, fresh, request_id.as_ref())
+            .await?
+        else {
+            return Err(Error::Store(StoreError::Conflict {
+                resource: "account",
+            }));
+        };
+        let lock = self
+            .login_locks
+            .try_lock(&account.id)
+            .expect("a new account's lock is free");
+        self.run_qr(account, lock, slot, true).await
+    }
+
+    async fn run_qr(
+        &self,
+        account: Account,
+        lock: OwnedMutexGuard<()>,
+        slot: OwnedSemaphorePermit,
+        fresh_session: bool,
+    ) -> Result<QrLoginRun, Error> {
+        let flow = async {
+            if fresh_session {
+                self.telegram.prepare(account.id).await?;
+            }
+            self.telegram.qr_login(account.id).await
+        };
+        match flow.await {
+            Ok(flow) => Ok(QrLoginRun {
+                accounts: self.clone(),
+                account,
+                flow: Some(flow),
+                done: None,
+                completed: false,
+                _lock: lock,
+                _slot: slot,
+            }),
+            Err(err) => {
+                self.erase(&account).await;
+                Err(err)
+            }
         }
     }
 
     /// log_out ends the account's Telegram session and keeps its data.
     pub async fn log_out(&self, caller: &Caller, id: AccountId) -> Result<Account, Error> {
         require(caller, Scope::AccountsWrite)?;
+        let _lock = self.step_lock(id).await?;
         let account = self.store.get_account(&caller.tenant, id).await?;
         if account.state == AccountState::LoggedOut {
             return Ok(account);
         }
-        self.supervision.release(id);
+        // The supervisor's connection closes first, so its probe cannot
+        // mistake the log-out for a revocation (which would be refused anyway).
+        self.supervision.release(id).await;
         if matches!(
             account.state,
             AccountState::Authorized | AccountState::PasswordRequired
@@ -481,8 +905,13 @@ impl Accounts {
             self.telegram.log_out(id).await?;
         }
         self.store.save_login_state(id, None).await?;
-        self.transition(account, AccountState::LoggedOut, "LOGGED_OUT")
-            .await
+        // A revocation may have landed meanwhile (REAUTH_REQUIRED): the
+        // log-out still wins, from whatever state is stored now.
+        let account = self.store.get_account(&caller.tenant, id).await?;
+        if account.state == AccountState::LoggedOut {
+            return Ok(account);
+        }
+        self.transition(account, Transition::LoggedOut, None).await
     }
 
     /// delete_account logs out and erases everything stored for the account.
@@ -490,8 +919,9 @@ impl Accounts {
     /// session must not outlive the data that would let us end it.
     pub async fn delete_account(&self, caller: &Caller, id: AccountId) -> Result<(), Error> {
         require(caller, Scope::AccountsWrite)?;
+        let _lock = self.step_lock(id).await?;
         let account = self.store.get_account(&caller.tenant, id).await?;
-        self.supervision.release(id);
+        self.supervision.release(id).await;
         if matches!(
             account.state,
             AccountState::Authorized | AccountState::PasswordRequired
@@ -525,9 +955,9 @@ impl Accounts {
         id: AccountId,
     ) -> Result<Vec<TelegramDevice>, Error> {
         require(caller, Scope::AccountsRead)?;
-        let account = self.authorized_account(caller, id).await?;
-        self.on_revocation(account, self.telegram.devices(id).await)
-            .await
+        self.authorized_account(caller, id).await?;
+        // A revocation this call learns of is reported by the adapter.
+        self.telegram.devices(id).await
     }
 
     pub async fn terminate_device(
@@ -537,45 +967,35 @@ impl Accounts {
         hash: i64,
     ) -> Result<(), Error> {
         require(caller, Scope::AccountsWrite)?;
-        let account = self.authorized_account(caller, id).await?;
-        self.on_revocation(account, self.telegram.terminate_device(id, hash).await)
-            .await
+        self.authorized_account(caller, id).await?;
+        self.telegram.terminate_device(id, hash).await
     }
 
-    /// on_revocation turns the account REAUTH_REQUIRED when a call learns
-    /// that Telegram revoked its session.
-    async fn on_revocation<T>(
-        &self,
-        account: Account,
-        result: Result<T, Error>,
-    ) -> Result<T, Error> {
-        if let Err(Error::ReauthRequired) = &result {
-            self.revoked(account, "SESSION_REVOKED").await;
-        }
-        result
-    }
-
-    /// revoked records that Telegram revoked the account's session.
-    pub async fn revoked(&self, account: Account, reason: &str) {
-        if account.state == AccountState::ReauthRequired {
-            return;
-        }
-        let id = account.id;
-        if let Err(err) = self
-            .transition(account, AccountState::ReauthRequired, reason)
+    /// revoked records that Telegram revoked the session of `epoch` of an
+    /// account. It applies only while that session is the account's and the
+    /// account is AUTHORIZED; anything else (a log-out or re-login won the
+    /// race, a late report) is ignored.
+    pub async fn revoked(&self, id: AccountId, epoch: i64, reason: &str) {
+        let account = match self.store.find_account(id).await {
+            Ok(Some(account)) => account,
+            Ok(None) => return,
+            Err(err) => {
+                tracing::warn!(account_id = %id, error = %err, "revoked account not readable");
+                return;
+            }
+        };
+        match self
+            .transition(account, Transition::Revoked, Some(epoch))
             .await
         {
-            tracing::error!(account_id = %id, error = %err, "recording a revoked session failed");
-        }
-    }
-
-    /// revoked_by_id is [`Accounts::revoked`] for the supervisor, which
-    /// knows only the ids.
-    pub async fn revoked_by_id(&self, tenant: &TenantId, id: AccountId, reason: &str) {
-        match self.store.get_account(tenant, id).await {
-            Ok(account) => self.revoked(account, reason).await,
+            Ok(_) => {
+                tracing::warn!(account_id = %id, reason, "session revoked, the account must log in again")
+            }
+            Err(Error::FailedPrecondition { .. } | Error::Store(StoreError::Conflict { .. })) => {
+                tracing::info!(account_id = %id, epoch, reason, "a revocation report no longer applies");
+            }
             Err(err) => {
-                tracing::warn!(account_id = %id, error = %err, "revoked account not readable")
+                tracing::error!(account_id = %id, error = %err, "recording a revoked session failed");
             }
         }
     }
@@ -583,6 +1003,9 @@ impl Accounts {
 
 #[cfg(test)]
 mod tests {
+    //! The state machine's races, replayed deterministically on a real
+    //! (in-memory SQLite) store: a paused fake Telegram holds one side at
+    //! the point where the other lands.
     use std::sync::Mutex;
 
     use async_trait::async_trait;
@@ -590,183 +1013,223 @@ mod tests {
 
     use super::*;
     use crate::cache::{MemoryCache, MemoryCacheOptions};
-    use crate::domain::ports::StoreError;
-    use crate::domain::{PrincipalKind, login};
+    use crate::domain::PrincipalKind;
+    use crate::domain::ports::{FIRST_SESSION_VERSION, SessionStore};
+    use crate::storage::Store;
 
-    /// PausingStore serves one account and can hold a reader between its
-    /// database read and its return, to replay the read-through race.
-    struct PausingStore {
-        account: Mutex<Account>,
-        pause_next_read: Mutex<bool>,
-        read_done: Notify,
+    /// FakeTelegram answers log-outs, optionally pausing inside one.
+    #[derive(Default)]
+    struct FakeTelegram {
+        pause_log_out: Mutex<bool>,
+        in_log_out: Notify,
         resume: Notify,
     }
 
     #[async_trait]
-    impl AccountStore for PausingStore {
-        async fn get_account(&self, _: &TenantId, _: AccountId) -> Result<Account, StoreError> {
-            let snapshot = self.account.lock().unwrap().clone();
-            let pause = std::mem::take(&mut *self.pause_next_read.lock().unwrap());
-            if pause {
-                self.read_done.notify_one();
-                self.resume.notified().await;
-            }
-            Ok(snapshot)
-        }
-        async fn update_account(&self, account: &Account) -> Result<(), StoreError> {
-            *self.account.lock().unwrap() = account.clone();
-            Ok(())
-        }
-        async fn list_accounts(
-            &self,
-            _: &TenantId,
-            _: Option<AccountId>,
-            _: u32,
-        ) -> Result<AccountPage, StoreError> {
-            unreachable!("not used by this test")
-        }
-        async fn insert_account(&self, _: &Account) -> Result<(), StoreError> {
-            unreachable!("not used by this test")
-        }
-        async fn create_account(
-            &self,
-            _: &Account,
-            _: Option<&str>,
-        ) -> Result<Account, StoreError> {
-            unreachable!("not used by this test")
-        }
-        async fn delete_account(&self, _: &TenantId, _: AccountId) -> Result<(), StoreError> {
-            unreachable!("not used by this test")
-        }
-        async fn load_login_state(&self, _: AccountId) -> Result<Option<Sealed>, StoreError> {
-            unreachable!("not used by this test")
-        }
-        async fn save_login_state(
-            &self,
-            _: AccountId,
-            _: Option<&Sealed>,
-        ) -> Result<(), StoreError> {
-            Ok(())
-        }
-        async fn find_account_by_phone(
-            &self,
-            _: &TenantId,
-            _: &str,
-        ) -> Result<Option<Account>, StoreError> {
-            unreachable!("not used by this test")
-        }
-        async fn accounts_in_state(&self, _: AccountState) -> Result<Vec<Account>, StoreError> {
-            unreachable!("not used by this test")
-        }
-    }
-
-    struct Quiet;
-
-    #[async_trait]
-    impl EventLog for Quiet {
-        async fn append(
-            &self,
-            _: &TenantId,
-            _: Option<AccountId>,
-            _: &EventPayload,
-        ) -> Result<i64, StoreError> {
-            Ok(1)
-        }
-        async fn events_after(
-            &self,
-            _: &TenantId,
-            _: i64,
-            _: u32,
-        ) -> Result<Vec<crate::domain::event::Event>, StoreError> {
-            Ok(Vec::new())
-        }
-    }
-
-    impl Supervision for Quiet {
-        fn supervise(&self, _: &TenantId, _: AccountId) {}
-        fn release(&self, _: AccountId) {}
-    }
-
-    #[async_trait]
-    impl TelegramAccounts for Quiet {
+    impl TelegramAccounts for FakeTelegram {
         async fn prepare(&self, _: AccountId) -> Result<(), Error> {
-            unreachable!()
+            Ok(())
+        }
+        async fn adopt_session(&self, _: AccountId, _: AccountId) -> Result<(), Error> {
+            unreachable!("not used by these tests")
         }
         async fn send_code(&self, _: AccountId, _: &str) -> Result<CodeSent, Error> {
-            unreachable!()
+            unreachable!("not used by these tests")
         }
         async fn sign_in(&self, _: AccountId, _: &str, _: &str, _: &str) -> Result<SignIn, Error> {
-            unreachable!()
+            unreachable!("not used by these tests")
         }
         async fn check_password(&self, _: AccountId, _: &str) -> Result<TelegramUser, Error> {
-            unreachable!()
+            unreachable!("not used by these tests")
         }
         async fn bot_sign_in(&self, _: AccountId, _: &str) -> Result<TelegramUser, Error> {
-            unreachable!()
+            unreachable!("not used by these tests")
         }
-        async fn qr_login(&self, _: AccountId) -> Result<QrLogin, Error> {
-            unreachable!()
+        async fn qr_login(&self, _: AccountId) -> Result<Box<dyn QrLoginFlow>, Error> {
+            unreachable!("not used by these tests")
         }
         async fn log_out(&self, _: AccountId) -> Result<(), Error> {
-            unreachable!()
+            let pause = std::mem::take(&mut *self.pause_log_out.lock().unwrap());
+            if pause {
+                self.in_log_out.notify_one();
+                self.resume.notified().await;
+            }
+            Ok(())
         }
-        async fn devices(&self, _: AccountId) -> Result<Vec<login::TelegramDevice>, Error> {
-            unreachable!()
+        async fn devices(&self, _: AccountId) -> Result<Vec<TelegramDevice>, Error> {
+            unreachable!("not used by these tests")
         }
         async fn terminate_device(&self, _: AccountId, _: i64) -> Result<(), Error> {
-            unreachable!()
+            unreachable!("not used by these tests")
         }
+    }
+
+    /// Supervised records which accounts are supervised.
+    #[derive(Default)]
+    struct Supervised(Mutex<std::collections::HashSet<AccountId>>);
+
+    #[async_trait]
+    impl Supervision for Supervised {
+        fn supervise(&self, _: &TenantId, account: AccountId) {
+            self.0.lock().unwrap().insert(account);
+        }
+        async fn release(&self, account: AccountId) {
+            self.0.lock().unwrap().remove(&account);
+        }
+    }
+
+    struct Setup {
+        accounts: Accounts,
+        store: Store,
+        telegram: Arc<FakeTelegram>,
+        supervised: Arc<Supervised>,
+        caller: Caller,
+        account: Account,
+    }
+
+    /// setup stores an AUTHORIZED account whose session is in epoch 1.
+    async fn setup() -> Setup {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let tenant = TenantId::parse("acme").unwrap();
+        let mut account = new_account(&tenant, AccountKind::User, Some("9996611111".into()));
+        account.state = AccountState::Authorized;
+        account.telegram_user_id = Some(42);
+        store.insert_account(&account).await.unwrap();
+        let sealed = Sealed {
+            sealed: vec![1, 2, 3],
+            key_id: "k".into(),
+        };
+        assert_eq!(
+            store.replace_session(account.id, 0, &sealed).await.unwrap(),
+            1
+        );
+        let telegram = Arc::new(FakeTelegram::default());
+        let supervised = Arc::new(Supervised::default());
+        supervised.supervise(&tenant, account.id);
+        let accounts = Accounts::new(
+            Arc::new(store.clone()),
+            Arc::new(MemoryCache::new(MemoryCacheOptions::default())),
+            telegram.clone(),
+            Arc::new(store.clone()),
+            supervised.clone(),
+            Sealer::from_specs(&[Sealer::generate_spec("k").to_string()], None).unwrap(),
+            AccountLimits::default(),
+        );
+        let caller = Caller {
+            tenant,
+            principal: "u".into(),
+            kind: PrincipalKind::User,
+            scopes: [Scope::AccountsRead, Scope::AccountsWrite]
+                .into_iter()
+                .collect(),
+        };
+        Setup {
+            accounts,
+            store,
+            telegram,
+            supervised,
+            caller,
+            account,
+        }
+    }
+
+    async fn state(s: &Setup) -> AccountState {
+        s.accounts.get(&s.caller, s.account.id).await.unwrap().state
     }
 
     #[tokio::test]
-    async fn a_read_racing_a_write_never_leaves_a_stale_copy_behind() {
-        let tenant = TenantId::parse("acme").unwrap();
-        let mut account = new_account(&tenant, AccountKind::User, None);
-        account.state = AccountState::Authorized;
-        let store = Arc::new(PausingStore {
-            account: Mutex::new(account.clone()),
-            pause_next_read: Mutex::new(true),
-            read_done: Notify::new(),
-            resume: Notify::new(),
-        });
-        let quiet = Arc::new(Quiet);
-        let accounts = Accounts::new(
-            store.clone(),
-            Arc::new(MemoryCache::new(MemoryCacheOptions::default())),
-            quiet.clone(),
-            quiet.clone(),
-            quiet,
-            Sealer::from_specs(&[Sealer::generate_spec("k").to_string()], None).unwrap(),
-        );
-        let caller = Caller {
-            tenant: tenant.clone(),
-            principal: "u".into(),
-            kind: PrincipalKind::User,
-            scopes: [Scope::AccountsRead].into_iter().collect(),
-        };
-
-        // A reader reads AUTHORIZED from the database and stalls before caching it…
-        let reader = {
-            let (accounts, caller) = (accounts.clone(), caller.clone());
-            tokio::spawn(async move { accounts.get(&caller, account.id).await })
-        };
-        store.read_done.notified().await;
-        // …while a writer revokes the account and invalidates the cache.
-        accounts
-            .revoked(account.clone(), "AUTH_KEY_UNREGISTERED")
+    async fn a_revocation_of_the_current_session_requires_a_new_login() {
+        let s = setup().await;
+        s.accounts
+            .revoked(s.account.id, 1, "AUTH_KEY_UNREGISTERED")
             .await;
-        store.resume.notify_one();
-        let stale = reader.await.unwrap().unwrap();
-        assert_eq!(
-            stale.state,
-            AccountState::Authorized,
-            "the racing read itself saw the old row"
+        assert_eq!(state(&s).await, AccountState::ReauthRequired);
+        assert!(
+            !s.supervised.0.lock().unwrap().contains(&s.account.id),
+            "a revoked account is no longer supervised"
         );
+    }
 
-        // Every read after the write sees the new state, though the late copy was cached.
-        for _ in 0..3 {
-            let read = accounts.get(&caller, account.id).await.unwrap();
-            assert_eq!(read.state, AccountState::ReauthRequired);
-        }
+    #[tokio::test]
+    async fn a_late_revocation_of_an_older_session_changes_nothing() {
+        let s = setup().await;
+        // A re-login replaced the session (epoch 2) before the report of
+        // epoch 1's revocation arrived.
+        let sealed = Sealed {
+            sealed: vec![4],
+            key_id: "k".into(),
+        };
+        assert_eq!(
+            s.store
+                .replace_session(s.account.id, 1, &sealed)
+                .await
+                .unwrap(),
+            2
+        );
+        s.accounts
+            .revoked(s.account.id, 1, "AUTH_KEY_UNREGISTERED")
+            .await;
+        assert_eq!(state(&s).await, AccountState::Authorized);
+        assert!(s.supervised.0.lock().unwrap().contains(&s.account.id));
+    }
+
+    #[tokio::test]
+    async fn a_revocation_after_a_log_out_leaves_it_logged_out() {
+        let s = setup().await;
+        s.accounts.log_out(&s.caller, s.account.id).await.unwrap();
+        s.accounts
+            .revoked(s.account.id, 1, "AUTH_KEY_UNREGISTERED")
+            .await;
+        assert_eq!(state(&s).await, AccountState::LoggedOut);
+    }
+
+    #[tokio::test]
+    async fn a_revocation_landing_inside_a_log_out_still_ends_logged_out() {
+        let s = setup().await;
+        *s.telegram.pause_log_out.lock().unwrap() = true;
+        let log_out = {
+            let (accounts, caller, id) = (s.accounts.clone(), s.caller.clone(), s.account.id);
+            tokio::spawn(async move { accounts.log_out(&caller, id).await })
+        };
+        // The log-out read AUTHORIZED and is at Telegram; the probe notices
+        // the session is gone and reports it now.
+        s.telegram.in_log_out.notified().await;
+        s.accounts
+            .revoked(s.account.id, 1, "AUTH_KEY_UNREGISTERED")
+            .await;
+        assert_eq!(state(&s).await, AccountState::ReauthRequired);
+        s.telegram.resume.notify_one();
+        let done = log_out.await.unwrap().unwrap();
+        assert_eq!(done.state, AccountState::LoggedOut);
+        assert_eq!(state(&s).await, AccountState::LoggedOut);
+    }
+
+    #[tokio::test]
+    async fn a_stale_writer_of_a_session_is_refused() {
+        let s = setup().await;
+        let sealed = |b: u8| Sealed {
+            sealed: vec![b],
+            key_id: "k".into(),
+        };
+        let id = s.account.id;
+        s.store.save_session(id, 1, 2, &sealed(1)).await.unwrap();
+        // An older version of the same epoch, and any version of an old epoch.
+        assert!(matches!(
+            s.store.save_session(id, 1, 2, &sealed(2)).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        assert_eq!(s.store.replace_session(id, 1, &sealed(3)).await.unwrap(), 2);
+        assert!(matches!(
+            s.store.save_session(id, 1, 99, &sealed(4)).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        assert!(matches!(
+            s.store.replace_session(id, 1, &sealed(5)).await,
+            Err(StoreError::Conflict { .. })
+        ));
+        let row = s.store.load_session(id).await.unwrap();
+        assert_eq!((row.epoch, row.version), (2, FIRST_SESSION_VERSION));
+        assert_eq!(row.sealed.unwrap().sealed, vec![3]);
     }
 }

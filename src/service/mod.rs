@@ -2,6 +2,8 @@
 //! talk to the ports, and keep the cache consistent with the store.
 
 pub mod accounts;
+pub mod cached;
+pub mod locks;
 pub mod sandbox;
 
 pub use accounts::Accounts;

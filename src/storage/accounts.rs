@@ -2,12 +2,15 @@
 
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use super::entities::{accounts, events};
 use super::sessions::{LOGIN_STATE, load_sealed, save_sealed};
 use super::{Store, StoreResultExt};
-use crate::domain::ports::{AccountPage, AccountStore, Sealed, StoreError};
+use crate::domain::ports::{AccountPage, AccountStore, Expect, Sealed, StoreError};
 use crate::domain::{Account, AccountId, AccountState, TenantId};
 
 const RESOURCE: &str = "account";
@@ -89,11 +92,11 @@ impl AccountStore for Store {
         }
     }
 
-    async fn update_account(&self, account: &Account) -> Result<(), StoreError> {
+    async fn update_account(&self, account: &Account, expect: Expect) -> Result<(), StoreError> {
         let Account {
             id,
             tenant,
-            kind: _,
+            kind,
             state,
             phone_number,
             telegram_user_id,
@@ -103,7 +106,8 @@ impl AccountStore for Store {
             created_at: _,
             updated_at,
         } = account;
-        let result = accounts::Entity::update_many()
+        let update = accounts::Entity::update_many()
+            .col_expr(accounts::Column::Kind, Expr::value(kind.as_str()))
             .col_expr(accounts::Column::State, Expr::value(state.as_str()))
             .col_expr(
                 accounts::Column::PhoneNumber,
@@ -125,6 +129,70 @@ impl AccountStore for Store {
             .col_expr(accounts::Column::UpdatedAt, Expr::value(*updated_at))
             .filter(accounts::Column::Id.eq(id.to_string()))
             .filter(accounts::Column::TenantId.eq(tenant.as_str()))
+            .filter(accounts::Column::State.eq(expect.state.as_str()));
+        let update = match expect.session_epoch {
+            Some(epoch) => update.filter(accounts::Column::SessionEpoch.eq(epoch)),
+            None => update,
+        };
+        let result = update.exec(self.connection()).await.store_err(RESOURCE)?;
+        if result.rows_affected == 0 {
+            return match self.get_account(tenant, *id).await {
+                Ok(_) => Err(StoreError::Conflict { resource: RESOURCE }),
+                Err(err) => Err(err),
+            };
+        }
+        Ok(())
+    }
+
+    async fn find_account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        accounts::Entity::find_by_id(id.to_string())
+            .one(self.connection())
+            .await
+            .store_err(RESOURCE)?
+            .map(account_from_row)
+            .transpose()
+    }
+
+    async fn find_account_by_request_id(
+        &self,
+        tenant: &TenantId,
+        request_id: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        accounts::Entity::find()
+            .filter(accounts::Column::TenantId.eq(tenant.as_str()))
+            .filter(accounts::Column::RequestId.eq(request_id))
+            .one(self.connection())
+            .await
+            .store_err(RESOURCE)?
+            .map(account_from_row)
+            .transpose()
+    }
+
+    async fn find_account_by_telegram_user(
+        &self,
+        tenant: &TenantId,
+        telegram_user_id: i64,
+    ) -> Result<Option<Account>, StoreError> {
+        accounts::Entity::find()
+            .filter(accounts::Column::TenantId.eq(tenant.as_str()))
+            .filter(accounts::Column::TelegramUserId.eq(telegram_user_id))
+            .one(self.connection())
+            .await
+            .store_err(RESOURCE)?
+            .map(account_from_row)
+            .transpose()
+    }
+
+    async fn set_request_id(
+        &self,
+        tenant: &TenantId,
+        id: AccountId,
+        request_id: &str,
+    ) -> Result<(), StoreError> {
+        let result = accounts::Entity::update_many()
+            .col_expr(accounts::Column::RequestId, Expr::value(request_id))
+            .filter(accounts::Column::Id.eq(id.to_string()))
+            .filter(accounts::Column::TenantId.eq(tenant.as_str()))
             .exec(self.connection())
             .await
             .store_err(RESOURCE)?;
@@ -132,6 +200,14 @@ impl AccountStore for Store {
             return Err(StoreError::NotFound { resource: RESOURCE });
         }
         Ok(())
+    }
+
+    async fn count_accounts(&self, tenant: &TenantId) -> Result<u64, StoreError> {
+        accounts::Entity::find()
+            .filter(accounts::Column::TenantId.eq(tenant.as_str()))
+            .count(self.connection())
+            .await
+            .store_err(RESOURCE)
     }
 
     async fn delete_account(&self, tenant: &TenantId, id: AccountId) -> Result<(), StoreError> {
@@ -231,6 +307,8 @@ async fn insert(
         password_hint: Set(password_hint.clone()),
         session: Set(None),
         session_key_id: Set(None),
+        session_epoch: Set(0),
+        session_version: Set(0),
         login_state: Set(None),
         login_key_id: Set(None),
         request_id: Set(request_id.map(str::to_owned)),

@@ -1,7 +1,8 @@
 //! Sealed values on `accounts`: the Telegram session (`session`,
 //! `session_key_id`) and the state of a login in progress (`login_state`,
 //! `login_key_id`). Each is AEAD-sealed bytes plus the id of the key that
-//! sealed them; storage never sees them open.
+//! sealed them; storage never sees them open. Session writes are
+//! compare-and-set on `session_epoch` / `session_version`.
 
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
@@ -10,7 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use super::entities::accounts;
 use super::{Store, StoreResultExt};
 use crate::domain::AccountId;
-use crate::domain::ports::{Sealed, SessionStore, StoreError};
+use crate::domain::ports::{FIRST_SESSION_VERSION, Sealed, SessionRow, SessionStore, StoreError};
 
 const RESOURCE: &str = "account";
 
@@ -20,12 +21,6 @@ pub(super) struct SealedColumns {
     key_id: accounts::Column,
     what: &'static str,
 }
-
-pub(super) const SESSION: SealedColumns = SealedColumns {
-    sealed: accounts::Column::Session,
-    key_id: accounts::Column::SessionKeyId,
-    what: "session",
-};
 
 pub(super) const LOGIN_STATE: SealedColumns = SealedColumns {
     sealed: accounts::Column::LoginState,
@@ -85,13 +80,114 @@ pub(super) async fn save_sealed(
     Ok(())
 }
 
+/// missing_or_conflict explains a compare-and-set that changed no row: the
+/// account is gone (`NotFound`) or a concurrent writer moved it (`Conflict`).
+async fn missing_or_conflict(store: &Store, id: AccountId) -> StoreError {
+    let exists = accounts::Entity::find_by_id(id.to_string())
+        .select_only()
+        .column(accounts::Column::Id)
+        .into_tuple::<String>()
+        .one(store.connection())
+        .await;
+    match exists {
+        Ok(Some(_)) => StoreError::Conflict {
+            resource: "session",
+        },
+        Ok(None) => StoreError::NotFound { resource: RESOURCE },
+        Err(err) => super::classify(err, RESOURCE),
+    }
+}
+
 #[async_trait]
 impl SessionStore for Store {
-    async fn load_session(&self, account: AccountId) -> Result<Option<Sealed>, StoreError> {
-        load_sealed(self, account, &SESSION).await
+    async fn load_session(&self, account: AccountId) -> Result<SessionRow, StoreError> {
+        let row: Option<(Option<Vec<u8>>, Option<String>, i64, i64)> =
+            accounts::Entity::find_by_id(account.to_string())
+                .select_only()
+                .column(accounts::Column::Session)
+                .column(accounts::Column::SessionKeyId)
+                .column(accounts::Column::SessionEpoch)
+                .column(accounts::Column::SessionVersion)
+                .into_tuple()
+                .one(self.connection())
+                .await
+                .store_err(RESOURCE)?;
+        let (sealed, key_id, epoch, version) =
+            row.ok_or(StoreError::NotFound { resource: RESOURCE })?;
+        let sealed = match (sealed, key_id) {
+            (Some(sealed), Some(key_id)) => Some(Sealed { sealed, key_id }),
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(StoreError::Corrupt(format!(
+                    "account {account} has a session without a key id"
+                )));
+            }
+        };
+        Ok(SessionRow {
+            sealed,
+            epoch,
+            version,
+        })
     }
 
-    async fn save_session(&self, account: AccountId, session: &Sealed) -> Result<(), StoreError> {
-        save_sealed(self, account, &SESSION, Some(session)).await
+    async fn save_session(
+        &self,
+        account: AccountId,
+        epoch: i64,
+        version: i64,
+        session: &Sealed,
+    ) -> Result<(), StoreError> {
+        let result = accounts::Entity::update_many()
+            .col_expr(
+                accounts::Column::Session,
+                Expr::value(session.sealed.clone()),
+            )
+            .col_expr(
+                accounts::Column::SessionKeyId,
+                Expr::value(session.key_id.clone()),
+            )
+            .col_expr(accounts::Column::SessionVersion, Expr::value(version))
+            .filter(accounts::Column::Id.eq(account.to_string()))
+            .filter(accounts::Column::SessionEpoch.eq(epoch))
+            .filter(accounts::Column::SessionVersion.lt(version))
+            .exec(self.connection())
+            .await
+            .store_err(RESOURCE)?;
+        if result.rows_affected == 0 {
+            return Err(missing_or_conflict(self, account).await);
+        }
+        Ok(())
+    }
+
+    async fn replace_session(
+        &self,
+        account: AccountId,
+        expected_epoch: i64,
+        session: &Sealed,
+    ) -> Result<i64, StoreError> {
+        let epoch = expected_epoch + 1;
+        let result = accounts::Entity::update_many()
+            .col_expr(
+                accounts::Column::Session,
+                Expr::value(session.sealed.clone()),
+            )
+            .col_expr(
+                accounts::Column::SessionKeyId,
+                Expr::value(session.key_id.clone()),
+            )
+            .col_expr(accounts::Column::SessionEpoch, Expr::value(epoch))
+            .col_expr(
+                accounts::Column::SessionVersion,
+                Expr::value(FIRST_SESSION_VERSION),
+            )
+            .filter(accounts::Column::Id.eq(account.to_string()))
+            .filter(accounts::Column::SessionEpoch.eq(expected_epoch))
+            .exec(self.connection())
+            .await
+            .store_err(RESOURCE)?;
+        if result.rows_affected == 0 {
+            return Err(missing_or_conflict(self, account).await);
+        }
+        Ok(epoch)
     }
 }

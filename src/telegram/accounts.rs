@@ -1,23 +1,40 @@
 //! [`Telegram`]: the adapter behind the domain's `TelegramAccounts` port.
-//! Each account has one [`StoredSession`] per process (shared by login calls
-//! and, once authorized, its supervisor); login calls run on a short-lived
-//! [`Connection`] over it.
+//!
+//! The session registry: each account has at most one [`StoredSession`] per
+//! process, shared by login calls, RPCs and, once authorized, its
+//! supervisor. Who may write what:
+//! - Loading and replacing an account's session happen under the account's
+//!   slot lock, so concurrent callers share one load (never two sessions
+//!   with two flushers for one account).
+//! - A replacement (`prepare`, a re-login) waits, still under the lock,
+//!   until every holder of the old session has dropped it and its flusher
+//!   has made its final save; the new session is stored in a new epoch by
+//!   compare-and-set, so anything the old one might still try to write is
+//!   refused by the database.
+//! - A revocation learnt by any call is reported with the epoch of the
+//!   session it was learnt on, so a late report about an old session can
+//!   never mark a newer login revoked.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use grammers_session::updates::UpdatesLike;
+use grammers_tl_types as tl;
+use tokio::sync::mpsc;
 
 use super::connection::Connection;
 use super::login::{self, App, QrToken};
-use super::session::SessionData;
-use super::{Error, SessionError, StoredSession};
+use super::session::{Finished, SessionData, SessionOptions};
+use super::{Error, StoredSession};
 use crate::crypto::Sealer;
 use crate::domain::login::{CodeSent, QrLogin, SignIn, TelegramDevice, TelegramUser};
-use crate::domain::ports::{SessionStore, TelegramAccounts};
+use crate::domain::ports::{QrLoginFlow, SessionStore, TelegramAccounts};
 use crate::domain::{self, AccountId};
 
 /// Provisioner decides where new sessions connect: Telegram's data centers
@@ -50,24 +67,56 @@ impl Provisioner for RealTelegram {
     }
 }
 
+/// TelegramOptions bound every Telegram call and session write.
+#[derive(Debug, Clone, Copy)]
+pub struct TelegramOptions {
+    /// Deadline of one Telegram call (or one bounded sequence of calls).
+    pub call_timeout: Duration,
+    pub session: SessionOptions,
+}
+
+impl Default for TelegramOptions {
+    fn default() -> Self {
+        Self {
+            call_timeout: Duration::from_secs(30),
+            session: SessionOptions::default(),
+        }
+    }
+}
+
+/// OnRevoked is told when a call learnt that Telegram revoked the session
+/// of `epoch` of an account (with Telegram's error name).
+pub type OnRevoked = Arc<dyn Fn(AccountId, i64, String) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// Slot is one account's place in the registry.
+#[derive(Default)]
+struct Slot {
+    state: tokio::sync::Mutex<SlotState>,
+}
+
+#[derive(Default)]
+struct SlotState {
+    /// The live session, while anyone holds it.
+    session: Weak<StoredSession>,
+    /// Resolves once the last session's flusher has stopped.
+    finished: Option<Finished>,
+}
+
+impl SlotState {
+    fn idle(&self) -> bool {
+        self.session.strong_count() == 0 && self.finished.as_ref().is_none_or(Finished::is_done)
+    }
+}
+
 /// Telegram talks to Telegram (or the sandbox DC) for every account.
 pub struct Telegram {
     app: App,
     provisioner: Arc<dyn Provisioner>,
     store: Arc<dyn SessionStore>,
     sealer: Sealer,
-    sessions: Mutex<HashMap<AccountId, Weak<StoredSession>>>,
-}
-
-impl From<SessionError> for Error {
-    fn from(err: SessionError) -> Self {
-        match err {
-            SessionError::Store(crate::domain::ports::StoreError::Unavailable(detail)) => {
-                Error::Unavailable(detail)
-            }
-            other => Error::Client(other.to_string()),
-        }
-    }
+    options: TelegramOptions,
+    slots: Mutex<HashMap<AccountId, Arc<Slot>>>,
+    on_revoked: OnceLock<OnRevoked>,
 }
 
 impl Telegram {
@@ -76,13 +125,16 @@ impl Telegram {
         provisioner: Arc<dyn Provisioner>,
         store: Arc<dyn SessionStore>,
         sealer: Sealer,
+        options: TelegramOptions,
     ) -> Self {
         Self {
             app,
             provisioner,
             store,
             sealer,
-            sessions: Mutex::new(HashMap::new()),
+            options,
+            slots: Mutex::new(HashMap::new()),
+            on_revoked: OnceLock::new(),
         }
     }
 
@@ -90,28 +142,86 @@ impl Telegram {
         &self.app
     }
 
-    fn cached(&self, account: AccountId) -> Option<Arc<StoredSession>> {
-        let mut sessions = self.sessions.lock().expect("session registry lock");
-        sessions.retain(|_, weak| weak.strong_count() > 0);
-        sessions.get(&account).and_then(Weak::upgrade)
+    pub fn options(&self) -> &TelegramOptions {
+        &self.options
     }
 
-    fn remember(&self, session: &Arc<StoredSession>) {
-        self.sessions
-            .lock()
-            .expect("session registry lock")
-            .insert(session.account(), Arc::downgrade(session));
+    /// on_revoked sets who is told about revocations (once, at wiring time).
+    pub fn on_revoked(&self, callback: OnRevoked) {
+        let _ = self.on_revoked.set(callback);
+    }
+
+    /// report_revoked tells the wiring that the session of `epoch` was revoked.
+    pub async fn report_revoked(&self, account: AccountId, epoch: i64, name: String) {
+        if let Some(callback) = self.on_revoked.get() {
+            callback(account, epoch, name).await;
+        }
+    }
+
+    /// slot is the account's registry slot. Slots nobody uses any more are
+    /// dropped on the way, so the registry stays as small as the live set.
+    fn slot(&self, account: AccountId) -> Arc<Slot> {
+        let mut slots = self.slots.lock().expect("session registry lock");
+        slots.retain(|_, slot| {
+            Arc::strong_count(slot) > 1 || slot.state.try_lock().map_or(true, |s| !s.idle())
+        });
+        slots.entry(account).or_default().clone()
+    }
+
+    /// lock_slot takes the account's slot lock within the call deadline.
+    async fn lock_slot<'a>(
+        &self,
+        slot: &'a Slot,
+    ) -> Result<tokio::sync::MutexGuard<'a, SlotState>, Error> {
+        tokio::time::timeout(self.replace_timeout(), slot.state.lock())
+            .await
+            .map_err(|_| Error::Unavailable("the account's session is busy".into()))
+    }
+
+    /// replace_timeout bounds the wait for an old session to stop: its
+    /// holders finish their calls, then its flusher saves.
+    fn replace_timeout(&self) -> Duration {
+        self.options.call_timeout + self.options.session.flush_timeout
+    }
+
+    /// settle waits (with the slot locked) until the slot's last session
+    /// is dropped by everyone and its flusher has stopped.
+    async fn settle(&self, state: &mut SlotState) -> Result<(), Error> {
+        let Some(finished) = state.finished.clone() else {
+            return Ok(());
+        };
+        tokio::time::timeout(self.replace_timeout(), finished.wait())
+            .await
+            .map_err(|_| {
+                Error::Unavailable("the account's previous session is still in use".into())
+            })?;
+        state.finished = None;
+        Ok(())
     }
 
     /// session is the account's session: the one already open in this
     /// process, or the stored one. An account never prepared has none.
     pub async fn session(&self, account: AccountId) -> Result<Arc<StoredSession>, Error> {
-        if let Some(session) = self.cached(account) {
+        let slot = self.slot(account);
+        let mut state = self.lock_slot(&slot).await?;
+        if let Some(session) = state.session.upgrade() {
             return Ok(session);
         }
-        let Some(session) =
-            StoredSession::load(account, self.store.clone(), self.sealer.clone()).await?
-        else {
+        // The previous session may still be making its final save: the
+        // load must see it, or this session would start from an older version.
+        self.settle(&mut state).await?;
+        let loaded = tokio::time::timeout(
+            self.options.call_timeout,
+            StoredSession::load(
+                account,
+                self.store.clone(),
+                self.sealer.clone(),
+                self.options.session,
+            ),
+        )
+        .await
+        .map_err(|_| Error::Unavailable("loading the session timed out".into()))?;
+        let Some(session) = loaded? else {
             return Err(Error::Client(format!(
                 "account {account} has no telegram session"
             )));
@@ -122,7 +232,8 @@ impl Telegram {
             tracing::info!(account_id = %account, "session's dc moved, updating its address");
             session.set_dc_option(&moved).await?;
         }
-        self.remember(&session);
+        state.session = Arc::downgrade(&session);
+        state.finished = Some(session.finished());
         Ok(session)
     }
 
@@ -141,19 +252,53 @@ impl Telegram {
         Ok(Connection::open(
             self.session(account).await?,
             self.app.api_id,
+            self.options.call_timeout,
         ))
     }
 
-    /// with runs one call on a short-lived connection and closes it.
+    /// with runs one call on a short-lived connection and closes it. A
+    /// revocation it learns of is reported with the session's epoch.
     async fn with<T>(
         &self,
         account: AccountId,
         call: impl AsyncFnOnce(&Connection) -> Result<T, Error>,
     ) -> Result<T, domain::Error> {
         let conn = self.connect(account).await?;
+        let epoch = conn.session().epoch();
         let result = call(&conn).await;
         conn.close().await;
+        if let Err(Error::SessionRevoked { name }) = &result {
+            self.report_revoked(account, epoch, name.clone()).await;
+        }
         Ok(result?)
+    }
+
+    /// replace gives the account a fresh session with `data`, once the old
+    /// one has stopped everywhere in this process (see the module docs).
+    async fn replace(&self, account: AccountId, data: SessionData) -> Result<(), Error> {
+        let slot = self.slot(account);
+        let mut state = self.lock_slot(&slot).await?;
+        self.settle(&mut state).await?;
+        if state.session.strong_count() > 0 {
+            // settle only returns once the flusher stopped, which needs every
+            // handle gone; a handle taken meanwhile would need the lock we hold.
+            return Err(Error::Client("a session outlived its flusher".into()));
+        }
+        let row = tokio::time::timeout(self.options.call_timeout, self.store.load_session(account))
+            .await
+            .map_err(|_| Error::Unavailable("loading the session timed out".into()))??;
+        let session = StoredSession::create(
+            account,
+            self.store.clone(),
+            self.sealer.clone(),
+            self.options.session,
+            data,
+            row.epoch,
+        )
+        .await?;
+        state.session = Arc::downgrade(&session);
+        state.finished = Some(session.finished());
+        Ok(())
     }
 }
 
@@ -165,11 +310,19 @@ fn time(unix: i64) -> DateTime<Utc> {
 impl TelegramAccounts for Telegram {
     async fn prepare(&self, account: AccountId) -> Result<(), domain::Error> {
         let data = self.provisioner.new_session().await?;
-        let session = StoredSession::create(account, self.store.clone(), self.sealer.clone(), data)
-            .await
-            .map_err(Error::from)?;
-        self.remember(&session);
-        Ok(())
+        Ok(self.replace(account, data).await?)
+    }
+
+    async fn adopt_session(&self, from: AccountId, to: AccountId) -> Result<(), domain::Error> {
+        // `from` is a login that turned out to be an existing account's
+        // user: its signed-in session moves over (re-sealed for `to`).
+        let data = {
+            let session = self.session(from).await?;
+            let data = session.snapshot().map_err(Error::from)?;
+            session.flush().await.map_err(Error::from)?;
+            data
+        };
+        Ok(self.replace(to, data).await?)
     }
 
     async fn send_code(&self, account: AccountId, phone: &str) -> Result<CodeSent, domain::Error> {
@@ -222,22 +375,17 @@ impl TelegramAccounts for Telegram {
         .await
     }
 
-    async fn qr_login(&self, account: AccountId) -> Result<QrLogin, domain::Error> {
-        let app = self.app.clone();
-        self.with(account, async |conn| {
-            match login::export_login_token(conn, &app).await {
-                Ok(QrToken::Token { token, expires }) => Ok(QrLogin::Token {
-                    url: format!("tg://login?token={}", B64URL.encode(token)),
-                    expires: time(expires),
-                }),
-                Ok(QrToken::SignedIn(user)) => Ok(QrLogin::SignIn(SignIn::SignedIn(user))),
-                Err(Error::PasswordRequired) => Ok(QrLogin::SignIn(SignIn::PasswordRequired {
-                    hint: login::password_hint(conn).await?,
-                })),
-                Err(err) => Err(err),
-            }
-        })
-        .await
+    async fn qr_login(&self, account: AccountId) -> Result<Box<dyn QrLoginFlow>, domain::Error> {
+        let mut conn = self.connect(account).await?;
+        let Some(updates) = conn.take_updates() else {
+            return Err(Error::Client("updates channel already taken".into()).into());
+        };
+        Ok(Box::new(QrFlow {
+            conn: Some(conn),
+            updates,
+            app: self.app.clone(),
+            shown_until: None,
+        }))
     }
 
     async fn log_out(&self, account: AccountId) -> Result<(), domain::Error> {
@@ -259,5 +407,99 @@ impl TelegramAccounts for Telegram {
             login::terminate_device(conn, hash).await
         })
         .await
+    }
+}
+
+/// QrFlow is one QR login on one connection: it shows a code, keeps it
+/// until Telegram's `expires` (exporting again would invalidate the code a
+/// user may be scanning right now), and learns of its acceptance from the
+/// `updateLoginToken` Telegram pushes, not by polling.
+struct QrFlow {
+    conn: Option<Connection>,
+    updates: mpsc::Receiver<UpdatesLike>,
+    app: App,
+    /// When the code shown now expires (unix seconds, Telegram's clock).
+    shown_until: Option<i64>,
+}
+
+/// MIN_QR_WAIT keeps a code whose expiry is already past (clock skew) from
+/// turning into a busy loop of exports.
+const MIN_QR_WAIT: Duration = Duration::from_secs(1);
+
+fn is_login_token_update(update: &UpdatesLike) -> bool {
+    let UpdatesLike::Updates(updates) = update else {
+        return false;
+    };
+    match updates {
+        tl::enums::Updates::UpdateShort(short) => {
+            matches!(short.update, tl::enums::Update::LoginToken)
+        }
+        tl::enums::Updates::Updates(many) => many
+            .updates
+            .iter()
+            .any(|u| matches!(u, tl::enums::Update::LoginToken)),
+        tl::enums::Updates::Combined(many) => many
+            .updates
+            .iter()
+            .any(|u| matches!(u, tl::enums::Update::LoginToken)),
+        _ => false,
+    }
+}
+
+impl QrFlow {
+    /// accepted_or_expired waits until the shown code was accepted or ran out.
+    async fn accepted_or_expired(&mut self, until: i64) -> Result<(), Error> {
+        let left = (until - Utc::now().timestamp()).max(0) as u64;
+        let expiry = tokio::time::sleep(Duration::from_secs(left).max(MIN_QR_WAIT));
+        tokio::pin!(expiry);
+        loop {
+            tokio::select! {
+                _ = &mut expiry => return Ok(()),
+                update = self.updates.recv() => match update {
+                    Some(update) if is_login_token_update(&update) => return Ok(()),
+                    Some(_) => {}
+                    None => return Err(Error::Unavailable("the qr login connection closed".into())),
+                },
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl QrLoginFlow for QrFlow {
+    async fn next(&mut self) -> Result<QrLogin, domain::Error> {
+        if let Some(until) = self.shown_until.take() {
+            self.accepted_or_expired(until).await?;
+        }
+        let conn = self
+            .conn
+            .as_ref()
+            .ok_or_else(|| Error::Client("the qr login already ended".into()))?;
+        let step = match login::export_login_token(conn, &self.app).await {
+            Ok(QrToken::Token { token, expires }) => {
+                self.shown_until = Some(expires);
+                return Ok(QrLogin::Token {
+                    url: format!("tg://login?token={}", B64URL.encode(token)),
+                    expires: time(expires),
+                });
+            }
+            Ok(QrToken::SignedIn(user)) => QrLogin::SignIn(SignIn::SignedIn(user)),
+            Err(Error::PasswordRequired) => QrLogin::SignIn(SignIn::PasswordRequired {
+                hint: login::password_hint(conn).await?,
+            }),
+            Err(err) => return Err(err.into()),
+        };
+        // Signed in (or waiting for the password, which SubmitPassword
+        // finishes on a connection of its own): this one is done.
+        if let Some(conn) = self.conn.take() {
+            conn.close().await;
+        }
+        Ok(step)
+    }
+
+    async fn close(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            conn.close().await;
+        }
     }
 }

@@ -9,10 +9,11 @@ use std::time::Duration;
 use grammers_client::Client;
 use grammers_mtsender::{ConnectionParams, InvocationError, RetryContext, RetryPolicy, SenderPool};
 use grammers_session::updates::UpdatesLike;
+use grammers_tl_types::RemoteCall;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::StoredSession;
+use super::{Error, StoredSession};
 
 /// UPDATES_CAPACITY is the pool's updates channel; grammers drops updates
 /// when it is full, so the supervisor drains it continuously.
@@ -39,8 +40,12 @@ impl RetryPolicy for TransientRetries {
 }
 
 /// Connection is a live client for one account. Dropping it quits the pool.
+/// Every call through [`Connection::invoke`] (or [`Connection::bounded`])
+/// has a deadline: a Telegram that stops answering costs a caller at most
+/// `call_timeout`, never a hang.
 pub struct Connection {
     pub client: Client,
+    call_timeout: Duration,
     session: Arc<StoredSession>,
     updates: Option<mpsc::Receiver<UpdatesLike>>,
     runner: Option<JoinHandle<()>>,
@@ -48,7 +53,7 @@ pub struct Connection {
 
 impl Connection {
     /// open starts the sender pool; it connects on the first call.
-    pub fn open(session: Arc<StoredSession>, api_id: i32) -> Connection {
+    pub fn open(session: Arc<StoredSession>, api_id: i32, call_timeout: Duration) -> Connection {
         let params = ConnectionParams {
             device_model: "tezgram".to_owned(),
             system_version: std::env::consts::OS.to_owned(),
@@ -61,10 +66,33 @@ impl Connection {
         let runner = tokio::spawn(pool.runner.run());
         Connection {
             client: Client::new(pool.handle),
+            call_timeout,
             session,
             updates: Some(pool.updates),
             runner: Some(runner),
         }
+    }
+
+    /// invoke makes one raw call, within the call deadline.
+    pub async fn invoke<R: RemoteCall>(&self, request: &R) -> Result<R::Return, Error> {
+        self.bounded(async { Ok(self.client.invoke(request).await?) })
+            .await
+    }
+
+    /// bounded runs a sequence of calls (an iterator over dialogs, say)
+    /// within the call deadline.
+    pub async fn bounded<T>(
+        &self,
+        calls: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        tokio::time::timeout(self.call_timeout, calls)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Unavailable(format!(
+                    "no answer within {}s",
+                    self.call_timeout.as_secs_f32()
+                )))
+            })
     }
 
     /// session is the account's session this connection runs on.

@@ -36,6 +36,10 @@ pub enum Error {
     /// The connection failed or timed out; retryable.
     #[error("telegram unreachable: {0}")]
     Unavailable(String),
+    /// The session could not be read or saved (the database is down, the
+    /// save timed out, or a newer session superseded this one).
+    #[error("session storage: {0}")]
+    Store(#[from] crate::domain::ports::StoreError),
     /// An answer we could not read, or the session storage failed.
     #[error("telegram client error: {0}")]
     Client(String),
@@ -51,6 +55,26 @@ const REVOKED: &[&str] = &[
     "USER_DEACTIVATED",
     "USER_DEACTIVATED_BAN",
 ];
+
+impl From<super::SessionError> for Error {
+    fn from(err: super::SessionError) -> Self {
+        use super::SessionError;
+        use crate::domain::ports::StoreError;
+        match err {
+            SessionError::Store(err) => Error::Store(err),
+            SessionError::FlushTimeout(after) => Error::Store(StoreError::Unavailable(format!(
+                "saving the telegram session timed out after {}s",
+                after.as_secs_f32()
+            ))),
+            SessionError::Superseded => Error::Store(StoreError::Conflict {
+                resource: "telegram session",
+            }),
+            other @ (SessionError::Poisoned
+            | SessionError::Unsealable(_)
+            | SessionError::Malformed(_)) => Error::Client(other.to_string()),
+        }
+    }
+}
 
 impl From<InvocationError> for Error {
     fn from(err: InvocationError) -> Self {
@@ -132,6 +156,7 @@ impl From<Error> for domain::Error {
                 tracing::warn!(error = %detail, "telegram unreachable");
                 domain::Error::Unavailable("telegram".into())
             }
+            Error::Store(err) => domain::Error::Store(err),
             Error::Client(detail) => domain::Error::Internal(detail),
         }
     }

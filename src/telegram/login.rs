@@ -30,7 +30,6 @@ impl std::fmt::Debug for App {
 
 pub async fn send_code(conn: &Connection, app: &App, phone: &str) -> Result<CodeSent, Error> {
     let sent = conn
-        .client
         .invoke(&tl::functions::auth::SendCode {
             phone_number: phone.to_owned(),
             api_id: app.api_id,
@@ -70,7 +69,6 @@ pub async fn sign_in(
     code: &str,
 ) -> Result<TelegramUser, Error> {
     let authorization = conn
-        .client
         .invoke(&tl::functions::auth::SignIn {
             phone_number: phone.to_owned(),
             phone_code_hash: phone_code_hash.to_owned(),
@@ -83,19 +81,15 @@ pub async fn sign_in(
 
 /// password_hint is the hint of the account's two-step verification password.
 pub async fn password_hint(conn: &Connection) -> Result<Option<String>, Error> {
-    let tl::enums::account::Password::Password(password) = conn
-        .client
-        .invoke(&tl::functions::account::GetPassword {})
-        .await?;
+    let tl::enums::account::Password::Password(password) =
+        conn.invoke(&tl::functions::account::GetPassword {}).await?;
     Ok(password.hint.filter(|h| !h.is_empty()))
 }
 
 /// check_password proves the password with SRP; it never leaves the gateway.
 pub async fn check_password(conn: &Connection, password: &str) -> Result<TelegramUser, Error> {
-    let tl::enums::account::Password::Password(info) = conn
-        .client
-        .invoke(&tl::functions::account::GetPassword {})
-        .await?;
+    let tl::enums::account::Password::Password(info) =
+        conn.invoke(&tl::functions::account::GetPassword {}).await?;
     let algo = match info.current_algo {
         Some(tl::enums::PasswordKdfAlgo::Sha256Sha256Pbkdf2Hmacsha512iter100000Sha256ModPow(
             algo,
@@ -134,7 +128,6 @@ pub async fn check_password(conn: &Connection, password: &str) -> Result<Telegra
     .await
     .map_err(|err| Error::Client(format!("srp computation failed: {err}")))?;
     let authorization = conn
-        .client
         .invoke(&tl::functions::auth::CheckPassword {
             password: tl::types::InputCheckPasswordSrp {
                 srp_id,
@@ -150,7 +143,6 @@ pub async fn check_password(conn: &Connection, password: &str) -> Result<Telegra
 /// bot_sign_in logs a bot in with its token.
 pub async fn bot_sign_in(conn: &Connection, app: &App, token: &str) -> Result<TelegramUser, Error> {
     let authorization = conn
-        .client
         .invoke(&tl::functions::auth::ImportBotAuthorization {
             flags: 0,
             api_id: app.api_id,
@@ -176,7 +168,6 @@ pub enum QrToken {
 /// one was accepted (`Error::PasswordRequired` when 2FA is on).
 pub async fn export_login_token(conn: &Connection, app: &App) -> Result<QrToken, Error> {
     let token = conn
-        .client
         .invoke(&tl::functions::auth::ExportLoginToken {
             api_id: app.api_id,
             api_hash: app.api_hash.clone(),
@@ -200,7 +191,6 @@ pub async fn export_login_token(conn: &Connection, app: &App) -> Result<QrToken,
 pub async fn devices(conn: &Connection) -> Result<Vec<TelegramDevice>, Error> {
     let time = |unix: i32| chrono::DateTime::from_timestamp(i64::from(unix), 0).unwrap_or_default();
     let tl::enums::account::Authorizations::Authorizations(list) = conn
-        .client
         .invoke(&tl::functions::account::GetAuthorizations {})
         .await?;
     Ok(list
@@ -225,15 +215,14 @@ pub async fn devices(conn: &Connection) -> Result<Vec<TelegramDevice>, Error> {
 }
 
 pub async fn terminate_device(conn: &Connection, hash: i64) -> Result<(), Error> {
-    conn.client
-        .invoke(&tl::functions::account::ResetAuthorization { hash })
+    conn.invoke(&tl::functions::account::ResetAuthorization { hash })
         .await?;
     Ok(())
 }
 
 /// log_out ends the session at Telegram.
 pub async fn log_out(conn: &Connection) -> Result<(), Error> {
-    conn.client.invoke(&tl::functions::auth::LogOut {}).await?;
+    conn.invoke(&tl::functions::auth::LogOut {}).await?;
     Ok(())
 }
 
@@ -254,10 +243,7 @@ async fn complete(
     let tl::enums::User::User(user) = authorization.user else {
         return Err(Error::Client("authorization for an empty user".into()));
     };
-    let state = conn
-        .client
-        .invoke(&tl::functions::updates::GetState {})
-        .await?;
+    let state = conn.invoke(&tl::functions::updates::GetState {}).await?;
     let session = conn.session();
     let cache = async {
         session
@@ -282,7 +268,7 @@ async fn complete(
     };
     cache
         .await
-        .map_err(|err: super::SessionError| Error::Client(err.to_string()))?;
+        .map_err(|err: super::SessionError| Error::from(err))?;
     let display_name = [user.first_name.as_deref(), user.last_name.as_deref()]
         .into_iter()
         .flatten()

@@ -4,6 +4,18 @@
 //! writes mark it dirty and a background flusher saves the latest version,
 //! coalescing bursts (a login caches dozens of peers at once).
 //!
+//! Who writes a stored session, and how a racing writer is refused:
+//! - Only a session's own flusher saves it, and every save is a
+//!   compare-and-set on the session's *epoch* (bumped each time the account
+//!   gets a fresh session, e.g. at a re-login) and on its *version* (bumped
+//!   by every change): a flusher of an older epoch, or one holding an older
+//!   version, is refused (`Superseded`) and stops, so a stale flusher can
+//!   never overwrite a newer session.
+//! - The flusher owns the data (not the handle), so the last change before
+//!   the last handle is dropped is still saved; [`StoredSession::finished`]
+//!   resolves once that final save is done, which is what lets the account
+//!   registry replace a session only after the old one is fully stopped.
+//!
 //! Unlike grammers' `MemorySession`, it resolves the self-user sentinel
 //! (`PeerId::self_user()`) to the cached logged-in user, which is how the
 //! client asks "is this session signed in?".
@@ -22,12 +34,13 @@ use tokio::sync::watch;
 
 use crate::crypto::Sealer;
 use crate::domain::AccountId;
-use crate::domain::ports::{Sealed, SessionStore, StoreError};
+use crate::domain::ports::{FIRST_SESSION_VERSION, Sealed, SessionStore, StoreError};
 
 /// FLUSH_DELAY coalesces bursts of changes into one write.
 const FLUSH_DELAY: Duration = Duration::from_millis(100);
-/// RETRY_DELAY is the wait after a failed save before trying again.
-const RETRY_DELAY: Duration = Duration::from_secs(1);
+/// RETRY_MIN and RETRY_MAX bound the wait after a failed save.
+const RETRY_MIN: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -39,10 +52,34 @@ pub enum SessionError {
     Malformed(#[from] serde_json::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The session could not be saved within the flush deadline (the
+    /// database is down or slow); it is still being retried.
+    #[error("saving the session timed out after {0:?}")]
+    FlushTimeout(Duration),
+    /// A newer session of the account was stored meanwhile (a re-login, or
+    /// another process): this one must not be used any more.
+    #[error("the session was superseded by a newer one")]
+    Superseded,
 }
 
-/// SessionData is what a session holds, in a form that serializes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// SessionOptions bound a session's writes.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionOptions {
+    /// How long [`StoredSession::flush`] waits for the save.
+    pub flush_timeout: Duration,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        Self {
+            flush_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// SessionData is what a session holds, in a form that serializes. Its
+/// `Debug` output never shows auth keys.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SessionData {
     pub home_dc: i32,
     pub dc_options: BTreeMap<i32, DcOption>,
@@ -52,6 +89,31 @@ pub struct SessionData {
     /// The logged-in user, once known.
     pub self_user: Option<PeerId>,
     pub updates: UpdatesState,
+}
+
+impl fmt::Debug for SessionData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // DcOption's own Debug prints the auth key: list addresses only.
+        let dcs: Vec<String> = self
+            .dc_options
+            .values()
+            .map(|dc| {
+                format!(
+                    "{}@{}{}",
+                    dc.id,
+                    dc.ipv4,
+                    if dc.auth_key.is_some() { " (key)" } else { "" }
+                )
+            })
+            .collect();
+        f.debug_struct("SessionData")
+            .field("home_dc", &self.home_dc)
+            .field("dc_options", &dcs)
+            .field("peers", &self.peers.len())
+            .field("self_user", &self.self_user)
+            .field("updates", &self.updates)
+            .finish()
+    }
 }
 
 mod peers_as_list {
@@ -92,23 +154,72 @@ impl SessionData {
 
 struct Inner {
     data: SessionData,
-    version: u64,
+    /// Bumped by every change; saved with the data.
+    version: i64,
 }
 
-/// StoredSession is one account's session. Cheap to share as `Arc`.
-pub struct StoredSession {
+/// SaveState is what the flusher last achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SaveState {
+    /// Everything up to this version is stored.
+    Saved(i64),
+    /// The account was deleted: nothing will be saved any more.
+    Gone,
+    /// A newer session was stored: nothing will be saved any more.
+    Superseded,
+}
+
+/// Shared is the state the handle and its flusher share; the flusher keeps
+/// it alive after the last handle is gone, for the final save.
+struct Shared {
     account: AccountId,
+    epoch: i64,
     inner: Mutex<Inner>,
-    changed: watch::Sender<u64>,
-    saved: watch::Sender<u64>,
+    saved: watch::Sender<SaveState>,
+    finished: watch::Sender<bool>,
+    options: SessionOptions,
+}
+
+impl Shared {
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>, SessionError> {
+        self.inner.lock().map_err(|_| SessionError::Poisoned)
+    }
+}
+
+/// StoredSession is one account's session. Cheap to share as `Arc`; the
+/// flusher makes its final save once the last `Arc` is dropped.
+pub struct StoredSession {
+    shared: Arc<Shared>,
+    /// Tells the flusher about changes; dropped with the handle, which ends
+    /// the flusher after its final save.
+    changed: watch::Sender<i64>,
 }
 
 impl fmt::Debug for StoredSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print the data: it holds the auth key.
         f.debug_struct("StoredSession")
-            .field("account", &self.account)
+            .field("account", &self.shared.account)
+            .field("epoch", &self.shared.epoch)
             .finish_non_exhaustive()
+    }
+}
+
+/// Finished resolves once a session's flusher has stopped (after its final
+/// save, or after giving up because the session is gone or superseded).
+#[derive(Clone)]
+pub struct Finished(watch::Receiver<bool>);
+
+impl Finished {
+    /// wait resolves when the flusher has stopped.
+    pub async fn wait(mut self) {
+        // A closed channel means the flusher (and its state) is gone too.
+        let _ = self.0.wait_for(|finished| *finished).await;
+    }
+
+    /// is_done tells without waiting.
+    pub fn is_done(&self) -> bool {
+        *self.0.borrow() || self.0.has_changed().is_err()
     }
 }
 
@@ -117,20 +228,22 @@ fn aad(account: AccountId) -> Vec<u8> {
 }
 
 impl StoredSession {
-    /// open loads the account's session, or starts from `initial` when it has
-    /// none yet, and spawns its flusher. The flusher ends when the last
-    /// `Arc<StoredSession>` is dropped, after a final save.
+    /// open loads the account's session, or starts it from `initial` when it
+    /// has none yet (durably, before use), and spawns its flusher.
     pub async fn open(
         account: AccountId,
         store: Arc<dyn SessionStore>,
         sealer: Sealer,
+        options: SessionOptions,
         initial: impl FnOnce() -> SessionData,
     ) -> Result<Arc<StoredSession>, SessionError> {
-        match Self::load(account, store.clone(), sealer.clone()).await? {
-            Some(session) => Ok(session),
-            // A new session (with its auth key) must be durable before use.
-            None => Self::create(account, store, sealer, initial()).await,
+        let row = store.load_session(account).await?;
+        let epoch = row.epoch;
+        if let Some(session) = Self::from_row(account, row, store.clone(), sealer.clone(), options)?
+        {
+            return Ok(session);
         }
+        Self::create(account, store, sealer, options, initial(), epoch).await
     }
 
     /// load opens the account's stored session, if it has one.
@@ -138,57 +251,114 @@ impl StoredSession {
         account: AccountId,
         store: Arc<dyn SessionStore>,
         sealer: Sealer,
+        options: SessionOptions,
     ) -> Result<Option<Arc<StoredSession>>, SessionError> {
-        let Some(stored) = store.load_session(account).await? else {
+        let row = store.load_session(account).await?;
+        Self::from_row(account, row, store, sealer, options)
+    }
+
+    fn from_row(
+        account: AccountId,
+        row: crate::domain::ports::SessionRow,
+        store: Arc<dyn SessionStore>,
+        sealer: Sealer,
+        options: SessionOptions,
+    ) -> Result<Option<Arc<StoredSession>>, SessionError> {
+        let Some(stored) = row.sealed else {
             return Ok(None);
         };
-        let plain = sealer.open(&stored.sealed, &aad(account))?;
+        let plain = zeroize::Zeroizing::new(sealer.open(&stored.sealed, &aad(account))?);
         let data = serde_json::from_slice(&plain)?;
-        Ok(Some(Self::start(account, store, sealer, data)))
+        Ok(Some(Self::start(
+            account,
+            row.epoch,
+            row.version,
+            data,
+            store,
+            sealer,
+            options,
+        )))
     }
 
     /// create starts the account over with `data` (a fresh session after a
-    /// revocation or log-out), replacing whatever was stored, durably.
+    /// revocation or log-out) in a new epoch, durably, replacing what was
+    /// stored — only if the stored epoch is still `expected_epoch`, so two
+    /// racing creators cannot both win.
     pub async fn create(
         account: AccountId,
         store: Arc<dyn SessionStore>,
         sealer: Sealer,
+        options: SessionOptions,
         data: SessionData,
+        expected_epoch: i64,
     ) -> Result<Arc<StoredSession>, SessionError> {
-        let session = Self::start(account, store, sealer, data);
-        session.touch();
-        session.flush().await?;
-        Ok(session)
+        let plain =
+            zeroize::Zeroizing::new(serde_json::to_vec(&data).expect("session data serializes"));
+        let sealed = Sealed {
+            sealed: sealer.seal(&plain, &aad(account)),
+            key_id: sealer.active_key_id().to_owned(),
+        };
+        let epoch = tokio::time::timeout(
+            options.flush_timeout,
+            store.replace_session(account, expected_epoch, &sealed),
+        )
+        .await
+        .map_err(|_| SessionError::FlushTimeout(options.flush_timeout))?
+        .map_err(|err| match err {
+            StoreError::Conflict { .. } => SessionError::Superseded,
+            other => SessionError::Store(other),
+        })?;
+        Ok(Self::start(
+            account,
+            epoch,
+            FIRST_SESSION_VERSION,
+            data,
+            store,
+            sealer,
+            options,
+        ))
     }
 
     /// start holds `data` in memory and spawns the flusher that persists it.
     fn start(
         account: AccountId,
+        epoch: i64,
+        version: i64,
+        data: SessionData,
         store: Arc<dyn SessionStore>,
         sealer: Sealer,
-        data: SessionData,
+        options: SessionOptions,
     ) -> Arc<StoredSession> {
-        let session = Arc::new(StoredSession {
+        let shared = Arc::new(Shared {
             account,
-            inner: Mutex::new(Inner { data, version: 0 }),
-            changed: watch::channel(0).0,
-            saved: watch::channel(0).0,
+            epoch,
+            inner: Mutex::new(Inner { data, version }),
+            saved: watch::channel(SaveState::Saved(version)).0,
+            finished: watch::channel(false).0,
+            options,
         });
-        tokio::spawn(flusher(
-            Arc::downgrade(&session),
-            session.changed.subscribe(),
-            store,
-            sealer,
-        ));
-        session
+        let (changed, changes) = watch::channel(version);
+        tokio::spawn(flusher(shared.clone(), changes, store, sealer, version));
+        Arc::new(StoredSession { shared, changed })
     }
 
     pub fn account(&self) -> AccountId {
-        self.account
+        self.shared.account
+    }
+
+    /// epoch is this session's generation: a re-login makes a new one.
+    pub fn epoch(&self) -> i64 {
+        self.shared.epoch
+    }
+
+    /// finished resolves once this session's flusher has stopped, which is
+    /// after the last handle is dropped and the final save is done.
+    pub fn finished(&self) -> Finished {
+        Finished(self.shared.finished.subscribe())
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Inner>, SessionError> {
-        self.inner.lock().map_err(|_| SessionError::Poisoned)
+        self.shared.lock()
     }
 
     /// snapshot is a copy of the current data.
@@ -209,81 +379,97 @@ impl StoredSession {
         Ok(())
     }
 
-    fn touch(&self) {
-        let _ = self.update(|_| true);
-    }
-
-    /// flush waits until everything changed so far is saved.
+    /// flush waits until everything changed so far is saved, at most the
+    /// configured flush timeout (the save goes on being retried after it).
     pub async fn flush(&self) -> Result<(), SessionError> {
         let want = self.lock()?.version;
-        let mut saved = self.saved.subscribe();
-        // The flusher publishes u64::MAX when it gave up (account deleted).
-        let reached = saved.wait_for(|v| *v >= want).await;
-        match reached.map(|v| *v) {
-            Ok(u64::MAX) => Err(StoreError::NotFound {
+        let mut saved = self.shared.saved.subscribe();
+        let timeout = self.shared.options.flush_timeout;
+        let reached = tokio::time::timeout(
+            timeout,
+            saved.wait_for(|s| !matches!(s, SaveState::Saved(v) if *v < want)),
+        )
+        .await
+        .map_err(|_| SessionError::FlushTimeout(timeout))?
+        .map(|s| *s);
+        match reached {
+            Ok(SaveState::Saved(_)) => Ok(()),
+            Ok(SaveState::Gone) => Err(StoreError::NotFound {
                 resource: "account",
             }
             .into()),
-            Ok(_) => Ok(()),
+            Ok(SaveState::Superseded) => Err(SessionError::Superseded),
             Err(_) => Err(SessionError::Poisoned),
         }
     }
 }
 
 /// flusher saves the latest version after each burst of changes, retrying
-/// failed saves (a database outage loses nothing), until the session is dropped.
+/// failed saves with backoff (a database outage loses nothing), and makes a
+/// final save once the last handle is dropped. It stops for good when the
+/// account is deleted or a newer session was stored.
 async fn flusher(
-    session: std::sync::Weak<StoredSession>,
-    mut changed: watch::Receiver<u64>,
+    shared: Arc<Shared>,
+    mut changes: watch::Receiver<i64>,
     store: Arc<dyn SessionStore>,
     sealer: Sealer,
+    mut last_saved: i64,
 ) {
-    let mut last_saved = 0;
-    loop {
-        let closed = changed.changed().await.is_err();
+    let account = shared.account;
+    'bursts: loop {
+        let closed = changes.changed().await.is_err();
         if !closed {
             tokio::time::sleep(FLUSH_DELAY).await;
         }
+        let mut retry = RETRY_MIN;
         loop {
-            let Some(session) = session.upgrade() else {
-                return;
-            };
-            let (version, plain) = match session.lock() {
+            let (version, plain) = match shared.lock() {
                 Ok(inner) => (
                     inner.version,
-                    serde_json::to_vec(&inner.data).expect("session data serializes"),
+                    zeroize::Zeroizing::new(
+                        serde_json::to_vec(&inner.data).expect("session data serializes"),
+                    ),
                 ),
-                Err(_) => return,
+                Err(_) => break 'bursts,
             };
             if version == last_saved {
                 break;
             }
             let sealed = Sealed {
-                sealed: sealer.seal(&plain, &aad(session.account)),
+                sealed: sealer.seal(&plain, &aad(account)),
                 key_id: sealer.active_key_id().to_owned(),
             };
-            match store.save_session(session.account, &sealed).await {
+            match store
+                .save_session(account, shared.epoch, version, &sealed)
+                .await
+            {
                 Ok(()) => {
                     last_saved = version;
-                    session.saved.send_replace(version);
+                    shared.saved.send_replace(SaveState::Saved(version));
                     break;
                 }
                 Err(StoreError::NotFound { .. }) => {
-                    tracing::info!(account_id = %session.account, "account deleted, session no longer saved");
-                    session.saved.send_replace(u64::MAX);
-                    return;
+                    tracing::info!(account_id = %account, "account deleted, session no longer saved");
+                    shared.saved.send_replace(SaveState::Gone);
+                    break 'bursts;
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    tracing::warn!(account_id = %account, epoch = shared.epoch, "a newer session was stored, this one stops saving");
+                    shared.saved.send_replace(SaveState::Superseded);
+                    break 'bursts;
                 }
                 Err(err) => {
-                    tracing::warn!(account_id = %session.account, error = %err, "saving session failed, retrying");
-                    drop(session);
-                    tokio::time::sleep(RETRY_DELAY).await;
+                    tracing::warn!(account_id = %account, error = %err, retry_in_ms = retry.as_millis() as u64, "saving session failed, retrying");
+                    tokio::time::sleep(retry).await;
+                    retry = (retry * 2).min(RETRY_MAX);
                 }
             }
         }
         if closed {
-            return;
+            break;
         }
     }
+    shared.finished.send_replace(true);
 }
 
 impl Session for StoredSession {

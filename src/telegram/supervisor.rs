@@ -1,38 +1,52 @@
 //! [`AccountSupervisor`]: one task per authorized account, owning its live
 //! connection and draining its updates stream continuously (grammers drops
 //! updates when its channel is full). A task that fails is restarted with
-//! backoff; a panic or disconnect in one account never touches another.
-//! When Telegram revokes the session, the task reports it and ends.
+//! exponential backoff and full jitter (reset after a healthy stretch); a
+//! panic or disconnect in one account never touches another. When Telegram
+//! revokes the session, the task reports it (with the session's epoch) and
+//! ends.
+//!
+//! Registrations: each task is registered under its account with an id of
+//! its own. `release` removes the registration, stops the task and waits
+//! until it has closed its connection; a task that ends by itself removes
+//! only its own registration, never a newer one made meanwhile.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use futures::FutureExt;
-use futures::future::BoxFuture;
 use grammers_mtsender::UpdatesConfiguration;
 use grammers_tl_types as tl;
+use rand::Rng;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::Error;
 use super::accounts::Telegram;
+use super::connection::Connection;
 use crate::domain::ports::Supervision;
 use crate::domain::{AccountId, TenantId};
-
-/// OnRevoked is told when Telegram revoked an account's session.
-pub type OnRevoked =
-    Arc<dyn Fn(TenantId, AccountId, String) -> BoxFuture<'static, ()> + Send + Sync>;
+use crate::telemetry::Metrics;
 
 #[derive(Debug, Clone)]
 pub struct SupervisorOptions {
     /// How often an idle account checks that its session still works
     /// (`updates.getState`), so a revocation is noticed without traffic.
     pub probe_interval: Duration,
-    /// Restart backoff bounds.
+    /// Restart backoff: the n-th consecutive failure waits a random time in
+    /// `[0, min(max_backoff, min_backoff * 2^n)]` (full jitter, so accounts
+    /// failing together do not reconnect together).
     pub min_backoff: Duration,
     pub max_backoff: Duration,
+    /// A connection that stayed up this long counts as healthy: the next
+    /// failure starts the backoff over.
+    pub healthy_after: Duration,
+    /// How long `release` waits for a task to close its connection.
+    pub stop_timeout: Duration,
 }
 
 impl Default for SupervisorOptions {
@@ -41,21 +55,83 @@ impl Default for SupervisorOptions {
             probe_interval: Duration::from_secs(60),
             min_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
+            healthy_after: Duration::from_secs(60),
+            stop_timeout: Duration::from_secs(15),
         }
     }
 }
 
+/// backoff is the wait before restart number `attempt` (0-based), drawn
+/// with full jitter.
+fn backoff(options: &SupervisorOptions, attempt: u32) -> Duration {
+    let ceiling = options
+        .min_backoff
+        .saturating_mul(2u32.saturating_pow(attempt.min(30)))
+        .min(options.max_backoff);
+    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(rand::rng().random_range(0..=millis))
+}
+
 struct Worker {
+    id: u64,
     stop: watch::Sender<bool>,
+    /// Closed when the task has ended (its sender is dropped with the task).
+    done: watch::Receiver<()>,
+}
+
+/// Registry holds one registration per supervised account.
+#[derive(Default)]
+struct Registry {
+    workers: Mutex<HashMap<AccountId, Worker>>,
+    next_id: AtomicU64,
+}
+
+impl Registry {
+    /// register makes a registration for `account` unless it has one;
+    /// returns its id and the task's ends of the channels.
+    fn register(
+        &self,
+        account: AccountId,
+    ) -> Option<(u64, watch::Receiver<bool>, watch::Sender<()>)> {
+        let mut workers = self.workers.lock().expect("workers lock");
+        if workers.contains_key(&account) {
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let (stop, stopped) = watch::channel(false);
+        let (done_tx, done) = watch::channel(());
+        workers.insert(account, Worker { id, stop, done });
+        Some((id, stopped, done_tx))
+    }
+
+    /// unregister removes the account's registration only if it is still
+    /// `id`'s: a task ending by itself never removes a newer one.
+    fn unregister(&self, account: AccountId, id: u64) {
+        let mut workers = self.workers.lock().expect("workers lock");
+        if workers.get(&account).is_some_and(|w| w.id == id) {
+            workers.remove(&account);
+        }
+    }
+
+    fn take(&self, account: AccountId) -> Option<Worker> {
+        self.workers.lock().expect("workers lock").remove(&account)
+    }
+
+    fn drain(&self) -> Vec<Worker> {
+        let mut workers = self.workers.lock().expect("workers lock");
+        workers.drain().map(|(_, w)| w).collect()
+    }
+
+    fn len(&self) -> usize {
+        self.workers.lock().expect("workers lock").len()
+    }
 }
 
 struct Inner {
     telegram: Arc<Telegram>,
     options: SupervisorOptions,
-    workers: Mutex<HashMap<AccountId, Worker>>,
-    on_revoked: OnceLock<OnRevoked>,
-    /// Accounts whose connection is up and whose updates are being drained.
-    connected: AtomicUsize,
+    metrics: Metrics,
+    registry: Registry,
 }
 
 /// AccountSupervisor is the handle; cheap to clone.
@@ -67,91 +143,107 @@ pub struct AccountSupervisor {
 /// Exit is how one connected run of an account ended.
 enum Exit {
     Stopped,
-    Revoked(String),
+    Revoked { epoch: i64, name: String },
     Failed(String),
 }
 
+/// Connected counts one account in the connected gauge while it lives, so
+/// the gauge stays true however the run ends (a panic included).
+struct Connected(prometheus::IntGauge);
+
+impl Connected {
+    fn new(gauge: &prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 impl AccountSupervisor {
-    pub fn new(telegram: Arc<Telegram>, options: SupervisorOptions) -> Self {
+    pub fn new(telegram: Arc<Telegram>, options: SupervisorOptions, metrics: Metrics) -> Self {
         Self {
             inner: Arc::new(Inner {
                 telegram,
                 options,
-                workers: Mutex::new(HashMap::new()),
-                on_revoked: OnceLock::new(),
-                connected: AtomicUsize::new(0),
+                metrics,
+                registry: Registry::default(),
             }),
         }
     }
 
-    /// on_revoked sets who is told about revocations (once, at wiring time).
-    pub fn on_revoked(&self, callback: OnRevoked) {
-        let _ = self.inner.on_revoked.set(callback);
-    }
-
-    /// supervised counts the accounts currently supervised.
+    /// supervised counts the accounts currently registered (not the same as
+    /// connected: see [`AccountSupervisor::connected`]).
     pub fn supervised(&self) -> usize {
-        self.inner.workers.lock().expect("workers lock").len()
+        self.inner.registry.len()
     }
 
     /// connected counts the accounts whose connection is up right now.
     pub fn connected(&self) -> usize {
-        self.inner.connected.load(Ordering::Relaxed)
+        usize::try_from(self.inner.metrics.connected_accounts.get()).unwrap_or(0)
     }
 
-    /// shutdown stops every account's task.
-    pub fn shutdown(&self) {
-        let workers: Vec<_> = self
-            .inner
-            .workers
-            .lock()
-            .expect("workers lock")
-            .drain()
-            .collect();
-        for (_, worker) in workers {
-            worker.stop.send_replace(true);
+    /// shutdown stops every account's task and waits for them to close
+    /// their connections.
+    pub async fn shutdown(&self) {
+        let workers = self.inner.registry.drain();
+        futures::future::join_all(workers.into_iter().map(|w| self.stop(w))).await;
+    }
+
+    async fn stop(&self, worker: Worker) {
+        worker.stop.send_replace(true);
+        let mut done = worker.done;
+        // The receiver errs once the task dropped its sender: it has ended.
+        let ended = tokio::time::timeout(self.inner.options.stop_timeout, done.changed()).await;
+        if ended.is_err() {
+            tracing::warn!(
+                timeout_s = self.inner.options.stop_timeout.as_secs(),
+                "an account task did not stop in time"
+            );
         }
     }
 }
 
+#[async_trait]
 impl Supervision for AccountSupervisor {
     fn supervise(&self, tenant: &TenantId, account: AccountId) {
-        let mut workers = self.inner.workers.lock().expect("workers lock");
-        if workers.contains_key(&account) {
+        let Some((id, stopped, done_tx)) = self.inner.registry.register(account) else {
             return;
-        }
-        let (stop, stopped) = watch::channel(false);
-        workers.insert(account, Worker { stop });
+        };
         tokio::spawn(supervise(
             self.inner.clone(),
             tenant.clone(),
             account,
+            id,
             stopped,
+            done_tx,
         ));
     }
 
-    fn release(&self, account: AccountId) {
-        if let Some(worker) = self
-            .inner
-            .workers
-            .lock()
-            .expect("workers lock")
-            .remove(&account)
-        {
-            worker.stop.send_replace(true);
+    async fn release(&self, account: AccountId) {
+        if let Some(worker) = self.inner.registry.take(account) {
+            self.stop(worker).await;
         }
     }
 }
 
 /// supervise keeps one account connected until it is released or revoked.
+/// `_done` is dropped when this task ends, which is what `release` awaits.
 async fn supervise(
     inner: Arc<Inner>,
     tenant: TenantId,
     account: AccountId,
+    id: u64,
     mut stop: watch::Receiver<bool>,
+    _done: watch::Sender<()>,
 ) {
-    let mut backoff = inner.options.min_backoff;
+    let mut attempt = 0u32;
     loop {
+        let started = Instant::now();
         let run = AssertUnwindSafe(run(&inner, account, stop.clone())).catch_unwind();
         let exit = match run.await {
             Ok(exit) => exit,
@@ -159,21 +251,24 @@ async fn supervise(
         };
         match exit {
             Exit::Stopped => return,
-            Exit::Revoked(reason) => {
-                tracing::warn!(account_id = %account, reason, "telegram revoked the session");
-                inner.workers.lock().expect("workers lock").remove(&account);
-                if let Some(callback) = inner.on_revoked.get() {
-                    callback(tenant, account, reason).await;
-                }
+            Exit::Revoked { epoch, name } => {
+                tracing::warn!(account_id = %account, tenant = %tenant, reason = name, "telegram revoked the session");
+                inner.registry.unregister(account, id);
+                inner.telegram.report_revoked(account, epoch, name).await;
                 return;
             }
             Exit::Failed(error) => {
-                tracing::warn!(account_id = %account, error, retry_in_ms = backoff.as_millis() as u64, "account connection failed");
+                if started.elapsed() >= inner.options.healthy_after {
+                    attempt = 0;
+                }
+                let wait = backoff(&inner.options, attempt);
+                attempt = attempt.saturating_add(1);
+                inner.metrics.account_restarts.inc();
+                tracing::warn!(account_id = %account, error, retry_in_ms = wait.as_millis() as u64, "account connection failed");
                 tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = stopped(&mut stop) => return,
                 }
-                backoff = (backoff * 2).min(inner.options.max_backoff);
             }
         }
     }
@@ -184,64 +279,74 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
-fn classify(err: Error) -> Exit {
+fn classify(err: Error, epoch: i64) -> Exit {
     match err {
-        Error::SessionRevoked { name } => Exit::Revoked(name),
+        Error::SessionRevoked { name } => Exit::Revoked { epoch, name },
         other => Exit::Failed(other.to_string()),
     }
 }
 
-/// run is one connected stretch of an account: connect, check the session,
-/// then drain updates and probe until stopped or broken.
-async fn run(inner: &Inner, account: AccountId, mut stop: watch::Receiver<bool>) -> Exit {
+/// run is one connected stretch of an account: connect, then check the
+/// session, drain updates and probe until stopped or broken. The connection
+/// is closed however the stretch ends.
+async fn run(inner: &Inner, account: AccountId, stop: watch::Receiver<bool>) -> Exit {
     let mut conn = match inner.telegram.connect(account).await {
         Ok(conn) => conn,
-        Err(err) => return classify(err),
+        // No session epoch is known without a session: not a revocation.
+        Err(err) => return Exit::Failed(err.to_string()),
     };
-    let probe = async |conn: &super::connection::Connection| {
-        conn.client
-            .invoke(&tl::functions::updates::GetState {})
-            .await
-            .map(|_| ())
-            .map_err(Error::from)
+    let epoch = conn.session().epoch();
+    let exit = match connected(inner, account, &mut conn, stop).await {
+        Ok(exit) => exit,
+        Err(err) => classify(err, epoch),
     };
-    if let Err(err) = probe(&conn).await {
-        conn.close().await;
-        return classify(err);
-    }
-    if let Err(err) = cache_dialog_peers(&conn).await {
-        conn.close().await;
-        return classify(err);
-    }
-    let Some(updates) = conn.take_updates() else {
-        return Exit::Failed("updates channel already taken".into());
-    };
-    let mut stream = match conn
+    conn.close().await;
+    exit
+}
+
+async fn probe(conn: &Connection) -> Result<(), Error> {
+    conn.invoke(&tl::functions::updates::GetState {})
+        .await
+        .map(|_| ())
+}
+
+/// connected is the body of a run, on an open connection.
+async fn connected(
+    inner: &Inner,
+    account: AccountId,
+    conn: &mut Connection,
+    mut stop: watch::Receiver<bool>,
+) -> Result<Exit, Error> {
+    probe(conn).await?;
+    cache_dialog_peers(conn).await?;
+    let updates = conn
+        .take_updates()
+        .ok_or_else(|| Error::Client("updates channel already taken".into()))?;
+    let mut stream = conn
         .client
         .stream_updates(updates, UpdatesConfiguration { catch_up: true })
         .await
-    {
-        Ok(stream) => stream,
-        Err(err) => return Exit::Failed(format!("opening the updates stream: {err}")),
-    };
+        .map_err(|err| Error::Client(format!("opening the updates stream: {err}")))?;
     tracing::info!(account_id = %account, "account connected");
-    inner.connected.fetch_add(1, Ordering::Relaxed);
+    let _connected = Connected::new(&inner.metrics.connected_accounts);
     let mut probe_tick = tokio::time::interval(inner.options.probe_interval);
     probe_tick.tick().await;
-    let exit = loop {
+    let result = loop {
         tokio::select! {
-            _ = stopped(&mut stop) => break Exit::Stopped,
+            _ = stopped(&mut stop) => break Ok(Exit::Stopped),
             update = stream.next() => match update {
                 Ok(update) => {
                     // Persisting chats and messages from updates arrives with
                     // the messaging capability; draining keeps grammers' queue empty.
-                    tracing::debug!(account_id = %account, update = update_name(&update), "update");
+                    let kind = update_name(&update);
+                    inner.metrics.telegram_updates.with_label_values(&[kind]).inc();
+                    tracing::debug!(account_id = %account, update = kind, "update");
                 }
-                Err(err) => break classify(err.into()),
+                Err(err) => break Err(err.into()),
             },
             _ = probe_tick.tick() => {
-                if let Err(err) = probe(&conn).await {
-                    break classify(err);
+                if let Err(err) = probe(conn).await {
+                    break Err(err);
                 }
                 if let Err(err) = stream.sync_update_state().await {
                     tracing::warn!(account_id = %account, error = %err, "saving the update state failed");
@@ -249,13 +354,10 @@ async fn run(inner: &Inner, account: AccountId, mut stop: watch::Receiver<bool>)
             }
         }
     };
-    inner.connected.fetch_sub(1, Ordering::Relaxed);
     if let Err(err) = stream.sync_update_state().await {
         tracing::warn!(account_id = %account, error = %err, "saving the update state failed");
     }
-    drop(stream);
-    conn.close().await;
-    exit
+    result
 }
 
 /// DIALOGS_TO_CACHE bounds the first dialogs fetch after a login.
@@ -264,15 +366,18 @@ const DIALOGS_TO_CACHE: usize = 1000;
 /// cache_dialog_peers fills a fresh session's peer cache from the account's
 /// dialogs (grammers caches every peer it sees), once, after login: updates
 /// of a channel whose access hash is not cached would be lost.
-async fn cache_dialog_peers(conn: &super::connection::Connection) -> Result<(), Error> {
+async fn cache_dialog_peers(conn: &Connection) -> Result<(), Error> {
     let data = conn.session().snapshot().map_err(Error::from)?;
     let only_self = data.peers.len() <= 1;
     if !only_self {
         return Ok(());
     }
-    let mut dialogs = conn.client.iter_dialogs().limit(DIALOGS_TO_CACHE);
-    while dialogs.next().await?.is_some() {}
-    Ok(())
+    conn.bounded(async {
+        let mut dialogs = conn.client.iter_dialogs().limit(DIALOGS_TO_CACHE);
+        while dialogs.next().await?.is_some() {}
+        Ok(())
+    })
+    .await
 }
 
 fn update_name(update: &grammers_client::update::Update) -> &'static str {
@@ -282,5 +387,62 @@ fn update_name(update: &grammers_client::update::Update) -> &'static str {
         Update::MessageEdited(_) => "message_edited",
         Update::MessageDeleted(_) => "message_deleted",
         _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_ending_by_itself_removes_only_its_own_registration() {
+        let registry = Registry::default();
+        let account = AccountId::new();
+        let (old, _, _old_done) = registry.register(account).unwrap();
+        assert!(
+            registry.register(account).is_none(),
+            "one registration per account"
+        );
+        // The old task is released (its registration taken), a new login
+        // registers a new task; then the old one ends and unregisters.
+        registry.take(account).unwrap();
+        let (new, _, _new_done) = registry.register(account).unwrap();
+        assert_ne!(old, new);
+        registry.unregister(account, old);
+        assert_eq!(registry.len(), 1, "the new registration survives");
+        registry.unregister(account, new);
+        assert_eq!(registry.len(), 0);
+    }
+
+    #[test]
+    fn the_connected_gauge_stays_true_when_a_run_panics() {
+        let gauge = prometheus::IntGauge::new("g", "g").unwrap();
+        let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let _connected = Connected::new(&gauge);
+            assert_eq!(gauge.get(), 1);
+            panic!("the account task panicked");
+        }));
+        assert!(run.is_err());
+        assert_eq!(gauge.get(), 0);
+    }
+
+    #[test]
+    fn backoff_is_jittered_below_a_doubling_ceiling() {
+        let options = SupervisorOptions {
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            ..SupervisorOptions::default()
+        };
+        for attempt in 0..40 {
+            let ceiling =
+                Duration::from_millis(100 * 2u64.pow(attempt.min(20))).min(Duration::from_secs(2));
+            for _ in 0..50 {
+                assert!(backoff(&options, attempt) <= ceiling);
+            }
+        }
+        // Full jitter: draws spread over the range rather than sitting at the ceiling.
+        let draws: Vec<_> = (0..200).map(|_| backoff(&options, 10)).collect();
+        assert!(draws.iter().any(|d| *d < Duration::from_millis(500)));
+        assert!(draws.iter().any(|d| *d > Duration::from_millis(1500)));
     }
 }

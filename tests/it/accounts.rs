@@ -57,15 +57,28 @@ async fn a_phone_login_with_code_authorizes_the_account() {
         c.get(&account.account_id).await.state(),
         pb::AccountState::Authorized
     );
-    eventually("the account is supervised", async || {
-        server.supervised() == 1
+    eventually("the account holds one live connection", async || {
+        server.connected(user.user_id) && server.metric("tezgram_connected_accounts").await == 1.0
+    })
+    .await;
+    // And it receives what Telegram pushes: a customer's message arrives.
+    let customer = c.sandbox_user("9996631234", "Cus", "Tomer").await;
+    let received = "tezgram_telegram_updates_total{kind=\"new_message\"}";
+    assert_eq!(server.metric(received).await, 0.0);
+    c.send_as(&customer, &account.account_id, "hello").await;
+    eventually("the pushed message reached the account", async || {
+        server.metric(received).await == 1.0
     })
     .await;
 
-    // A second StartLogin for a connected phone returns the account as it is.
-    let again = c.start_login("9996621234").await.unwrap();
-    assert_eq!(again.account_id, account.account_id);
-    assert_eq!(again.state(), pb::AccountState::Authorized);
+    // A second StartLogin for a connected phone creates nothing: it names
+    // the account that has it.
+    let err = c.start_login("9996621234").await.unwrap_err();
+    assert_eq!(err.code(), Code::AlreadyExists);
+    let info = err.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, "ALREADY_EXISTS");
+    assert_eq!(info.metadata["account_id"], account.account_id);
+    assert_eq!(c.list().await.len(), 1);
     server.stop().await;
 }
 
@@ -290,8 +303,8 @@ async fn a_restarted_gateway_keeps_the_account_authorized() {
         config.database_url = database_url.clone();
     })
     .await;
-    eventually("the account is supervised after restart", async || {
-        restarted.supervised() == 1
+    eventually("the account is connected again after restart", async || {
+        restarted.connected(account.telegram_user_id)
     })
     .await;
     let mut c = Clients::of(&restarted).await;
@@ -310,10 +323,8 @@ async fn a_revoked_session_turns_the_account_reauth_required_with_an_event() {
     let server = TestServer::start().await;
     let mut c = Clients::of(&server).await;
     let account = c.login("9996626666").await;
-    eventually("the account is supervised", async || {
-        server.supervised() == 1
-    })
-    .await;
+    let user = account.telegram_user_id;
+    eventually("the account is connected", async || server.connected(user)).await;
     c.inject_fault(
         &account.account_id,
         "",
@@ -325,7 +336,10 @@ async fn a_revoked_session_turns_the_account_reauth_required_with_an_event() {
         c.get(&id).await.state() == pb::AccountState::ReauthRequired
     })
     .await;
-    assert_eq!(server.supervised(), 0);
+    eventually("its connection is closed", async || {
+        server.live_sessions(user).is_empty()
+    })
+    .await;
 
     let events = server
         .store()
@@ -453,7 +467,10 @@ async fn log_out_keeps_the_account_and_delete_erases_it() {
         .account
         .unwrap();
     assert_eq!(logged_out.state(), pb::AccountState::LoggedOut);
-    assert_eq!(server.supervised(), 0);
+    eventually("its connection is closed", async || {
+        server.live_sessions(logged_out.telegram_user_id).is_empty()
+    })
+    .await;
     // The session is gone at Telegram too: the sandbox has no session for the user.
     let user = logged_out.telegram_user_id;
     assert!(
@@ -515,6 +532,7 @@ async fn a_fresh_session_caches_the_peers_of_existing_dialogs() {
     use std::sync::Arc;
     use tezgram::domain::AccountId;
     use tezgram::telegram::StoredSession;
+    use tezgram::telegram::session::SessionOptions;
 
     let server = TestServer::start().await;
     let mut c = Clients::of(&server).await;
@@ -550,10 +568,11 @@ async fn a_fresh_session_caches_the_peers_of_existing_dialogs() {
     let id: AccountId = account.account_id.parse().unwrap();
     let store = Arc::new(server.store().await);
     eventually("the customer's peer is cached in the session", async || {
-        let session = StoredSession::load(id, store.clone(), sealer.clone())
-            .await
-            .unwrap()
-            .unwrap();
+        let session =
+            StoredSession::load(id, store.clone(), sealer.clone(), SessionOptions::default())
+                .await
+                .unwrap()
+                .unwrap();
         let peers = session.snapshot().unwrap().peers;
         peers.keys().any(|p| p.bare_id() == Some(customer.user_id))
     })
@@ -567,10 +586,9 @@ async fn a_dropped_connection_of_one_account_leaves_the_others_alone() {
     let mut c = Clients::of(&server).await;
     let a = c.login("9996615151").await;
     let b = c.login("9996616161").await;
-    eventually("both accounts are supervised", async || {
-        server.supervised() == 2
-    })
-    .await;
+    let both =
+        async || server.connected(a.telegram_user_id) && server.connected(b.telegram_user_id);
+    eventually("both accounts are connected", both).await;
     c.inject_fault(
         &a.account_id,
         "",
@@ -580,7 +598,7 @@ async fn a_dropped_connection_of_one_account_leaves_the_others_alone() {
     // B never noticed; A reconnects and is still authorized and usable.
     assert_eq!(c.devices(&b.account_id).await.len(), 1);
     assert_eq!(c.devices(&a.account_id).await.len(), 1);
-    assert_eq!(server.supervised(), 2);
+    eventually("both accounts are connected once", both).await;
     for id in [&a.account_id, &b.account_id] {
         assert_eq!(c.get(id).await.state(), pb::AccountState::Authorized);
     }

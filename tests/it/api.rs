@@ -31,15 +31,19 @@ fn reason(status: &tonic::Status) -> String {
     info.reason
 }
 
+/// account is an authorized account row of its own Telegram user (one
+/// account per user and phone in a tenant).
 pub fn account(tenant: &str, name: &str) -> Account {
+    static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let now = Utc::now();
     Account {
         id: AccountId::new(),
         tenant: TenantId::parse(tenant).unwrap(),
         kind: AccountKind::User,
         state: AccountState::Authorized,
-        phone_number: Some("9996612345".into()),
-        telegram_user_id: Some(1000),
+        phone_number: Some(format!("99966{:05}", 12345 + n)),
+        telegram_user_id: Some(1000 + n),
         username: None,
         display_name: name.into(),
         password_hint: None,
@@ -411,7 +415,7 @@ async fn callers_over_their_rate_are_told_when_to_retry() {
 }
 
 /// http1 sends one raw HTTP/1.1 request and reads the whole response.
-async fn http1(addr: std::net::SocketAddr, head: &str, body: &[u8]) -> (String, Vec<u8>) {
+pub async fn http1(addr: std::net::SocketAddr, head: &str, body: &[u8]) -> (String, Vec<u8>) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(body).await.unwrap();

@@ -156,6 +156,41 @@ impl Clients {
             .expect("InjectFault");
     }
 
+    /// send_as makes a sandbox user write `text` to the account's user.
+    pub async fn send_as(
+        &mut self,
+        from: &pb::SandboxUser,
+        to_account_id: &str,
+        text: &str,
+    ) -> pb::Message {
+        self.sandbox
+            .send_as_sandbox_user(authed(
+                pb::SendAsSandboxUserRequest {
+                    sandbox_user: Some(pb::SandboxUserRef {
+                        user: Some(pb::sandbox_user_ref::User::UserId(from.user_id)),
+                    }),
+                    to_account_id: to_account_id.into(),
+                    text: text.into(),
+                },
+                &self.token,
+            ))
+            .await
+            .expect("SendAsSandboxUser")
+            .into_inner()
+            .message
+            .expect("the message as the account sees it")
+    }
+
+    /// list lists the tenant's accounts (first page).
+    pub async fn list(&mut self) -> Vec<pb::Account> {
+        self.accounts
+            .list_accounts(authed(pb::ListAccountsRequest::default(), &self.token))
+            .await
+            .expect("ListAccounts")
+            .into_inner()
+            .accounts
+    }
+
     /// login_user connects an existing sandbox user by phone and code.
     pub async fn login_user(&mut self, user: &pb::SandboxUser) -> pb::Account {
         let account = self

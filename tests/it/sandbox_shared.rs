@@ -152,10 +152,12 @@ async fn two_gateways_share_one_standalone_sandbox() {
     let account_b = cb.login_user(&bob).await;
     assert_eq!(account_b.state(), pb::AccountState::Authorized);
     assert_eq!(account_b.telegram_user_id, bob.user_id);
-    eventually("both accounts are supervised", async || {
-        a.supervised() == 1 && b.supervised() == 1
-    })
-    .await;
+    for gateway in [&a, &b] {
+        eventually("the gateway's account is connected", async || {
+            gateway.metric("tezgram_connected_accounts").await == 1.0
+        })
+        .await;
+    }
 
     // B makes Ann (A's account's user) write to B's account.
     let message = cb
@@ -181,6 +183,12 @@ async fn two_gateways_share_one_standalone_sandbox() {
     assert_eq!(message.chat_id, ann.user_id);
     assert!(!message.outgoing);
     assert_eq!(message.account_id, account_b.account_id);
+    // B's account is connected: the message Telegram pushed reached it.
+    let received = "tezgram_telegram_updates_total{kind=\"new_message\"}";
+    eventually("B's account received Ann's message", async || {
+        b.metric(received).await == 1.0
+    })
+    .await;
 
     // A FLOOD_WAIT injected through B reaches B's session on the sandbox.
     let carol = cb.sandbox_user("9996611003", "Carol", "").await;
@@ -206,11 +214,18 @@ async fn two_gateways_share_one_standalone_sandbox() {
     // A restarted on its kept data is still logged in on the shared sandbox.
     let kept = a.stop_keeping_data().await;
     let a = TestServer::start_on(kept, on_shared(&sandbox, ADMIN_TOKEN)).await;
-    eventually("A's account is supervised after the restart", async || {
-        a.supervised() == 1
+    let mut ca = Clients::of(&a).await;
+    // It is connected again: what Telegram pushes reaches it.
+    eventually("A's account is connected after the restart", async || {
+        a.metric("tezgram_connected_accounts").await == 1.0
     })
     .await;
-    let mut ca = Clients::of(&a).await;
+    ca.send_as(&bob, &account_a.account_id, "still there?")
+        .await;
+    eventually("A's restarted account received Bob's message", async || {
+        a.metric(received).await == 1.0
+    })
+    .await;
     assert_eq!(
         ca.get(&account_a.account_id).await.state(),
         pb::AccountState::Authorized

@@ -86,8 +86,34 @@ impl TestServer {
         self.gateway().sandbox()
     }
 
-    pub fn supervised(&self) -> usize {
-        self.gateway().supervised()
+    /// live_sessions lists the auth keys signed in as `user_id` that hold a
+    /// live connection to the sandbox DC (with how many each): what proves
+    /// an account is connected, and connected once.
+    pub fn live_sessions(&self, user_id: i64) -> Vec<(i64, usize)> {
+        self.sandbox().live_sessions(user_id)
+    }
+
+    /// connected is true when exactly one auth key of `user_id` holds
+    /// exactly one live connection.
+    pub fn connected(&self, user_id: i64) -> bool {
+        matches!(self.live_sessions(user_id).as_slice(), [(_, 1)])
+    }
+
+    /// metric reads one sample (`name` with its labels, as exposed) from the
+    /// gateway's /metrics, 0 when absent.
+    pub async fn metric(&self, sample: &str) -> f64 {
+        let (head, body) = crate::api::http1(
+            self.metrics_addr(),
+            "GET /metrics HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n",
+            b"",
+        )
+        .await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        String::from_utf8_lossy(&body)
+            .lines()
+            .filter_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
+            .find_map(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
     }
 
     pub fn metrics_addr(&self) -> std::net::SocketAddr {

@@ -7,7 +7,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use tezgram::domain::ports::{AccountStore, ApiKey, ApiKeyStore, StoreError};
+use tezgram::domain::ports::{AccountStore, ApiKey, ApiKeyStore, Expect, StoreError};
 use tezgram::domain::{Account, AccountId, AccountKind, AccountState, Scope, TenantId};
 use tezgram::storage::Store;
 use tezgram::storage::entities::{accounts, chats, messages};
@@ -440,11 +440,20 @@ async fn accounts_update_delete_and_keep_login_state() {
     store.save_login_state(a.id, Some(&sealed)).await.unwrap();
     assert_eq!(store.load_login_state(a.id).await.unwrap(), Some(sealed));
 
+    let from = Expect {
+        state: a.state,
+        session_epoch: None,
+    };
     a.state = AccountState::Authorized;
     a.telegram_user_id = Some(4242);
     a.display_name = "Renamed".into();
     a.updated_at = now();
-    store.update_account(&a).await.unwrap();
+    store.update_account(&a, from).await.unwrap();
+    // The same write again expects a state that is gone: refused.
+    assert!(matches!(
+        store.update_account(&a, from).await,
+        Err(StoreError::Conflict { .. })
+    ));
     store.save_login_state(a.id, None).await.unwrap();
     assert_eq!(store.load_login_state(a.id).await.unwrap(), None);
     assert_eq!(store.get_account(&acme, a.id).await.unwrap(), a);
@@ -458,7 +467,15 @@ async fn accounts_update_delete_and_keep_login_state() {
     let mut stranger = a.clone();
     stranger.tenant = tenant("globex");
     assert!(matches!(
-        store.update_account(&stranger).await,
+        store
+            .update_account(
+                &stranger,
+                Expect {
+                    state: AccountState::Authorized,
+                    session_epoch: None
+                }
+            )
+            .await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(
@@ -470,6 +487,7 @@ async fn accounts_update_delete_and_keep_login_state() {
     use tezgram::domain::ports::EventLog;
     let changed = EventPayload::AccountStateChanged {
         state: AccountState::Authorized,
+        previous_state: Some(AccountState::LoginCodeRequired),
         reason: "LOGGED_IN".into(),
     };
     let other = account(&acme, 2);

@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use tezgram::crypto::Sealer;
 use tezgram::domain::ports::{AccountStore, SessionStore};
 use tezgram::storage::Store;
-use tezgram::telegram::session::SessionData;
+use tezgram::telegram::session::{SessionData, SessionOptions};
 use tezgram::telegram::{SessionError, StoredSession};
 
 use crate::db::TestDb;
@@ -45,9 +45,13 @@ async fn sessions_are_sealed_at_rest_and_survive_a_reopen() {
     let key: [u8; 256] = std::array::from_fn(|i| (i * 7 + 3) as u8);
     let port: Arc<dyn SessionStore> = Arc::new(store.clone());
 
-    let session = StoredSession::open(account.id, port.clone(), sealer.clone(), || {
-        SessionData::for_dc(sandbox_dc(key))
-    })
+    let session = StoredSession::open(
+        account.id,
+        port.clone(),
+        sealer.clone(),
+        SessionOptions::default(),
+        || SessionData::for_dc(sandbox_dc(key)),
+    )
     .await
     .unwrap();
     assert_eq!(session.home_dc_id().unwrap(), 2);
@@ -101,9 +105,13 @@ async fn sessions_are_sealed_at_rest_and_survive_a_reopen() {
     );
 
     drop(session);
-    let reopened = StoredSession::open(account.id, port.clone(), sealer.clone(), || {
-        panic!("a stored session must be loaded, not recreated")
-    })
+    let reopened = StoredSession::open(
+        account.id,
+        port.clone(),
+        sealer.clone(),
+        SessionOptions::default(),
+        || panic!("a stored session must be loaded, not recreated"),
+    )
     .await
     .unwrap();
     let me = reopened
@@ -116,9 +124,15 @@ async fn sessions_are_sealed_at_rest_and_survive_a_reopen() {
     assert_eq!(reopened.updates_state().await.unwrap().pts, 10);
 
     // Another key cannot open it (e.g. a misconfigured rotation).
-    let err = StoredSession::open(account.id, port, self::sealer(), SessionData::default)
-        .await
-        .unwrap_err();
+    let err = StoredSession::open(
+        account.id,
+        port,
+        self::sealer(),
+        SessionOptions::default(),
+        SessionData::default,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, SessionError::Unsealable(_)), "{err:?}");
     db.cleanup().await;
 }
@@ -127,9 +141,15 @@ async fn sessions_are_sealed_at_rest_and_survive_a_reopen() {
 async fn bursts_of_changes_are_coalesced_and_all_saved() {
     let (db, store, account) = setup().await;
     let port: Arc<dyn SessionStore> = Arc::new(store.clone());
-    let session = StoredSession::open(account.id, port.clone(), sealer(), SessionData::default)
-        .await
-        .unwrap();
+    let session = StoredSession::open(
+        account.id,
+        port.clone(),
+        sealer(),
+        SessionOptions::default(),
+        SessionData::default,
+    )
+    .await
+    .unwrap();
     for id in 1..=200 {
         session
             .cache_peer(PeerInfo::Channel {
@@ -144,7 +164,12 @@ async fn bursts_of_changes_are_coalesced_and_all_saved() {
         .await
         .expect("flush within 10s")
         .unwrap();
-    let saved = store.load_session(account.id).await.unwrap().unwrap();
+    let saved = store
+        .load_session(account.id)
+        .await
+        .unwrap()
+        .sealed
+        .unwrap();
     assert!(!saved.sealed.is_empty());
     assert_eq!(saved.key_id, "k1");
     db.cleanup().await;

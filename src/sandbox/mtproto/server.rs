@@ -341,6 +341,18 @@ impl MtprotoServerHandle {
             .count()
     }
 
+    /// How many connections each key bound so far has live (keys without
+    /// one are absent).
+    pub fn live_keys(&self) -> HashMap<i64, usize> {
+        let mut live = HashMap::new();
+        for connection in self.shared.connections().values() {
+            if let Some(key) = connection.auth_key_id {
+                *live.entry(key).or_default() += 1;
+            }
+        }
+        live
+    }
+
     /// Stops accepting and closes every connection.
     pub fn shutdown(&self) {
         self.shared.shutdown.send_replace(true);

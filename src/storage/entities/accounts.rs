@@ -21,6 +21,11 @@ pub struct Model {
     pub session: Option<Vec<u8>>,
     /// Id of the key that sealed `session`, for rotation.
     pub session_key_id: Option<String>,
+    /// Counts fresh sessions (one per login); session writes of an older
+    /// epoch are refused.
+    pub session_epoch: i64,
+    /// Counts saves within an epoch; a save of an older version is refused.
+    pub session_version: i64,
     /// AEAD ciphertext of the pending login (e.g. `phone_code_hash`).
     pub login_state: Option<Vec<u8>>,
     pub login_key_id: Option<String>,

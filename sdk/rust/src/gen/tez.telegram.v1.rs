@@ -2574,7 +2574,8 @@ pub enum ErrorReason {
     /// (metadata `scope`, e.g. "messages:write").
     PermissionDenied = 5,
     /// ERROR_REASON_RATE_LIMITED comes with RESOURCE_EXHAUSTED and RetryInfo: the
-    /// caller (API key, user or IP) exceeded the gateway's own rate limit.
+    /// caller (API key, user or IP) exceeded the gateway's own rate limit, or
+    /// the tenant started more logins per minute than its cap allows.
     RateLimited = 6,
     /// ERROR_REASON_FLOOD_WAIT comes with RESOURCE_EXHAUSTED and RetryInfo:
     /// Telegram asked the account to wait before this kind of call (FLOOD_WAIT_N).
@@ -2599,7 +2600,9 @@ pub enum ErrorReason {
     /// safe to retry.
     Unavailable = 11,
     /// ERROR_REASON_ALREADY_EXISTS comes with ALREADY_EXISTS: the thing to create
-    /// exists already (a link, a sandbox user with that phone number).
+    /// exists already (a link, a sandbox user with that phone number). From
+    /// StartLogin / StartQrLogin: the Telegram user (or bot) is already connected
+    /// as an authorized account of the tenant; metadata `account_id` names it.
     AlreadyExists = 12,
     /// ERROR_REASON_FAILED_PRECONDITION comes with FAILED_PRECONDITION when no
     /// more specific reason applies: the resource is not in a state that allows
@@ -2651,6 +2654,15 @@ pub enum ErrorReason {
     /// CompleteUpload: the received bytes do not hash to the declared SHA-256.
     /// The upload is discarded (state FAILED); start a new one.
     ChecksumMismatch = 26,
+    /// ERROR_REASON_QUOTA_EXCEEDED comes with RESOURCE_EXHAUSTED: a per-tenant
+    /// cap is reached (`quota` = "accounts_per_tenant" or
+    /// "concurrent_qr_logins", `limit` = the cap). Waiting alone does not help:
+    /// delete an account, or end another QR login.
+    QuotaExceeded = 27,
+    /// ERROR_REASON_CONFLICT comes with ABORTED: a concurrent change to the same
+    /// resource won (e.g. two login steps of one account at once). Re-read the
+    /// resource and retry if the call still makes sense.
+    Conflict = 28,
 }
 impl ErrorReason {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -2686,6 +2698,8 @@ impl ErrorReason {
             Self::UploadOffsetMismatch => "ERROR_REASON_UPLOAD_OFFSET_MISMATCH",
             Self::UploadIncomplete => "ERROR_REASON_UPLOAD_INCOMPLETE",
             Self::ChecksumMismatch => "ERROR_REASON_CHECKSUM_MISMATCH",
+            Self::QuotaExceeded => "ERROR_REASON_QUOTA_EXCEEDED",
+            Self::Conflict => "ERROR_REASON_CONFLICT",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -2718,6 +2732,8 @@ impl ErrorReason {
             "ERROR_REASON_UPLOAD_OFFSET_MISMATCH" => Some(Self::UploadOffsetMismatch),
             "ERROR_REASON_UPLOAD_INCOMPLETE" => Some(Self::UploadIncomplete),
             "ERROR_REASON_CHECKSUM_MISMATCH" => Some(Self::ChecksumMismatch),
+            "ERROR_REASON_QUOTA_EXCEEDED" => Some(Self::QuotaExceeded),
+            "ERROR_REASON_CONFLICT" => Some(Self::Conflict),
             _ => None,
         }
     }

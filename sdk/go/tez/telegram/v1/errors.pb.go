@@ -64,7 +64,8 @@ const (
 	// (metadata `scope`, e.g. "messages:write").
 	ErrorReason_ERROR_REASON_PERMISSION_DENIED ErrorReason = 5
 	// ERROR_REASON_RATE_LIMITED comes with RESOURCE_EXHAUSTED and RetryInfo: the
-	// caller (API key, user or IP) exceeded the gateway's own rate limit.
+	// caller (API key, user or IP) exceeded the gateway's own rate limit, or
+	// the tenant started more logins per minute than its cap allows.
 	ErrorReason_ERROR_REASON_RATE_LIMITED ErrorReason = 6
 	// ERROR_REASON_FLOOD_WAIT comes with RESOURCE_EXHAUSTED and RetryInfo:
 	// Telegram asked the account to wait before this kind of call (FLOOD_WAIT_N).
@@ -89,7 +90,9 @@ const (
 	// safe to retry.
 	ErrorReason_ERROR_REASON_UNAVAILABLE ErrorReason = 11
 	// ERROR_REASON_ALREADY_EXISTS comes with ALREADY_EXISTS: the thing to create
-	// exists already (a link, a sandbox user with that phone number).
+	// exists already (a link, a sandbox user with that phone number). From
+	// StartLogin / StartQrLogin: the Telegram user (or bot) is already connected
+	// as an authorized account of the tenant; metadata `account_id` names it.
 	ErrorReason_ERROR_REASON_ALREADY_EXISTS ErrorReason = 12
 	// ERROR_REASON_FAILED_PRECONDITION comes with FAILED_PRECONDITION when no
 	// more specific reason applies: the resource is not in a state that allows
@@ -141,6 +144,15 @@ const (
 	// CompleteUpload: the received bytes do not hash to the declared SHA-256.
 	// The upload is discarded (state FAILED); start a new one.
 	ErrorReason_ERROR_REASON_CHECKSUM_MISMATCH ErrorReason = 26
+	// ERROR_REASON_QUOTA_EXCEEDED comes with RESOURCE_EXHAUSTED: a per-tenant
+	// cap is reached (`quota` = "accounts_per_tenant" or
+	// "concurrent_qr_logins", `limit` = the cap). Waiting alone does not help:
+	// delete an account, or end another QR login.
+	ErrorReason_ERROR_REASON_QUOTA_EXCEEDED ErrorReason = 27
+	// ERROR_REASON_CONFLICT comes with ABORTED: a concurrent change to the same
+	// resource won (e.g. two login steps of one account at once). Re-read the
+	// resource and retry if the call still makes sense.
+	ErrorReason_ERROR_REASON_CONFLICT ErrorReason = 28
 )
 
 // Enum value maps for ErrorReason.
@@ -173,6 +185,8 @@ var (
 		24: "ERROR_REASON_UPLOAD_OFFSET_MISMATCH",
 		25: "ERROR_REASON_UPLOAD_INCOMPLETE",
 		26: "ERROR_REASON_CHECKSUM_MISMATCH",
+		27: "ERROR_REASON_QUOTA_EXCEEDED",
+		28: "ERROR_REASON_CONFLICT",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":            0,
@@ -202,6 +216,8 @@ var (
 		"ERROR_REASON_UPLOAD_OFFSET_MISMATCH": 24,
 		"ERROR_REASON_UPLOAD_INCOMPLETE":      25,
 		"ERROR_REASON_CHECKSUM_MISMATCH":      26,
+		"ERROR_REASON_QUOTA_EXCEEDED":         27,
+		"ERROR_REASON_CONFLICT":               28,
 	}
 )
 
@@ -236,7 +252,7 @@ var File_tez_telegram_v1_errors_proto protoreflect.FileDescriptor
 
 const file_tez_telegram_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctez/telegram/v1/errors.proto\x12\x0ftez.telegram.v1*\xb4\a\n" +
+	"\x1ctez/telegram/v1/errors.proto\x12\x0ftez.telegram.v1*\xf0\a\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12$\n" +
 	" ERROR_REASON_NOT_IMPLEMENTED_YET\x10\x01\x12!\n" +
@@ -265,7 +281,9 @@ const file_tez_telegram_v1_errors_proto_rawDesc = "" +
 	"\x1eERROR_REASON_REQUEST_ID_REUSED\x10\x17\x12'\n" +
 	"#ERROR_REASON_UPLOAD_OFFSET_MISMATCH\x10\x18\x12\"\n" +
 	"\x1eERROR_REASON_UPLOAD_INCOMPLETE\x10\x19\x12\"\n" +
-	"\x1eERROR_REASON_CHECKSUM_MISMATCH\x10\x1aB\xbe\x01\n" +
+	"\x1eERROR_REASON_CHECKSUM_MISMATCH\x10\x1a\x12\x1f\n" +
+	"\x1bERROR_REASON_QUOTA_EXCEEDED\x10\x1b\x12\x19\n" +
+	"\x15ERROR_REASON_CONFLICT\x10\x1cB\xbe\x01\n" +
 	"\x13com.tez.telegram.v1B\vErrorsProtoP\x01Z<github.com/tez-crm/tezgram/sdk/go/tez/telegram/v1;telegramv1\xa2\x02\x03TTX\xaa\x02\x0fTez.Telegram.V1\xca\x02\x0fTez\\Telegram\\V1\xe2\x02\x1bTez\\Telegram\\V1\\GPBMetadata\xea\x02\x11Tez::Telegram::V1b\x06proto3"
 
 var (
