@@ -101,6 +101,9 @@ pub struct Accounts {
     sealer: Sealer,
     limits: AccountLimits,
     login_locks: Arc<KeyedLocks<AccountId>>,
+    /// Serializes account creation per tenant, so concurrent logins cannot
+    /// both pass the accounts cap.
+    creation_locks: Arc<KeyedLocks<TenantId>>,
     login_rate: Arc<DefaultKeyedRateLimiter<TenantId>>,
     qr_slots: Arc<Mutex<std::collections::HashMap<TenantId, Arc<Semaphore>>>>,
 }
@@ -276,6 +279,7 @@ impl Accounts {
             sealer,
             limits,
             login_locks: Arc::new(KeyedLocks::default()),
+            creation_locks: Arc::new(KeyedLocks::default()),
             login_rate: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             qr_slots: Arc::default(),
         }
@@ -432,6 +436,11 @@ impl Accounts {
         fresh: Account,
         request_id: Option<&RequestId>,
     ) -> Result<Option<Account>, Error> {
+        let _creating = self
+            .creation_locks
+            .lock(tenant, self.limits.step_timeout)
+            .await
+            .ok_or_else(|| Error::Unavailable("too many logins are starting at once".into()))?;
         let count = self.store.count_accounts(tenant).await?;
         if count >= u64::from(self.limits.accounts_per_tenant) {
             return Err(Error::QuotaExceeded {

@@ -171,6 +171,51 @@ async fn a_database_outage_is_unavailable_and_recovers_without_restart() {
 }
 
 #[tokio::test]
+async fn a_database_outage_during_submit_code_is_unavailable_within_the_deadline() {
+    let db = crate::db::TestDb::fresh().await;
+    if !db.is_postgres() {
+        eprintln!("skipped here: needs PostgreSQL (runs in the PostgreSQL pass of make test)");
+        return;
+    }
+    let (_, target) = with_port(&db.url, 1);
+    let proxy = TcpProxy::start(target).await;
+    let (proxied_url, _) = with_port(&db.url, proxy.addr.port());
+    let flush = Duration::from_secs(2);
+    let server = TestServer::start_with(|c| {
+        c.database_url = Some(proxied_url.clone());
+        c.telegram.session_flush_timeout_seconds = flush.as_secs();
+        c.telegram.call_timeout_seconds = 5;
+    })
+    .await;
+    let mut c = crate::clients::Clients::of(&server).await;
+    let ann = c.sandbox_user("9996618001", "Ann", "").await;
+    let pending = c.start_login(&ann.phone_number).await.unwrap();
+
+    proxy.cut();
+    // The login answers (it does not hang on the lost database): within the
+    // flush deadline plus the pool's acquire timeout, with margin.
+    let answered = tokio::time::timeout(
+        flush + Duration::from_secs(15),
+        c.submit_code(&pending.account_id, &ann.login_code),
+    )
+    .await
+    .expect("SubmitCode answers while the database is down");
+    let err = answered.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+
+    // Nothing was lost: once the database is back the login completes.
+    proxy.restore();
+    wait_for_health(&server, ServingStatus::Serving).await;
+    let account = c
+        .submit_code(&pending.account_id, &ann.login_code)
+        .await
+        .expect("the retried SubmitCode completes the login");
+    assert_eq!(account.state(), pb::AccountState::Authorized);
+    server.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
 async fn a_redis_outage_falls_back_to_the_database() {
     let Some(redis_url) = std::env::var(REDIS_URL_ENV).ok().filter(|u| !u.is_empty()) else {
         eprintln!("skipped here: needs Redis (runs in the Redis pass of make test)");

@@ -14,5 +14,6 @@ mod sandbox_messages;
 mod sandbox_shared;
 mod sandbox_wire;
 mod server;
+mod spine;
 mod storage;
 mod telegram_session;
