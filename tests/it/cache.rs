@@ -60,6 +60,10 @@ macro_rules! cache_suite {
             cache_test!(incr_counts_from_zero, "current_thread");
             cache_test!(concurrent_incr_hands_out_distinct_values, "multi_thread");
             cache_test!(ping_answers, "current_thread");
+            cache_test!(
+                no_read_after_a_write_is_stale_whatever_the_cache_evicts,
+                "current_thread"
+            );
         }
     };
 }
@@ -277,4 +281,56 @@ async fn connect_picks_the_in_process_cache_without_a_url() {
     let cache = tezgram::cache::connect(None).await.unwrap();
     cache.set("k", b"v", Duration::from_secs(5)).await.unwrap();
     assert_eq!(cache.get("k").await.unwrap(), Some(b"v".to_vec()));
+}
+
+/// Replays random reads, writes, reads racing a write, and evictions of the
+/// generation key (what a full cache or Redis `maxmemory` does) through the
+/// gateway's generational read-through cache, and checks that every read
+/// started after the last write sees it.
+async fn no_read_after_a_write_is_stale_whatever_the_cache_evicts(cache: Arc<dyn Cache>) {
+    use rand::{Rng, SeedableRng};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tezgram::domain::Error;
+    use tezgram::service::cached::Generations;
+
+    const TTL: Duration = Duration::from_secs(60);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let generations = Generations::new(cache.clone());
+    let db = Arc::new(AtomicU64::new(0));
+    for step in 0..2_000 {
+        match rng.random_range(0..4) {
+            // A write: database first, then a new generation.
+            0 => {
+                db.fetch_add(1, Ordering::SeqCst);
+                generations.invalidate("g", TTL).await;
+            }
+            // A read racing a write: it reads the old row, the write lands,
+            // then the read caches what it saw.
+            1 => {
+                let (db, racing) = (db.clone(), generations.clone());
+                generations
+                    .read_through("g", "v", TTL, async move {
+                        let seen = db.load(Ordering::SeqCst);
+                        db.fetch_add(1, Ordering::SeqCst);
+                        racing.invalidate("g", TTL).await;
+                        Ok::<_, Error>(seen)
+                    })
+                    .await
+                    .unwrap();
+            }
+            // The cache evicts the generation (never the copies).
+            2 => cache.delete(&["g".to_owned()]).await.unwrap(),
+            _ => {
+                let want = db.load(Ordering::SeqCst);
+                let db = db.clone();
+                let got = generations
+                    .read_through("g", "v", TTL, async move {
+                        Ok::<_, Error>(db.load(Ordering::SeqCst))
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(got, want, "stale read at step {step}");
+            }
+        }
+    }
 }

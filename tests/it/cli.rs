@@ -306,3 +306,55 @@ async fn serve_exports_rpc_spans_and_stops_cleanly_on_sigterm() {
     serving.abort();
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_empty_jwt_secret_stops_serve_and_token_from_running() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let dir = data_dir.path().to_str().unwrap();
+    let (grpc, metrics, sandbox) = (free_port(), free_port(), free_port());
+    let mut serve = tokio::process::Command::new(BIN);
+    serve
+        .arg("serve")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TEZGRAM_") {
+            serve.env_remove(key);
+        }
+    }
+    serve.envs([
+        ("TEZGRAM_DATA_DIR", dir.to_owned()),
+        ("TEZGRAM_LISTEN", grpc.to_string()),
+        ("TEZGRAM_METRICS_LISTEN", metrics.to_string()),
+        ("TEZGRAM_SANDBOX__LISTEN", sandbox.to_string()),
+        ("TEZGRAM_AUTH__JWT_HS256_SECRET", String::new()),
+    ]);
+    let child = serve.spawn().expect("start tezgram serve");
+    // Bounded: a server that started would never exit by itself.
+    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("serve exits instead of serving with an empty secret")
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("jwt_hs256_secret"),
+        "names the setting: {stderr}"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(grpc).await.is_err(),
+        "nothing listens on the gRPC port"
+    );
+
+    // Nor does `token` sign anything with it.
+    let token = tezgram(
+        &["token", "--tenant", "acme"],
+        &[
+            ("TEZGRAM_DATA_DIR", dir),
+            ("TEZGRAM_AUTH__JWT_HS256_SECRET", ""),
+        ],
+    );
+    assert!(!token.status.success(), "token signed with an empty key");
+}
