@@ -38,6 +38,12 @@ use tezgram::telegram::provision::sandbox_dc_option;
 use tezgram::telegram::session::{SessionData, SessionOptions};
 use tezgram::telegram::supervisor::{AccountSupervisor, SupervisorOptions};
 
+/// The allocator of the `tezgram` binary, so both paths are measured as
+/// they run in production.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const ACCOUNTS: usize = 200;
 const IDLE: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(120);

@@ -13,6 +13,12 @@ use tezgram::domain::ports::{ApiKey, ApiKeyStore};
 use tezgram::domain::{Scope, TenantId};
 use tezgram::server;
 
+/// jemalloc: idle accounts cost less after a reconnect burst than with
+/// glibc's per-thread arenas (see benches/accounts.rs).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(name = "tezgram", version, about = "Tez CRM's Telegram gateway")]
 struct Cli {
