@@ -28,8 +28,6 @@ use tezgram::crypto::Sealer;
 use tezgram::domain::ports::AccountStore;
 use tezgram::domain::ports::Supervision;
 use tezgram::domain::{Account, AccountId, AccountKind, AccountState, TenantId};
-use tezgram::sandbox::mtproto::crypto::auth_key_id;
-use tezgram::sandbox::network::{self, ClientInfo, Network, NewUser};
 use tezgram::storage::Store;
 use tezgram::telegram::StoredSession;
 use tezgram::telegram::accounts::{RealTelegram, Telegram, TelegramOptions};
@@ -37,6 +35,8 @@ use tezgram::telegram::login::App;
 use tezgram::telegram::provision::sandbox_dc_option;
 use tezgram::telegram::session::{SessionData, SessionOptions};
 use tezgram::telegram::supervisor::{AccountSupervisor, SupervisorOptions};
+use tezgram_sandbox::mtproto::crypto::auth_key_id;
+use tezgram_sandbox::network::{self, ClientInfo, Network, NewUser};
 
 /// The allocator of the `tezgram` binary, so both paths are measured as
 /// they run in production.

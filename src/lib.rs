@@ -7,7 +7,6 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod files;
-pub mod sandbox;
 pub mod server;
 pub mod service;
 pub mod shutdown;

@@ -150,15 +150,16 @@ async fn main() -> anyhow::Result<()> {
                 )?;
             let telemetry =
                 tezgram::telemetry::init(&config.log_format, config.otlp_endpoint.as_deref())?;
-            let result = tezgram::sandbox::dc::serve(
-                tezgram::sandbox::dc::SandboxDcOptions {
+            let result = tezgram_sandbox::dc::serve(
+                tezgram_sandbox::dc::SandboxDcOptions {
                     listen,
                     data_dir: Some(data_dir),
                 },
-                tezgram::sandbox::admin::AdminApiOptions {
+                tezgram_sandbox::admin::AdminApiOptions {
                     listen: admin_listen,
                     token: zeroize::Zeroizing::new(token),
                 },
+                tezgram::shutdown::signal(),
             )
             .await;
             telemetry.shutdown();

@@ -28,9 +28,6 @@ use crate::config::Config;
 use crate::crypto::Sealer;
 use crate::domain::AccountState;
 use crate::domain::ports::{AccountStore, ApiKeyStore, EventLog, SessionStore, Supervision};
-use crate::sandbox::dc::{SandboxDc, SandboxDcHandle, SandboxDcOptions};
-use crate::sandbox::link::{self, LocalLink, SandboxLink};
-use crate::sandbox::remote::RemoteLink;
 use crate::service::Accounts;
 use crate::service::accounts::AccountLimits;
 use crate::service::sandbox::SandboxAdmin;
@@ -41,6 +38,9 @@ use crate::telegram::provision::SandboxSessions;
 use crate::telegram::session::SessionOptions;
 use crate::telegram::supervisor::{AccountSupervisor, SupervisorOptions};
 use crate::telemetry::Metrics;
+use tezgram_sandbox::dc::{SandboxDc, SandboxDcHandle, SandboxDcOptions};
+use tezgram_sandbox::link::{self, LocalLink, SandboxLink};
+use tezgram_sandbox::remote::RemoteLink;
 
 /// HEALTH_INTERVAL is how often the database is pinged for the health status.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(2);

@@ -10,8 +10,8 @@ use super::caller;
 use super::convert::timestamp;
 use super::page::{self, Limits};
 use crate::domain::{Caller, Error};
-use crate::sandbox::network::{Message, Peer};
 use crate::service::sandbox::{InjectedFault, NewSandboxUser, SandboxAdmin, SandboxUser, UserRef};
+use tezgram_sandbox::network::{Message, Peer};
 
 const LIST_USERS: &str = "ListSandboxUsers";
 const LIST_USERS_LIMITS: Limits = Limits {

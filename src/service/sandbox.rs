@@ -11,14 +11,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 
 use crate::domain::ports::AccountStore;
 use crate::domain::{AccountId, AccountState, Caller, Error, Scope};
-use crate::sandbox::link::{self, NewUser, SandboxLink};
-use crate::sandbox::mtproto::crypto::auth_key_id;
-use crate::sandbox::network::{self, Message, User};
 use crate::telegram::accounts::Telegram;
+use tezgram_sandbox::link::{self, NewUser, SandboxLink};
+use tezgram_sandbox::mtproto::crypto::auth_key_id;
+use tezgram_sandbox::network::{self, Message, User};
 
 use super::require;
 
-pub use crate::sandbox::link::UserRef;
+pub use tezgram_sandbox::link::UserRef;
 
 /// NewSandboxUser is a user to create in the sandbox.
 pub struct NewSandboxUser {

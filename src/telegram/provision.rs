@@ -14,8 +14,8 @@ use rand::RngCore;
 use super::Error;
 use super::accounts::Provisioner;
 use super::session::SessionData;
-use crate::sandbox::DC_ID;
-use crate::sandbox::link::{self, SandboxLink};
+use tezgram_sandbox::DC_ID;
+use tezgram_sandbox::link::{self, SandboxLink};
 
 /// SandboxSessions provisions sessions on a sandbox DC, in-process or
 /// standalone.

@@ -1,5 +1,6 @@
 //! The `tezgram` binary as an operator uses it: `token`, `api-key`,
-//! `migrate`, and `serve` stopped by SIGTERM, exporting traces over OTLP.
+//! `migrate`, `serve` stopped by SIGTERM, exporting traces over OTLP, and
+//! `sandbox` serving a data dir until SIGTERM.
 
 use std::net::SocketAddr;
 use std::process::{Command, Output, Stdio};
@@ -357,4 +358,134 @@ async fn an_empty_jwt_secret_stops_serve_and_token_from_running() {
         ],
     );
     assert!(!token.status.success(), "token signed with an empty key");
+}
+
+#[tokio::test]
+async fn tezgram_sandbox_serves_a_data_dir_and_stops_on_sigterm() {
+    use grammers_client::Client;
+    use grammers_client::sender::{ConnectionParams, NoRetries, SenderPool};
+    use grammers_client::session::SessionData;
+    use grammers_client::session::storages::MemorySession;
+    use grammers_client::session::types::DcOption;
+    use rand::RngCore;
+    use std::collections::HashMap;
+    use std::net::SocketAddrV6;
+    use tezgram_sandbox::DC_ID;
+    use tezgram_sandbox::dc::{SandboxDc, SandboxDcOptions};
+    use tezgram_sandbox::network::{ClientInfo, NewUser};
+
+    const WAIT: Duration = Duration::from_secs(10);
+    // A data dir with a logged-in session, written by an in-process sandbox.
+    let dir = tempfile::tempdir().unwrap();
+    let mut key = [0u8; 256];
+    rand::rng().fill_bytes(&mut key);
+    let user = {
+        let dc = SandboxDc::start(SandboxDcOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: Some(dir.path().to_owned()),
+        })
+        .await
+        .unwrap();
+        let auth_key_id = dc.register_auth_key(key);
+        let user = dc
+            .network()
+            .create_user(NewUser {
+                phone: "9996627777".into(),
+                first_name: "Standalone".into(),
+                ..NewUser::default()
+            })
+            .unwrap();
+        dc.network()
+            .sign_in_device(
+                user.id,
+                key,
+                auth_key_id,
+                ClientInfo {
+                    api_id: 12345,
+                    device_model: "in-process".into(),
+                    platform: "test".into(),
+                    system_version: "1".into(),
+                    app_name: "test".into(),
+                    app_version: "1".into(),
+                    ip: "127.0.0.1".into(),
+                },
+            )
+            .unwrap();
+        dc.shutdown().await.unwrap();
+        user
+    };
+
+    let listen = free_port().to_string();
+    let admin_listen = free_port().to_string();
+    let mut command = tokio::process::Command::new(BIN);
+    command
+        .args(["sandbox", "--listen", &listen])
+        .args(["--admin-listen", &admin_listen, "--data-dir"])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TEZGRAM_") {
+            command.env_remove(key);
+        }
+    }
+    command.env("TEZGRAM_SANDBOX__ADMIN_TOKEN", "sandbox-cli-admin-token");
+    let child = command.spawn().expect("start tezgram sandbox");
+    tokio::time::timeout(WAIT, async {
+        while tokio::net::TcpStream::connect(&listen).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("tezgram sandbox listens");
+
+    // The standalone sandbox knows the key and its login from the snapshot.
+    let SocketAddr::V4(ipv4) = listen.parse::<SocketAddr>().unwrap() else {
+        unreachable!("an IPv4 address");
+    };
+    let session = MemorySession::from(SessionData {
+        home_dc: DC_ID,
+        dc_options: HashMap::from([(
+            DC_ID,
+            DcOption {
+                id: DC_ID,
+                ipv4,
+                ipv6: SocketAddrV6::new(ipv4.ip().to_ipv6_mapped(), ipv4.port(), 0, 0),
+                auth_key: Some(key),
+            },
+        )]),
+        ..SessionData::default()
+    });
+    let params = ConnectionParams {
+        retry_policy: Box::new(NoRetries),
+        ..ConnectionParams::default()
+    };
+    let pool = SenderPool::with_configuration(Arc::new(session), 12345, params);
+    let client = Client::new(pool.handle);
+    let runner = tokio::spawn(pool.runner.run());
+    let me = tokio::time::timeout(WAIT, client.get_me())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(me.id().bare_id(), Some(user.id));
+    runner.abort();
+
+    let pid = child.id().expect("running").to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = tokio::time::timeout(WAIT, child.wait_with_output())
+        .await
+        .expect("tezgram sandbox exits within 10 s of SIGTERM")
+        .unwrap();
+    let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {logs}", output.status);
+    assert!(logs.contains("sandbox dc stopped"), "{logs}");
+    assert!(!logs.contains("sandbox-cli-admin-token"), "{logs}");
+    assert!(dir.path().join("sandbox.json").exists());
 }

@@ -39,7 +39,7 @@ impl TestServer {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "info,sqlx=warn,tezgram::sandbox=debug".into()),
+                    .unwrap_or_else(|_| "info,sqlx=warn,tezgram_sandbox=debug".into()),
             )
             .with_test_writer()
             .try_init();
@@ -76,13 +76,13 @@ impl TestServer {
     }
 
     /// sandbox is the gateway's in-process sandbox DC.
-    pub fn sandbox(&self) -> &tezgram::sandbox::dc::SandboxDcHandle {
+    pub fn sandbox(&self) -> &tezgram_sandbox::dc::SandboxDcHandle {
         self.gateway().sandbox().expect("the sandbox dc is on")
     }
 
     /// own_sandbox is the gateway's in-process sandbox DC, if it started one
     /// (not when it uses a standalone sandbox).
-    pub fn own_sandbox(&self) -> Option<&tezgram::sandbox::dc::SandboxDcHandle> {
+    pub fn own_sandbox(&self) -> Option<&tezgram_sandbox::dc::SandboxDcHandle> {
         self.gateway().sandbox()
     }
 

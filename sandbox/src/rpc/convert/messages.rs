@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 pub use super::users::peer;
 use super::users::{chat_of, user};
-use crate::sandbox::network::{
+use crate::network::{
     Dialog, Document, ForwardHeader, Media, Message, Network, Peer, ServiceAction, Update,
 };
 

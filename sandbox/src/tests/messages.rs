@@ -10,6 +10,9 @@ use std::net::{SocketAddr, SocketAddrV6};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::mtproto::{AuthKeys, Dispatch, MtprotoServer, MtprotoServerOptions};
+use crate::network::{self, Network, NewUser};
+use crate::rpc::SandboxRpc;
 use grammers_client::Client;
 use grammers_client::message::InputMessage;
 use grammers_client::sender::{SenderPool, UpdatesConfiguration};
@@ -19,14 +22,11 @@ use grammers_client::session::types::{DcOption, PeerId, PeerRef};
 use grammers_client::tl;
 use grammers_client::update::Update;
 use rand::RngCore;
-use tezgram::sandbox::mtproto::{AuthKeys, Dispatch, MtprotoServer, MtprotoServerOptions};
-use tezgram::sandbox::network::{self, Network, NewUser};
-use tezgram::sandbox::rpc::SandboxRpc;
 use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(10);
 const API_ID: i32 = 12345;
-const HOME_DC: i32 = tezgram::sandbox::DC_ID;
+const HOME_DC: i32 = crate::DC_ID;
 
 /// Dc is a sandbox DC (network + MTProto server + dispatcher) on loopback.
 struct Dc {

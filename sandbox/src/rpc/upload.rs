@@ -11,7 +11,7 @@ use grammers_tl_types as tl;
 use grammers_tl_types::Identifiable;
 
 use super::{Call, reply};
-use crate::sandbox::mtproto::RpcError;
+use crate::mtproto::RpcError;
 
 /// PART_MAX is Telegram's largest part (512 KiB).
 const PART_MAX: usize = 512 * 1024;

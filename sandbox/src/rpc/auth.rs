@@ -6,8 +6,8 @@ use grammers_tl_types::{Identifiable, Serializable};
 
 use super::convert::users as convert;
 use super::{Call, reply};
-use crate::sandbox::mtproto::RpcError;
-use crate::sandbox::network::{self, LoginToken};
+use crate::mtproto::RpcError;
+use crate::network::{self, LoginToken};
 
 pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError> {
     use tl::functions::auth;

@@ -4,8 +4,8 @@ use grammers_tl_types as tl;
 use grammers_tl_types::Identifiable;
 
 use super::{Call, reply};
-use crate::sandbox::DC_ID;
-use crate::sandbox::mtproto::RpcError;
+use crate::DC_ID;
+use crate::mtproto::RpcError;
 
 pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError> {
     use tl::functions::help;
@@ -67,7 +67,7 @@ pub fn config(now: i64) -> tl::enums::Config {
         img_search_username: None,
         static_maps_provider: None,
         caption_length_max: 1024,
-        message_length_max: crate::sandbox::network::MAX_TEXT as i32,
+        message_length_max: crate::network::MAX_TEXT as i32,
         webfile_dc_id: DC_ID,
         suggested_lang_code: None,
         lang_pack_version: None,

@@ -12,7 +12,7 @@ use grammers_tl_types as tl;
 use grammers_tl_types::{Deserializable, Serializable};
 
 use super::messages::{Mentioned, date, message, peer};
-use crate::sandbox::network::{
+use crate::network::{
     ChannelDifference, Delivery, Difference, Network, Peer, Pts, TypingAction, Update, UpdatesState,
 };
 

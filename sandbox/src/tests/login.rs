@@ -9,6 +9,9 @@ use std::net::{SocketAddr, SocketAddrV6};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::DC_ID;
+use crate::dc::{SandboxDc, SandboxDcHandle, SandboxDcOptions};
+use crate::network::{Fault, FaultTarget, NewUser, TwoFactor};
 use grammers_client::Client;
 use grammers_client::InvocationError;
 use grammers_client::sender::{ConnectionParams, NoRetries, SenderPool, UpdatesConfiguration};
@@ -19,9 +22,6 @@ use grammers_client::session::updates::UpdatesLike;
 use grammers_client::tl;
 use grammers_client::update::Update;
 use rand::RngCore;
-use tezgram::sandbox::DC_ID;
-use tezgram::sandbox::dc::{SandboxDc, SandboxDcHandle, SandboxDcOptions};
-use tezgram::sandbox::network::{Fault, FaultTarget, NewUser, TwoFactor};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
@@ -558,7 +558,7 @@ async fn sessions_survive_a_restart_on_the_same_data_dir() {
     assert!(dir.path().join("sandbox.json").exists());
 
     let dc = start(Some(dir.path().to_owned())).await;
-    let auth_key_id = tezgram::sandbox::mtproto::crypto::auth_key_id(&key);
+    let auth_key_id = crate::mtproto::crypto::auth_key_id(&key);
     let device = Device::with_key(&dc, key, auth_key_id, "after restart");
     device.get_state().await.unwrap();
     let me = timeout(WAIT, device.client.get_me())
@@ -567,100 +567,4 @@ async fn sessions_survive_a_restart_on_the_same_data_dir() {
         .unwrap();
     assert_eq!(me.id().bare_id(), Some(user.id));
     dc.shutdown().await.unwrap();
-}
-
-#[tokio::test]
-async fn tezgram_sandbox_serves_a_data_dir_and_stops_on_sigterm() {
-    // A data dir with a logged-in session, written by an in-process sandbox.
-    let dir = tempfile::tempdir().unwrap();
-    let key = random_key();
-    let user = {
-        let dc = start(Some(dir.path().to_owned())).await;
-        let auth_key_id = dc.register_auth_key(key);
-        let device = Device::with_key(&dc, key, auth_key_id, "in-process");
-        let user = device.log_in("9996627777").await;
-        drop(device);
-        dc.shutdown().await.unwrap();
-        user
-    };
-
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let admin_listen = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string();
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tezgram"));
-    command
-        .args(["sandbox", "--listen", &listen])
-        .args(["--admin-listen", &admin_listen, "--data-dir"])
-        .arg(dir.path())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    for (key, _) in std::env::vars() {
-        if key.starts_with("TEZGRAM_") {
-            command.env_remove(key);
-        }
-    }
-    command.env("TEZGRAM_SANDBOX__ADMIN_TOKEN", "sandbox-login-admin-token");
-    let child = command.spawn().expect("start tezgram sandbox");
-    timeout(WAIT, async {
-        while tokio::net::TcpStream::connect(&listen).await.is_err() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("tezgram sandbox listens");
-
-    // The standalone sandbox knows the key and its login from the snapshot.
-    let SocketAddr::V4(ipv4) = listen.parse::<SocketAddr>().unwrap() else {
-        unreachable!("an IPv4 address");
-    };
-    let session = MemorySession::from(SessionData {
-        home_dc: DC_ID,
-        dc_options: HashMap::from([(
-            DC_ID,
-            DcOption {
-                id: DC_ID,
-                ipv4,
-                ipv6: SocketAddrV6::new(ipv4.ip().to_ipv6_mapped(), ipv4.port(), 0, 0),
-                auth_key: Some(key),
-            },
-        )]),
-        ..SessionData::default()
-    });
-    let params = ConnectionParams {
-        retry_policy: Box::new(NoRetries),
-        ..ConnectionParams::default()
-    };
-    let pool = SenderPool::with_configuration(Arc::new(session), API_ID, params);
-    let client = Client::new(pool.handle);
-    let runner = tokio::spawn(pool.runner.run());
-    let me = timeout(WAIT, client.get_me()).await.unwrap().unwrap();
-    assert_eq!(me.id().bare_id(), Some(user.id));
-    runner.abort();
-
-    let pid = child.id().expect("running").to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let output = timeout(WAIT, child.wait_with_output())
-        .await
-        .expect("tezgram sandbox exits within 10 s of SIGTERM")
-        .unwrap();
-    let logs = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{:?}: {logs}", output.status);
-    assert!(logs.contains("sandbox dc stopped"), "{logs}");
-    assert!(!logs.contains("sandbox-login-admin-token"), "{logs}");
-    assert!(dir.path().join("sandbox.json").exists());
 }

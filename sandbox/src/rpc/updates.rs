@@ -6,7 +6,7 @@ use grammers_tl_types::Identifiable;
 use super::convert::updates::{channel_difference, difference, state};
 use super::convert::users::input_channel_to_network;
 use super::{Call, reply};
-use crate::sandbox::mtproto::RpcError;
+use crate::mtproto::RpcError;
 
 pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError> {
     use tl::functions::updates;

@@ -5,8 +5,8 @@ use grammers_tl_types::Identifiable;
 
 use super::convert::messages::{Mentioned, peer};
 use super::{Call, reply};
-use crate::sandbox::mtproto::RpcError;
-use crate::sandbox::network::{Peer, normalize_phone};
+use crate::mtproto::RpcError;
+use crate::network::{Peer, normalize_phone};
 
 pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError> {
     use tl::functions::contacts;

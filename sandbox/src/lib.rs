@@ -23,3 +23,6 @@ pub mod mtproto;
 pub mod network;
 pub mod remote;
 pub mod rpc;
+
+#[cfg(test)]
+mod tests;

@@ -5,8 +5,8 @@ use grammers_tl_types::Identifiable;
 use rand::RngCore;
 
 use super::{Call, reply};
-use crate::sandbox::mtproto::RpcError;
-use crate::sandbox::network::{self, SRP_G, SRP_P_HEX, SrpChallenge};
+use crate::mtproto::RpcError;
+use crate::network::{self, SRP_G, SRP_P_HEX, SrpChallenge};
 
 /// AUTHORIZATION_TTL_DAYS is how long an unused session lives, as Telegram
 /// reports it (the sandbox never expires sessions).

@@ -1333,7 +1333,7 @@ async fn documents_are_served_in_ranges_to_holders_of_their_reference() {
     let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
     let doc = share_document(&net, &alice, &bob, bytes.clone()).await;
     assert_eq!(doc.size, 10_000);
-    assert_eq!(doc.dc_id, crate::sandbox::DC_ID);
+    assert_eq!(doc.dc_id, crate::DC_ID);
     let read = |offset, limit| {
         net.read_document(
             doc.id,

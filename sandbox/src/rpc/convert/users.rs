@@ -3,8 +3,8 @@
 
 use grammers_tl_types as tl;
 
-use crate::sandbox::mtproto::RpcError;
-use crate::sandbox::network::{self, Network, Peer};
+use crate::mtproto::RpcError;
+use crate::network::{self, Network, Peer};
 
 /// ONLINE_FOR is how long a user's own `userStatusOnline` lasts, in seconds
 /// (Telegram's `online_update_period_ms` is 210 s; the client refreshes).

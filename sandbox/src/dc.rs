@@ -2,6 +2,7 @@
 //! ([`SandboxRpc`]) and the MTProto server in front of them, on one port.
 //! In-process for tests and `make run`, or standalone (`tezgram sandbox`).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -211,9 +212,13 @@ impl SandboxDcHandle {
 }
 
 /// serve runs a sandbox DC and its admin API (for gateways in other
-/// processes) until SIGINT or SIGTERM, then shuts both down (writing the
-/// last snapshot): `tezgram sandbox`.
-pub async fn serve(options: SandboxDcOptions, admin: AdminApiOptions) -> Result<(), Error> {
+/// processes) until `shutdown` completes (`tezgram sandbox` passes SIGINT
+/// or SIGTERM), then shuts both down (writing the last snapshot).
+pub async fn serve(
+    options: SandboxDcOptions,
+    admin: AdminApiOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
     let dc = SandboxDc::start(options).await?;
     let api = match AdminApi::bind(admin, Arc::new(LocalLink::new(dc.clone()))).await {
         Ok(api) => api,
@@ -230,7 +235,7 @@ pub async fn serve(options: SandboxDcOptions, admin: AdminApiOptions) -> Result<
     // An admin API that fails stops the sandbox too, rather than leaving
     // gateways without it.
     let served = tokio::select! {
-        _ = crate::shutdown::signal() => {
+        _ = shutdown => {
             info!("shutting down");
             let _ = stop.send(());
             api.await

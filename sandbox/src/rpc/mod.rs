@@ -102,7 +102,7 @@ impl Call<'_> {
 
 /// client_info is what the network records about a session's app, from its
 /// `initConnection`.
-fn client_info(client: &crate::sandbox::mtproto::ClientInfo) -> network::ClientInfo {
+fn client_info(client: &crate::mtproto::ClientInfo) -> network::ClientInfo {
     network::ClientInfo {
         api_id: client.api_id,
         device_model: client.device_model.clone(),

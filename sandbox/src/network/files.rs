@@ -102,7 +102,7 @@ impl Network {
                 mime_type,
                 size: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
                 file_name,
-                dc_id: crate::sandbox::DC_ID,
+                dc_id: crate::DC_ID,
                 uploader,
             }
         };

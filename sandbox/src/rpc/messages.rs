@@ -14,8 +14,8 @@ use super::convert::users::{
     input_channel_to_network, input_peer_to_network, input_user_to_network,
 };
 use super::{Call, reply};
-use crate::sandbox::mtproto::RpcError;
-use crate::sandbox::network::{
+use crate::mtproto::RpcError;
+use crate::network::{
     self, DialogsQuery, HistoryQuery, Media, Message, NewDocument, OutgoingMessage, Peer,
     SearchQuery, Sent,
 };

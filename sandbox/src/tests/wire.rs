@@ -9,6 +9,13 @@ use std::net::{SocketAddr, SocketAddrV6};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::mtproto::crypto::{AuthKey, Direction};
+use crate::mtproto::envelope::{self, Envelope, Message};
+use crate::mtproto::frame::{FrameReader, FrameWriter};
+use crate::mtproto::{
+    AuthKeys, CallContext, Dispatch, MtprotoServer, MtprotoServerHandle, MtprotoServerOptions,
+    RpcError, request_constructor,
+};
 use async_trait::async_trait;
 use grammers_client::Client;
 use grammers_client::InvocationError;
@@ -20,13 +27,6 @@ use grammers_client::session::updates::UpdatesLike;
 use grammers_client::tl::{self, Deserializable, Identifiable, Serializable};
 use grammers_client::update::Update;
 use rand::RngCore;
-use tezgram::sandbox::mtproto::crypto::{AuthKey, Direction};
-use tezgram::sandbox::mtproto::envelope::{self, Envelope, Message};
-use tezgram::sandbox::mtproto::frame::{FrameReader, FrameWriter};
-use tezgram::sandbox::mtproto::{
-    AuthKeys, CallContext, Dispatch, MtprotoServer, MtprotoServerHandle, MtprotoServerOptions,
-    RpcError, request_constructor,
-};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -56,7 +56,7 @@ impl TestTelegram {
 
 /// config is the sandbox's own help.getConfig answer (empty dc_options).
 fn config() -> tl::enums::Config {
-    tezgram::sandbox::rpc::config(1_700_000_000)
+    crate::rpc::config(1_700_000_000)
 }
 
 #[async_trait]
