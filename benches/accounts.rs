@@ -35,8 +35,7 @@ use tezgram::telegram::login::App;
 use tezgram::telegram::provision::sandbox_dc_option;
 use tezgram::telegram::session::{SessionData, SessionOptions};
 use tezgram::telegram::supervisor::{AccountSupervisor, SupervisorOptions};
-use tezgram_sandbox::mtproto::crypto::auth_key_id;
-use tezgram_sandbox::network::{self, ClientInfo, Network, NewUser};
+use tezgram_sandbox::{NewUser, SandboxDc, SandboxDcOptions, SandboxLink};
 
 /// The allocator of the `tezgram` binary, so both paths are measured as
 /// they run in production.
@@ -188,45 +187,32 @@ fn parent() {
     eprintln!("written to {}", dir.join("accounts.md").display());
 }
 
-/// provision logs ACCOUNTS users in on the sandbox network, each with its
-/// own auth key, and writes the keys for the children.
+/// provision logs ACCOUNTS users in on a sandbox DC's data dir (an
+/// in-process DC, stopped before the standalone one serves the dir), each
+/// with its own auth key, and writes the keys for the children.
 async fn provision(sandbox_dir: &Path, keys_path: &Path) {
-    let net = Network::open(network::Options {
+    let dc = SandboxDc::start(SandboxDcOptions {
         data_dir: Some(sandbox_dir.to_owned()),
-        seed: None,
-        clock: network::Clock::System,
+        ..SandboxDcOptions::default()
     })
     .await
-    .expect("open the sandbox network");
+    .expect("start the sandbox dc");
     let mut keys = Vec::with_capacity(ACCOUNTS * 256);
     for i in 0..ACCOUNTS {
-        let user = net
+        let user = dc
             .create_user(NewUser {
                 phone: format!("99966{}{:04}", 1 + i % 3, i),
                 first_name: format!("Bench {i}"),
                 ..NewUser::default()
             })
+            .await
             .expect("create a sandbox user");
         let mut key = [0u8; 256];
         rand::rng().fill_bytes(&mut key);
-        net.sign_in_device(
-            user.id,
-            key,
-            auth_key_id(&key),
-            ClientInfo {
-                api_id: 1,
-                device_model: "bench".into(),
-                platform: "bench".into(),
-                system_version: "1".into(),
-                app_name: "bench".into(),
-                app_version: "1".into(),
-                ip: "127.0.0.1".into(),
-            },
-        )
-        .expect("log the device in");
+        dc.sign_in(user.id, key).expect("log the device in");
         keys.extend_from_slice(&key);
     }
-    net.shutdown().await.expect("write the sandbox snapshot");
+    dc.shutdown().await.expect("write the sandbox snapshot");
     std::fs::write(keys_path, keys).expect("write keys");
 }
 

@@ -150,12 +150,12 @@ async fn main() -> anyhow::Result<()> {
                 )?;
             let telemetry =
                 tezgram::telemetry::init(&config.log_format, config.otlp_endpoint.as_deref())?;
-            let result = tezgram_sandbox::dc::serve(
-                tezgram_sandbox::dc::SandboxDcOptions {
+            let result = tezgram_sandbox::serve(
+                tezgram_sandbox::SandboxDcOptions {
                     listen,
                     data_dir: Some(data_dir),
                 },
-                tezgram_sandbox::admin::AdminApiOptions {
+                tezgram_sandbox::AdminApiOptions {
                     listen: admin_listen,
                     token: zeroize::Zeroizing::new(token),
                 },

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use http::{HeaderName, Method};
+use tezgram_sandbox::{RemoteLink, SandboxDc, SandboxDcHandle, SandboxDcOptions, SandboxLink};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -38,9 +39,6 @@ use crate::telegram::provision::SandboxSessions;
 use crate::telegram::session::SessionOptions;
 use crate::telegram::supervisor::{AccountSupervisor, SupervisorOptions};
 use crate::telemetry::Metrics;
-use tezgram_sandbox::dc::{SandboxDc, SandboxDcHandle, SandboxDcOptions};
-use tezgram_sandbox::link::{self, LocalLink, SandboxLink};
-use tezgram_sandbox::remote::RemoteLink;
 
 /// HEALTH_INTERVAL is how often the database is pinged for the health status.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
@@ -110,7 +108,7 @@ async fn sandbox(config: &Config) -> anyhow::Result<SandboxParts> {
             .context("sandbox.remote is set: set sandbox.admin_token (TEZGRAM_SANDBOX__ADMIN_TOKEN) to the standalone sandbox's admin token")?;
         let link = match RemoteLink::connect(remote, token).await {
             Ok(link) => link,
-            Err(link::Error::Unauthorized) => anyhow::bail!(
+            Err(tezgram_sandbox::Error::Unauthorized) => anyhow::bail!(
                 "the sandbox at {remote} refused sandbox.admin_token: the gateway and `tezgram sandbox` must share the same admin token"
             ),
             Err(err) => {
@@ -131,9 +129,9 @@ async fn sandbox(config: &Config) -> anyhow::Result<SandboxParts> {
     })
     .await
     .context("starting the sandbox dc")?;
-    tracing::info!(addr = %dc.addr(), "sandbox dc serving");
+    tracing::info!(addr = %dc.mtproto_addr(), "sandbox dc serving");
     Ok(SandboxParts {
-        link: Arc::new(LocalLink::new(dc.clone())),
+        link: Arc::new(dc.clone()),
         dc: Some(dc),
     })
 }

@@ -1,6 +1,6 @@
 //! The standalone sandbox's admin API: the [`SandboxLink`] operations as
 //! JSON over HTTP/1.1 on their own (loopback) port, for gateways in other
-//! processes ([`super::remote::RemoteLink`]). Every request carries
+//! processes ([`crate::remote::RemoteLink`]). Every request carries
 //! `authorization: Bearer <admin token>`, compared in constant time.
 //!
 //! Refusals answer 422 with Telegram's `{code, message}`; a missing or
@@ -26,8 +26,7 @@ use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
-use super::link::{self, NewUser, SandboxLink, UserRef};
-use super::network::{Message, User};
+use crate::link::{self, Message, NewUser, SandboxLink, User, UserRef};
 
 /// The admin API's paths, shared by the server and the client.
 pub(crate) mod paths {

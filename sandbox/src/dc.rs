@@ -1,6 +1,7 @@
 //! The sandbox DC assembled: the simulated [`Network`], the TL methods
 //! ([`SandboxRpc`]) and the MTProto server in front of them, on one port.
-//! In-process for tests and `make run`, or standalone (`tezgram sandbox`).
+//! In-process for tests and `make run` ([`SandboxDc::start`]), or
+//! standalone with its admin API ([`serve`], `tezgram sandbox`).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,15 +12,15 @@ use grammers_tl_types::Serializable;
 use tokio::task::JoinHandle;
 use tracing::info;
 
-use super::admin::{self, AdminApi, AdminApiOptions};
-use super::link::LocalLink;
-use super::mtproto::{self, AuthKeys, MtprotoServer, MtprotoServerHandle, MtprotoServerOptions};
-use super::network::{self, AcceptedLoginToken, Delivery, Network};
-use super::rpc::{SandboxRpc, convert};
+use crate::admin::{self, AdminApi, AdminApiOptions};
+use crate::link;
+use crate::mtproto::{self, AuthKeys, MtprotoServer, MtprotoServerHandle, MtprotoServerOptions};
+use crate::network::{self, AcceptedLoginToken, Delivery, Network};
+use crate::rpc::{SandboxRpc, convert};
 
-/// Error is why the sandbox DC could not start or stop cleanly.
+/// DcError is why the sandbox DC could not start, serve or stop cleanly.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum DcError {
     /// The network's data dir could not be read or written.
     #[error("sandbox network: {0}")]
     Network(#[from] network::Error),
@@ -54,7 +55,11 @@ impl Default for SandboxDcOptions {
 /// Handle; the MTProto server is its event loop, spawned by `start`).
 pub struct SandboxDc;
 
-/// SandboxDcHandle controls a running sandbox DC. Cheap to clone.
+/// SandboxDcHandle controls a sandbox DC running in this process: it is
+/// the DC's [`SandboxLink`](crate::SandboxLink), plus [`shutdown`] and a
+/// few inspections for tests and benchmarks. Cheap to clone.
+///
+/// [`shutdown`]: SandboxDcHandle::shutdown
 #[derive(Clone)]
 pub struct SandboxDcHandle {
     inner: Arc<Inner>,
@@ -79,7 +84,7 @@ impl SandboxDc {
     /// start opens the network (its snapshot in `data_dir`, or in memory),
     /// lets the wire accept every auth key the network knows, binds the
     /// MTProto server and spawns it.
-    pub async fn start(options: SandboxDcOptions) -> Result<SandboxDcHandle, Error> {
+    pub async fn start(options: SandboxDcOptions) -> Result<SandboxDcHandle, DcError> {
         let SandboxDcOptions { listen, data_dir } = options;
         let network = Network::open(network::Options {
             data_dir,
@@ -125,14 +130,14 @@ impl SandboxDc {
 
 impl SandboxDcHandle {
     /// addr is where clients connect (the sessions' home DC address).
-    pub fn addr(&self) -> SocketAddr {
+    pub(crate) fn addr(&self) -> SocketAddr {
         self.inner.server.local_addr()
     }
 
-    /// register_auth_key makes a provisioned key usable: the wire accepts
-    /// it and the network records it (persisted, so it survives restarts).
+    /// register_key makes a provisioned key usable: the wire accepts it
+    /// and the network records it (persisted, so it survives restarts).
     /// Returns its auth_key_id.
-    pub fn register_auth_key(&self, key: [u8; 256]) -> i64 {
+    pub(crate) fn register_key(&self, key: [u8; 256]) -> i64 {
         let auth_key_id = mtproto::crypto::auth_key_id(&key);
         self.inner.network.register_auth_key(auth_key_id, key);
         self.inner.server.keys().register(key);
@@ -142,19 +147,19 @@ impl SandboxDcHandle {
     /// network is the simulated Telegram, the admin surface: create users,
     /// act as them, inject faults. Changes made here reach live sessions
     /// only through [`SandboxDcHandle::deliver`].
-    pub fn network(&self) -> &Network {
+    pub(crate) fn network(&self) -> &Network {
         &self.inner.network
     }
 
     /// deliver pushes what an admin-side change caused (e.g. a message sent
     /// as a user) to every live session concerned.
-    pub fn deliver(&self, deliveries: Vec<Delivery>) {
+    pub(crate) fn deliver(&self, deliveries: Vec<Delivery>) {
         self.inner.rpc.deliver(deliveries, None);
     }
 
     /// accept_login_token accepts a QR login token as the user logged in on
     /// `by_auth_key_id`, and tells the exporter's live sessions.
-    pub fn accept_login_token(
+    pub(crate) fn accept_login_token(
         &self,
         by_auth_key_id: i64,
         token: &[u8],
@@ -172,8 +177,38 @@ impl SandboxDcHandle {
 
     /// disconnect drops every live connection of a key (the "dropped
     /// connection" fault); returns how many.
-    pub fn disconnect(&self, auth_key_id: i64) -> usize {
+    pub(crate) fn disconnect(&self, auth_key_id: i64) -> usize {
         self.inner.server.disconnect(auth_key_id)
+    }
+
+    /// sign_in logs a user in on `key`, as a device of theirs outside the
+    /// gateway would be ("Sandbox phone"), and makes the key usable on the
+    /// wire: for tests and benchmarks that need many logged-in sessions
+    /// without the login flow. Returns the key's auth_key_id.
+    pub fn sign_in(&self, user_id: i64, key: [u8; 256]) -> link::Result<i64> {
+        let auth_key_id = mtproto::crypto::auth_key_id(&key);
+        self.inner
+            .network
+            .sign_in_device(user_id, key, auth_key_id, link::sandbox_phone())?;
+        self.inner.server.keys().register(key);
+        Ok(auth_key_id)
+    }
+
+    /// auth_keys lists every auth key the sandbox knows (registered or
+    /// signed in), for tests that check keys never leak elsewhere.
+    pub fn auth_keys(&self) -> Vec<[u8; 256]> {
+        self.inner
+            .network
+            .auth_keys()
+            .into_iter()
+            .map(|(_, key)| key.0)
+            .collect()
+    }
+
+    /// sessions_of lists the auth_key_ids a user is logged in on (the
+    /// sessions updates for the user go to).
+    pub fn sessions_of(&self, user_id: i64) -> Vec<i64> {
+        self.inner.network.authorized_keys_of(user_id)
     }
 
     /// live_sessions lists the auth keys signed in as `user_id` that hold at
@@ -193,7 +228,7 @@ impl SandboxDcHandle {
 
     /// shutdown stops the server (closing every connection) and writes the
     /// network's last snapshot. Later calls only flush again.
-    pub async fn shutdown(&self) -> Result<(), Error> {
+    pub async fn shutdown(&self) -> Result<(), DcError> {
         self.inner.server.shutdown();
         let task = self
             .inner
@@ -218,9 +253,9 @@ pub async fn serve(
     options: SandboxDcOptions,
     admin: AdminApiOptions,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), Error> {
+) -> Result<(), DcError> {
     let dc = SandboxDc::start(options).await?;
-    let api = match AdminApi::bind(admin, Arc::new(LocalLink::new(dc.clone()))).await {
+    let api = match AdminApi::bind(admin, Arc::new(dc.clone())).await {
         Ok(api) => api,
         Err(err) => {
             let _ = dc.shutdown().await;
@@ -244,7 +279,7 @@ pub async fn serve(
     };
     dc.shutdown().await?;
     match served {
-        Ok(result) => result.map_err(Error::from),
-        Err(err) => Err(Error::Admin(admin::Error::Io(std::io::Error::other(err)))),
+        Ok(result) => result.map_err(DcError::from),
+        Err(err) => Err(DcError::Admin(admin::Error::Io(std::io::Error::other(err)))),
     }
 }

@@ -1,8 +1,9 @@
-//! What a gateway needs from a sandbox DC, wherever it runs: [`SandboxLink`].
-//! [`LocalLink`] drives a sandbox in the same process; the standalone sandbox
-//! (`tezgram sandbox`) serves the same operations over its admin API
-//! ([`super::admin`]) to [`super::remote::RemoteLink`], so several gateway
-//! processes can share one sandbox as they share Telegram.
+//! What a gateway needs from a sandbox DC, wherever it runs: [`SandboxLink`],
+//! and the plain data it speaks in ([`User`], [`Message`], [`Peer`]). A
+//! [`SandboxDcHandle`] is the link to a sandbox in the same process; the
+//! standalone sandbox (`tezgram sandbox`) serves the same operations over its
+//! admin API ([`crate::admin`]) to [`crate::remote::RemoteLink`], so several
+//! gateway processes can share one sandbox as they share Telegram.
 
 use std::net::SocketAddr;
 
@@ -11,11 +12,9 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::dc::SandboxDcHandle;
-use super::mtproto::crypto::auth_key_id;
-use super::network::{
-    self, ClientInfo, Fault, FaultTarget, Message, OutgoingMessage, Peer, TwoFactor, Update, User,
-};
+use crate::dc::SandboxDcHandle;
+use crate::mtproto::crypto::auth_key_id;
+use crate::network::{self, ClientInfo, Fault, FaultTarget, OutgoingMessage, TwoFactor, Update};
 
 /// Error is why a sandbox operation did not happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +46,109 @@ impl From<network::Error> for Error {
 /// Result is the link's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Peer is a dialog as one side sees it: a user, a basic group ("chat") or
+/// a channel (broadcast or supergroup), by the sandbox's bare ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Peer {
+    User(i64),
+    Chat(i64),
+    Channel(i64),
+}
+
+impl From<network::Peer> for Peer {
+    fn from(peer: network::Peer) -> Self {
+        match peer {
+            network::Peer::User(id) => Peer::User(id),
+            network::Peer::Chat(id) => Peer::Chat(id),
+            network::Peer::Channel(id) => Peer::Channel(id),
+        }
+    }
+}
+
+/// User is a sandbox user, or bot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub username: Option<String>,
+    /// phone is the number without `+`, e.g. `9996621234`; bots have none.
+    pub phone: Option<String>,
+    pub bot: bool,
+}
+
+impl From<network::User> for User {
+    fn from(user: network::User) -> Self {
+        let network::User {
+            id,
+            access_hash: _,
+            first_name,
+            last_name,
+            username,
+            phone,
+            bot,
+        } = user;
+        User {
+            id,
+            first_name,
+            last_name,
+            username,
+            phone,
+            bot,
+        }
+    }
+}
+
+/// Message is one message as one side of its dialog sees it: in private
+/// chats each side has its own copy with its own id. Dates are Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: i32,
+    /// peer is the dialog, from the viewer's side: in a private chat, the
+    /// other user.
+    pub peer: Peer,
+    /// from_id is the author.
+    pub from_id: i64,
+    /// out is true when the viewer wrote it.
+    pub out: bool,
+    pub date: i64,
+    pub text: String,
+    /// reply_to is the replied message's id in the viewer's box.
+    pub reply_to: Option<i32>,
+    pub edit_date: Option<i64>,
+}
+
+impl From<network::Message> for Message {
+    fn from(message: network::Message) -> Self {
+        // Entities, forwards, service actions and media stay inside: the
+        // operations that return messages only send plain text.
+        let network::Message {
+            id,
+            peer,
+            from_id,
+            out,
+            date,
+            text,
+            entities: _,
+            reply_to,
+            fwd_from: _,
+            edit_date,
+            action: _,
+            media: _,
+        } = message;
+        Message {
+            id,
+            peer: peer.into(),
+            from_id,
+            out,
+            date,
+            text,
+            reply_to,
+            edit_date,
+        }
+    }
+}
+
 /// UserRef names a sandbox user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -57,6 +159,7 @@ pub enum UserRef {
 
 /// NewUser is a sandbox user to create. The password is derived into an
 /// SRP verifier on the sandbox's side, off its async runtime.
+#[derive(Default)]
 pub struct NewUser {
     pub phone: String,
     pub first_name: String,
@@ -68,7 +171,9 @@ pub struct NewUser {
 
 /// SandboxLink is a sandbox DC as the gateway uses it: where its MTProto
 /// listens, auth keys for provisioned sessions, and SandboxService's admin
-/// operations. Errors keep Telegram's code and message.
+/// operations. Errors keep Telegram's code and message. Implemented by
+/// [`SandboxDcHandle`] (in this process) and
+/// [`RemoteLink`](crate::RemoteLink) (a standalone sandbox).
 #[async_trait]
 pub trait SandboxLink: Send + Sync {
     /// mtproto_addr is where sessions connect (their home DC address).
@@ -122,26 +227,15 @@ pub trait SandboxLink: Send + Sync {
     async fn drop_connections(&self, auth_key_id: i64) -> Result<usize>;
 }
 
-/// LocalLink is a [`SandboxLink`] over a sandbox DC in this process.
-#[derive(Clone, Debug)]
-pub struct LocalLink {
-    dc: SandboxDcHandle,
-}
-
-impl LocalLink {
-    pub fn new(dc: SandboxDcHandle) -> Self {
-        Self { dc }
-    }
-}
-
+/// The in-process sandbox DC is its own link.
 #[async_trait]
-impl SandboxLink for LocalLink {
+impl SandboxLink for SandboxDcHandle {
     fn mtproto_addr(&self) -> SocketAddr {
-        self.dc.addr()
+        self.addr()
     }
 
     async fn register_auth_key(&self, key: [u8; 256]) -> Result<i64> {
-        Ok(self.dc.register_auth_key(key))
+        Ok(self.register_key(key))
     }
 
     async fn create_user(&self, new: NewUser) -> Result<User> {
@@ -161,39 +255,43 @@ impl SandboxLink for LocalLink {
             ),
             None => None,
         };
-        Ok(self.dc.network().create_user(network::NewUser {
+        let user = self.network().create_user(network::NewUser {
             phone,
             first_name,
             last_name,
             username,
             password,
-        })?)
+        })?;
+        Ok(user.into())
     }
 
     async fn create_bot(&self, first_name: &str, username: &str) -> Result<(User, String)> {
-        Ok(self.dc.network().create_bot(first_name, username)?)
+        let (bot, token) = self.network().create_bot(first_name, username)?;
+        Ok((bot.into(), token))
     }
 
     async fn user(&self, user: &UserRef) -> Result<Option<User>> {
-        let net = self.dc.network();
-        Ok(match user {
+        let net = self.network();
+        let found = match user {
             UserRef::Phone(phone) => net.user_by_phone(phone),
             UserRef::Id(id) => net.user(*id),
-        })
+        };
+        Ok(found.map(User::from))
     }
 
     async fn users(&self, after: i64, limit: u32) -> Result<Vec<User>> {
-        Ok(self.dc.network().users(after, limit as usize))
+        let users = self.network().users(after, limit as usize);
+        Ok(users.into_iter().map(User::from).collect())
     }
 
     async fn has_password(&self, user_id: i64) -> Result<bool> {
-        Ok(self.dc.network().has_password(user_id)?)
+        Ok(self.network().has_password(user_id)?)
     }
 
     async fn send_message(&self, from: i64, to: i64, text: String) -> Result<Message> {
-        let outcome = self.dc.network().send_message(
+        let outcome = self.network().send_message(
             from,
-            Peer::User(to),
+            network::Peer::User(to),
             OutgoingMessage {
                 text,
                 entities: None,
@@ -206,29 +304,19 @@ impl SandboxLink for LocalLink {
             Update::NewMessage { message } if d.user_id == to => Some(message.clone()),
             _ => None,
         });
-        self.dc.deliver(outcome.deliveries);
-        received.ok_or_else(|| Error::Internal("the recipient got no copy of the message".into()))
+        self.deliver(outcome.deliveries);
+        received
+            .map(Message::from)
+            .ok_or_else(|| Error::Internal("the recipient got no copy of the message".into()))
     }
 
     async fn accept_qr_login(&self, user_id: i64, token: &[u8]) -> Result<()> {
         let mut key = [0u8; 256];
         rand::rng().fill_bytes(&mut key);
         let device = auth_key_id(&key);
-        self.dc.network().sign_in_device(
-            user_id,
-            key,
-            device,
-            ClientInfo {
-                api_id: 0,
-                device_model: "Sandbox phone".into(),
-                platform: "sandbox".into(),
-                system_version: "1.0".into(),
-                app_name: "Telegram Sandbox".into(),
-                app_version: "1.0".into(),
-                ip: "127.0.0.1".into(),
-            },
-        )?;
-        self.dc.accept_login_token(device, token)?;
+        self.network()
+            .sign_in_device(user_id, key, device, sandbox_phone())?;
+        self.accept_login_token(device, token)?;
         Ok(())
     }
 
@@ -239,7 +327,7 @@ impl SandboxLink for LocalLink {
         seconds: u32,
         count: u32,
     ) -> Result<()> {
-        self.dc.network().inject_fault(
+        self.network().inject_fault(
             FaultTarget::AuthKey(auth_key_id),
             method,
             Fault::FloodWait { seconds },
@@ -249,12 +337,26 @@ impl SandboxLink for LocalLink {
     }
 
     async fn revoke_session(&self, auth_key_id: i64) -> Result<()> {
-        self.dc.network().revoke_session(auth_key_id)?;
-        self.dc.disconnect(auth_key_id);
+        self.network().revoke_session(auth_key_id)?;
+        self.disconnect(auth_key_id);
         Ok(())
     }
 
     async fn drop_connections(&self, auth_key_id: i64) -> Result<usize> {
-        Ok(self.dc.disconnect(auth_key_id))
+        Ok(self.disconnect(auth_key_id))
+    }
+}
+
+/// sandbox_phone is the device a sandbox user signs in on outside the
+/// gateway (their "other device").
+pub(crate) fn sandbox_phone() -> ClientInfo {
+    ClientInfo {
+        api_id: 0,
+        device_model: "Sandbox phone".into(),
+        platform: "sandbox".into(),
+        system_version: "1.0".into(),
+        app_name: "Telegram Sandbox".into(),
+        app_version: "1.0".into(),
+        ip: "127.0.0.1".into(),
     }
 }

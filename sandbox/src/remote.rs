@@ -1,5 +1,5 @@
 //! [`RemoteLink`]: a [`SandboxLink`] to a standalone sandbox
-//! (`tezgram sandbox`) through its admin API ([`super::admin`]).
+//! (`tezgram sandbox`) through its admin API ([`crate::admin`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -17,9 +17,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
-use super::admin::{self, paths};
-use super::link::{Error, NewUser, Result, SandboxLink, UserRef};
-use super::network::{Message, User};
+use crate::admin::{self, paths};
+use crate::link::{Error, Message, NewUser, Result, SandboxLink, User, UserRef};
 
 /// TIMEOUT bounds one admin request (password derivation included).
 const TIMEOUT: Duration = Duration::from_secs(15);

@@ -1,6 +1,7 @@
 //! SandboxService: drive the sandbox DC (demos and tests). Answers
 //! SANDBOX_DISABLED when the gateway talks to real Telegram.
 
+use tezgram_sandbox::{Message, Peer};
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::sandbox_service_server::SandboxService;
 use tonic::{Request, Response, Status};
@@ -11,7 +12,6 @@ use super::convert::timestamp;
 use super::page::{self, Limits};
 use crate::domain::{Caller, Error};
 use crate::service::sandbox::{InjectedFault, NewSandboxUser, SandboxAdmin, SandboxUser, UserRef};
-use tezgram_sandbox::network::{Message, Peer};
 
 const LIST_USERS: &str = "ListSandboxUsers";
 const LIST_USERS_LIMITS: Limits = Limits {

@@ -8,17 +8,15 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use tezgram_sandbox::{self as sandbox, Message, NewUser, SandboxLink, User, auth_key_id};
 
 use crate::domain::ports::AccountStore;
 use crate::domain::{AccountId, AccountState, Caller, Error, Scope};
 use crate::telegram::accounts::Telegram;
-use tezgram_sandbox::link::{self, NewUser, SandboxLink};
-use tezgram_sandbox::mtproto::crypto::auth_key_id;
-use tezgram_sandbox::network::{self, Message, User};
 
 use super::require;
 
-pub use tezgram_sandbox::link::UserRef;
+pub use tezgram_sandbox::UserRef;
 
 /// NewSandboxUser is a user to create in the sandbox.
 pub struct NewSandboxUser {
@@ -55,10 +53,10 @@ pub struct SandboxAdmin {
     telegram: Arc<Telegram>,
 }
 
-fn refused(err: link::Error) -> Error {
+fn refused(err: sandbox::Error) -> Error {
     match err {
         // Telegram's FLOOD_WAIT_<seconds>: the wait is in the name.
-        link::Error::Refused { code: 420, message } => Error::FloodWait {
+        sandbox::Error::Refused { code: 420, message } => Error::FloodWait {
             retry_after: std::time::Duration::from_secs(
                 message
                     .rsplit('_')
@@ -67,25 +65,22 @@ fn refused(err: link::Error) -> Error {
                     .unwrap_or(1),
             ),
         },
-        link::Error::Refused { code: 400, message } => Error::InvalidInput {
+        sandbox::Error::Refused { code: 400, message } => Error::InvalidInput {
             reason: "INVALID_ARGUMENT",
             field: "sandbox_user",
             description: message,
         },
-        link::Error::Refused { message, .. } | link::Error::Internal(message) => {
+        sandbox::Error::Refused { message, .. } | sandbox::Error::Internal(message) => {
             Error::Internal(message)
         }
-        link::Error::Unavailable(message) => {
+        sandbox::Error::Unavailable(message) => {
             tracing::warn!(error = %message, "sandbox dc unreachable");
             Error::Unavailable("sandbox dc".into())
         }
-        link::Error::Unauthorized => Error::Internal("the sandbox refused the admin token".into()),
+        sandbox::Error::Unauthorized => {
+            Error::Internal("the sandbox refused the admin token".into())
+        }
     }
-}
-
-/// login_code is the code of a sandbox phone number: its DC digit five times.
-fn login_code(phone: &str) -> Option<String> {
-    network::sandbox_dc(phone).map(|dc| char::from(b'0' + dc).to_string().repeat(5))
 }
 
 impl SandboxAdmin {
@@ -104,11 +99,11 @@ impl SandboxAdmin {
     async fn view(&self, user: User, bot_token: Option<String>) -> Result<SandboxUser, Error> {
         let has_password = match self.link.has_password(user.id).await {
             Ok(has) => has,
-            Err(link::Error::Refused { .. }) => false,
+            Err(sandbox::Error::Refused { .. }) => false,
             Err(err) => return Err(refused(err)),
         };
         Ok(SandboxUser {
-            login_code: user.phone.as_deref().and_then(login_code),
+            login_code: user.phone.as_deref().and_then(sandbox::login_code),
             has_password,
             user,
             bot_token,
@@ -134,7 +129,7 @@ impl SandboxAdmin {
                 .map_err(refused)?;
             return self.view(user, Some(token)).await;
         }
-        if network::sandbox_dc(&new.phone).is_none() {
+        if sandbox::login_code(&new.phone).is_none() {
             return Err(Error::invalid(
                 "phone_number",
                 "sandbox numbers are 99966XYYYY with X in 1-3 (the login code is X five times)",
@@ -209,10 +204,10 @@ impl SandboxAdmin {
         text: String,
     ) -> Result<Message, Error> {
         require(caller, Scope::Sandbox)?;
-        if text.is_empty() || text.chars().count() > network::MAX_TEXT {
+        if text.is_empty() || text.chars().count() > sandbox::MAX_TEXT {
             return Err(Error::invalid(
                 "text",
-                format!("must be 1 to {} characters", network::MAX_TEXT),
+                format!("must be 1 to {} characters", sandbox::MAX_TEXT),
             ));
         }
         let sender = self.user(from).await?;
@@ -246,7 +241,7 @@ impl SandboxAdmin {
             .accept_qr_login(user.id, &token)
             .await
             .map_err(|err| match err {
-                link::Error::Refused { code: 400, .. } => {
+                sandbox::Error::Refused { code: 400, .. } => {
                     Error::invalid("qr_url", "the token is unknown or expired")
                 }
                 other => refused(other),

@@ -10,12 +10,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use grammers_session::types::DcOption;
 use rand::RngCore;
+use tezgram_sandbox::{self as sandbox, DC_ID, SandboxLink};
 
 use super::Error;
 use super::accounts::Provisioner;
 use super::session::SessionData;
-use tezgram_sandbox::DC_ID;
-use tezgram_sandbox::link::{self, SandboxLink};
 
 /// SandboxSessions provisions sessions on a sandbox DC, in-process or
 /// standalone.
@@ -32,12 +31,12 @@ impl Provisioner for SandboxSessions {
             .register_auth_key(key)
             .await
             .map_err(|err| match err {
-                link::Error::Refused { code, message } => Error::Rejected {
+                sandbox::Error::Refused { code, message } => Error::Rejected {
                     code,
                     name: message,
                 },
-                link::Error::Unavailable(message) => Error::Unavailable(message),
-                other @ (link::Error::Unauthorized | link::Error::Internal(_)) => {
+                sandbox::Error::Unavailable(message) => Error::Unavailable(message),
+                other @ (sandbox::Error::Unauthorized | sandbox::Error::Internal(_)) => {
                     Error::Client(other.to_string())
                 }
             })?;

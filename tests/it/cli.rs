@@ -2,17 +2,25 @@
 //! `migrate`, `serve` stopped by SIGTERM, exporting traces over OTLP, and
 //! `sandbox` serving a data dir until SIGTERM.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{SocketAddr, SocketAddrV6};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use grammers_client::Client;
+use grammers_client::sender::{ConnectionParams, NoRetries, SenderPool};
+use grammers_client::session::SessionData;
+use grammers_client::session::storages::MemorySession;
+use grammers_client::session::types::DcOption;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use rand::RngCore;
+use tezgram_sandbox::{DC_ID, NewUser, SandboxDc, SandboxDcOptions, SandboxLink};
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::account_service_client::AccountServiceClient;
 use tonic::Code;
@@ -362,18 +370,6 @@ async fn an_empty_jwt_secret_stops_serve_and_token_from_running() {
 
 #[tokio::test]
 async fn tezgram_sandbox_serves_a_data_dir_and_stops_on_sigterm() {
-    use grammers_client::Client;
-    use grammers_client::sender::{ConnectionParams, NoRetries, SenderPool};
-    use grammers_client::session::SessionData;
-    use grammers_client::session::storages::MemorySession;
-    use grammers_client::session::types::DcOption;
-    use rand::RngCore;
-    use std::collections::HashMap;
-    use std::net::SocketAddrV6;
-    use tezgram_sandbox::DC_ID;
-    use tezgram_sandbox::dc::{SandboxDc, SandboxDcOptions};
-    use tezgram_sandbox::network::{ClientInfo, NewUser};
-
     const WAIT: Duration = Duration::from_secs(10);
     // A data dir with a logged-in session, written by an in-process sandbox.
     let dir = tempfile::tempdir().unwrap();
@@ -386,31 +382,15 @@ async fn tezgram_sandbox_serves_a_data_dir_and_stops_on_sigterm() {
         })
         .await
         .unwrap();
-        let auth_key_id = dc.register_auth_key(key);
         let user = dc
-            .network()
             .create_user(NewUser {
                 phone: "9996627777".into(),
                 first_name: "Standalone".into(),
                 ..NewUser::default()
             })
+            .await
             .unwrap();
-        dc.network()
-            .sign_in_device(
-                user.id,
-                key,
-                auth_key_id,
-                ClientInfo {
-                    api_id: 12345,
-                    device_model: "in-process".into(),
-                    platform: "test".into(),
-                    system_version: "1".into(),
-                    app_name: "test".into(),
-                    app_version: "1".into(),
-                    ip: "127.0.0.1".into(),
-                },
-            )
-            .unwrap();
+        dc.sign_in(user.id, key).unwrap();
         dc.shutdown().await.unwrap();
         user
     };

@@ -76,13 +76,13 @@ impl TestServer {
     }
 
     /// sandbox is the gateway's in-process sandbox DC.
-    pub fn sandbox(&self) -> &tezgram_sandbox::dc::SandboxDcHandle {
+    pub fn sandbox(&self) -> &tezgram_sandbox::SandboxDcHandle {
         self.gateway().sandbox().expect("the sandbox dc is on")
     }
 
     /// own_sandbox is the gateway's in-process sandbox DC, if it started one
     /// (not when it uses a standalone sandbox).
-    pub fn own_sandbox(&self) -> Option<&tezgram_sandbox::dc::SandboxDcHandle> {
+    pub fn own_sandbox(&self) -> Option<&tezgram_sandbox::SandboxDcHandle> {
         self.gateway().sandbox()
     }
 

@@ -2,6 +2,8 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 
+use super::files::{FILES_DIR, check_range};
+use super::state::{CODE_TTL, LOGIN_TOKEN_TTL, sandbox_dc};
 use super::*;
 
 const T0: i64 = 1_700_000_000;
@@ -85,6 +87,8 @@ fn sandbox_numbers_and_their_codes() {
     assert_eq!(sandbox_dc("9996621234"), Some(2));
     assert_eq!(sandbox_dc("9996641234"), None);
     assert_eq!(sandbox_dc("79161234567"), None);
+    assert_eq!(login_code("9996631234").as_deref(), Some("33333"));
+    assert_eq!(login_code("79161234567"), None);
     let (net, _) = network();
     assert_eq!(
         net.send_code("+1 555 0100").unwrap_err(),
@@ -97,8 +101,9 @@ fn sandbox_numbers_and_their_codes() {
         net.sign_in(1, "9996621234", &sent.phone_code_hash, "11111"),
         Err(Error::PhoneCodeInvalid)
     );
+    let code = login_code("9996621234").unwrap();
     let me = net
-        .sign_in(1, "9996621234", &sent.phone_code_hash, "22222")
+        .sign_in(1, "9996621234", &sent.phone_code_hash, &code)
         .unwrap();
     assert_eq!(me.phone.as_deref(), Some("9996621234"));
     assert!(

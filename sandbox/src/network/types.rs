@@ -352,6 +352,7 @@ pub struct DialogsQuery {
     /// offset_id is accepted for completeness; the position is fully given
     /// by (offset_date, offset_peer), since message ids of different dialogs
     /// are not comparable.
+    #[allow(dead_code, reason = "kept so the query mirrors messages.getDialogs")]
     pub offset_id: i32,
     pub offset_peer: Option<Peer>,
     pub limit: usize,

@@ -9,7 +9,8 @@ mod contacts;
 pub mod convert;
 mod help;
 
-pub use help::config;
+#[cfg(test)]
+pub(crate) use help::config;
 mod messages;
 mod updates;
 mod upload;
@@ -44,6 +45,10 @@ impl SandboxRpc {
         let _ = self.server.set(server);
     }
 
+    #[allow(
+        dead_code,
+        reason = "the dispatcher's network, for callers beside the TL methods"
+    )]
     pub fn network(&self) -> &Network {
         &self.network
     }

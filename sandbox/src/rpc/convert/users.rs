@@ -94,6 +94,10 @@ pub fn user(net: &Network, viewer_id: i64, user: &network::User) -> tl::enums::U
 }
 
 /// user_by_id is [`user`] for an id, or `userEmpty` for an unknown one.
+#[allow(
+    dead_code,
+    reason = "for TL methods that name users by id; none does yet"
+)]
 pub fn user_by_id(net: &Network, viewer_id: i64, user_id: i64) -> tl::enums::User {
     match net.user(user_id) {
         Some(found) => user(net, viewer_id, &found),
