@@ -27,6 +27,7 @@ sdk-drift:
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p tezgram --no-default-features --all-targets -- -D warnings
 	source scripts/sdk-env.sh && buf lint
 
 # Benchmarks (results as a table in $(CARGO_TARGET_DIR)/bench/).

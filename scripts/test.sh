@@ -44,6 +44,12 @@ source scripts/sdk-env.sh
 step "cargo fmt --check" cargo fmt --all --check
 step "buf lint" buf lint
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets --locked -- -D warnings
+# The gateway built without the sandbox DC (real Telegram only) must keep
+# compiling, pass clippy, and refuse what needs the sandbox.
+step "cargo clippy: gateway without sandbox" \
+  cargo clippy -p tezgram --no-default-features --all-targets --locked -- -D warnings
+step "rust tests: gateway without sandbox" \
+  cargo test -p tezgram --no-default-features --lib --locked
 step "sdk drift (regenerate, diff)" scripts/sdk-drift.sh
 step "rust tests: sqlite + in-process cache" \
   env -u TEZGRAM_TEST_DATABASE_URL -u TEZGRAM_TEST_REDIS_URL cargo test --workspace --locked

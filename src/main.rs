@@ -1,5 +1,6 @@
 //! The `tezgram` command: serve the gateway, migrate, and operator tasks.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,17 +55,18 @@ enum Command {
     ApiKey(ApiKeyCommand),
     /// Run the sandbox DC (a Telegram simulator speaking MTProto) standalone,
     /// until SIGINT or SIGTERM.
+    #[cfg_attr(not(feature = "sandbox"), command(hide = true))]
     Sandbox {
         /// MTProto address to listen on.
         #[arg(long, default_value = "127.0.0.1:50061")]
-        listen: std::net::SocketAddr,
+        listen: SocketAddr,
         /// Directory holding the sandbox's `sandbox.json` snapshot.
         #[arg(long, default_value = "./data/sandbox")]
         data_dir: PathBuf,
         /// Address of the admin API gateways use (`sandbox.remote`); it
         /// needs `sandbox.admin_token` (`TEZGRAM_SANDBOX__ADMIN_TOKEN`).
         #[arg(long, default_value = "127.0.0.1:50062")]
-        admin_listen: std::net::SocketAddr,
+        admin_listen: SocketAddr,
     },
 }
 
@@ -139,33 +141,56 @@ async fn main() -> anyhow::Result<()> {
             listen,
             data_dir,
             admin_listen,
-        } => {
-            let token = config
-                .sandbox
-                .admin_token
-                .take()
-                .filter(|t| !t.trim().is_empty())
-                .context(
-                    "the sandbox's admin api needs a token: set sandbox.admin_token (TEZGRAM_SANDBOX__ADMIN_TOKEN)",
-                )?;
-            let telemetry =
-                tezgram::telemetry::init(&config.log_format, config.otlp_endpoint.as_deref())?;
-            let result = tezgram_sandbox::serve(
-                tezgram_sandbox::SandboxDcOptions {
-                    listen,
-                    data_dir: Some(data_dir),
-                },
-                tezgram_sandbox::AdminApiOptions {
-                    listen: admin_listen,
-                    token: zeroize::Zeroizing::new(token),
-                },
-                tezgram::shutdown::signal(),
-            )
-            .await;
-            telemetry.shutdown();
-            result.context("running the sandbox dc")
-        }
+        } => sandbox(config, listen, data_dir, admin_listen).await,
     }
+}
+
+/// sandbox runs the sandbox DC standalone with its admin API until SIGINT
+/// or SIGTERM: `tezgram sandbox`.
+#[cfg(feature = "sandbox")]
+async fn sandbox(
+    mut config: Config,
+    listen: SocketAddr,
+    data_dir: PathBuf,
+    admin_listen: SocketAddr,
+) -> anyhow::Result<()> {
+    let token = config
+        .sandbox
+        .admin_token
+        .take()
+        .filter(|t| !t.trim().is_empty())
+        .context(
+            "the sandbox's admin api needs a token: set sandbox.admin_token (TEZGRAM_SANDBOX__ADMIN_TOKEN)",
+        )?;
+    let telemetry = tezgram::telemetry::init(&config.log_format, config.otlp_endpoint.as_deref())?;
+    let result = tezgram_sandbox::serve(
+        tezgram_sandbox::SandboxDcOptions {
+            listen,
+            data_dir: Some(data_dir),
+        },
+        tezgram_sandbox::AdminApiOptions {
+            listen: admin_listen,
+            token: zeroize::Zeroizing::new(token),
+        },
+        tezgram::shutdown::signal(),
+    )
+    .await;
+    telemetry.shutdown();
+    result.context("running the sandbox dc")
+}
+
+/// sandbox: this build has no sandbox DC to run.
+#[cfg(not(feature = "sandbox"))]
+async fn sandbox(
+    _config: Config,
+    _listen: SocketAddr,
+    _data_dir: PathBuf,
+    _admin_listen: SocketAddr,
+) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "tezgram sandbox: this tezgram was built without the sandbox feature; \
+         use a build with it (cargo build --features sandbox, the default)"
+    )
 }
 
 async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use http::{HeaderName, Method};
+#[cfg(feature = "sandbox")]
 use tezgram_sandbox::{RemoteLink, SandboxDc, SandboxDcHandle, SandboxDcOptions, SandboxLink};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -31,10 +32,12 @@ use crate::domain::AccountState;
 use crate::domain::ports::{AccountStore, ApiKeyStore, EventLog, SessionStore, Supervision};
 use crate::service::Accounts;
 use crate::service::accounts::AccountLimits;
+#[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
 use crate::storage::Store;
 use crate::telegram::accounts::{Provisioner, RealTelegram, Telegram, TelegramOptions};
 use crate::telegram::login::App;
+#[cfg(feature = "sandbox")]
 use crate::telegram::provision::SandboxSessions;
 use crate::telegram::session::SessionOptions;
 use crate::telegram::supervisor::{AccountSupervisor, SupervisorOptions};
@@ -53,12 +56,14 @@ pub struct Gateway {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<anyhow::Result<()>>>,
     supervisor: AccountSupervisor,
+    #[cfg(feature = "sandbox")]
     sandbox: Option<SandboxDcHandle>,
 }
 
 impl Gateway {
     /// sandbox is the in-process sandbox DC, when the gateway runs on one
     /// (not on real Telegram, nor on a standalone sandbox).
+    #[cfg(feature = "sandbox")]
     pub fn sandbox(&self) -> Option<&SandboxDcHandle> {
         self.sandbox.as_ref()
     }
@@ -76,6 +81,7 @@ impl Gateway {
             task.await.context("gateway task panicked")??;
         }
         self.supervisor.shutdown().await;
+        #[cfg(feature = "sandbox")]
         if let Some(sandbox) = self.sandbox {
             sandbox
                 .shutdown()
@@ -87,17 +93,25 @@ impl Gateway {
 }
 
 /// SANDBOX_APP is the application the gateway logs in as on the sandbox DC.
+#[cfg(feature = "sandbox")]
 const SANDBOX_API_ID: i32 = 1;
 
 /// SandboxParts is the sandbox a gateway runs on: the DC it started
 /// in-process (none for a standalone one) and the link to it.
+#[cfg(feature = "sandbox")]
 struct SandboxParts {
     dc: Option<SandboxDcHandle>,
     link: Arc<dyn SandboxLink>,
 }
 
+/// SandboxParts: built without the sandbox feature, a gateway never runs on
+/// a sandbox.
+#[cfg(not(feature = "sandbox"))]
+enum SandboxParts {}
+
 /// sandbox starts the sandbox DC in-process, or links to the standalone
 /// one at `sandbox.remote`, checking its admin API answers our token.
+#[cfg(feature = "sandbox")]
 async fn sandbox(config: &Config) -> anyhow::Result<SandboxParts> {
     if let Some(remote) = config.sandbox.remote.as_deref().filter(|r| !r.is_empty()) {
         let token = config
@@ -136,6 +150,39 @@ async fn sandbox(config: &Config) -> anyhow::Result<SandboxParts> {
     })
 }
 
+/// on_sandbox is where sessions live when the sandbox is on: the sandbox DC
+/// (in-process or standalone).
+#[cfg(feature = "sandbox")]
+async fn on_sandbox(config: &Config) -> anyhow::Result<(App, Arc<dyn Provisioner>, SandboxParts)> {
+    let parts = sandbox(config).await?;
+    let app = App {
+        api_id: SANDBOX_API_ID,
+        api_hash: "sandbox".to_owned(),
+    };
+    let provisioner = Arc::new(SandboxSessions {
+        link: parts.link.clone(),
+    });
+    Ok((app, provisioner, parts))
+}
+
+/// on_sandbox refuses to start: the configuration asks for the sandbox
+/// (explicitly, or by giving no Telegram credentials), which this build
+/// does not have.
+#[cfg(not(feature = "sandbox"))]
+async fn on_sandbox(config: &Config) -> anyhow::Result<(App, Arc<dyn Provisioner>, SandboxParts)> {
+    if config.sandbox.enabled == Some(true) {
+        anyhow::bail!(
+            "sandbox.enabled is true, but this gateway was built without the sandbox feature: \
+             turn sandbox.enabled off and set telegram.api_id and telegram.api_hash, \
+             or use a build with the sandbox (cargo build --features sandbox)"
+        );
+    }
+    anyhow::bail!(
+        "this gateway was built without the sandbox feature and talks to real Telegram only: \
+         set telegram.api_id and telegram.api_hash (TEZGRAM_TELEGRAM__API_ID, TEZGRAM_TELEGRAM__API_HASH)"
+    )
+}
+
 /// telegram builds the Telegram adapter: on the sandbox DC (in-process or
 /// standalone) or on real Telegram with the configured credentials.
 async fn telegram(
@@ -144,14 +191,7 @@ async fn telegram(
     sealer: Sealer,
 ) -> anyhow::Result<(Arc<Telegram>, Option<SandboxParts>)> {
     let (app, provisioner, sandbox): (App, Arc<dyn Provisioner>, _) = if config.sandbox_enabled() {
-        let parts = sandbox(config).await?;
-        let app = App {
-            api_id: SANDBOX_API_ID,
-            api_hash: "sandbox".to_owned(),
-        };
-        let provisioner = Arc::new(SandboxSessions {
-            link: parts.link.clone(),
-        });
+        let (app, provisioner, parts) = on_sandbox(config).await?;
         (app, provisioner, Some(parts))
     } else {
         let (api_id, api_hash) = config.telegram_credentials().context(
@@ -301,10 +341,15 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     {
         supervisor.supervise(&account.tenant, account.id);
     }
+    #[cfg(feature = "sandbox")]
     let sandbox_admin = sandbox.as_ref().map(|parts| {
         SandboxAdmin::new(parts.link.clone(), accounts_store.clone(), telegram.clone())
     });
+    #[cfg(feature = "sandbox")]
     let sandbox = sandbox.and_then(|parts| parts.dc);
+    // Built without the sandbox feature, there is never one to serve.
+    #[cfg(not(feature = "sandbox"))]
+    let None = sandbox;
 
     let grpc_listener = TcpListener::bind(config.listen)
         .await
@@ -329,6 +374,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
 
     let routes = api::routes(Services {
         accounts,
+        #[cfg(feature = "sandbox")]
         sandbox: sandbox_admin,
     })
     .add_service(health_service)
@@ -463,6 +509,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         shutdown: shutdown_tx,
         tasks,
         supervisor,
+        #[cfg(feature = "sandbox")]
         sandbox,
     })
 }
@@ -548,4 +595,51 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     crate::shutdown::signal().await;
     tracing::info!("shutting down");
     gateway.shutdown().await
+}
+
+#[cfg(all(test, not(feature = "sandbox")))]
+mod tests {
+    use super::*;
+
+    /// config is the embedded default in a fresh data dir, on free ports.
+    fn config(data_dir: &std::path::Path) -> Config {
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            metrics_listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: data_dir.to_owned(),
+            ..Config::default()
+        };
+        config.sandbox.listen = "127.0.0.1:0".parse().unwrap();
+        config
+    }
+
+    #[tokio::test]
+    async fn a_gateway_built_without_the_sandbox_refuses_a_config_that_needs_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut asked = config(dir.path());
+        asked.sandbox.enabled = Some(true);
+        let err = format!("{:#}", start(asked).await.err().expect("refused"));
+        assert!(err.contains("sandbox.enabled is true"), "{err}");
+        assert!(err.contains("built without the sandbox feature"), "{err}");
+
+        // Without Telegram credentials the sandbox would be the default.
+        let err = format!(
+            "{:#}",
+            start(config(dir.path())).await.err().expect("refused")
+        );
+        assert!(
+            err.contains("telegram.api_id and telegram.api_hash"),
+            "{err}"
+        );
+        assert!(err.contains("built without the sandbox feature"), "{err}");
+
+        // With them it serves, on real Telegram.
+        let mut real = config(dir.path());
+        real.telegram.api_id = Some(12345);
+        real.telegram.api_hash = Some("0123456789abcdef0123456789abcdef".into());
+        let gateway = start(real)
+            .await
+            .expect("a gateway on real Telegram starts");
+        gateway.shutdown().await.unwrap();
+    }
 }

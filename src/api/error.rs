@@ -166,10 +166,18 @@ impl From<Error> for Status {
                 &[("quota", quota.to_owned()), ("limit", limit.to_string())],
                 |_| {},
             ),
-            Error::SandboxDisabled => status(
+            Error::SandboxDisabled if cfg!(feature = "sandbox") => status(
                 Code::FailedPrecondition,
                 "SANDBOX_DISABLED",
                 "the sandbox dc is disabled on this gateway (it talks to real Telegram)",
+                &[],
+                |_| {},
+            ),
+            // No configuration turns it on: SandboxService is not served.
+            Error::SandboxDisabled => status(
+                Code::Unimplemented,
+                "SANDBOX_DISABLED",
+                "this gateway was built without the sandbox feature (it talks to real Telegram only)",
                 &[],
                 |_| {},
             ),

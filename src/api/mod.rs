@@ -8,7 +8,10 @@ pub mod error;
 mod later;
 pub mod layers;
 pub mod page;
+#[cfg(feature = "sandbox")]
 mod sandbox;
+#[cfg(not(feature = "sandbox"))]
+mod sandbox_unbuilt;
 
 use std::pin::Pin;
 
@@ -25,6 +28,7 @@ use tonic::{Request, Status};
 
 use crate::domain::{Caller, Error};
 use crate::service::Accounts;
+#[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
 
 /// API_PREFIX is the path prefix of tezgram's own RPCs; everything under it
@@ -52,12 +56,21 @@ fn not_implemented<T, R>(request: &Request<T>, rpc: &'static str) -> Result<R, S
 pub struct Services {
     pub accounts: Accounts,
     /// The sandbox's admin side; `None` when the gateway talks to real Telegram.
+    #[cfg(feature = "sandbox")]
     pub sandbox: Option<SandboxAdmin>,
 }
 
 /// routes registers every v1 service.
 pub fn routes(services: Services) -> Routes {
-    let Services { accounts, sandbox } = services;
+    let Services {
+        accounts,
+        #[cfg(feature = "sandbox")]
+        sandbox,
+    } = services;
+    #[cfg(feature = "sandbox")]
+    let sandbox = sandbox::SandboxApi::new(sandbox);
+    #[cfg(not(feature = "sandbox"))]
+    let sandbox = sandbox_unbuilt::SandboxApi;
     Routes::new(AccountServiceServer::new(account::AccountApi::new(
         accounts,
     )))
@@ -66,7 +79,7 @@ pub fn routes(services: Services) -> Routes {
     .add_service(MediaServiceServer::new(later::MediaApi))
     .add_service(UpdateServiceServer::new(later::UpdateApi))
     .add_service(CrmServiceServer::new(later::CrmApi))
-    .add_service(SandboxServiceServer::new(sandbox::SandboxApi::new(sandbox)))
+    .add_service(SandboxServiceServer::new(sandbox))
 }
 
 /// SERVICE_NAMES are the fully-qualified names of the v1 services, for health.

@@ -75,7 +75,8 @@ pub enum Error {
     /// A per-tenant cap is reached; waiting alone does not help.
     #[error("{quota} of {limit} reached")]
     QuotaExceeded { quota: &'static str, limit: u32 },
-    /// SandboxService was called on a gateway that talks to real Telegram.
+    /// SandboxService was called on a gateway that talks to real Telegram
+    /// (or was built without the sandbox).
     #[error("the sandbox dc is disabled")]
     SandboxDisabled,
     #[error(transparent)]

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod cached;
 pub mod locks;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 
 pub use accounts::Accounts;

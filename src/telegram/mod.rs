@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod connection;
 pub mod error;
 pub mod login;
+#[cfg(feature = "sandbox")]
 pub mod provision;
 pub mod session;
 pub mod supervisor;
