@@ -67,6 +67,10 @@ enum Command {
         /// needs `sandbox.admin_token` (`TEZGRAM_SANDBOX__ADMIN_TOKEN`).
         #[arg(long, default_value = "127.0.0.1:50062")]
         admin_listen: SocketAddr,
+        /// Allow a non-loopback `--admin-listen` (the admin API creates
+        /// users and logs sessions out; keep it private).
+        #[arg(long)]
+        admin_allow_remote: bool,
     },
 }
 
@@ -141,7 +145,8 @@ async fn main() -> anyhow::Result<()> {
             listen,
             data_dir,
             admin_listen,
-        } => sandbox(config, listen, data_dir, admin_listen).await,
+            admin_allow_remote,
+        } => sandbox(config, listen, data_dir, admin_listen, admin_allow_remote).await,
     }
 }
 
@@ -153,6 +158,7 @@ async fn sandbox(
     listen: SocketAddr,
     data_dir: PathBuf,
     admin_listen: SocketAddr,
+    admin_allow_remote: bool,
 ) -> anyhow::Result<()> {
     let token = config
         .sandbox
@@ -171,6 +177,7 @@ async fn sandbox(
         tezgram_sandbox::AdminApiOptions {
             listen: admin_listen,
             token: zeroize::Zeroizing::new(token),
+            allow_remote: admin_allow_remote,
         },
         tezgram::shutdown::signal(),
     )
@@ -186,6 +193,7 @@ async fn sandbox(
     _listen: SocketAddr,
     _data_dir: PathBuf,
     _admin_listen: SocketAddr,
+    _admin_allow_remote: bool,
 ) -> anyhow::Result<()> {
     anyhow::bail!(
         "tezgram sandbox: this tezgram was built without the sandbox feature; \

@@ -53,6 +53,7 @@ pub(crate) struct Info {
 /// AuthKey carries a key in base64: the body is the only place it appears.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct AuthKey {
+    pub owner: String,
     pub auth_key: String,
 }
 
@@ -63,6 +64,7 @@ pub(crate) struct AuthKeyId {
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct CreateUser {
+    pub owner: String,
     pub phone: String,
     pub first_name: String,
     pub last_name: String,
@@ -73,6 +75,7 @@ pub(crate) struct CreateUser {
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct CreateBot {
+    pub owner: String,
     pub first_name: String,
     pub username: String,
 }
@@ -85,6 +88,7 @@ pub(crate) struct BotCreated {
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct FindUser {
+    pub owner: String,
     pub user: UserRef,
 }
 
@@ -95,6 +99,7 @@ pub(crate) struct FoundUser {
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct ListUsers {
+    pub owner: String,
     pub after: i64,
     pub limit: u32,
 }
@@ -111,6 +116,7 @@ pub(crate) struct HasPassword {
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct SendMessage {
+    pub owner: String,
     pub from: i64,
     pub to: i64,
     pub text: String,
@@ -118,6 +124,7 @@ pub(crate) struct SendMessage {
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct AcceptQrLogin {
+    pub owner: String,
     pub user_id: i64,
     /// token is the QR login token in base64.
     pub token: String,
@@ -153,9 +160,16 @@ pub(crate) struct ErrorBody {
 pub struct AdminApiOptions {
     /// listen is the HTTP address; keep it on loopback.
     pub listen: SocketAddr,
-    /// token is the bearer token every request must carry.
+    /// token is the bearer token every request must carry, at least
+    /// [`MIN_ADMIN_TOKEN_CHARS`] characters.
     pub token: Zeroizing<String>,
+    /// allow_remote lets `listen` be a non-loopback address (the admin API
+    /// creates users and logs sessions out: off loopback only on purpose).
+    pub allow_remote: bool,
 }
+
+/// MIN_ADMIN_TOKEN_CHARS is the shortest admin token accepted.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
 
 impl std::fmt::Debug for AdminApiOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -170,6 +184,14 @@ impl std::fmt::Debug for AdminApiOptions {
 pub enum Error {
     #[error("the sandbox admin api needs an admin token (sandbox.admin_token)")]
     NoToken,
+    #[error(
+        "the sandbox admin token (sandbox.admin_token) must be at least {MIN_ADMIN_TOKEN_CHARS} characters"
+    )]
+    ShortToken,
+    #[error(
+        "the sandbox admin api listens on {0}, not loopback; allow it explicitly (--admin-allow-remote) if that is meant"
+    )]
+    NotLoopback(SocketAddr),
     #[error("sandbox admin api: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -195,9 +217,19 @@ impl AdminApi {
         options: AdminApiOptions,
         link: Arc<dyn SandboxLink>,
     ) -> Result<AdminApi, Error> {
-        let AdminApiOptions { listen, token } = options;
+        let AdminApiOptions {
+            listen,
+            token,
+            allow_remote,
+        } = options;
         if token.trim().is_empty() {
             return Err(Error::NoToken);
+        }
+        if token.chars().count() < MIN_ADMIN_TOKEN_CHARS {
+            return Err(Error::ShortToken);
+        }
+        if !listen.ip().is_loopback() && !allow_remote {
+            return Err(Error::NotLoopback(listen));
         }
         let state: AppState = Arc::new(Shared {
             link,
@@ -312,12 +344,13 @@ async fn register_auth_key(
         .as_slice()
         .try_into()
         .map_err(|_| bad_request("auth_key"))?;
-    let auth_key_id = state.link.register_auth_key(key).await?;
+    let auth_key_id = state.link.register_auth_key(&body.owner, key).await?;
     Ok(Json(AuthKeyId { auth_key_id }))
 }
 
 async fn create_user(State(state): State<AppState>, Json(body): Json<CreateUser>) -> Answer<User> {
     let CreateUser {
+        owner,
         phone,
         first_name,
         last_name,
@@ -328,6 +361,7 @@ async fn create_user(State(state): State<AppState>, Json(body): Json<CreateUser>
     let user = state
         .link
         .create_user(NewUser {
+            owner,
             phone,
             first_name,
             last_name,
@@ -342,7 +376,12 @@ async fn list_users(
     State(state): State<AppState>,
     Query(query): Query<ListUsers>,
 ) -> Answer<Vec<User>> {
-    Ok(Json(state.link.users(query.after, query.limit).await?))
+    Ok(Json(
+        state
+            .link
+            .users(&query.owner, query.after, query.limit)
+            .await?,
+    ))
 }
 
 async fn create_bot(
@@ -351,14 +390,14 @@ async fn create_bot(
 ) -> Answer<BotCreated> {
     let (user, token) = state
         .link
-        .create_bot(&body.first_name, &body.username)
+        .create_bot(&body.owner, &body.first_name, &body.username)
         .await?;
     Ok(Json(BotCreated { user, token }))
 }
 
 async fn find_user(State(state): State<AppState>, Json(body): Json<FindUser>) -> Answer<FoundUser> {
     Ok(Json(FoundUser {
-        user: state.link.user(&body.user).await?,
+        user: state.link.user(&body.owner, &body.user).await?,
     }))
 }
 
@@ -378,7 +417,7 @@ async fn send_message(
     Ok(Json(
         state
             .link
-            .send_message(body.from, body.to, body.text)
+            .send_message(&body.owner, body.from, body.to, body.text)
             .await?,
     ))
 }
@@ -390,7 +429,10 @@ async fn accept_qr_login(
     let token = B64
         .decode(&body.token)
         .map_err(|_| bad_request("auth_token"))?;
-    state.link.accept_qr_login(body.user_id, &token).await?;
+    state
+        .link
+        .accept_qr_login(&body.owner, body.user_id, &token)
+        .await?;
     Ok(Json(Done {}))
 }
 

@@ -137,9 +137,11 @@ impl SandboxDcHandle {
     /// register_key makes a provisioned key usable: the wire accepts it
     /// and the network records it (persisted, so it survives restarts).
     /// Returns its auth_key_id.
-    pub(crate) fn register_key(&self, key: [u8; 256]) -> i64 {
+    pub(crate) fn register_key(&self, key: [u8; 256], owner: Option<&str>) -> i64 {
         let auth_key_id = mtproto::crypto::auth_key_id(&key);
-        self.inner.network.register_auth_key(auth_key_id, key);
+        self.inner
+            .network
+            .register_auth_key(auth_key_id, key, owner);
         self.inner.server.keys().register(key);
         auth_key_id
     }

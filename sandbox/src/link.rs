@@ -161,6 +161,9 @@ pub enum UserRef {
 /// SRP verifier on the sandbox's side, off its async runtime.
 #[derive(Default)]
 pub struct NewUser {
+    /// owner is the tenant the user belongs to: only its sessions log in as
+    /// the user, and only it sees and acts as the user through the link.
+    pub owner: String,
     pub phone: String,
     pub first_name: String,
     pub last_name: String,
@@ -171,7 +174,11 @@ pub struct NewUser {
 
 /// SandboxLink is a sandbox DC as the gateway uses it: where its MTProto
 /// listens, auth keys for provisioned sessions, and SandboxService's admin
-/// operations. Errors keep Telegram's code and message. Implemented by
+/// operations. Errors keep Telegram's code and message.
+///
+/// Sandbox users belong to a tenant (`owner`): a key registered for a
+/// tenant logs in only as its users, and the operations taking an `owner`
+/// see and act as that tenant's users only (another's is not found). Implemented by
 /// [`SandboxDcHandle`] (in this process) and
 /// [`RemoteLink`](crate::RemoteLink) (a standalone sandbox).
 #[async_trait]
@@ -180,33 +187,42 @@ pub trait SandboxLink: Send + Sync {
     fn mtproto_addr(&self) -> SocketAddr;
 
     /// register_auth_key makes a provisioned key usable on the sandbox
-    /// (persisted there); returns its auth_key_id.
-    async fn register_auth_key(&self, key: [u8; 256]) -> Result<i64>;
+    /// (persisted there) for `owner`'s logins; returns its auth_key_id.
+    async fn register_auth_key(&self, owner: &str, key: [u8; 256]) -> Result<i64>;
 
     /// create_user creates a user. Errors: PHONE_NUMBER_INVALID,
     /// PHONE_NUMBER_OCCUPIED, USERNAME_INVALID, USERNAME_OCCUPIED.
     async fn create_user(&self, new: NewUser) -> Result<User>;
 
     /// create_bot creates a bot and returns it with its token.
-    async fn create_bot(&self, first_name: &str, username: &str) -> Result<(User, String)>;
+    async fn create_bot(
+        &self,
+        owner: &str,
+        first_name: &str,
+        username: &str,
+    ) -> Result<(User, String)>;
 
-    /// user finds a user by phone or id.
-    async fn user(&self, user: &UserRef) -> Result<Option<User>>;
+    /// user finds one of `owner`'s users by phone or id.
+    async fn user(&self, owner: &str, user: &UserRef) -> Result<Option<User>>;
 
-    /// users lists users (and bots) by id, after `after`, at most `limit`.
-    async fn users(&self, after: i64, limit: u32) -> Result<Vec<User>>;
+    /// users lists `owner`'s users (and bots) by id, after `after`, at most
+    /// `limit`.
+    async fn users(&self, owner: &str, after: i64, limit: u32) -> Result<Vec<User>>;
 
     /// has_password tells whether a user has two-step verification on.
     async fn has_password(&self, user_id: i64) -> Result<bool>;
 
     /// send_message sends `text` as user `from` to user `to`, pushes it to
     /// the live sessions concerned, and returns the recipient's copy.
-    async fn send_message(&self, from: i64, to: i64, text: String) -> Result<Message>;
+    /// `from` must be `owner`'s (else USER_ID_INVALID).
+    async fn send_message(&self, owner: &str, from: i64, to: i64, text: String) -> Result<Message>;
 
     /// accept_qr_login accepts a QR login token as the user, from a device
     /// of theirs outside the gateway (signed in for the occasion), and tells
     /// the exporting session.
-    async fn accept_qr_login(&self, user_id: i64, token: &[u8]) -> Result<()>;
+    /// The user must be `owner`'s (else USER_ID_INVALID), and so must the
+    /// token's exporter (else AUTH_TOKEN_INVALID).
+    async fn accept_qr_login(&self, owner: &str, user_id: i64, token: &[u8]) -> Result<()>;
 
     /// inject_flood_wait answers FLOOD_WAIT_`seconds` to the next `count`
     /// calls of `method` (a TL name, or `*` for any) on a key.
@@ -234,12 +250,13 @@ impl SandboxLink for SandboxDcHandle {
         self.addr()
     }
 
-    async fn register_auth_key(&self, key: [u8; 256]) -> Result<i64> {
-        Ok(self.register_key(key))
+    async fn register_auth_key(&self, owner: &str, key: [u8; 256]) -> Result<i64> {
+        Ok(self.register_key(key, Some(owner)))
     }
 
     async fn create_user(&self, new: NewUser) -> Result<User> {
         let NewUser {
+            owner,
             phone,
             first_name,
             last_name,
@@ -261,26 +278,36 @@ impl SandboxLink for SandboxDcHandle {
             last_name,
             username,
             password,
+            owner: Some(owner),
         })?;
         Ok(user.into())
     }
 
-    async fn create_bot(&self, first_name: &str, username: &str) -> Result<(User, String)> {
-        let (bot, token) = self.network().create_bot(first_name, username)?;
+    async fn create_bot(
+        &self,
+        owner: &str,
+        first_name: &str,
+        username: &str,
+    ) -> Result<(User, String)> {
+        let (bot, token) = self
+            .network()
+            .create_bot(first_name, username, Some(owner))?;
         Ok((bot.into(), token))
     }
 
-    async fn user(&self, user: &UserRef) -> Result<Option<User>> {
+    async fn user(&self, owner: &str, user: &UserRef) -> Result<Option<User>> {
         let net = self.network();
         let found = match user {
             UserRef::Phone(phone) => net.user_by_phone(phone),
             UserRef::Id(id) => net.user(*id),
         };
-        Ok(found.map(User::from))
+        Ok(found
+            .filter(|user| net.owned_by(user.id, owner))
+            .map(User::from))
     }
 
-    async fn users(&self, after: i64, limit: u32) -> Result<Vec<User>> {
-        let users = self.network().users(after, limit as usize);
+    async fn users(&self, owner: &str, after: i64, limit: u32) -> Result<Vec<User>> {
+        let users = self.network().users(after, limit as usize, Some(owner));
         Ok(users.into_iter().map(User::from).collect())
     }
 
@@ -288,7 +315,10 @@ impl SandboxLink for SandboxDcHandle {
         Ok(self.network().has_password(user_id)?)
     }
 
-    async fn send_message(&self, from: i64, to: i64, text: String) -> Result<Message> {
+    async fn send_message(&self, owner: &str, from: i64, to: i64, text: String) -> Result<Message> {
+        if !self.network().owned_by(from, owner) {
+            return Err(not_owned());
+        }
         let outcome = self.network().send_message(
             from,
             network::Peer::User(to),
@@ -310,7 +340,10 @@ impl SandboxLink for SandboxDcHandle {
             .ok_or_else(|| Error::Internal("the recipient got no copy of the message".into()))
     }
 
-    async fn accept_qr_login(&self, user_id: i64, token: &[u8]) -> Result<()> {
+    async fn accept_qr_login(&self, owner: &str, user_id: i64, token: &[u8]) -> Result<()> {
+        if !self.network().owned_by(user_id, owner) {
+            return Err(not_owned());
+        }
         let mut key = [0u8; 256];
         rand::rng().fill_bytes(&mut key);
         let device = auth_key_id(&key);
@@ -344,6 +377,15 @@ impl SandboxLink for SandboxDcHandle {
 
     async fn drop_connections(&self, auth_key_id: i64) -> Result<usize> {
         Ok(self.disconnect(auth_key_id))
+    }
+}
+
+/// not_owned is how the link refuses another tenant's user: as Telegram
+/// refuses a user id it does not know.
+fn not_owned() -> Error {
+    Error::Refused {
+        code: 400,
+        message: "USER_ID_INVALID".into(),
     }
 }
 

@@ -145,8 +145,9 @@ impl SandboxLink for RemoteLink {
         self.mtproto_addr
     }
 
-    async fn register_auth_key(&self, key: [u8; 256]) -> Result<i64> {
+    async fn register_auth_key(&self, owner: &str, key: [u8; 256]) -> Result<i64> {
         let body = admin::AuthKey {
+            owner: owner.to_owned(),
             auth_key: B64.encode(key),
         };
         let answer: Result<admin::AuthKeyId> =
@@ -157,6 +158,7 @@ impl SandboxLink for RemoteLink {
 
     async fn create_user(&self, new: NewUser) -> Result<User> {
         let NewUser {
+            owner,
             phone,
             first_name,
             last_name,
@@ -168,6 +170,7 @@ impl SandboxLink for RemoteLink {
             None => (None, None),
         };
         let body = admin::CreateUser {
+            owner,
             phone,
             first_name,
             last_name,
@@ -180,8 +183,14 @@ impl SandboxLink for RemoteLink {
         user
     }
 
-    async fn create_bot(&self, first_name: &str, username: &str) -> Result<(User, String)> {
+    async fn create_bot(
+        &self,
+        owner: &str,
+        first_name: &str,
+        username: &str,
+    ) -> Result<(User, String)> {
         let body = admin::CreateBot {
+            owner: owner.to_owned(),
             first_name: first_name.to_owned(),
             username: username.to_owned(),
         };
@@ -189,16 +198,28 @@ impl SandboxLink for RemoteLink {
         Ok((created.user, created.token))
     }
 
-    async fn user(&self, user: &UserRef) -> Result<Option<User>> {
-        let body = admin::FindUser { user: user.clone() };
+    async fn user(&self, owner: &str, user: &UserRef) -> Result<Option<User>> {
+        let body = admin::FindUser {
+            owner: owner.to_owned(),
+            user: user.clone(),
+        };
         let found: admin::FoundUser = self
             .call(Method::POST, paths::FIND_USER, Some(&body))
             .await?;
         Ok(found.user)
     }
 
-    async fn users(&self, after: i64, limit: u32) -> Result<Vec<User>> {
-        let path = format!("{}?after={after}&limit={limit}", paths::USERS);
+    async fn users(&self, owner: &str, after: i64, limit: u32) -> Result<Vec<User>> {
+        let owner: String = owner
+            .bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let path = format!("{}?owner={owner}&after={after}&limit={limit}", paths::USERS);
         self.call(Method::GET, &path, None::<&()>).await
     }
 
@@ -210,13 +231,19 @@ impl SandboxLink for RemoteLink {
         Ok(answer.has_password)
     }
 
-    async fn send_message(&self, from: i64, to: i64, text: String) -> Result<Message> {
-        let body = admin::SendMessage { from, to, text };
+    async fn send_message(&self, owner: &str, from: i64, to: i64, text: String) -> Result<Message> {
+        let body = admin::SendMessage {
+            owner: owner.to_owned(),
+            from,
+            to,
+            text,
+        };
         self.call(Method::POST, paths::MESSAGES, Some(&body)).await
     }
 
-    async fn accept_qr_login(&self, user_id: i64, token: &[u8]) -> Result<()> {
+    async fn accept_qr_login(&self, owner: &str, user_id: i64, token: &[u8]) -> Result<()> {
         let body = admin::AcceptQrLogin {
+            owner: owner.to_owned(),
             user_id,
             token: B64.encode(token),
         };

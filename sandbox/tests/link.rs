@@ -60,6 +60,7 @@ impl Sandbox {
             AdminApiOptions {
                 listen: admin,
                 token: Zeroizing::new(ADMIN_TOKEN.to_owned()),
+                allow_remote: false,
             },
             async {
                 let _ = stopped.await;
@@ -125,8 +126,13 @@ fn free_port() -> SocketAddr {
         .expect("a free loopback port")
 }
 
+/// TENANT owns the users and sessions of these tests (OTHER is another).
+const TENANT: &str = "acme";
+const OTHER: &str = "globex";
+
 fn user(phone: &str, first_name: &str) -> NewUser {
     NewUser {
+        owner: TENANT.into(),
         phone: phone.into(),
         first_name: first_name.into(),
         ..NewUser::default()
@@ -151,9 +157,17 @@ impl Drop for Device {
 
 impl Device {
     async fn new(link: &dyn SandboxLink) -> Device {
+        Device::of(link, TENANT).await
+    }
+
+    /// of is a session provisioned for `owner` (a tenant).
+    async fn of(link: &dyn SandboxLink, owner: &str) -> Device {
         let mut key = [0u8; 256];
         rand::rng().fill_bytes(&mut key);
-        let auth_key_id = link.register_auth_key(key).await.expect("key registered");
+        let auth_key_id = link
+            .register_auth_key(owner, key)
+            .await
+            .expect("key registered");
         assert_eq!(auth_key_id, tezgram_sandbox::auth_key_id(&key));
         let SocketAddr::V4(ipv4) = link.mtproto_addr() else {
             panic!("the sandbox listens on IPv4 loopback");
@@ -295,7 +309,10 @@ async fn users_and_bots_are_created_found_and_listed() {
         assert!(!ann.bot, "{name}");
         assert!(link.has_password(ann.id).await.unwrap(), "{name}");
 
-        let (bot, token) = link.create_bot("Helper", "helper_bot").await.unwrap();
+        let (bot, token) = link
+            .create_bot(TENANT, "Helper", "helper_bot")
+            .await
+            .unwrap();
         assert!(bot.bot && bot.phone.is_none(), "{name}");
         assert!(
             token.starts_with(&format!("{}:", bot.id)),
@@ -303,22 +320,108 @@ async fn users_and_bots_are_created_found_and_listed() {
         );
         assert!(!link.has_password(bot.id).await.unwrap(), "{name}");
 
-        let by_phone = link.user(&UserRef::Phone("9996621234".into())).await;
+        let by_phone = link
+            .user(TENANT, &UserRef::Phone("9996621234".into()))
+            .await;
         assert_eq!(by_phone.unwrap().as_ref(), Some(&ann), "{name}");
-        let by_id = link.user(&UserRef::Id(bot.id)).await;
+        let by_id = link.user(TENANT, &UserRef::Id(bot.id)).await;
         assert_eq!(by_id.unwrap().as_ref(), Some(&bot), "{name}");
-        let nobody = link.user(&UserRef::Phone("9996629999".into())).await;
+        let nobody = link
+            .user(TENANT, &UserRef::Phone("9996629999".into()))
+            .await;
         assert_eq!(nobody.unwrap(), None, "{name}");
 
         // Listing pages through users and bots by id.
-        let first = link.users(0, 1).await.unwrap();
+        let first = link.users(TENANT, 0, 1).await.unwrap();
         assert_eq!(first.len(), 1, "{name}");
-        let rest = link.users(first[0].id, 10).await.unwrap();
+        let rest = link.users(TENANT, first[0].id, 10).await.unwrap();
         let mut all: Vec<i64> = first.iter().chain(&rest).map(|u| u.id).collect();
         all.sort_unstable();
         let mut expected = vec![ann.id, bot.id];
         expected.sort_unstable();
         assert_eq!(all, expected, "{name}");
+        sandbox.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn another_tenants_users_are_not_seen_used_or_logged_into() {
+    for (name, sandbox) in Sandbox::both().await {
+        let link = sandbox.link();
+        let ann = link.create_user(user("9996621234", "Ann")).await.unwrap();
+        let (bot, token) = link.create_bot(TENANT, "Helper", "acme_bot").await.unwrap();
+        let ours = Device::new(link).await;
+        let ours_id = ours.log_in("9996622222").await;
+
+        // Through the link, another tenant finds and lists none of them.
+        for found in [
+            link.user(OTHER, &UserRef::Phone("9996621234".into())).await,
+            link.user(OTHER, &UserRef::Id(bot.id)).await,
+        ] {
+            assert_eq!(found.unwrap(), None, "{name}");
+        }
+        assert!(
+            link.users(OTHER, 0, 100).await.unwrap().is_empty(),
+            "{name}"
+        );
+        assert_eq!(link.users(TENANT, 0, 100).await.unwrap().len(), 3, "{name}");
+        // Nor writes as them.
+        let err = link
+            .send_message(OTHER, ann.id, ours_id, "hi".into())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Error::Refused {
+                code: 400,
+                message: "USER_ID_INVALID".into()
+            },
+            "{name}"
+        );
+
+        // Its sessions cannot log in as them: the number does not exist for
+        // them, the bot token is invalid, and a QR code they show is no use.
+        let theirs = Device::of(link, OTHER).await;
+        let (code, message, _) = rpc_error(theirs.send_code("9996621234").await);
+        assert_eq!(
+            (code, message.as_str()),
+            (400, "PHONE_NUMBER_INVALID"),
+            "{name}"
+        );
+        let (code, message, _) = rpc_error(
+            theirs
+                .invoke(&tl::functions::auth::ImportBotAuthorization {
+                    flags: 0,
+                    api_id: 1,
+                    api_hash: "sandbox".into(),
+                    bot_auth_token: token.clone(),
+                })
+                .await,
+        );
+        assert_eq!(
+            (code, message.as_str()),
+            (400, "ACCESS_TOKEN_INVALID"),
+            "{name}"
+        );
+        let export = tl::functions::auth::ExportLoginToken {
+            api_id: 1,
+            api_hash: "sandbox".into(),
+            except_ids: Vec::new(),
+        };
+        let tl::enums::auth::LoginToken::Token(shown) = theirs.invoke(&export).await.unwrap()
+        else {
+            panic!("{name}: a login token");
+        };
+        let err = link.accept_qr_login(TENANT, ann.id, &shown.token).await;
+        assert!(
+            matches!(err, Err(Error::Refused { code: 400, .. })),
+            "{name}: {err:?}"
+        );
+        // The owner's own sessions still log in (the refusals were about
+        // ownership, not a broken sandbox).
+        let again = Device::new(link).await;
+        again.send_code("9996621234").await.unwrap();
+        drop(ours);
         sandbox.stop().await;
     }
 }
@@ -365,7 +468,7 @@ async fn a_message_sent_as_a_user_reaches_the_recipients_live_session() {
 
         let text = "Hello from the sandbox".to_owned();
         let sent = link
-            .send_message(customer.id, agent_id, text.clone())
+            .send_message(TENANT, customer.id, agent_id, text.clone())
             .await
             .unwrap();
         assert_eq!(sent.peer, Peer::User(customer.id), "{name}");
@@ -379,7 +482,7 @@ async fn a_message_sent_as_a_user_reaches_the_recipients_live_session() {
 
         let too_long = "x".repeat(MAX_TEXT + 1);
         let err = link
-            .send_message(customer.id, agent_id, too_long)
+            .send_message(TENANT, customer.id, agent_id, too_long)
             .await
             .unwrap_err();
         assert_eq!(
@@ -448,8 +551,10 @@ async fn a_qr_login_is_accepted_from_the_users_other_device() {
             panic!("{name}: expected a login token before it is accepted");
         };
 
-        link.accept_qr_login(owner.id, &token.token).await.unwrap();
-        let again = link.accept_qr_login(owner.id, &token.token).await;
+        link.accept_qr_login(TENANT, owner.id, &token.token)
+            .await
+            .unwrap();
+        let again = link.accept_qr_login(TENANT, owner.id, &token.token).await;
         assert!(
             matches!(again, Err(Error::Refused { code: 400, .. })),
             "{name}: a token answers once, got {again:?}"
@@ -548,4 +653,45 @@ async fn a_remote_link_needs_the_admin_token_and_a_sandbox_that_answers() {
         matches!(not_http, Err(Error::Unavailable(_))),
         "only http:// urls, got {not_http:?}"
     );
+}
+
+#[tokio::test]
+async fn the_admin_api_refuses_short_tokens_and_public_addresses() {
+    let refused = async |listen: &str, token: &str| {
+        let served = serve(
+            SandboxDcOptions::default(),
+            AdminApiOptions {
+                listen: listen.parse().unwrap(),
+                token: Zeroizing::new(token.to_owned()),
+                allow_remote: false,
+            },
+            std::future::pending(),
+        );
+        timeout(WAIT, served)
+            .await
+            .expect("refused at once, not served")
+            .expect_err("refused")
+            .to_string()
+    };
+    let short = refused("127.0.0.1:0", "too-short-admin-token").await;
+    assert!(short.contains("at least 32"), "{short}");
+    let public = refused("0.0.0.0:0", ADMIN_TOKEN).await;
+    assert!(public.contains("not loopback"), "{public}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_snapshot_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let dc = SandboxDc::start(SandboxDcOptions {
+        data_dir: Some(dir.path().to_owned()),
+        ..SandboxDcOptions::default()
+    })
+    .await
+    .unwrap();
+    dc.create_user(user("9996621234", "Ann")).await.unwrap();
+    dc.shutdown().await.unwrap();
+    let snapshot = std::fs::metadata(dir.path().join("sandbox.json")).expect("a snapshot");
+    assert_eq!(snapshot.permissions().mode() & 0o777, 0o600);
 }

@@ -256,7 +256,11 @@ pub trait SessionStore: Send + Sync + 'static {
 pub trait TelegramAccounts: Send + Sync + 'static {
     /// prepare gives an account a fresh Telegram session to log in with,
     /// replacing any old one (after a revocation or a log-out).
-    async fn prepare(&self, account: AccountId) -> Result<(), crate::domain::Error>;
+    async fn prepare(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+    ) -> Result<(), crate::domain::Error>;
 
     async fn send_code(
         &self,

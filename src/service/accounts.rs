@@ -598,7 +598,7 @@ impl Accounts {
         fresh_session: bool,
     ) -> Result<Account, Error> {
         if fresh_session {
-            self.telegram.prepare(account.id).await?;
+            self.telegram.prepare(&account.tenant, account.id).await?;
         }
         match credential {
             Credential::Phone(phone) => {
@@ -875,7 +875,7 @@ impl Accounts {
     ) -> Result<QrLoginRun, Error> {
         let flow = async {
             if fresh_session {
-                self.telegram.prepare(account.id).await?;
+                self.telegram.prepare(&account.tenant, account.id).await?;
             }
             self.telegram.qr_login(account.id).await
         };
@@ -1036,7 +1036,7 @@ mod tests {
 
     #[async_trait]
     impl TelegramAccounts for FakeTelegram {
-        async fn prepare(&self, _: AccountId) -> Result<(), Error> {
+        async fn prepare(&self, _: &TenantId, _: AccountId) -> Result<(), Error> {
             Ok(())
         }
         async fn adopt_session(&self, _: AccountId, _: AccountId) -> Result<(), Error> {

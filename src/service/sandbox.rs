@@ -1,8 +1,8 @@
 //! The sandbox DC's admin side, behind SandboxService: create sandbox
 //! users, make them write to an account (the inbound customer message),
 //! accept a QR login from a user's "other device", and inject faults into an
-//! account's session. Sandbox users are shared by all tenants, as Telegram
-//! users are; accounts stay tenant-scoped.
+//! account's session. Sandbox users belong to the tenant that created them:
+//! another tenant neither sees them here nor logs in as them.
 
 use std::sync::Arc;
 
@@ -124,7 +124,7 @@ impl SandboxAdmin {
                 .ok_or_else(|| Error::invalid("username", "bots need a username"))?;
             let (user, token) = self
                 .link
-                .create_bot(&new.first_name, &username)
+                .create_bot(caller.tenant.as_str(), &new.first_name, &username)
                 .await
                 .map_err(refused)?;
             return self.view(user, Some(token)).await;
@@ -137,7 +137,7 @@ impl SandboxAdmin {
         }
         let existing = self
             .link
-            .user(&UserRef::Phone(new.phone.clone()))
+            .user(caller.tenant.as_str(), &UserRef::Phone(new.phone.clone()))
             .await
             .map_err(refused)?;
         if let Some(existing) = existing {
@@ -146,6 +146,7 @@ impl SandboxAdmin {
         let user = self
             .link
             .create_user(NewUser {
+                owner: caller.tenant.as_str().to_owned(),
                 phone: new.phone,
                 first_name: new.first_name,
                 last_name: new.last_name,
@@ -164,7 +165,11 @@ impl SandboxAdmin {
         limit: u32,
     ) -> Result<Vec<SandboxUser>, Error> {
         require(caller, Scope::Sandbox)?;
-        let users = self.link.users(after, limit).await.map_err(refused)?;
+        let users = self
+            .link
+            .users(caller.tenant.as_str(), after, limit)
+            .await
+            .map_err(refused)?;
         let mut views = Vec::with_capacity(users.len());
         for user in users {
             views.push(self.view(user, None).await?);
@@ -172,9 +177,11 @@ impl SandboxAdmin {
         Ok(views)
     }
 
-    async fn user(&self, user: &UserRef) -> Result<User, Error> {
+    /// user is one of the caller's tenant's sandbox users; another
+    /// tenant's is NOT_FOUND.
+    async fn user(&self, caller: &Caller, user: &UserRef) -> Result<User, Error> {
         self.link
-            .user(user)
+            .user(caller.tenant.as_str(), user)
             .await
             .map_err(refused)?
             .ok_or(Error::NotFound {
@@ -210,10 +217,10 @@ impl SandboxAdmin {
                 format!("must be 1 to {} characters", sandbox::MAX_TEXT),
             ));
         }
-        let sender = self.user(from).await?;
+        let sender = self.user(caller, from).await?;
         let recipient = self.telegram_user_of(caller, to).await?;
         self.link
-            .send_message(sender.id, recipient, text)
+            .send_message(caller.tenant.as_str(), sender.id, recipient, text)
             .await
             .map_err(refused)
     }
@@ -236,9 +243,9 @@ impl SandboxAdmin {
                     "must be the tg://login?token=… url StartQrLogin streamed",
                 )
             })?;
-        let user = self.user(user).await?;
+        let user = self.user(caller, user).await?;
         self.link
-            .accept_qr_login(user.id, &token)
+            .accept_qr_login(caller.tenant.as_str(), user.id, &token)
             .await
             .map_err(|err| match err {
                 sandbox::Error::Refused { code: 400, .. } => {

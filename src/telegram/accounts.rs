@@ -35,14 +35,15 @@ use super::{Error, StoredSession};
 use crate::crypto::Sealer;
 use crate::domain::login::{CodeSent, QrLogin, SignIn, TelegramDevice, TelegramUser};
 use crate::domain::ports::{QrLoginFlow, SessionStore, TelegramAccounts};
-use crate::domain::{self, AccountId};
+use crate::domain::{self, AccountId, TenantId};
 
 /// Provisioner decides where new sessions connect: Telegram's data centers
 /// (the client then creates its auth key by DH), or the sandbox DC (which
 /// cannot do DH with Telegram's keys, so the key is made here and registered).
 #[async_trait]
 pub trait Provisioner: Send + Sync + 'static {
-    async fn new_session(&self) -> Result<SessionData, Error>;
+    /// new_session makes a session for one of `tenant`'s accounts.
+    async fn new_session(&self, tenant: &TenantId) -> Result<SessionData, Error>;
 
     /// rehome fixes a stored session's DC address when it moved (an
     /// in-process sandbox listening on another port after a restart);
@@ -57,7 +58,7 @@ pub struct RealTelegram;
 
 #[async_trait]
 impl Provisioner for RealTelegram {
-    async fn new_session(&self) -> Result<SessionData, Error> {
+    async fn new_session(&self, _: &TenantId) -> Result<SessionData, Error> {
         let known = grammers_session::SessionData::default();
         Ok(SessionData {
             home_dc: known.home_dc,
@@ -308,8 +309,8 @@ fn time(unix: i64) -> DateTime<Utc> {
 
 #[async_trait]
 impl TelegramAccounts for Telegram {
-    async fn prepare(&self, account: AccountId) -> Result<(), domain::Error> {
-        let data = self.provisioner.new_session().await?;
+    async fn prepare(&self, tenant: &TenantId, account: AccountId) -> Result<(), domain::Error> {
+        let data = self.provisioner.new_session(tenant).await?;
         Ok(self.replace(account, data).await?)
     }
 

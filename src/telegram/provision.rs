@@ -15,6 +15,7 @@ use tezgram_sandbox::{self as sandbox, DC_ID, SandboxLink};
 use super::Error;
 use super::accounts::Provisioner;
 use super::session::SessionData;
+use crate::domain::TenantId;
 
 /// SandboxSessions provisions sessions on a sandbox DC, in-process or
 /// standalone.
@@ -24,11 +25,12 @@ pub struct SandboxSessions {
 
 #[async_trait]
 impl Provisioner for SandboxSessions {
-    async fn new_session(&self) -> Result<SessionData, Error> {
+    async fn new_session(&self, tenant: &TenantId) -> Result<SessionData, Error> {
         let mut key = [0u8; 256];
         rand::rng().fill_bytes(&mut key);
+        // Registered for the tenant: it logs in only as the tenant's users.
         self.link
-            .register_auth_key(key)
+            .register_auth_key(tenant.as_str(), key)
             .await
             .map_err(|err| match err {
                 sandbox::Error::Refused { code, message } => Error::Rejected {

@@ -526,3 +526,98 @@ async fn the_transport_caps_streams_per_connection_and_connection_age() {
     assert!(closed.is_ok(), "the connection outlived its max age");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn another_tenants_admin_cannot_see_use_or_log_into_a_sandbox_user() {
+    let server = TestServer::start().await;
+    let mut acme = Clients::of(&server).await;
+    let ann = acme.sandbox_user("9996617041", "Ann", "").await;
+    let account = acme.login_user(&ann).await;
+    let mut globex = Clients::of(&server).await;
+    globex.token = server.token("globex");
+
+    // Not listed (with its login code), not found by phone or id.
+    let listed = globex
+        .sandbox
+        .list_sandbox_users(authed(
+            pb::ListSandboxUsersRequest::default(),
+            &globex.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .sandbox_users;
+    assert!(listed.is_empty(), "{listed:?}");
+    let ann_ref = || pb::SandboxUserRef {
+        user: Some(pb::sandbox_user_ref::User::UserId(ann.user_id)),
+    };
+
+    // Cannot write as Ann to globex's own account.
+    let bob = globex.sandbox_user("9996617042", "Bob", "").await;
+    let globex_account = globex.login_user(&bob).await;
+    let err = globex
+        .sandbox
+        .send_as_sandbox_user(authed(
+            pb::SendAsSandboxUserRequest {
+                sandbox_user: Some(ann_ref()),
+                to_account_id: globex_account.account_id.clone(),
+                text: "it's me, Ann".into(),
+            },
+            &globex.token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+
+    // Cannot accept a QR login as Ann (and so take her over).
+    let mut stream = start_qr(&mut globex).await.unwrap();
+    let code = first_code(&mut stream).await;
+    let err = globex
+        .sandbox
+        .accept_qr_login(authed(
+            pb::AcceptQrLoginRequest {
+                sandbox_user: Some(ann_ref()),
+                qr_url: code.qr_url.clone(),
+            },
+            &globex.token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+
+    // Cannot log in with Ann's phone number.
+    let err = globex.start_login(&ann.phone_number).await.unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    assert_eq!(reason(&err), "INVALID_PHONE_NUMBER");
+
+    // Nor inject faults into acme's account.
+    let err = globex
+        .sandbox
+        .inject_fault(authed(
+            pb::InjectFaultRequest {
+                account_id: account.account_id.clone(),
+                method: String::new(),
+                fault: Some(pb::inject_fault_request::Fault::DropConnection(
+                    pb::DropConnection {},
+                )),
+            },
+            &globex.token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+
+    // Ann's own tenant still sees her, and her account is untouched.
+    assert_eq!(
+        acme.get(&account.account_id).await.state(),
+        pb::AccountState::Authorized
+    );
+    // The refused login left nothing behind; the abandoned QR login's
+    // account goes when its stream does.
+    drop(stream);
+    eventually("globex keeps only bob's account", async || {
+        globex.list().await.len() == 1
+    })
+    .await;
+    server.stop().await;
+}

@@ -218,8 +218,25 @@ impl Network {
 
     /// create_bot adds a bot (its username must end in "bot") and returns
     /// it with its token `"<bot_id>:<random>"`.
-    pub fn create_bot(&self, first_name: &str, username: &str) -> Result<(User, String)> {
-        self.write(|s, _| s.create_bot(first_name.to_owned(), username.to_owned()))
+    pub fn create_bot(
+        &self,
+        first_name: &str,
+        username: &str,
+        owner: Option<&str>,
+    ) -> Result<(User, String)> {
+        self.write(|s, _| {
+            s.create_bot(
+                first_name.to_owned(),
+                username.to_owned(),
+                owner.map(str::to_owned),
+            )
+        })
+    }
+
+    /// owned_by tells whether a user exists and belongs to `owner` (a
+    /// tenant); unowned users belong to everyone.
+    pub fn owned_by(&self, user_id: i64, owner: &str) -> bool {
+        self.read(|s, _| s.owned_by(user_id, Some(owner)))
     }
 
     /// set_password sets or clears a user's 2FA password (derive it with
@@ -306,8 +323,10 @@ impl Network {
     /// (SHA1(key)[12..20] as little-endian i64, as
     /// `sandbox::mtproto::crypto::auth_key_id` computes it). The key is stored in the
     /// snapshot, like Telegram's servers keep it, and never logged.
-    pub fn register_auth_key(&self, auth_key_id: i64, key: [u8; 256]) {
-        self.write(|s, _| s.register_auth_key(auth_key_id, key))
+    /// `owner` is the tenant the key's sessions log in for: such a key
+    /// signs in only as that tenant's users (and unowned ones).
+    pub fn register_auth_key(&self, auth_key_id: i64, key: [u8; 256], owner: Option<&str>) {
+        self.write(|s, _| s.register_auth_key(auth_key_id, key, owner.map(str::to_owned)))
     }
 
     /// auth_key returns a registered key for the wire layer to decrypt with.
@@ -346,9 +365,10 @@ impl Network {
         self.write(|s, now| s.sign_in_device(auth_key_id, key, user_id, client, now))
     }
 
-    /// users lists users (and bots) by id, after `after`, at most `limit`.
-    pub fn users(&self, after: i64, limit: usize) -> Vec<User> {
-        self.read(|s, _| s.users_after(after, limit))
+    /// users lists users (and bots) by id, after `after`, at most `limit`;
+    /// with an `owner`, only that tenant's (and unowned ones).
+    pub fn users(&self, after: i64, limit: usize, owner: Option<&str>) -> Vec<User> {
+        self.read(|s, _| s.users_after(after, limit, owner))
     }
 
     /// authorized_keys_of lists the keys a user is logged in on, i.e. the
@@ -372,8 +392,9 @@ impl Network {
     /// send_code is `auth.sendCode`. The code is the number's DC digit five
     /// times (9996621234 → "22222") and works for [`CODE_TTL`] seconds.
     /// Errors: PHONE_NUMBER_INVALID for non-sandbox numbers.
-    pub fn send_code(&self, phone: &str) -> Result<SentCode> {
-        self.write(|s, now| s.send_code(phone, now))
+    /// Another tenant's number is PHONE_NUMBER_INVALID for an owned key.
+    pub fn send_code(&self, auth_key_id: i64, phone: &str) -> Result<SentCode> {
+        self.write(|s, now| s.send_code(auth_key_id, phone, now))
     }
 
     /// sign_in is `auth.signIn`; an unknown sandbox number gets a user with

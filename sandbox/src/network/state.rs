@@ -77,6 +77,9 @@ pub(super) struct UserRecord {
     pub(super) updates: Vec<LoggedUpdate>,
     /// sent_random maps a send's random_id to what it produced.
     pub(super) sent_random: BTreeMap<i64, SentRef>,
+    /// owner is the tenant the user belongs to (see `NewUser::owner`).
+    #[serde(default)]
+    pub(super) owner: Option<String>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -126,6 +129,10 @@ pub(super) struct AuthKeyRecord {
     pub(super) key: AuthKeyBytes,
     pub(super) client: ClientInfo,
     pub(super) login: Option<Login>,
+    /// owner is the tenant whose gateway registered the key: it logs in only
+    /// as that tenant's users (and unowned ones).
+    #[serde(default)]
+    pub(super) owner: Option<String>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -272,6 +279,7 @@ impl UserRecord {
             pts: 0,
             updates: Vec::new(),
             sent_random: BTreeMap::new(),
+            owner: None,
         }
     }
 
@@ -408,13 +416,16 @@ impl State {
             phone: Some(phone),
             bot: false,
         };
-        Ok(self.insert_user(user, new.password))
+        let user = self.insert_user(user, new.password);
+        self.user_rec_mut(user.id)?.owner = new.owner;
+        Ok(user)
     }
 
     pub(super) fn create_bot(
         &mut self,
         first_name: String,
         username: String,
+        owner: Option<String>,
     ) -> Result<(User, String)> {
         let username = username.trim_start_matches('@').to_owned();
         if !valid_username(&username) || !username.to_ascii_lowercase().ends_with("bot") {
@@ -435,10 +446,9 @@ impl State {
         let user = self.insert_user(user, None);
         // Telegram's tokens look like `123456:AAH…` (35 characters after the colon).
         let token = format!("{}:AA{}", user.id, &self.random_hex(17)[..33]);
-        self.users
-            .get_mut(&user.id)
-            .expect("just inserted")
-            .bot_token = Some(token.clone());
+        let rec = self.users.get_mut(&user.id).expect("just inserted");
+        rec.bot_token = Some(token.clone());
+        rec.owner = owner;
         Ok((user, token))
     }
 
@@ -508,7 +518,12 @@ impl State {
 
     // ---- auth keys and sessions ----
 
-    pub(super) fn register_auth_key(&mut self, auth_key_id: i64, key: [u8; 256]) {
+    pub(super) fn register_auth_key(
+        &mut self,
+        auth_key_id: i64,
+        key: [u8; 256],
+        owner: Option<String>,
+    ) {
         match self.auth_keys.get_mut(&auth_key_id) {
             Some(rec) if rec.key.0 == key => {}
             _ => {
@@ -518,10 +533,26 @@ impl State {
                         key: AuthKeyBytes(key),
                         client: ClientInfo::default(),
                         login: None,
+                        owner,
                     },
                 );
             }
         }
+    }
+
+    /// owned_by tells whether a user belongs to `owner` (unowned users
+    /// belong to everyone).
+    pub(super) fn owned_by(&self, user_id: i64, owner: Option<&str>) -> bool {
+        self.users
+            .get(&user_id)
+            .is_some_and(|rec| rec.owner.is_none() || rec.owner.as_deref() == owner)
+    }
+
+    /// key_may_use tells whether a key may log in as a user: a key
+    /// registered for a tenant never becomes another tenant's user.
+    fn key_may_use(&self, auth_key_id: i64, user_id: i64) -> Result<bool> {
+        let owner = self.key_rec(auth_key_id)?.owner.clone();
+        Ok(self.owned_by(user_id, owner.as_deref()))
     }
 
     fn key_rec(&self, auth_key_id: i64) -> Result<&AuthKeyRecord> {
@@ -582,16 +613,18 @@ impl State {
         client: ClientInfo,
         now: i64,
     ) -> Result<Authorization> {
-        self.user_rec(user_id)?;
-        self.register_auth_key(auth_key_id, key);
+        // The user's own device: registered for the user's tenant.
+        let owner = self.user_rec(user_id)?.owner.clone();
+        self.register_auth_key(auth_key_id, key, owner);
         self.touch(auth_key_id, Some(client), now)?;
         Ok(self.authorize(auth_key_id, user_id, now))
     }
 
     /// users lists users by id, after `after`.
-    pub(super) fn users_after(&self, after: i64, limit: usize) -> Vec<User> {
+    pub(super) fn users_after(&self, after: i64, limit: usize, owner: Option<&str>) -> Vec<User> {
         self.users
             .range(after.saturating_add(1)..)
+            .filter(|(id, _)| owner.is_none() || self.owned_by(**id, owner))
             .take(limit)
             .map(|(_, rec)| rec.user.clone())
             .collect()
@@ -615,8 +648,19 @@ impl State {
         auth
     }
 
-    pub(super) fn send_code(&mut self, phone: &str, now: i64) -> Result<SentCode> {
+    pub(super) fn send_code(
+        &mut self,
+        auth_key_id: i64,
+        phone: &str,
+        now: i64,
+    ) -> Result<SentCode> {
         let (phone, dc) = sandbox_phone(phone)?;
+        // Another tenant's number does not exist for this key.
+        if let Some(user_id) = self.phones.get(&phone).copied()
+            && !self.key_may_use(auth_key_id, user_id)?
+        {
+            return Err(Error::PhoneNumberInvalid);
+        }
         let hash = self.random_hex(9);
         let code = code_of_dc(dc);
         let expires = now + CODE_TTL;
@@ -662,6 +706,9 @@ impl State {
         }
         self.codes.remove(phone_code_hash);
         let user_id = match self.phones.get(&phone) {
+            Some(id) if !self.key_may_use(auth_key_id, *id)? => {
+                return Err(Error::PhoneNumberInvalid);
+            }
             Some(id) => *id,
             None => {
                 let user = User {
@@ -673,7 +720,11 @@ impl State {
                     phone: Some(phone),
                     bot: false,
                 };
-                self.insert_user(user, None).id
+                // Signed up through a tenant's key: the tenant's user.
+                let owner = self.key_rec(auth_key_id)?.owner.clone();
+                let id = self.insert_user(user, None).id;
+                self.user_rec_mut(id)?.owner = owner;
+                id
             }
         };
         self.log_in(auth_key_id, user_id, now)?;
@@ -692,7 +743,7 @@ impl State {
             .and_then(|(id, _)| id.parse().ok())
             .ok_or(Error::AccessTokenInvalid)?;
         let rec = self.users.get(&user_id).ok_or(Error::AccessTokenInvalid)?;
-        if rec.bot_token.as_deref() != Some(token) {
+        if rec.bot_token.as_deref() != Some(token) || !self.key_may_use(auth_key_id, user_id)? {
             return Err(Error::AccessTokenInvalid);
         }
         let user = rec.user.clone();
@@ -808,8 +859,16 @@ impl State {
         if record.expires <= now {
             return Err(Error::AuthTokenExpired);
         }
-        record.accepted = true;
         let exporter = record.auth_key_id;
+        // A code shown to one tenant's gateway is no use to another's user.
+        if !self.key_may_use(exporter, user_id)? {
+            return Err(Error::AuthTokenInvalid);
+        }
+        let record = self
+            .login_tokens
+            .get_mut(&hex::encode(token))
+            .ok_or(Error::AuthTokenInvalid)?;
+        record.accepted = true;
         if self.user_rec(user_id)?.password.is_some() {
             // The exporter learns it must send the password on its next poll.
             self.key_rec_mut(exporter)?.login = Some(Login::PasswordPending { user_id });

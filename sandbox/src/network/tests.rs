@@ -36,8 +36,8 @@ fn text(t: &str) -> OutgoingMessage {
 
 /// logged_in registers a key and signs it in as `phone`.
 fn logged_in(net: &Network, key_id: i64, phone: &str) -> User {
-    net.register_auth_key(key_id, [key_id as u8; 256]);
-    let sent = net.send_code(phone).unwrap();
+    net.register_auth_key(key_id, [key_id as u8; 256], None);
+    let sent = net.send_code(key_id, phone).unwrap();
     let code = phone[5..6].repeat(5);
     net.sign_in(key_id, phone, &sent.phone_code_hash, &code)
         .unwrap()
@@ -91,11 +91,11 @@ fn sandbox_numbers_and_their_codes() {
     assert_eq!(login_code("79161234567"), None);
     let (net, _) = network();
     assert_eq!(
-        net.send_code("+1 555 0100").unwrap_err(),
+        net.send_code(1, "+1 555 0100").unwrap_err(),
         Error::PhoneNumberInvalid
     );
-    net.register_auth_key(1, [1; 256]);
-    let sent = net.send_code("+999 66 2 1234").unwrap();
+    net.register_auth_key(1, [1; 256], None);
+    let sent = net.send_code(1, "+999 66 2 1234").unwrap();
     assert_eq!(sent.code_length, 5);
     assert_eq!(
         net.sign_in(1, "9996621234", &sent.phone_code_hash, "11111"),
@@ -121,8 +121,8 @@ fn sandbox_numbers_and_their_codes() {
 #[test]
 fn codes_expire_after_five_minutes() {
     let (net, clock) = network();
-    net.register_auth_key(1, [1; 256]);
-    let sent = net.send_code("9996631111").unwrap();
+    net.register_auth_key(1, [1; 256], None);
+    let sent = net.send_code(1, "9996631111").unwrap();
     clock.advance(CODE_TTL);
     assert_eq!(
         net.sign_in(1, "9996631111", &sent.phone_code_hash, "33333"),
@@ -185,10 +185,10 @@ fn contacts_are_imported_by_phone() {
 #[test]
 fn bots_log_in_with_their_token() {
     let (net, _) = network();
-    let (bot, token) = net.create_bot("Helper", "helper_bot").unwrap();
+    let (bot, token) = net.create_bot("Helper", "helper_bot", None).unwrap();
     assert!(bot.bot);
     assert!(token.starts_with(&format!("{}:", bot.id)));
-    net.register_auth_key(9, [9; 256]);
+    net.register_auth_key(9, [9; 256], None);
     assert_eq!(
         net.import_bot_authorization(9, &format!("{}:wrong", bot.id)),
         Err(Error::AccessTokenInvalid)
@@ -231,7 +231,7 @@ fn sessions_are_listed_terminated_and_logged_out() {
 fn qr_login_is_accepted_by_another_session() {
     let (net, clock) = network();
     let me = logged_in(&net, 1, "9996620001");
-    net.register_auth_key(2, [2; 256]);
+    net.register_auth_key(2, [2; 256], None);
     let LoginToken::Token { token, expires } = net.export_login_token(2).unwrap() else {
         panic!("a fresh key gets a token");
     };
@@ -249,7 +249,7 @@ fn qr_login_is_accepted_by_another_session() {
     );
     assert_eq!(net.authorized_user(2), Ok(me.id));
 
-    net.register_auth_key(3, [3; 256]);
+    net.register_auth_key(3, [3; 256], None);
     let LoginToken::Token { token, .. } = net.export_login_token(3).unwrap() else {
         panic!("a fresh key gets a token");
     };
@@ -275,8 +275,8 @@ fn two_factor_srp_accepts_the_password_and_refuses_others() {
             ..NewUser::default()
         })
         .unwrap();
-    net.register_auth_key(1, [1; 256]);
-    let sent = net.send_code("9996620002").unwrap();
+    net.register_auth_key(1, [1; 256], None);
+    let sent = net.send_code(1, "9996620002").unwrap();
     assert_eq!(
         net.sign_in(1, "9996620002", &sent.phone_code_hash, "22222"),
         Err(Error::SessionPasswordNeeded)
@@ -988,7 +988,7 @@ async fn snapshot_round_trips_through_a_restart() {
         .unwrap()
         .value;
     net.read_history(bob.id, Peer::User(alice.id), 0).unwrap();
-    let (bot, token) = net.create_bot("B", "persist_bot").unwrap();
+    let (bot, token) = net.create_bot("B", "persist_bot", None).unwrap();
     let dialogs_before = net
         .dialogs(
             bob.id,
@@ -1025,7 +1025,7 @@ async fn snapshot_round_trips_through_a_restart() {
     );
     // The message and the read mark; channel posts have the channel's pts.
     assert_eq!(again.updates_state(bob.id).unwrap().pts, 2);
-    again.register_auth_key(12, [12; 256]);
+    again.register_auth_key(12, [12; 256], None);
     assert_eq!(again.import_bot_authorization(12, &token), Ok(bot));
     // Ids continue where they stopped.
     let carol = user(&again, "9996610003", "Carol");

@@ -38,6 +38,10 @@ pub struct NewUser {
     /// password is derived in advance with `TwoFactor::derive` (CPU-heavy,
     /// off the runtime).
     pub password: Option<super::TwoFactor>,
+    /// owner is the tenant the user belongs to: only sessions registered
+    /// for that tenant log in as it. `None`: anyone's (users made over
+    /// MTProto sign-up by an unowned key, or before owners existed).
+    pub owner: Option<String>,
 }
 
 /// Chat is a basic group.

@@ -14,7 +14,9 @@ pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError
     match id {
         auth::SendCode::CONSTRUCTOR_ID => {
             let request: auth::SendCode = call.parse()?;
-            let sent = call.net.send_code(&request.phone_number)?;
+            let sent = call
+                .net
+                .send_code(call.ctx.auth_key_id, &request.phone_number)?;
             reply(tl::enums::auth::SentCode::Code(tl::types::auth::SentCode {
                 r#type: tl::enums::auth::SentCodeType::App(tl::types::auth::SentCodeTypeApp {
                     length: i32::try_from(sent.code_length).unwrap_or(5),

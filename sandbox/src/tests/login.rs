@@ -63,7 +63,7 @@ impl Device {
     /// new registers a fresh key with the sandbox and connects with it.
     fn new(dc: &SandboxDcHandle, model: &str) -> Device {
         let key = random_key();
-        let auth_key_id = dc.register_key(key);
+        let auth_key_id = dc.register_key(key, None);
         Device::with_key(dc, key, auth_key_id, model)
     }
 
@@ -381,7 +381,7 @@ async fn bot_logs_in_with_its_token() {
     let dc = start(None).await;
     let (bot, token) = dc
         .network()
-        .create_bot("Sandbox Bot", "sandbox_bot")
+        .create_bot("Sandbox Bot", "sandbox_bot", None)
         .unwrap();
     let device = Device::new(&dc, "bot-test");
 
@@ -547,7 +547,7 @@ async fn sessions_survive_a_restart_on_the_same_data_dir() {
     let key = random_key();
     let user = {
         let dc = start(Some(dir.path().to_owned())).await;
-        let auth_key_id = dc.register_key(key);
+        let auth_key_id = dc.register_key(key, None);
         let device = Device::with_key(&dc, key, auth_key_id, "before restart");
         let user = device.log_in("9996628888").await;
         device.get_state().await.unwrap();

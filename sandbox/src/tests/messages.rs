@@ -67,8 +67,8 @@ impl Dc {
         let mut key = [0u8; 256];
         rand::rng().fill_bytes(&mut key);
         let auth_key_id = self.keys.register(key);
-        self.net.register_auth_key(auth_key_id, key);
-        let sent = self.net.send_code(phone).unwrap();
+        self.net.register_auth_key(auth_key_id, key, None);
+        let sent = self.net.send_code(auth_key_id, phone).unwrap();
         let code = network::login_code(phone).unwrap();
         self.net
             .sign_in(auth_key_id, phone, &sent.phone_code_hash, &code)
