@@ -410,7 +410,10 @@ async fn tezgram_sandbox_serves_a_data_dir_and_stops_on_sigterm() {
             command.env_remove(key);
         }
     }
-    command.env("TEZGRAM_SANDBOX__ADMIN_TOKEN", "sandbox-cli-admin-token");
+    command.env(
+        "TEZGRAM_SANDBOX__ADMIN_TOKEN",
+        "sandbox-cli-admin-token-0123456789abcdef",
+    );
     let child = command.spawn().expect("start tezgram sandbox");
     tokio::time::timeout(WAIT, async {
         while tokio::net::TcpStream::connect(&listen).await.is_err() {
