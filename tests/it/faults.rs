@@ -22,48 +22,79 @@ use tonic_types::StatusExt;
 
 use crate::server::{REDIS_URL_ENV, TestServer, authed};
 
-/// TcpProxy forwards a loopback port to `target` until cut.
+/// TcpProxy forwards a loopback port to `target` until cut or stalled.
 pub struct TcpProxy {
     pub addr: SocketAddr,
-    cut: watch::Sender<bool>,
+    mode: watch::Sender<Mode>,
     task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Open,
+    /// Connections are dropped, new ones refused.
+    Cut,
+    /// Connections stay open but nothing passes: a peer that hangs.
+    Stall,
 }
 
 impl TcpProxy {
     pub async fn start(target: SocketAddr) -> TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (cut, cut_rx) = watch::channel(false);
+        let (mode, mode_rx) = watch::channel(Mode::Open);
         let task = tokio::spawn(async move {
             loop {
                 let Ok((mut inbound, _)) = listener.accept().await else {
                     return;
                 };
-                if *cut_rx.borrow() {
-                    continue; // refused: dropped at once
-                }
-                let mut cut_rx = cut_rx.clone();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut_rx.wait_for(|cut| *cut) => {}
+                let mut mode_rx = mode_rx.clone();
+                let now = *mode_rx.borrow();
+                match now {
+                    Mode::Cut => continue, // refused: dropped at once
+                    Mode::Stall => {
+                        // Held, silent, until the stall ends.
+                        tokio::spawn(async move {
+                            let _ = mode_rx.wait_for(|m| *m != Mode::Stall).await;
+                            drop(inbound);
+                        });
                     }
-                });
+                    Mode::Open => {
+                        tokio::spawn(async move {
+                            let Ok(mut outbound) = TcpStream::connect(target).await else {
+                                return;
+                            };
+                            tokio::select! {
+                                _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => return,
+                                _ = mode_rx.wait_for(|m| *m != Mode::Open) => {}
+                            }
+                            // A stalled connection keeps both ends open
+                            // until the stall ends; a cut one closes now.
+                            if *mode_rx.borrow() == Mode::Stall {
+                                let _ = mode_rx.wait_for(|m| *m != Mode::Stall).await;
+                            }
+                        });
+                    }
+                }
             }
         });
-        TcpProxy { addr, cut, task }
+        TcpProxy { addr, mode, task }
     }
 
     /// cut drops every open connection and refuses new ones.
     pub fn cut(&self) {
-        self.cut.send_replace(true);
+        self.mode.send_replace(Mode::Cut);
     }
 
+    /// stall keeps every connection open and passes nothing, for old and
+    /// new ones alike: the peer hangs.
+    pub fn stall(&self) {
+        self.mode.send_replace(Mode::Stall);
+    }
+
+    /// restore forwards again (stalled connections are dropped).
     pub fn restore(&self) {
-        self.cut.send_replace(false);
+        self.mode.send_replace(Mode::Open);
     }
 }
 
@@ -211,6 +242,44 @@ async fn a_database_outage_during_submit_code_is_unavailable_within_the_deadline
         .await
         .expect("the retried SubmitCode completes the login");
     assert_eq!(account.state(), pb::AccountState::Authorized);
+    server.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_hanging_database_ends_unary_calls_at_the_request_timeout() {
+    let db = crate::db::TestDb::fresh().await;
+    if !db.is_postgres() {
+        eprintln!("skipped here: needs PostgreSQL (runs in the PostgreSQL pass of make test)");
+        return;
+    }
+    let (_, target) = with_port(&db.url, 1);
+    let proxy = TcpProxy::start(target).await;
+    let (proxied_url, _) = with_port(&db.url, proxy.addr.port());
+    let server = TestServer::start_with(|c| {
+        c.database_url = Some(proxied_url.clone());
+        c.transport.request_timeout_seconds = 1;
+    })
+    .await;
+    let mut client = AccountServiceClient::new(server.channel().await);
+    let token = server.token("acme");
+    let list = || authed(pb::ListAccountsRequest::default(), &token);
+    client.list_accounts(list()).await.unwrap();
+
+    // The database hangs (no error, no answer): the call ends at the
+    // server's request timeout (tonic answers CANCELLED), well before the
+    // pool's own 5 s acquire timeout would have.
+    proxy.stall();
+    let answered = tokio::time::timeout(Duration::from_secs(15), client.list_accounts(list()))
+        .await
+        .expect("the call ends instead of hanging");
+    let err = answered.unwrap_err();
+    assert_eq!(err.code(), Code::Cancelled, "{err:?}");
+    assert!(err.message().contains("Timeout"), "{err:?}");
+
+    proxy.restore();
+    wait_for_health(&server, ServingStatus::Serving).await;
+    client.list_accounts(list()).await.expect("served again");
     server.stop().await;
     db.cleanup().await;
 }

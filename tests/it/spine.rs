@@ -621,3 +621,62 @@ async fn another_tenants_admin_cannot_see_use_or_log_into_a_sandbox_user() {
     .await;
     server.stop().await;
 }
+
+/// raw_h2 opens a TCP connection, sends the HTTP/2 client preface and an
+/// empty SETTINGS frame, and then never answers anything.
+async fn raw_h2(server: &TestServer) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut tcp = tokio::net::TcpStream::connect(server.grpc_addr())
+        .await
+        .unwrap();
+    tcp.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        .await
+        .unwrap();
+    tcp.write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0]).await.unwrap();
+    tcp
+}
+
+#[tokio::test]
+async fn a_peer_that_does_not_answer_keepalive_pings_is_disconnected() {
+    use tokio::io::AsyncReadExt;
+    let server = TestServer::start_with(|config| {
+        config.transport.http2_keepalive_interval_seconds = 1;
+        config.transport.http2_keepalive_timeout_seconds = 1;
+    })
+    .await;
+    let mut tcp = raw_h2(&server).await;
+    // Read frames (never acknowledging a PING) until the server closes.
+    let mut pinged = false;
+    let closed = tokio::time::timeout(Duration::from_secs(15), async {
+        let mut buffer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = tcp.read(&mut chunk).await.unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            buffer.extend_from_slice(&chunk[..n]);
+            // Frames: 3-byte length, type, flags, 4-byte stream id, payload.
+            while buffer.len() >= 9 {
+                let len = (usize::from(buffer[0]) << 16)
+                    | (usize::from(buffer[1]) << 8)
+                    | usize::from(buffer[2]);
+                if buffer.len() < 9 + len {
+                    break;
+                }
+                let (kind, flags) = (buffer[3], buffer[4]);
+                if kind == 6 && flags & 1 == 0 {
+                    pinged = true;
+                }
+                buffer.drain(..9 + len);
+            }
+        }
+    })
+    .await;
+    assert!(pinged, "the server pinged the idle connection");
+    assert!(
+        closed.is_ok(),
+        "a peer that never acks pings is disconnected"
+    );
+    server.stop().await;
+}

@@ -82,7 +82,8 @@ const (
 	// retention. Resubscribe without a cursor and reload state with the list RPCs.
 	ErrorReason_ERROR_REASON_CURSOR_EXPIRED ErrorReason = 9
 	// ERROR_REASON_SANDBOX_DISABLED comes with FAILED_PRECONDITION from every
-	// SandboxService RPC when the sandbox DC is off on this server.
+	// SandboxService RPC when the sandbox DC is off on this server, and with
+	// UNIMPLEMENTED when the server was built without the sandbox.
 	ErrorReason_ERROR_REASON_SANDBOX_DISABLED ErrorReason = 10
 	// ERROR_REASON_UNAVAILABLE comes with UNAVAILABLE: the database or Telegram
 	// could not be reached, or the account's connection is being moved between

@@ -124,7 +124,8 @@ export enum ErrorReason {
 
   /**
    * ERROR_REASON_SANDBOX_DISABLED comes with FAILED_PRECONDITION from every
-   * SandboxService RPC when the sandbox DC is off on this server.
+   * SandboxService RPC when the sandbox DC is off on this server, and with
+   * UNIMPLEMENTED when the server was built without the sandbox.
    *
    * @generated from enum value: ERROR_REASON_SANDBOX_DISABLED = 10;
    */
