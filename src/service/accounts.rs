@@ -859,10 +859,15 @@ impl Accounts {
                 resource: "account",
             }));
         };
-        let lock = self
-            .login_locks
-            .try_lock(&account.id)
-            .expect("a new account's lock is free");
+        // A retry with the same request_id may have found the new account
+        // (by its request_id) and taken its lock first: that one streams.
+        let lock =
+            self.login_locks
+                .try_lock(&account.id)
+                .ok_or_else(|| Error::FailedPrecondition {
+                    reason: "FAILED_PRECONDITION",
+                    message: "a qr login with this request_id is streaming already".into(),
+                })?;
         self.run_qr(account, lock, slot, true).await
     }
 

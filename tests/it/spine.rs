@@ -680,3 +680,32 @@ async fn a_peer_that_does_not_answer_keepalive_pings_is_disconnected() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_logins_of_one_phone_make_one_account() {
+    let server = TestServer::start().await;
+    let mut c = Clients::of(&server).await;
+    let ann = c.sandbox_user("9996617051", "Ann", "").await;
+    let mut logins = Vec::new();
+    for i in 0..8 {
+        let mut c = Clients::of(&server).await;
+        let phone = ann.phone_number.clone();
+        logins.push(async move { start_phone_login(&mut c, &phone, &format!("race-{i}")).await });
+    }
+    let answers = futures::future::join_all(logins).await;
+    let ids: std::collections::BTreeSet<String> = answers
+        .into_iter()
+        .map(|answer| {
+            answer
+                .expect("every login answers with the account")
+                .account_id
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one account for one phone: {ids:?}");
+    assert_eq!(c.list().await.len(), 1);
+    // And it logs in.
+    let id = ids.into_iter().next().unwrap();
+    let authorized = c.submit_code(&id, &ann.login_code).await.unwrap();
+    assert_eq!(authorized.state(), pb::AccountState::Authorized);
+    server.stop().await;
+}
