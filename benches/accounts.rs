@@ -9,6 +9,8 @@
 //!   drained, probes);
 //! - `bare`: the baseline — one plain grammers client per account on an
 //!   in-memory session, connected and left idle.
+//! - `bare-updates`: the same clients, each also keeping its update stream
+//!   (caught up, drained by a task of its own), which the gateway must do.
 //!
 //! Resident memory (VmRSS) is read before connecting and after every account
 //! is connected and idle; the per-account cost is the difference over the
@@ -124,7 +126,7 @@ fn parent() {
     }
 
     let mut rows = Vec::new();
-    for mode in ["bare", "gateway"] {
+    for mode in ["bare", "bare-updates", "gateway"] {
         let output = Command::new(std::env::current_exe().unwrap())
             .args(["--mode", mode, "--addr", &addr.to_string(), "--keys"])
             .arg(&keys_path)
@@ -163,6 +165,7 @@ fn parent() {
     for (mode, f) in &rows {
         let name = match *mode {
             "bare" => "bare grammers client (baseline)",
+            "bare-updates" => "bare grammers client + drained update stream",
             _ => "gateway: AccountSupervisor + sealed sessions",
         };
         table.push_str(&format!(
@@ -171,8 +174,9 @@ fn parent() {
         ));
     }
     table.push_str(&format!(
-        "\ngateway / baseline per account: {:.2}x; goal: gateway ≤ 150 KiB per account ({})\n",
+        "\ngateway / baseline per account: {:.2}x (vs. the bare client with its update stream: {:.2}x); goal: gateway ≤ 150 KiB per account ({})\n",
         per("gateway") / per("bare"),
+        per("gateway") / per("bare-updates"),
         if per("gateway") <= 150.0 {
             "met"
         } else {
@@ -227,7 +231,8 @@ fn child(mode: &str) {
         .unwrap();
     let (before, after, connect_ms) = runtime.block_on(async {
         match mode {
-            "bare" => bare(addr, &keys).await,
+            "bare" => bare(addr, &keys, false).await,
+            "bare-updates" => bare(addr, &keys, true).await,
             _ => gateway(addr, &keys, &work).await,
         }
     });
@@ -235,7 +240,10 @@ fn child(mode: &str) {
     println!("{before} {after} {per:.1} {connect_ms}");
 }
 
-async fn bare(addr: SocketAddr, keys: &[[u8; 256]]) -> (u64, u64, u128) {
+/// bare connects plain grammers clients; `with_updates` also opens each
+/// one's update stream (catching up, as the supervisor does) and drains it
+/// in a task of its own: a bare client that keeps up with its updates.
+async fn bare(addr: SocketAddr, keys: &[[u8; 256]], with_updates: bool) -> (u64, u64, u128) {
     use grammers_session::Session;
     let before = rss_kib();
     let start = Instant::now();
@@ -252,7 +260,19 @@ async fn bare(addr: SocketAddr, keys: &[[u8; 256]]) -> (u64, u64, u128) {
             .invoke(&grammers_tl_types::functions::updates::GetState {})
             .await
             .expect("a bare client connects");
-        clients.push((client, pool.updates));
+        if with_updates {
+            let mut stream = client
+                .stream_updates(
+                    pool.updates,
+                    grammers_mtsender::UpdatesConfiguration { catch_up: true },
+                )
+                .await
+                .expect("an update stream");
+            tokio::spawn(async move { while stream.next().await.is_ok() {} });
+            clients.push((client, None));
+        } else {
+            clients.push((client, Some(pool.updates)));
+        }
     }
     let connect_ms = start.elapsed().as_millis();
     tokio::time::sleep(IDLE).await;
