@@ -13,15 +13,8 @@ use tezgram_sdk::v1 as pb;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::clients::{Clients, eventually};
+use crate::clients::{Clients, eventually, reason};
 use crate::server::{TestServer, authed};
-
-fn reason(status: &tonic::Status) -> String {
-    status
-        .get_details_error_info()
-        .map(|i| i.reason)
-        .unwrap_or_default()
-}
 
 #[tokio::test]
 async fn a_phone_login_with_code_authorizes_the_account() {
@@ -155,38 +148,11 @@ async fn two_step_verification_needs_the_right_password() {
 async fn a_bot_logs_in_with_its_token() {
     let server = TestServer::start().await;
     let mut c = Clients::of(&server).await;
-    let bot = c
-        .sandbox
-        .create_sandbox_user(authed(
-            pb::CreateSandboxUserRequest {
-                first_name: "Helper".into(),
-                username: "helper_bot".into(),
-                bot: true,
-                ..Default::default()
-            },
-            &c.token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .sandbox_user
-        .unwrap();
+    let bot = c.sandbox_bot("Helper", "helper_bot").await;
     assert!(!bot.bot_token.is_empty());
     let account = c
-        .accounts
-        .start_login(authed(
-            pb::StartLoginRequest {
-                credential: Some(pb::start_login_request::Credential::BotToken(
-                    bot.bot_token.clone(),
-                )),
-                request_id: "bot-login-1".into(),
-            },
-            &c.token,
-        ))
+        .start_bot_login(&bot.bot_token, "bot-login-1")
         .await
-        .unwrap()
-        .into_inner()
-        .account
         .unwrap();
     assert_eq!(account.state(), pb::AccountState::Authorized);
     assert_eq!(account.kind(), pb::AccountKind::Bot);
@@ -194,16 +160,7 @@ async fn a_bot_logs_in_with_its_token() {
     assert_eq!(account.username, "helper_bot");
 
     let err = c
-        .accounts
-        .start_login(authed(
-            pb::StartLoginRequest {
-                credential: Some(pb::start_login_request::Credential::BotToken(
-                    "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
-                )),
-                request_id: String::new(),
-            },
-            &c.token,
-        ))
+        .start_bot_login("123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "")
         .await
         .unwrap_err();
     assert_eq!(reason(&err), "INVALID_BOT_TOKEN");

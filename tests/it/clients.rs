@@ -7,6 +7,7 @@ use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::account_service_client::AccountServiceClient;
 use tezgram_sdk::v1::sandbox_service_client::SandboxServiceClient;
 use tonic::transport::Channel;
+use tonic_types::StatusExt;
 
 use crate::server::{TestServer, authed};
 
@@ -59,18 +60,66 @@ impl Clients {
     }
 
     pub async fn start_login(&mut self, phone: &str) -> Result<pb::Account, tonic::Status> {
+        self.start_phone_login(phone, "").await
+    }
+
+    /// start_phone_login is StartLogin with a phone number and a request_id
+    /// (empty: none).
+    pub async fn start_phone_login(
+        &mut self,
+        phone: &str,
+        request_id: &str,
+    ) -> Result<pb::Account, tonic::Status> {
+        let phone = pb::start_login_request::Credential::PhoneNumber(phone.into());
+        self.start_login_with(phone, request_id).await
+    }
+
+    /// start_bot_login is StartLogin with a bot token and a request_id
+    /// (empty: none).
+    pub async fn start_bot_login(
+        &mut self,
+        token: &str,
+        request_id: &str,
+    ) -> Result<pb::Account, tonic::Status> {
+        let token = pb::start_login_request::Credential::BotToken(token.into());
+        self.start_login_with(token, request_id).await
+    }
+
+    async fn start_login_with(
+        &mut self,
+        credential: pb::start_login_request::Credential,
+        request_id: &str,
+    ) -> Result<pb::Account, tonic::Status> {
         self.accounts
             .start_login(authed(
                 pb::StartLoginRequest {
-                    credential: Some(pb::start_login_request::Credential::PhoneNumber(
-                        phone.into(),
-                    )),
-                    request_id: String::new(),
+                    credential: Some(credential),
+                    request_id: request_id.into(),
                 },
                 &self.token,
             ))
             .await
             .map(|r| r.into_inner().account.expect("an account"))
+    }
+
+    /// sandbox_bot creates a sandbox bot (its username must end in "bot");
+    /// the user carries its token.
+    pub async fn sandbox_bot(&mut self, first_name: &str, username: &str) -> pb::SandboxUser {
+        self.sandbox
+            .create_sandbox_user(authed(
+                pb::CreateSandboxUserRequest {
+                    first_name: first_name.into(),
+                    username: username.into(),
+                    bot: true,
+                    ..Default::default()
+                },
+                &self.token,
+            ))
+            .await
+            .expect("CreateSandboxUser of a bot")
+            .into_inner()
+            .sandbox_user
+            .expect("a sandbox bot")
     }
 
     pub async fn submit_code(
@@ -208,6 +257,14 @@ impl Clients {
         let user = self.sandbox_user(phone, "Ann", "").await;
         self.login_user(&user).await
     }
+}
+
+/// reason is the status's ErrorInfo reason, empty without one.
+pub fn reason(status: &tonic::Status) -> String {
+    status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .unwrap_or_default()
 }
 
 /// eventually polls (bounded: 20 s) until `check` holds.

@@ -128,6 +128,21 @@ fn with_port(url: &str, port: u16) -> (String, SocketAddr) {
     )
 }
 
+/// proxied_postgres is a fresh PostgreSQL test database behind a
+/// [`TcpProxy`], with the URL that goes through the proxy; `None` (skipped)
+/// when the suite runs on SQLite.
+async fn proxied_postgres() -> Option<(crate::db::TestDb, TcpProxy, String)> {
+    let db = crate::db::TestDb::fresh().await;
+    if !db.is_postgres() {
+        eprintln!("skipped here: needs PostgreSQL (runs in the PostgreSQL pass of make test)");
+        return None;
+    }
+    let (_, target) = with_port(&db.url, 1);
+    let proxy = TcpProxy::start(target).await;
+    let (proxied_url, _) = with_port(&db.url, proxy.addr.port());
+    Some((db, proxy, proxied_url))
+}
+
 async fn health(server: &TestServer) -> ServingStatus {
     let mut client = HealthClient::new(server.channel().await);
     client
@@ -153,14 +168,9 @@ async fn wait_for_health(server: &TestServer, want: ServingStatus) {
 
 #[tokio::test]
 async fn a_database_outage_is_unavailable_and_recovers_without_restart() {
-    let db = crate::db::TestDb::fresh().await;
-    if !db.is_postgres() {
-        eprintln!("skipped here: needs PostgreSQL (runs in the PostgreSQL pass of make test)");
+    let Some((db, proxy, proxied_url)) = proxied_postgres().await else {
         return;
-    }
-    let (_, target) = with_port(&db.url, 1);
-    let proxy = TcpProxy::start(target).await;
-    let (proxied_url, _) = with_port(&db.url, proxy.addr.port());
+    };
     let server = TestServer::start_with(|c| c.database_url = Some(proxied_url.clone())).await;
     let account = crate::api::account("acme", "Acme");
     server.store().await.insert_account(&account).await.unwrap();
@@ -203,14 +213,9 @@ async fn a_database_outage_is_unavailable_and_recovers_without_restart() {
 
 #[tokio::test]
 async fn a_database_outage_during_submit_code_is_unavailable_within_the_deadline() {
-    let db = crate::db::TestDb::fresh().await;
-    if !db.is_postgres() {
-        eprintln!("skipped here: needs PostgreSQL (runs in the PostgreSQL pass of make test)");
+    let Some((db, proxy, proxied_url)) = proxied_postgres().await else {
         return;
-    }
-    let (_, target) = with_port(&db.url, 1);
-    let proxy = TcpProxy::start(target).await;
-    let (proxied_url, _) = with_port(&db.url, proxy.addr.port());
+    };
     let flush = Duration::from_secs(2);
     let server = TestServer::start_with(|c| {
         c.database_url = Some(proxied_url.clone());
@@ -248,14 +253,9 @@ async fn a_database_outage_during_submit_code_is_unavailable_within_the_deadline
 
 #[tokio::test]
 async fn a_hanging_database_ends_unary_calls_at_the_request_timeout() {
-    let db = crate::db::TestDb::fresh().await;
-    if !db.is_postgres() {
-        eprintln!("skipped here: needs PostgreSQL (runs in the PostgreSQL pass of make test)");
+    let Some((db, proxy, proxied_url)) = proxied_postgres().await else {
         return;
-    }
-    let (_, target) = with_port(&db.url, 1);
-    let proxy = TcpProxy::start(target).await;
-    let (proxied_url, _) = with_port(&db.url, proxy.addr.port());
+    };
     let server = TestServer::start_with(|c| {
         c.database_url = Some(proxied_url.clone());
         c.transport.request_timeout_seconds = 1;

@@ -11,15 +11,8 @@ use tezgram_sdk::v1::sandbox_service_client::SandboxServiceClient;
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::clients::{Clients, eventually};
+use crate::clients::{Clients, eventually, reason};
 use crate::server::{JWT_SECRET, TestServer, authed};
-
-fn reason(status: &tonic::Status) -> String {
-    status
-        .get_details_error_info()
-        .map(|info| info.reason)
-        .unwrap_or_default()
-}
 
 /// already_exists asserts ALREADY_EXISTS naming `account_id`.
 fn assert_already_exists(status: &tonic::Status, account_id: &str) {
@@ -75,42 +68,6 @@ async fn accept_qr(c: &mut Clients, user: &pb::SandboxUser, code: &pb::QrCode) {
         .expect("AcceptQrLogin");
 }
 
-async fn start_bot_login(
-    c: &mut Clients,
-    token: &str,
-    request_id: &str,
-) -> Result<pb::Account, tonic::Status> {
-    c.accounts
-        .start_login(authed(
-            pb::StartLoginRequest {
-                credential: Some(pb::start_login_request::Credential::BotToken(token.into())),
-                request_id: request_id.into(),
-            },
-            &c.token,
-        ))
-        .await
-        .map(|r| r.into_inner().account.unwrap())
-}
-
-async fn start_phone_login(
-    c: &mut Clients,
-    phone: &str,
-    request_id: &str,
-) -> Result<pb::Account, tonic::Status> {
-    c.accounts
-        .start_login(authed(
-            pb::StartLoginRequest {
-                credential: Some(pb::start_login_request::Credential::PhoneNumber(
-                    phone.into(),
-                )),
-                request_id: request_id.into(),
-            },
-            &c.token,
-        ))
-        .await
-        .map(|r| r.into_inner().account.unwrap())
-}
-
 async fn log_out(c: &mut Clients, account_id: &str) -> pb::Account {
     c.accounts
         .log_out(authed(
@@ -132,27 +89,11 @@ async fn a_connected_bot_or_qr_user_logging_in_again_stays_one_account() {
     let mut c = Clients::of(&server).await;
 
     // A bot token used twice (a new request each time).
-    let bot = c
-        .sandbox
-        .create_sandbox_user(authed(
-            pb::CreateSandboxUserRequest {
-                first_name: "Helper".into(),
-                username: "twice_bot".into(),
-                bot: true,
-                ..Default::default()
-            },
-            &c.token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .sandbox_user
-        .unwrap();
-    let first = start_bot_login(&mut c, &bot.bot_token, "bot-1")
-        .await
-        .unwrap();
+    let bot = c.sandbox_bot("Helper", "twice_bot").await;
+    let first = c.start_bot_login(&bot.bot_token, "bot-1").await.unwrap();
     assert_eq!(first.state(), pb::AccountState::Authorized);
-    let err = start_bot_login(&mut c, &bot.bot_token, "bot-2")
+    let err = c
+        .start_bot_login(&bot.bot_token, "bot-2")
         .await
         .unwrap_err();
     assert_already_exists(&err, &first.account_id);
@@ -228,7 +169,8 @@ async fn a_retried_start_login_returns_the_login_without_sending_another_code() 
     let server = TestServer::start().await;
     let mut c = Clients::of(&server).await;
     let ann = c.sandbox_user("9996617003", "Ann", "").await;
-    let pending = start_phone_login(&mut c, &ann.phone_number, "login-ann-1")
+    let pending = c
+        .start_phone_login(&ann.phone_number, "login-ann-1")
         .await
         .unwrap();
     assert_eq!(pending.state(), pb::AccountState::LoginCodeRequired);
@@ -245,7 +187,8 @@ async fn a_retried_start_login_returns_the_login_without_sending_another_code() 
 
     // The retry of the same request sends nothing: it is answered from the
     // account the first one created.
-    let retried = start_phone_login(&mut c, &ann.phone_number, "login-ann-1")
+    let retried = c
+        .start_phone_login(&ann.phone_number, "login-ann-1")
         .await
         .unwrap();
     assert_eq!(retried.account_id, pending.account_id);
@@ -253,7 +196,8 @@ async fn a_retried_start_login_returns_the_login_without_sending_another_code() 
 
     // A new request for the phone does ask Telegram again (so the fault was
     // armed), and still creates no second account.
-    let err = start_phone_login(&mut c, &ann.phone_number, "login-ann-2")
+    let err = c
+        .start_phone_login(&ann.phone_number, "login-ann-2")
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::ResourceExhausted);
@@ -286,11 +230,10 @@ async fn tenant_caps_answer_resource_exhausted_and_write_nothing() {
 
     // Accounts per tenant: the third phone is refused, nothing written.
     for user in &users[..2] {
-        start_phone_login(&mut c, &user.phone_number, "")
-            .await
-            .unwrap();
+        c.start_phone_login(&user.phone_number, "").await.unwrap();
     }
-    let err = start_phone_login(&mut c, &users[2].phone_number, "")
+    let err = c
+        .start_phone_login(&users[2].phone_number, "")
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
@@ -302,7 +245,8 @@ async fn tenant_caps_answer_resource_exhausted_and_write_nothing() {
     assert_eq!(c.list().await.len(), 2);
 
     // Login starts per minute (three used): the next waits, and says how long.
-    let err = start_phone_login(&mut c, &users[0].phone_number, "")
+    let err = c
+        .start_phone_login(&users[0].phone_number, "")
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::ResourceExhausted, "{err:?}");
@@ -318,7 +262,8 @@ async fn tenant_caps_answer_resource_exhausted_and_write_nothing() {
     let mut globex = Clients::of(&server).await;
     globex.token = server.token("globex");
     let dan = globex.sandbox_user("9996617014", "Dan", "").await;
-    start_phone_login(&mut globex, &dan.phone_number, "")
+    globex
+        .start_phone_login(&dan.phone_number, "")
         .await
         .unwrap();
 
@@ -451,25 +396,38 @@ async fn an_admin_without_the_sandbox_role_cannot_drive_the_sandbox() {
     server.stop().await;
 }
 
+/// loopback_config is the embedded default on free loopback ports, in `data_dir`.
+fn loopback_config(data_dir: &std::path::Path) -> tezgram::config::Config {
+    let mut config = tezgram::config::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        metrics_listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_owned(),
+        ..Default::default()
+    };
+    config.sandbox.listen = "127.0.0.1:0".parse().unwrap();
+    config
+}
+
+/// start_refused starts a gateway that must refuse to start, and returns
+/// why; one that starts is shut down, then the test fails as `what`.
+async fn start_refused(config: tezgram::config::Config, what: &str) -> String {
+    match tezgram::server::start(config).await {
+        Ok(gateway) => {
+            gateway.shutdown().await.unwrap();
+            panic!("started with {what}");
+        }
+        Err(err) => format!("{err:#}"),
+    }
+}
+
 #[tokio::test]
 async fn the_server_refuses_to_start_with_an_empty_or_short_jwt_secret() {
     for secret in ["", "short-secret", &"x".repeat(31)] {
         let data_dir = tempfile::tempdir().unwrap();
-        let mut config = tezgram::config::Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            metrics_listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: data_dir.path().to_owned(),
-            ..Default::default()
-        };
-        config.sandbox.listen = "127.0.0.1:0".parse().unwrap();
+        let mut config = loopback_config(data_dir.path());
         config.auth.jwt_hs256_secret = Some(secret.to_owned());
-        let err = match tezgram::server::start(config).await {
-            Ok(gateway) => {
-                gateway.shutdown().await.unwrap();
-                panic!("started with a {}-byte secret", secret.len());
-            }
-            Err(err) => format!("{err:#}"),
-        };
+        let what = format!("a {}-byte secret", secret.len());
+        let err = start_refused(config, &what).await;
         assert!(err.contains("32"), "the error says what is needed: {err}");
     }
 
@@ -477,22 +435,8 @@ async fn the_server_refuses_to_start_with_an_empty_or_short_jwt_secret() {
     for contents in ["", "0123"] {
         let data_dir = tempfile::tempdir().unwrap();
         std::fs::write(data_dir.path().join("jwt-secret"), contents).unwrap();
-        let mut config = tezgram::config::Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            metrics_listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: data_dir.path().to_owned(),
-            ..Default::default()
-        };
-        config.sandbox.listen = "127.0.0.1:0".parse().unwrap();
-        let started = tezgram::server::start(config).await;
-        assert!(
-            started.is_err(),
-            "started with a {}-byte secret file",
-            contents.len()
-        );
-        if let Ok(gateway) = started {
-            gateway.shutdown().await.unwrap();
-        }
+        let what = format!("a {}-byte secret file", contents.len());
+        start_refused(loopback_config(data_dir.path()), &what).await;
     }
 }
 
@@ -690,7 +634,7 @@ async fn concurrent_logins_of_one_phone_make_one_account() {
     for i in 0..8 {
         let mut c = Clients::of(&server).await;
         let phone = ann.phone_number.clone();
-        logins.push(async move { start_phone_login(&mut c, &phone, &format!("race-{i}")).await });
+        logins.push(async move { c.start_phone_login(&phone, &format!("race-{i}")).await });
     }
     let answers = futures::future::join_all(logins).await;
     let ids: std::collections::BTreeSet<String> = answers
