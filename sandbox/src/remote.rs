@@ -210,16 +210,15 @@ impl SandboxLink for RemoteLink {
     }
 
     async fn users(&self, owner: &str, after: i64, limit: u32) -> Result<Vec<User>> {
-        let owner: String = owner
-            .bytes()
-            .map(|b| match b {
-                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                    char::from(b).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        let path = format!("{}?owner={owner}&after={after}&limit={limit}", paths::USERS);
+        // The query the admin API's `Query<ListUsers>` reads, encoded by
+        // the same serde shape.
+        let query = serde_urlencoded::to_string(admin::ListUsers {
+            owner: owner.to_owned(),
+            after,
+            limit,
+        })
+        .map_err(|err| Error::Internal(format!("encoding the users query: {err}")))?;
+        let path = format!("{}?{query}", paths::USERS);
         self.call(Method::GET, &path, None::<&()>).await
     }
 

@@ -376,7 +376,12 @@ impl State {
         Ok(Some(username.to_owned()))
     }
 
-    fn insert_user(&mut self, mut user: User, password: Option<TwoFactor>) -> User {
+    fn insert_user(
+        &mut self,
+        mut user: User,
+        password: Option<TwoFactor>,
+        owner: Option<String>,
+    ) -> User {
         self.next_user_id += 1;
         user.id = self.next_user_id;
         user.access_hash = self.random_i64();
@@ -389,6 +394,7 @@ impl State {
         }
         let mut record = UserRecord::new(user.clone());
         record.password = password;
+        record.owner = owner;
         self.users.insert(user.id, record);
         user
     }
@@ -416,9 +422,7 @@ impl State {
             phone: Some(phone),
             bot: false,
         };
-        let user = self.insert_user(user, new.password);
-        self.user_rec_mut(user.id)?.owner = new.owner;
-        Ok(user)
+        Ok(self.insert_user(user, new.password, new.owner))
     }
 
     pub(super) fn create_bot(
@@ -443,12 +447,13 @@ impl State {
             phone: None,
             bot: true,
         };
-        let user = self.insert_user(user, None);
+        let user = self.insert_user(user, None, owner);
         // Telegram's tokens look like `123456:AAH…` (35 characters after the colon).
         let token = format!("{}:AA{}", user.id, &self.random_hex(17)[..33]);
-        let rec = self.users.get_mut(&user.id).expect("just inserted");
-        rec.bot_token = Some(token.clone());
-        rec.owner = owner;
+        self.users
+            .get_mut(&user.id)
+            .expect("just inserted")
+            .bot_token = Some(token.clone());
         Ok((user, token))
     }
 
@@ -722,9 +727,7 @@ impl State {
                 };
                 // Signed up through a tenant's key: the tenant's user.
                 let owner = self.key_rec(auth_key_id)?.owner.clone();
-                let id = self.insert_user(user, None).id;
-                self.user_rec_mut(id)?.owner = owner;
-                id
+                self.insert_user(user, None, owner).id
             }
         };
         self.log_in(auth_key_id, user_id, now)?;
