@@ -527,22 +527,25 @@ impl Accounts {
         let mut found = None;
         for _ in 0..2 {
             if let Some(existing) = self.existing_for(tenant, &credential).await? {
-                found = Some((existing, false));
+                found = Some((existing, None));
                 break;
             }
             let fresh = new_account(tenant, kind, phone.clone());
+            // Locked before its row exists: a concurrent login that finds the
+            // new account waits until this one has given it a session.
+            let birth_lock = self.step_lock(fresh.id).await?;
             if let Some(created) = self
                 .create_for_login(tenant, fresh, request_id.as_ref())
                 .await?
             {
-                found = Some((created, true));
+                found = Some((created, Some(birth_lock)));
                 break;
             }
             if let Some(account) = self.by_request_id(tenant, request_id.as_ref()).await? {
                 return Ok(account);
             }
         }
-        let Some((account, created)) = found else {
+        let Some((account, birth_lock)) = found else {
             return Err(Error::Store(StoreError::Conflict {
                 resource: "account",
             }));
@@ -552,7 +555,11 @@ impl Accounts {
                 account_id: account.id,
             });
         }
-        let _lock = self.step_lock(account.id).await?;
+        let created = birth_lock.is_some();
+        let _lock = match birth_lock {
+            Some(lock) => lock,
+            None => self.step_lock(account.id).await?,
+        };
         // Under the lock, look again: the same request, or another login of
         // this account, may have finished while we waited.
         if let Some(done) = self.by_request_id(tenant, request_id.as_ref()).await?
@@ -851,6 +858,9 @@ impl Accounts {
         }
         self.check_login_rate(tenant)?;
         let fresh = new_account(tenant, AccountKind::User, None);
+        // Locked before its row exists, so a retry that finds it by its
+        // request_id waits for (or is refused by) this stream.
+        let lock = self.step_lock(fresh.id).await?;
         let Some(account) = self
             .create_for_login(tenant, fresh, request_id.as_ref())
             .await?
@@ -859,15 +869,6 @@ impl Accounts {
                 resource: "account",
             }));
         };
-        // A retry with the same request_id may have found the new account
-        // (by its request_id) and taken its lock first: that one streams.
-        let lock =
-            self.login_locks
-                .try_lock(&account.id)
-                .ok_or_else(|| Error::FailedPrecondition {
-                    reason: "FAILED_PRECONDITION",
-                    message: "a qr login with this request_id is streaming already".into(),
-                })?;
         self.run_qr(account, lock, slot, true).await
     }
 
