@@ -26,10 +26,14 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use rand::RngCore;
+use tezgram::cache::{MemoryCache, MemoryCacheOptions};
 use tezgram::crypto::Sealer;
 use tezgram::domain::ports::AccountStore;
 use tezgram::domain::ports::Supervision;
 use tezgram::domain::{Account, AccountId, AccountKind, AccountState, TenantId};
+use tezgram::service::Chats;
+use tezgram::service::cached::Generations;
+use tezgram::service::chats::ChatOptions;
 use tezgram::storage::Store;
 use tezgram::telegram::StoredSession;
 use tezgram::telegram::accounts::{RealTelegram, Telegram, TelegramOptions};
@@ -328,8 +332,17 @@ async fn gateway(addr: SocketAddr, keys: &[[u8; 256]], work: &Path) -> (u64, u64
         sealer,
         TelegramOptions::default(),
     ));
+    // The gateway path stores what the accounts receive, as `serve` does.
+    let chats = Chats::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        telegram.clone(),
+        Generations::new(Arc::new(MemoryCache::new(MemoryCacheOptions::default()))),
+        ChatOptions::default(),
+    );
     let supervisor = AccountSupervisor::new(
         telegram,
+        Arc::new(chats),
         SupervisorOptions::default(),
         tezgram::telemetry::Metrics::new(),
     );

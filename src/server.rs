@@ -30,10 +30,12 @@ use crate::config::Config;
 use crate::crypto::Sealer;
 use crate::domain::AccountState;
 use crate::domain::ports::{AccountStore, ApiKeyStore, EventLog, SessionStore, Supervision};
-use crate::service::Accounts;
 use crate::service::accounts::AccountLimits;
+use crate::service::cached::Generations;
+use crate::service::chats::ChatOptions;
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
+use crate::service::{Accounts, Chats};
 use crate::storage::Store;
 use crate::telegram::accounts::{Provisioner, RealTelegram, Telegram, TelegramOptions};
 use crate::telegram::login::App;
@@ -301,8 +303,16 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     let metrics = Metrics::new();
 
     let (telegram, sandbox) = telegram(&config, Arc::new(store.clone()), sealer.clone()).await?;
+    let chats = Chats::new(
+        Arc::new(store.clone()),
+        accounts_store.clone(),
+        telegram.clone(),
+        Generations::new(cache.clone()),
+        ChatOptions::default(),
+    );
     let supervisor = AccountSupervisor::new(
         telegram.clone(),
+        Arc::new(chats.clone()),
         SupervisorOptions {
             probe_interval: seconds(config.telegram.probe_interval_seconds),
             ..SupervisorOptions::default()
@@ -374,6 +384,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
 
     let routes = api::routes(Services {
         accounts,
+        chats,
         #[cfg(feature = "sandbox")]
         sandbox: sandbox_admin,
     })

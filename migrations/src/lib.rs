@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
 mod m20261202_000001_account_spine;
+mod m20261203_000001_chats_and_messages;
 
 /// Migrator applies tezgram's migrations in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261202_000001_account_spine::Migration),
+            Box::new(m20261203_000001_chats_and_messages::Migration),
         ]
     }
 }

@@ -4,10 +4,8 @@
 //! NOT_IMPLEMENTED_YET — never a silent stub.
 
 use tezgram_sdk::v1 as pb;
-use tezgram_sdk::v1::chat_service_server::ChatService;
 use tezgram_sdk::v1::crm_service_server::CrmService;
 use tezgram_sdk::v1::media_service_server::MediaService;
-use tezgram_sdk::v1::message_service_server::MessageService;
 use tezgram_sdk::v1::update_service_server::UpdateService;
 use tonic::{Request, Response, Status};
 
@@ -54,30 +52,7 @@ macro_rules! plain_api {
     };
 }
 
-plain_api!(ChatApi, MessageApi, MediaApi, UpdateApi, CrmApi);
-
-later_service! {
-    ChatApi: ChatService {
-        list_chats(ListChatsRequest) -> ListChatsResponse = "ListChats";
-        get_chat(GetChatRequest) -> GetChatResponse = "GetChat";
-        resolve_chat(ResolveChatRequest) -> ResolveChatResponse = "ResolveChat";
-        list_contacts(ListContactsRequest) -> ListContactsResponse = "ListContacts";
-    }
-}
-
-later_service! {
-    MessageApi: MessageService {
-        list_messages(ListMessagesRequest) -> ListMessagesResponse = "ListMessages";
-        get_message(GetMessageRequest) -> GetMessageResponse = "GetMessage";
-        search_messages(SearchMessagesRequest) -> SearchMessagesResponse = "SearchMessages";
-        send_message(SendMessageRequest) -> SendMessageResponse = "SendMessage";
-        edit_message(EditMessageRequest) -> EditMessageResponse = "EditMessage";
-        delete_messages(DeleteMessagesRequest) -> DeleteMessagesResponse = "DeleteMessages";
-        forward_messages(ForwardMessagesRequest) -> ForwardMessagesResponse = "ForwardMessages";
-        mark_read(MarkReadRequest) -> MarkReadResponse = "MarkRead";
-        set_typing(SetTypingRequest) -> SetTypingResponse = "SetTyping";
-    }
-}
+plain_api!(MediaApi, UpdateApi, CrmApi);
 
 later_service! {
     MediaApi: MediaService {

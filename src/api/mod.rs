@@ -3,10 +3,12 @@
 //! maps errors to `Status` exactly once (`error.rs`).
 
 mod account;
+mod chat;
 pub mod convert;
 pub mod error;
 mod later;
 pub mod layers;
+mod message;
 pub mod page;
 #[cfg(feature = "sandbox")]
 mod sandbox;
@@ -26,10 +28,10 @@ use tezgram_sdk::v1::update_service_server::UpdateServiceServer;
 use tonic::service::Routes;
 use tonic::{Request, Status};
 
-use crate::domain::{Caller, Error};
-use crate::service::Accounts;
+use crate::domain::{Caller, Error, FieldViolation};
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
+use crate::service::{Accounts, Chats};
 
 /// API_PREFIX is the path prefix of tezgram's own RPCs; everything under it
 /// requires credentials. Health and reflection do not.
@@ -52,9 +54,45 @@ fn not_implemented<T, R>(request: &Request<T>, rpc: &'static str) -> Result<R, S
     Err(Error::NotImplementedYet { rpc }.into())
 }
 
+/// Violations collects every bad field of a request, so one answer names
+/// them all and nothing is written.
+#[derive(Default)]
+struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    fn add(&mut self, field: &str, description: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, description));
+    }
+
+    /// check keeps a validated value, or the violations of a failed one.
+    fn check<T>(&mut self, result: Result<T, Error>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(Error::InvalidArgument(violations)) => {
+                self.0.extend(violations);
+                None
+            }
+            Err(other) => {
+                self.0
+                    .push(FieldViolation::new("request", other.to_string()));
+                None
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(self.0))
+        }
+    }
+}
+
 /// Services are the domain services the API serves.
 pub struct Services {
     pub accounts: Accounts,
+    pub chats: Chats,
     /// The sandbox's admin side; `None` when the gateway talks to real Telegram.
     #[cfg(feature = "sandbox")]
     pub sandbox: Option<SandboxAdmin>,
@@ -64,6 +102,7 @@ pub struct Services {
 pub fn routes(services: Services) -> Routes {
     let Services {
         accounts,
+        chats,
         #[cfg(feature = "sandbox")]
         sandbox,
     } = services;
@@ -74,8 +113,8 @@ pub fn routes(services: Services) -> Routes {
     Routes::new(AccountServiceServer::new(account::AccountApi::new(
         accounts,
     )))
-    .add_service(ChatServiceServer::new(later::ChatApi))
-    .add_service(MessageServiceServer::new(later::MessageApi))
+    .add_service(ChatServiceServer::new(chat::ChatApi::new(chats.clone())))
+    .add_service(MessageServiceServer::new(message::MessageApi::new(chats)))
     .add_service(MediaServiceServer::new(later::MediaApi))
     .add_service(UpdateServiceServer::new(later::UpdateApi))
     .add_service(CrmServiceServer::new(later::CrmApi))

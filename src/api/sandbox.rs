@@ -96,6 +96,8 @@ fn received(account_id: &str, message: Message) -> pb::Message {
         state: pb::MessageState::Sent as i32,
         request_id: String::new(),
         error_reason: String::new(),
+        grouped_id: 0,
+        action: None,
     }
 }
 

@@ -191,6 +191,22 @@ pub struct Account {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Account {
+    /// require_authorized fails unless the account is logged in: a revoked
+    /// session needs a new login (REAUTH_REQUIRED), other states are
+    /// ACCOUNT_NOT_AUTHORIZED.
+    pub fn require_authorized(&self) -> Result<(), super::Error> {
+        match self.state {
+            AccountState::Authorized => Ok(()),
+            AccountState::ReauthRequired => Err(super::Error::ReauthRequired),
+            state => Err(super::Error::FailedPrecondition {
+                reason: "ACCOUNT_NOT_AUTHORIZED",
+                message: format!("the account is {}, not authorized", state.as_str()),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod caller;
+pub mod chat;
 pub mod error;
 pub mod event;
 pub mod login;

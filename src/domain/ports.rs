@@ -8,6 +8,10 @@ use chrono::{DateTime, Utc};
 
 use super::account::{Account, AccountId, AccountState};
 use super::caller::{Scope, TenantId};
+use super::chat::{
+    Change, Chat, ChatCursor, ChatFilter, ChatPage, ChatProfile, Dialog, HistoryDirection, Message,
+    Touched,
+};
 use super::login::{CodeSent, QrLogin, SignIn, TelegramDevice, TelegramUser};
 
 /// StoreError is a database failure, classified where it is born.
@@ -361,4 +365,157 @@ pub trait Supervision: Send + Sync + 'static {
     /// returns once its task has stopped and closed its connection, so the
     /// caller may replace the account's session.
     async fn release(&self, account: AccountId);
+}
+
+/// HistoryCoverage is how much of a chat's history the store holds without
+/// gaps: every message with an id at or above `floor` is stored (or was
+/// deleted); `complete` when the floor reached the chat's first message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HistoryCoverage {
+    pub floor: Option<i64>,
+    pub complete: bool,
+    /// Telegram's count of the chat's messages, when a history load told.
+    pub total_count: Option<i32>,
+}
+
+/// ChatStore keeps an account's chats and messages. Written by ingest (the
+/// account's supervisor, in update order), dialog loads and history
+/// backfills; every write is an idempotent upsert, so a change applied
+/// twice (a catch-up after a crash) leaves the same rows.
+#[async_trait]
+pub trait ChatStore: Send + Sync + 'static {
+    /// apply stores a batch of changes in one transaction; returns the
+    /// chats it touched.
+    async fn apply(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        changes: &[Change],
+    ) -> Result<Touched, StoreError>;
+
+    /// store_dialogs stores a dialogs load (chats, their list state and top
+    /// messages) and marks the account's chat list loaded.
+    async fn store_dialogs(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        dialogs: &[Dialog],
+    ) -> Result<(), StoreError>;
+
+    /// dialogs_loaded says whether the account's chat list was loaded.
+    async fn dialogs_loaded(&self, account: AccountId) -> Result<bool, StoreError>;
+
+    /// store_history stores messages backfilled from Telegram (and their
+    /// chats' profiles) and moves the chat's coverage to `coverage`.
+    async fn store_history(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+        messages: &[Message],
+        profiles: &[ChatProfile],
+        coverage: HistoryCoverage,
+    ) -> Result<(), StoreError>;
+
+    /// list_chats lists chats of one account, or of every account of the
+    /// tenant, in chat-list order after `after`.
+    async fn list_chats(
+        &self,
+        tenant: &TenantId,
+        account: Option<AccountId>,
+        filter: &ChatFilter,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> Result<ChatPage, StoreError>;
+
+    /// get_chat is one chat; `NotFound` for other tenants' accounts too.
+    async fn get_chat(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+    ) -> Result<Chat, StoreError>;
+
+    /// coverage is how much of the chat's history is stored.
+    async fn coverage(
+        &self,
+        account: AccountId,
+        chat_id: i64,
+    ) -> Result<HistoryCoverage, StoreError>;
+
+    /// messages lists up to `limit` stored messages of a chat beyond
+    /// `anchor` in `direction` (newest first for `Older`, below the
+    /// anchor; oldest first for `Newer`, above it; no anchor: the newest).
+    async fn messages(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+        anchor: Option<i64>,
+        direction: HistoryDirection,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError>;
+
+    /// newest_before is the id of the newest stored message of a chat sent
+    /// before `time`.
+    async fn newest_before(
+        &self,
+        account: AccountId,
+        chat_id: i64,
+        time: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// get_message is one stored message.
+    async fn get_message(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+        message_id: i64,
+    ) -> Result<Message, StoreError>;
+}
+
+/// TelegramChats is Telegram's side of chats and history, for one account.
+#[async_trait]
+pub trait TelegramChats: Send + Sync + 'static {
+    /// dialogs loads the account's chat list (up to `limit` chats), caching
+    /// the peers in the session; it never moves the stored update state.
+    async fn dialogs(
+        &self,
+        account: AccountId,
+        limit: u32,
+    ) -> Result<Vec<Dialog>, crate::domain::Error>;
+
+    /// history fetches up to `limit` messages of a chat with ids below
+    /// `offset_id` (0: from the newest) and above `min_id`, newest first.
+    async fn history(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        offset_id: i64,
+        min_id: i64,
+        limit: u32,
+    ) -> Result<crate::domain::chat::History, crate::domain::Error>;
+
+    /// newest_before is the id of the chat's newest message sent before
+    /// `time`, if any.
+    async fn newest_before(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        time: DateTime<Utc>,
+    ) -> Result<Option<i64>, crate::domain::Error>;
+}
+
+/// Ingest stores what an account's updates report, before the update state
+/// that covers them is saved (so a crash in between re-delivers, never
+/// loses). The account's supervisor is its only caller for that account.
+#[async_trait]
+pub trait Ingest: Send + Sync + 'static {
+    async fn ingest(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        changes: Vec<Change>,
+    ) -> Result<(), crate::domain::Error>;
 }

@@ -954,14 +954,8 @@ impl Accounts {
 
     async fn authorized_account(&self, caller: &Caller, id: AccountId) -> Result<Account, Error> {
         let account = self.store.get_account(&caller.tenant, id).await?;
-        match account.state {
-            AccountState::Authorized => Ok(account),
-            AccountState::ReauthRequired => Err(Error::ReauthRequired),
-            _ => Err(Error::FailedPrecondition {
-                reason: "ACCOUNT_NOT_AUTHORIZED",
-                message: format!("the account is {}, not authorized", account.state.as_str()),
-            }),
-        }
+        account.require_authorized()?;
+        Ok(account)
     }
 
     pub async fn devices(

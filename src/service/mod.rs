@@ -3,11 +3,13 @@
 
 pub mod accounts;
 pub mod cached;
+pub mod chats;
 pub mod locks;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 
 pub use accounts::Accounts;
+pub use chats::Chats;
 
 use crate::domain::{Caller, Error, Scope};
 

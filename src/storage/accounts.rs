@@ -314,6 +314,7 @@ async fn insert(
         request_id: Set(request_id.map(str::to_owned)),
         lease_owner: Set(None),
         lease_expires_at: Set(None),
+        dialogs_loaded_at: Set(None),
         created_at: Set(*created_at),
         updated_at: Set(*updated_at),
     };

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod api_keys;
+mod chats;
 pub mod entities;
 mod error;
 mod events;

@@ -28,7 +28,7 @@ use grammers_session::updates::UpdatesLike;
 use grammers_tl_types as tl;
 use tokio::sync::mpsc;
 
-use super::connection::Connection;
+use super::connection::{Connection, Link};
 use super::login::{self, App, QrToken};
 use super::session::{Finished, SessionData, SessionOptions};
 use super::{Error, StoredSession};
@@ -117,6 +117,10 @@ pub struct Telegram {
     sealer: Sealer,
     options: TelegramOptions,
     slots: Mutex<HashMap<AccountId, Arc<Slot>>>,
+    /// The links of supervised accounts' live connections: calls for an
+    /// account that is connected share its connection (and its answers
+    /// reach its updates stream) instead of opening another.
+    live: Mutex<HashMap<AccountId, Link>>,
     on_revoked: OnceLock<OnRevoked>,
 }
 
@@ -135,6 +139,7 @@ impl Telegram {
             sealer,
             options,
             slots: Mutex::new(HashMap::new()),
+            live: Mutex::new(HashMap::new()),
             on_revoked: OnceLock::new(),
         }
     }
@@ -257,17 +262,46 @@ impl Telegram {
         ))
     }
 
-    /// with runs one call on a short-lived connection and closes it. A
-    /// revocation it learns of is reported with the session's epoch.
-    async fn with<T>(
+    /// go_live shares a supervised account's live connection (until
+    /// [`Telegram::go_offline`]).
+    pub fn go_live(&self, account: AccountId, link: Link) {
+        self.live
+            .lock()
+            .expect("live links lock")
+            .insert(account, link);
+    }
+
+    /// go_offline stops sharing the account's live connection.
+    pub fn go_offline(&self, account: AccountId) {
+        self.live.lock().expect("live links lock").remove(&account);
+    }
+
+    fn live_link(&self, account: AccountId) -> Option<Link> {
+        self.live
+            .lock()
+            .expect("live links lock")
+            .get(&account)
+            .cloned()
+    }
+
+    /// with runs one call on the account's live connection, or else on a
+    /// short-lived one that it closes. A revocation it learns of is
+    /// reported with the session's epoch.
+    pub(super) async fn with<T>(
         &self,
         account: AccountId,
-        call: impl AsyncFnOnce(&Connection) -> Result<T, Error>,
+        call: impl AsyncFnOnce(&Link) -> Result<T, Error>,
     ) -> Result<T, domain::Error> {
-        let conn = self.connect(account).await?;
-        let epoch = conn.session().epoch();
-        let result = call(&conn).await;
-        conn.close().await;
+        let (result, epoch) = match self.live_link(account) {
+            Some(link) => (call(&link).await, link.session().epoch()),
+            None => {
+                let conn = self.connect(account).await?;
+                let epoch = conn.session().epoch();
+                let result = call(&conn).await;
+                conn.close().await;
+                (result, epoch)
+            }
+        };
         if let Err(Error::SessionRevoked { name }) = &result {
             self.report_revoked(account, epoch, name.clone()).await;
         }

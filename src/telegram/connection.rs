@@ -39,40 +39,20 @@ impl RetryPolicy for TransientRetries {
     }
 }
 
-/// Connection is a live client for one account. Dropping it quits the pool.
-/// Every call through [`Connection::invoke`] (or [`Connection::bounded`])
-/// has a deadline: a Telegram that stops answering costs a caller at most
+/// Link is a handle on a live connection: a client, its session and its
+/// call deadline. Cheap to clone; the connection lives while its
+/// [`Connection`] does (a link to a closed connection fails its calls).
+/// Every call through [`Link::invoke`] (or [`Link::bounded`]) has a
+/// deadline: a Telegram that stops answering costs a caller at most
 /// `call_timeout`, never a hang.
-pub struct Connection {
+#[derive(Clone)]
+pub struct Link {
     pub client: Client,
     call_timeout: Duration,
     session: Arc<StoredSession>,
-    updates: Option<mpsc::Receiver<UpdatesLike>>,
-    runner: Option<JoinHandle<()>>,
 }
 
-impl Connection {
-    /// open starts the sender pool; it connects on the first call.
-    pub fn open(session: Arc<StoredSession>, api_id: i32, call_timeout: Duration) -> Connection {
-        let params = ConnectionParams {
-            device_model: "tezgram".to_owned(),
-            system_version: std::env::consts::OS.to_owned(),
-            app_version: env!("CARGO_PKG_VERSION").to_owned(),
-            retry_policy: Box::new(TransientRetries),
-            updates_channel_capacity: NonZeroUsize::new(UPDATES_CAPACITY).expect("non-zero"),
-            ..ConnectionParams::default()
-        };
-        let pool = SenderPool::with_configuration(session.clone(), api_id, params);
-        let runner = tokio::spawn(pool.runner.run());
-        Connection {
-            client: Client::new(pool.handle),
-            call_timeout,
-            session,
-            updates: Some(pool.updates),
-            runner: Some(runner),
-        }
-    }
-
+impl Link {
     /// invoke makes one raw call, within the call deadline.
     pub async fn invoke<R: RemoteCall>(&self, request: &R) -> Result<R::Return, Error> {
         self.bounded(async { Ok(self.client.invoke(request).await?) })
@@ -99,6 +79,51 @@ impl Connection {
     pub fn session(&self) -> &Arc<StoredSession> {
         &self.session
     }
+}
+
+/// Connection is a live client for one account. Dropping it quits the pool.
+pub struct Connection {
+    link: Link,
+    updates: Option<mpsc::Receiver<UpdatesLike>>,
+    runner: Option<JoinHandle<()>>,
+}
+
+impl std::ops::Deref for Connection {
+    type Target = Link;
+
+    fn deref(&self) -> &Link {
+        &self.link
+    }
+}
+
+impl Connection {
+    /// open starts the sender pool; it connects on the first call.
+    pub fn open(session: Arc<StoredSession>, api_id: i32, call_timeout: Duration) -> Connection {
+        let params = ConnectionParams {
+            device_model: "tezgram".to_owned(),
+            system_version: std::env::consts::OS.to_owned(),
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            retry_policy: Box::new(TransientRetries),
+            updates_channel_capacity: NonZeroUsize::new(UPDATES_CAPACITY).expect("non-zero"),
+            ..ConnectionParams::default()
+        };
+        let pool = SenderPool::with_configuration(session.clone(), api_id, params);
+        let runner = tokio::spawn(pool.runner.run());
+        Connection {
+            link: Link {
+                client: Client::new(pool.handle),
+                call_timeout,
+                session,
+            },
+            updates: Some(pool.updates),
+            runner: Some(runner),
+        }
+    }
+
+    /// link is a handle others may call through while this connection lives.
+    pub fn link(&self) -> Link {
+        self.link.clone()
+    }
 
     /// take_updates hands the updates channel to whoever drains it (once).
     pub fn take_updates(&mut self) -> Option<mpsc::Receiver<UpdatesLike>> {
@@ -107,7 +132,7 @@ impl Connection {
 
     /// close quits the pool and waits (briefly) for its runner to end.
     pub async fn close(mut self) {
-        self.client.disconnect();
+        self.link.client.disconnect();
         if let Some(runner) = self.runner.take()
             && tokio::time::timeout(Duration::from_secs(5), runner)
                 .await
@@ -120,7 +145,7 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        self.client.disconnect();
+        self.link.client.disconnect();
         if let Some(runner) = self.runner.take() {
             runner.abort();
         }

@@ -9,7 +9,7 @@ use grammers_session::types::{PeerAuth, PeerInfo, UpdateState, UpdatesState};
 use grammers_tl_types as tl;
 
 use super::Error;
-use super::connection::Connection;
+use super::connection::Link;
 use crate::domain::login::{CodeSent, TelegramDevice, TelegramUser};
 
 /// App is the Telegram application the gateway logs in as.
@@ -28,7 +28,7 @@ impl std::fmt::Debug for App {
     }
 }
 
-pub async fn send_code(conn: &Connection, app: &App, phone: &str) -> Result<CodeSent, Error> {
+pub async fn send_code(conn: &Link, app: &App, phone: &str) -> Result<CodeSent, Error> {
     let sent = conn
         .invoke(&tl::functions::auth::SendCode {
             phone_number: phone.to_owned(),
@@ -63,7 +63,7 @@ pub async fn send_code(conn: &Connection, app: &App, phone: &str) -> Result<Code
 
 /// sign_in submits the code; `Error::PasswordRequired` when 2FA is on.
 pub async fn sign_in(
-    conn: &Connection,
+    conn: &Link,
     phone: &str,
     phone_code_hash: &str,
     code: &str,
@@ -80,14 +80,14 @@ pub async fn sign_in(
 }
 
 /// password_hint is the hint of the account's two-step verification password.
-pub async fn password_hint(conn: &Connection) -> Result<Option<String>, Error> {
+pub async fn password_hint(conn: &Link) -> Result<Option<String>, Error> {
     let tl::enums::account::Password::Password(password) =
         conn.invoke(&tl::functions::account::GetPassword {}).await?;
     Ok(password.hint.filter(|h| !h.is_empty()))
 }
 
 /// check_password proves the password with SRP; it never leaves the gateway.
-pub async fn check_password(conn: &Connection, password: &str) -> Result<TelegramUser, Error> {
+pub async fn check_password(conn: &Link, password: &str) -> Result<TelegramUser, Error> {
     let tl::enums::account::Password::Password(info) =
         conn.invoke(&tl::functions::account::GetPassword {}).await?;
     let algo = match info.current_algo {
@@ -141,7 +141,7 @@ pub async fn check_password(conn: &Connection, password: &str) -> Result<Telegra
 }
 
 /// bot_sign_in logs a bot in with its token.
-pub async fn bot_sign_in(conn: &Connection, app: &App, token: &str) -> Result<TelegramUser, Error> {
+pub async fn bot_sign_in(conn: &Link, app: &App, token: &str) -> Result<TelegramUser, Error> {
     let authorization = conn
         .invoke(&tl::functions::auth::ImportBotAuthorization {
             flags: 0,
@@ -166,7 +166,7 @@ pub enum QrToken {
 
 /// export_login_token asks for a QR login token, or learns that the last
 /// one was accepted (`Error::PasswordRequired` when 2FA is on).
-pub async fn export_login_token(conn: &Connection, app: &App) -> Result<QrToken, Error> {
+pub async fn export_login_token(conn: &Link, app: &App) -> Result<QrToken, Error> {
     let token = conn
         .invoke(&tl::functions::auth::ExportLoginToken {
             api_id: app.api_id,
@@ -188,7 +188,7 @@ pub async fn export_login_token(conn: &Connection, app: &App) -> Result<QrToken,
     }
 }
 
-pub async fn devices(conn: &Connection) -> Result<Vec<TelegramDevice>, Error> {
+pub async fn devices(conn: &Link) -> Result<Vec<TelegramDevice>, Error> {
     let time = |unix: i32| chrono::DateTime::from_timestamp(i64::from(unix), 0).unwrap_or_default();
     let tl::enums::account::Authorizations::Authorizations(list) = conn
         .invoke(&tl::functions::account::GetAuthorizations {})
@@ -214,14 +214,14 @@ pub async fn devices(conn: &Connection) -> Result<Vec<TelegramDevice>, Error> {
         .collect())
 }
 
-pub async fn terminate_device(conn: &Connection, hash: i64) -> Result<(), Error> {
+pub async fn terminate_device(conn: &Link, hash: i64) -> Result<(), Error> {
     conn.invoke(&tl::functions::account::ResetAuthorization { hash })
         .await?;
     Ok(())
 }
 
 /// log_out ends the session at Telegram.
-pub async fn log_out(conn: &Connection) -> Result<(), Error> {
+pub async fn log_out(conn: &Link) -> Result<(), Error> {
     conn.invoke(&tl::functions::auth::LogOut {}).await?;
     Ok(())
 }
@@ -229,7 +229,7 @@ pub async fn log_out(conn: &Connection) -> Result<(), Error> {
 /// complete records the authorized user in the session (the self user,
 /// which is how the session knows it is signed in) with the update state.
 async fn complete(
-    conn: &Connection,
+    conn: &Link,
     authorization: tl::enums::auth::Authorization,
 ) -> Result<TelegramUser, Error> {
     let authorization = match authorization {

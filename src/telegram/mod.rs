@@ -3,7 +3,9 @@
 //! login flows and the per-account supervisor.
 
 pub mod accounts;
+pub mod chats;
 pub mod connection;
+pub(crate) mod convert;
 pub mod error;
 pub mod login;
 #[cfg(feature = "sandbox")]

@@ -6,6 +6,13 @@
 //! revokes the session, the task reports it (with the session's epoch) and
 //! ends.
 //!
+//! Ingest: each update is converted to the domain's changes and stored
+//! through the [`Ingest`] port; only then is the update's own state (its
+//! pts, qts or channel pts) written to the session. grammers'
+//! `sync_update_state` is never used: it saves what was queued, not what
+//! was stored. A failed store ends the run; the restart catches up from the
+//! state last saved, so the update is delivered again.
+//!
 //! Registrations: each task is registered under its account with an id of
 //! its own. `release` removes the registration, stops the task and waits
 //! until it has closed its connection; a task that ends by itself removes
@@ -19,7 +26,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::FutureExt;
+use grammers_client::peer::{Peer, PeerMap};
 use grammers_mtsender::UpdatesConfiguration;
+use grammers_session::Session as _;
+use grammers_session::types::{PeerId, UpdateState};
+use grammers_session::updates::{MessageBox, State};
 use grammers_tl_types as tl;
 use rand::Rng;
 use tokio::sync::watch;
@@ -28,7 +39,9 @@ use tokio::time::Instant;
 use super::Error;
 use super::accounts::Telegram;
 use super::connection::Connection;
-use crate::domain::ports::Supervision;
+use super::{chats, convert};
+use crate::domain::chat::Change;
+use crate::domain::ports::{Ingest, Supervision};
 use crate::domain::{AccountId, TenantId};
 use crate::telemetry::Metrics;
 
@@ -129,6 +142,7 @@ impl Registry {
 
 struct Inner {
     telegram: Arc<Telegram>,
+    ingest: Arc<dyn Ingest>,
     options: SupervisorOptions,
     metrics: Metrics,
     registry: Registry,
@@ -165,10 +179,16 @@ impl Drop for Connected {
 }
 
 impl AccountSupervisor {
-    pub fn new(telegram: Arc<Telegram>, options: SupervisorOptions, metrics: Metrics) -> Self {
+    pub fn new(
+        telegram: Arc<Telegram>,
+        ingest: Arc<dyn Ingest>,
+        options: SupervisorOptions,
+        metrics: Metrics,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 telegram,
+                ingest,
                 options,
                 metrics,
                 registry: Registry::default(),
@@ -244,7 +264,7 @@ async fn supervise(
     let mut attempt = 0u32;
     loop {
         let started = Instant::now();
-        let run = AssertUnwindSafe(run(&inner, account, stop.clone())).catch_unwind();
+        let run = AssertUnwindSafe(run(&inner, &tenant, account, stop.clone())).catch_unwind();
         let exit = match run.await {
             Ok(exit) => exit,
             Err(_) => Exit::Failed("the account task panicked".into()),
@@ -289,17 +309,23 @@ fn classify(err: Error, epoch: i64) -> Exit {
 /// run is one connected stretch of an account: connect, then check the
 /// session, drain updates and probe until stopped or broken. The connection
 /// is closed however the stretch ends.
-async fn run(inner: &Inner, account: AccountId, stop: watch::Receiver<bool>) -> Exit {
+async fn run(
+    inner: &Inner,
+    tenant: &TenantId,
+    account: AccountId,
+    stop: watch::Receiver<bool>,
+) -> Exit {
     let mut conn = match inner.telegram.connect(account).await {
         Ok(conn) => conn,
         // No session epoch is known without a session: not a revocation.
         Err(err) => return Exit::Failed(err.to_string()),
     };
     let epoch = conn.session().epoch();
-    let exit = match connected(inner, account, &mut conn, stop).await {
+    let exit = match connected(inner, tenant, account, &mut conn, stop).await {
         Ok(exit) => exit,
         Err(err) => classify(err, epoch),
     };
+    inner.telegram.go_offline(account);
     conn.close().await;
     exit
 }
@@ -313,12 +339,13 @@ async fn probe(conn: &Connection) -> Result<(), Error> {
 /// connected is the body of a run, on an open connection.
 async fn connected(
     inner: &Inner,
+    tenant: &TenantId,
     account: AccountId,
     conn: &mut Connection,
     mut stop: watch::Receiver<bool>,
 ) -> Result<Exit, Error> {
     probe(conn).await?;
-    cache_dialog_peers(conn).await?;
+    cache_dialog_peers(conn, account).await?;
     let updates = conn
         .take_updates()
         .ok_or_else(|| Error::Client("updates channel already taken".into()))?;
@@ -327,65 +354,117 @@ async fn connected(
         .stream_updates(updates, UpdatesConfiguration { catch_up: true })
         .await
         .map_err(|err| Error::Client(format!("opening the updates stream: {err}")))?;
+    let self_id = conn
+        .session()
+        .snapshot()?
+        .self_user
+        .map(PeerId::bare_id_unchecked);
+    inner.telegram.go_live(account, conn.link());
     tracing::info!(account_id = %account, "account connected");
     let _connected = Connected::new(&inner.metrics.connected_accounts);
     let mut probe_tick = tokio::time::interval(inner.options.probe_interval);
     probe_tick.tick().await;
-    let result = loop {
+    loop {
         tokio::select! {
-            _ = stopped(&mut stop) => break Ok(Exit::Stopped),
-            update = stream.next() => match update {
-                Ok(update) => {
-                    // Persisting chats and messages from updates arrives with
-                    // the messaging capability; draining keeps grammers' queue empty.
-                    let kind = update_name(&update);
-                    inner.metrics.telegram_updates.with_label_values(&[kind]).inc();
-                    tracing::debug!(account_id = %account, update = kind, "update");
+            _ = stopped(&mut stop) => return Ok(Exit::Stopped),
+            update = stream.next_raw() => {
+                let (update, state, peers) = update?;
+                inner.metrics.telegram_updates.with_label_values(&[update_name(&update)]).inc();
+                let changes = changes_with_profiles(account, self_id, &update, &peers);
+                if !changes.is_empty() {
+                    inner
+                        .ingest
+                        .ingest(tenant, account, changes)
+                        .await
+                        .map_err(|err| Error::Unavailable(format!("storing an update: {err}")))?;
                 }
-                Err(err) => break Err(err.into()),
-            },
-            _ = probe_tick.tick() => {
-                if let Err(err) = probe(conn).await {
-                    break Err(err);
-                }
-                if let Err(err) = stream.sync_update_state().await {
-                    tracing::warn!(account_id = %account, error = %err, "saving the update state failed");
+                if let Some(handled) = handled_state(&state) {
+                    conn.session().set_update_state(handled).await?;
                 }
             }
+            _ = probe_tick.tick() => probe(conn).await?,
         }
-    };
-    if let Err(err) = stream.sync_update_state().await {
-        tracing::warn!(account_id = %account, error = %err, "saving the update state failed");
     }
-    result
+}
+
+/// changes_with_profiles is what an update reports, preceded by the
+/// profiles of the chats it touches (from the users and chats that came
+/// with it), so a chat first seen in an update gets its title.
+fn changes_with_profiles(
+    account: AccountId,
+    self_id: Option<i64>,
+    update: &tl::enums::Update,
+    peers: &PeerMap,
+) -> Vec<Change> {
+    let changes = convert::changes(account, self_id, update);
+    let mut profiles = Vec::new();
+    for chat in changes.iter().filter_map(convert::chat_of) {
+        let Some(peer) = PeerId::from_bot_api_dialog_id(chat).and_then(|id| peers.get(id)) else {
+            continue;
+        };
+        let profile = match peer {
+            Peer::User(user) => convert::user_profile(&user.raw),
+            Peer::Group(group) => convert::chat_profile(&group.raw),
+            Peer::Channel(channel) => {
+                convert::chat_profile(&tl::enums::Chat::Channel(channel.raw.clone()))
+            }
+            _ => None,
+        };
+        if let Some(profile) = profile
+            && !profiles
+                .iter()
+                .any(|c| matches!(c, Change::Profile(p) if p.chat_id == profile.chat_id))
+        {
+            profiles.push(Change::Profile(profile));
+        }
+    }
+    profiles.extend(changes);
+    profiles
+}
+
+/// handled_state is the part of the update state an update covers, to save
+/// once the update is stored; `None` for updates without a pts (typing,
+/// ...), which move nothing.
+fn handled_state(state: &State) -> Option<UpdateState> {
+    Some(match state.message_box? {
+        MessageBox::Common { pts } => UpdateState::Primary {
+            pts,
+            date: state.date,
+            seq: state.seq,
+        },
+        MessageBox::Secondary { qts } => UpdateState::Secondary { qts },
+        MessageBox::Channel { channel_id, pts } => UpdateState::Channel {
+            id: channel_id,
+            pts,
+        },
+    })
 }
 
 /// DIALOGS_TO_CACHE bounds the first dialogs fetch after a login.
-const DIALOGS_TO_CACHE: usize = 1000;
+const DIALOGS_TO_CACHE: u32 = 1000;
 
 /// cache_dialog_peers fills a fresh session's peer cache from the account's
-/// dialogs (grammers caches every peer it sees), once, after login: updates
-/// of a channel whose access hash is not cached would be lost.
-async fn cache_dialog_peers(conn: &Connection) -> Result<(), Error> {
+/// dialogs, once, after login: updates of a channel whose access hash is
+/// not cached would be lost. It never touches the update state.
+async fn cache_dialog_peers(conn: &Connection, account: AccountId) -> Result<(), Error> {
     let data = conn.session().snapshot().map_err(Error::from)?;
     let only_self = data.peers.len() <= 1;
     if !only_self {
         return Ok(());
     }
-    conn.bounded(async {
-        let mut dialogs = conn.client.iter_dialogs().limit(DIALOGS_TO_CACHE);
-        while dialogs.next().await?.is_some() {}
-        Ok(())
-    })
-    .await
+    conn.bounded(chats::load_dialogs(conn, account, DIALOGS_TO_CACHE))
+        .await
+        .map(|_| ())
 }
 
-fn update_name(update: &grammers_client::update::Update) -> &'static str {
-    use grammers_client::update::Update;
+fn update_name(update: &tl::enums::Update) -> &'static str {
+    use tl::enums::Update as U;
     match update {
-        Update::NewMessage(_) => "new_message",
-        Update::MessageEdited(_) => "message_edited",
-        Update::MessageDeleted(_) => "message_deleted",
+        U::NewMessage(_) | U::NewChannelMessage(_) => "new_message",
+        U::EditMessage(_) | U::EditChannelMessage(_) => "message_edited",
+        U::DeleteMessages(_) | U::DeleteChannelMessages(_) => "message_deleted",
+        U::ReadHistoryInbox(_) | U::ReadChannelInbox(_) => "read_inbox",
+        U::ReadHistoryOutbox(_) | U::ReadChannelOutbox(_) => "read_outbox",
         _ => "other",
     }
 }

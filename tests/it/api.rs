@@ -359,7 +359,7 @@ async fn later_capabilities_answer_not_implemented_yet() {
     let mut chats =
         tezgram_sdk::v1::chat_service_client::ChatServiceClient::new(server.channel().await);
     let err = chats
-        .list_chats(authed(pb::ListChatsRequest::default(), &token))
+        .list_contacts(authed(pb::ListContactsRequest::default(), &token))
         .await
         .unwrap_err();
     assert_eq!(reason(&err), "NOT_IMPLEMENTED_YET");

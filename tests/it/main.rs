@@ -5,10 +5,12 @@
 mod accounts;
 mod api;
 mod cache;
+mod chat_store;
 mod cli;
 mod clients;
 mod db;
 mod faults;
+mod messaging;
 mod sandbox_shared;
 mod server;
 mod spine;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, SubsecRound, Utc};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use tezgram::domain::ports::{AccountStore, ApiKey, ApiKeyStore, Expect, StoreError};
 use tezgram::domain::{Account, AccountId, AccountKind, AccountState, Scope, TenantId};
 use tezgram::storage::Store;
@@ -323,54 +323,17 @@ async fn deleting_an_account_erases_its_chats_and_messages() {
 }
 
 async fn insert_chat_with_message(store: &Store, account: &Account) {
-    let at = now();
-    chats::Entity::insert(chats::ActiveModel {
-        account_id: Set(account.id.to_string()),
-        peer_id: Set(42),
-        tenant_id: Set(account.tenant.as_str().to_owned()),
-        kind: Set("user".into()),
-        title: Set("Alice".into()),
-        username: Set(Some("alice".into())),
-        first_name: Set(Some("Alice".into())),
-        last_name: Set(None),
-        about: Set(None),
-        member_count: Set(None),
-        unread_count: Set(1),
-        last_message_id: Set(Some(1)),
-        top_message_date: Set(Some(at)),
-        pinned: Set(false),
-        archived: Set(false),
-        access_hash: Set(Some(-1234567890123)),
-        created_at: Set(at),
-        updated_at: Set(at),
-    })
-    .exec_without_returning(store.connection())
-    .await
-    .expect("insert chat");
-    messages::Entity::insert(messages::ActiveModel {
-        account_id: Set(account.id.to_string()),
-        peer_id: Set(42),
-        message_id: Set(1),
-        tenant_id: Set(account.tenant.as_str().to_owned()),
-        sender_id: Set(Some(42)),
-        outgoing: Set(false),
-        text: Set("hi".into()),
-        entities: Set("[]".into()),
-        media: Set(None),
-        reply_to: Set(None),
-        forward_from: Set(None),
-        grouped_id: Set(None),
-        sent_at: Set(at),
-        edited_at: Set(None),
-        views: Set(None),
-        state: Set("sent".into()),
-        request_id: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-    })
-    .exec_without_returning(store.connection())
-    .await
-    .expect("insert message");
+    use crate::chat_store::{message, new, profile};
+    use tezgram::domain::chat::{Change, ChatKind};
+    use tezgram::domain::ports::ChatStore;
+    let changes = [
+        Change::Profile(profile(42, ChatKind::Private, "Alice")),
+        new(message(account.id, 42, 1, "hi", false)),
+    ];
+    store
+        .apply(&account.tenant, account.id, &changes)
+        .await
+        .expect("store a chat with a message");
 }
 
 #[tokio::test]

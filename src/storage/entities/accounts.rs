@@ -34,6 +34,8 @@ pub struct Model {
     /// The instance that owns the account's Telegram client, until `lease_expires_at`.
     pub lease_owner: Option<String>,
     pub lease_expires_at: Option<DateTimeUtc>,
+    /// When the chat list was first loaded from Telegram.
+    pub dialogs_loaded_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -24,6 +24,17 @@ pub struct Model {
     pub pinned: bool,
     pub archived: bool,
     pub access_hash: Option<i64>,
+    pub read_inbox_max_id: i64,
+    pub read_outbox_max_id: i64,
+    pub muted_until: Option<DateTimeUtc>,
+    pub phone_number: Option<String>,
+    /// Chat-list order, descending: pinned chats first, then by activity.
+    pub sort_key: i64,
+    /// Every message with an id at or above this one is stored.
+    pub history_floor: Option<i64>,
+    /// The floor reached the chat's first message.
+    pub history_complete: bool,
+    pub message_count: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -29,6 +29,9 @@ pub struct Model {
     /// Stored message state (e.g. `sent`, `pending`, `failed`, `deleted`).
     pub state: String,
     pub request_id: Option<String>,
+    /// A service message's action, as JSON.
+    pub action: Option<String>,
+    pub error_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -493,6 +493,17 @@ pub struct Message {
     /// Telegram's error name (e.g. "CHAT_WRITE_FORBIDDEN"); set only when FAILED.
     #[prost(string, tag="16")]
     pub error_reason: ::prost::alloc::string::String,
+    /// grouped_id is the album id shared by the messages sent together as one
+    /// album (media group): show the messages with the same non-zero
+    /// `grouped_id` together. 0 when the message is not part of an album.
+    #[prost(int64, tag="17")]
+    pub grouped_id: i64,
+    /// action is what a service message reports (a chat was created or renamed,
+    /// users joined or left, a message was pinned, ...). Set only for service
+    /// messages; `text` and `entities` are empty and `media` is unset then. Unset
+    /// for every other message.
+    #[prost(message, optional, tag="18")]
+    pub action: ::core::option::Option<MessageAction>,
 }
 impl ::prost::Name for Message {
 const NAME: &'static str = "Message";
@@ -575,7 +586,8 @@ impl ::prost::Name for MessageMedia {
 const NAME: &'static str = "MessageMedia";
 const PACKAGE: &'static str = "tez.telegram.v1";
 fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.MessageMedia".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.MessageMedia".into() }}
-/// ForwardHeader says where a forwarded message originally came from.
+/// ForwardHeader says where a forwarded message originally came from;
+/// `origin_type` says which of its fields identify the origin.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ForwardHeader {
     /// sender_id is the original author's peer id; 0 when the author hides their
@@ -585,7 +597,9 @@ pub struct ForwardHeader {
     /// sender_name is the original author's name when `sender_id` is hidden.
     #[prost(string, tag="2")]
     pub sender_name: ::prost::alloc::string::String,
-    /// chat_id is the original chat's peer id for forwards from channels; 0 otherwise.
+    /// chat_id is the original chat's peer id for forwards from channels
+    /// (FORWARD_ORIGIN_TYPE_CHANNEL) and from groups posting as themselves
+    /// (FORWARD_ORIGIN_TYPE_CHAT); 0 otherwise.
     #[prost(int64, tag="3")]
     pub chat_id: i64,
     /// message_id is the original message's id in `chat_id`; 0 when unknown.
@@ -594,13 +608,63 @@ pub struct ForwardHeader {
     /// send_time is when the original message was sent.
     #[prost(message, optional, tag="5")]
     pub send_time: ::core::option::Option<::prost_types::Timestamp>,
+    /// origin_type is the kind of origin: a user, a user who hides their
+    /// account, a chat, or a channel post.
+    #[prost(enumeration="ForwardOriginType", tag="6")]
+    pub origin_type: i32,
+    /// post_author is the signature of a channel post's author, when the channel
+    /// shows it (FORWARD_ORIGIN_TYPE_CHANNEL), or the custom title of an
+    /// anonymous group admin (FORWARD_ORIGIN_TYPE_CHAT); empty otherwise.
+    #[prost(string, tag="7")]
+    pub post_author: ::prost::alloc::string::String,
 }
 impl ::prost::Name for ForwardHeader {
 const NAME: &'static str = "ForwardHeader";
 const PACKAGE: &'static str = "tez.telegram.v1";
 fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.ForwardHeader".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.ForwardHeader".into() }}
-/// ListMessagesRequest is the request of ListMessages. Without `page_token`,
-/// `before_message_id` or `before_time`, the newest messages come first.
+/// MessageAction is what a service message reports: a change to the chat
+/// rather than something a member wrote. The user who caused it is the
+/// message's `sender_id`. Fields that do not apply to `type` are empty.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct MessageAction {
+    /// type is the kind of service message.
+    #[prost(enumeration="MessageActionType", tag="1")]
+    pub r#type: i32,
+    /// user_ids are the users the action is about: the users added
+    /// (MESSAGE_ACTION_TYPE_CHAT_ADD_USER; only `sender_id` itself when a user
+    /// joined on their own), the user removed (MESSAGE_ACTION_TYPE_CHAT_DELETE_USER;
+    /// `sender_id` itself when a user left), or the first members
+    /// (MESSAGE_ACTION_TYPE_CHAT_CREATE). Empty for other types.
+    #[prost(int64, repeated, tag="2")]
+    pub user_ids: ::prost::alloc::vec::Vec<i64>,
+    /// title is the chat title the action set: the new title
+    /// (MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE), the created group's or channel's
+    /// title (MESSAGE_ACTION_TYPE_CHAT_CREATE, MESSAGE_ACTION_TYPE_CHANNEL_CREATE),
+    /// or the old basic group's title (MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM).
+    /// Empty for other types.
+    #[prost(string, tag="3")]
+    pub title: ::prost::alloc::string::String,
+    /// message_id is the id of the message pinned in the same chat
+    /// (MESSAGE_ACTION_TYPE_PIN_MESSAGE); 0 for other types, or when Telegram
+    /// does not tell.
+    #[prost(int64, tag="4")]
+    pub message_id: i64,
+    /// chat_id is the other chat of a migration, a peer id in the Bot API
+    /// convention (see MessageService): the new supergroup
+    /// (MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO, in the old basic group) or the old
+    /// basic group (MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM, in the new
+    /// supergroup). 0 for other types.
+    #[prost(int64, tag="5")]
+    pub chat_id: i64,
+}
+impl ::prost::Name for MessageAction {
+const NAME: &'static str = "MessageAction";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.MessageAction".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.MessageAction".into() }}
+/// ListMessagesRequest is the request of ListMessages. Without `page_token`
+/// or an `anchor`, the newest messages come first. `before_message_id` and
+/// `before_time` page backwards (newest first, towards older messages);
+/// `after_message_id` pages forwards (oldest first, towards newer messages).
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ListMessagesRequest {
     /// account_id is the account (UUID) whose chat to read.
@@ -615,11 +679,13 @@ pub struct ListMessagesRequest {
     pub page_size: i32,
     /// page_token is the `next_page_token` of a previous ListMessages call with
     /// the same account and chat; empty for the first page. Must not be combined
-    /// with an `anchor`.
+    /// with an `anchor`: the token remembers the direction of the call that
+    /// issued it (backwards, or forwards after `after_message_id`) and continues
+    /// that way.
     #[prost(string, tag="4")]
     pub page_token: ::prost::alloc::string::String,
     /// anchor starts the first page somewhere other than the newest message.
-    #[prost(oneof="list_messages_request::Anchor", tags="5, 6")]
+    #[prost(oneof="list_messages_request::Anchor", tags="5, 6, 7")]
     pub anchor: ::core::option::Option<list_messages_request::Anchor>,
 }
 /// Nested message and enum types in `ListMessagesRequest`.
@@ -633,6 +699,16 @@ pub mod list_messages_request {
         /// before_time starts with the newest message sent before this time.
         #[prost(message, tag="6")]
         BeforeTime(::prost_types::Timestamp),
+        /// after_message_id lists forwards: the messages whose id is above this
+        /// one, OLDEST first (for a CRM syncing everything since a message it
+        /// has); 0 starts with the chat's oldest message, a negative id is
+        /// INVALID_ARGUMENT. `next_page_token` continues forwards, and pages go on
+        /// while newer messages exist (in the store or on Telegram); a page may
+        /// hold fewer than `page_size` messages, even none. An empty
+        /// `next_page_token` means the caller is caught up: call again later with
+        /// `after_message_id` set to the last id it saw.
+        #[prost(int64, tag="7")]
+        AfterMessageId(i64),
     }
 }
 impl ::prost::Name for ListMessagesRequest {
@@ -642,10 +718,13 @@ fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.ListMessages
 /// ListMessagesResponse is the response of ListMessages.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct ListMessagesResponse {
-    /// messages are the messages of this page, newest first.
+    /// messages are the messages of this page, newest first, or oldest first
+    /// with `after_message_id` (and the page tokens it issued).
     #[prost(message, repeated, tag="1")]
     pub messages: ::prost::alloc::vec::Vec<Message>,
-    /// next_page_token is the token of the next (older) page; empty on the last page.
+    /// next_page_token is the token of the next page: older messages, or newer
+    /// ones with `after_message_id`. Backwards it is empty on the last (oldest)
+    /// page; forwards it is empty when the caller is caught up.
     #[prost(string, tag="2")]
     pub next_page_token: ::prost::alloc::string::String,
     /// total_count is the number of messages in the whole chat as Telegram
@@ -1159,6 +1238,156 @@ impl MediaKind {
         }
     }
 }
+/// ForwardOriginType is the kind of origin of a forwarded message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum ForwardOriginType {
+    /// FORWARD_ORIGIN_TYPE_UNSPECIFIED is never returned.
+    Unspecified = 0,
+    /// FORWARD_ORIGIN_TYPE_USER: a user (or bot) wrote the original; `sender_id`
+    /// is the author.
+    User = 1,
+    /// FORWARD_ORIGIN_TYPE_HIDDEN_USER: a user who hides their account from
+    /// forwards wrote the original; only `sender_name` is known (`sender_id` is 0).
+    HiddenUser = 2,
+    /// FORWARD_ORIGIN_TYPE_CHAT: an anonymous group admin, or the group itself,
+    /// wrote the original; `chat_id` is the group (and `post_author` the admin's
+    /// custom title, if any).
+    Chat = 3,
+    /// FORWARD_ORIGIN_TYPE_CHANNEL: the original is a channel post; `chat_id` is
+    /// the channel, `message_id` the post (and `post_author` its signature, if
+    /// the channel shows it).
+    Channel = 4,
+}
+impl ForwardOriginType {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "FORWARD_ORIGIN_TYPE_UNSPECIFIED",
+            Self::User => "FORWARD_ORIGIN_TYPE_USER",
+            Self::HiddenUser => "FORWARD_ORIGIN_TYPE_HIDDEN_USER",
+            Self::Chat => "FORWARD_ORIGIN_TYPE_CHAT",
+            Self::Channel => "FORWARD_ORIGIN_TYPE_CHANNEL",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "FORWARD_ORIGIN_TYPE_UNSPECIFIED" => Some(Self::Unspecified),
+            "FORWARD_ORIGIN_TYPE_USER" => Some(Self::User),
+            "FORWARD_ORIGIN_TYPE_HIDDEN_USER" => Some(Self::HiddenUser),
+            "FORWARD_ORIGIN_TYPE_CHAT" => Some(Self::Chat),
+            "FORWARD_ORIGIN_TYPE_CHANNEL" => Some(Self::Channel),
+            _ => None,
+        }
+    }
+}
+/// MessageActionType is the kind of a service message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum MessageActionType {
+    /// MESSAGE_ACTION_TYPE_UNSPECIFIED is never returned.
+    Unspecified = 0,
+    /// MESSAGE_ACTION_TYPE_CHAT_CREATE: the basic group was created, with
+    /// `title` and the first members in `user_ids`.
+    ChatCreate = 1,
+    /// MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE: the chat's title changed to `title`.
+    ChatEditTitle = 2,
+    /// MESSAGE_ACTION_TYPE_CHAT_EDIT_PHOTO: the chat's photo changed (the photo
+    /// itself is not served).
+    ChatEditPhoto = 3,
+    /// MESSAGE_ACTION_TYPE_CHAT_DELETE_PHOTO: the chat's photo was removed.
+    ChatDeletePhoto = 4,
+    /// MESSAGE_ACTION_TYPE_CHAT_ADD_USER: the users in `user_ids` were added to
+    /// the chat, or joined it.
+    ChatAddUser = 5,
+    /// MESSAGE_ACTION_TYPE_CHAT_DELETE_USER: the user in `user_ids` was removed
+    /// from the chat, or left it.
+    ChatDeleteUser = 6,
+    /// MESSAGE_ACTION_TYPE_CHAT_JOINED_BY_LINK: `sender_id` joined the chat
+    /// through an invite link.
+    ChatJoinedByLink = 7,
+    /// MESSAGE_ACTION_TYPE_CHANNEL_CREATE: the channel or supergroup was
+    /// created, with `title`.
+    ChannelCreate = 8,
+    /// MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO: the basic group was upgraded to the
+    /// supergroup `chat_id`; the last message of the old group.
+    ChatMigrateTo = 9,
+    /// MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM: the supergroup was upgraded
+    /// from the basic group `chat_id` (titled `title`); the first message of the
+    /// new supergroup.
+    ChannelMigrateFrom = 10,
+    /// MESSAGE_ACTION_TYPE_PIN_MESSAGE: `sender_id` pinned the message
+    /// `message_id` of the chat.
+    PinMessage = 11,
+    /// MESSAGE_ACTION_TYPE_HISTORY_CLEAR: the chat history was cleared.
+    HistoryClear = 12,
+    /// MESSAGE_ACTION_TYPE_PHONE_CALL: a phone or video call took place (or was
+    /// missed or declined) between the account and the peer.
+    PhoneCall = 13,
+    /// MESSAGE_ACTION_TYPE_SCREENSHOT_TAKEN: `sender_id` took a screenshot of
+    /// the chat.
+    ScreenshotTaken = 14,
+    /// MESSAGE_ACTION_TYPE_CONTACT_SIGN_UP: `sender_id`, a contact of the
+    /// account, joined Telegram.
+    ContactSignUp = 15,
+    /// MESSAGE_ACTION_TYPE_OTHER is a service message this version does not
+    /// describe; show it generically ("service message").
+    Other = 16,
+}
+impl MessageActionType {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "MESSAGE_ACTION_TYPE_UNSPECIFIED",
+            Self::ChatCreate => "MESSAGE_ACTION_TYPE_CHAT_CREATE",
+            Self::ChatEditTitle => "MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE",
+            Self::ChatEditPhoto => "MESSAGE_ACTION_TYPE_CHAT_EDIT_PHOTO",
+            Self::ChatDeletePhoto => "MESSAGE_ACTION_TYPE_CHAT_DELETE_PHOTO",
+            Self::ChatAddUser => "MESSAGE_ACTION_TYPE_CHAT_ADD_USER",
+            Self::ChatDeleteUser => "MESSAGE_ACTION_TYPE_CHAT_DELETE_USER",
+            Self::ChatJoinedByLink => "MESSAGE_ACTION_TYPE_CHAT_JOINED_BY_LINK",
+            Self::ChannelCreate => "MESSAGE_ACTION_TYPE_CHANNEL_CREATE",
+            Self::ChatMigrateTo => "MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO",
+            Self::ChannelMigrateFrom => "MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM",
+            Self::PinMessage => "MESSAGE_ACTION_TYPE_PIN_MESSAGE",
+            Self::HistoryClear => "MESSAGE_ACTION_TYPE_HISTORY_CLEAR",
+            Self::PhoneCall => "MESSAGE_ACTION_TYPE_PHONE_CALL",
+            Self::ScreenshotTaken => "MESSAGE_ACTION_TYPE_SCREENSHOT_TAKEN",
+            Self::ContactSignUp => "MESSAGE_ACTION_TYPE_CONTACT_SIGN_UP",
+            Self::Other => "MESSAGE_ACTION_TYPE_OTHER",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "MESSAGE_ACTION_TYPE_UNSPECIFIED" => Some(Self::Unspecified),
+            "MESSAGE_ACTION_TYPE_CHAT_CREATE" => Some(Self::ChatCreate),
+            "MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE" => Some(Self::ChatEditTitle),
+            "MESSAGE_ACTION_TYPE_CHAT_EDIT_PHOTO" => Some(Self::ChatEditPhoto),
+            "MESSAGE_ACTION_TYPE_CHAT_DELETE_PHOTO" => Some(Self::ChatDeletePhoto),
+            "MESSAGE_ACTION_TYPE_CHAT_ADD_USER" => Some(Self::ChatAddUser),
+            "MESSAGE_ACTION_TYPE_CHAT_DELETE_USER" => Some(Self::ChatDeleteUser),
+            "MESSAGE_ACTION_TYPE_CHAT_JOINED_BY_LINK" => Some(Self::ChatJoinedByLink),
+            "MESSAGE_ACTION_TYPE_CHANNEL_CREATE" => Some(Self::ChannelCreate),
+            "MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO" => Some(Self::ChatMigrateTo),
+            "MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM" => Some(Self::ChannelMigrateFrom),
+            "MESSAGE_ACTION_TYPE_PIN_MESSAGE" => Some(Self::PinMessage),
+            "MESSAGE_ACTION_TYPE_HISTORY_CLEAR" => Some(Self::HistoryClear),
+            "MESSAGE_ACTION_TYPE_PHONE_CALL" => Some(Self::PhoneCall),
+            "MESSAGE_ACTION_TYPE_SCREENSHOT_TAKEN" => Some(Self::ScreenshotTaken),
+            "MESSAGE_ACTION_TYPE_CONTACT_SIGN_UP" => Some(Self::ContactSignUp),
+            "MESSAGE_ACTION_TYPE_OTHER" => Some(Self::Other),
+            _ => None,
+        }
+    }
+}
 /// ParseMode says how SendMessage parses markup in `text`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
@@ -1305,6 +1534,25 @@ pub struct Chat {
     /// private chats only.
     #[prost(string, tag="15")]
     pub phone_number: ::prost::alloc::string::String,
+    /// read_inbox_max_id is the id of the newest incoming message the account
+    /// has read: incoming messages with a higher id are unread. 0 when the
+    /// account has read none. A ChatRead event with `outgoing` false moves it.
+    #[prost(int64, tag="16")]
+    pub read_inbox_max_id: i64,
+    /// read_outbox_max_id is the id of the newest outgoing message the peer has
+    /// read (the "read ticks"): outgoing messages with ids up to and including it
+    /// are read. 0 when unknown (nothing read yet, or Telegram does not tell, as
+    /// in broadcast channels). A ChatRead event with `outgoing` true moves it.
+    #[prost(int64, tag="17")]
+    pub read_outbox_max_id: i64,
+    /// muted is true when the chat's notifications are muted now.
+    #[prost(bool, tag="18")]
+    pub muted: bool,
+    /// muted_until is when the mute ends; unset when `muted` is false. A chat
+    /// muted forever carries Telegram's "forever" date, the largest int32 Unix
+    /// time (2147483647, 2038-01-19T03:14:07Z).
+    #[prost(message, optional, tag="19")]
+    pub muted_until: ::core::option::Option<::prost_types::Timestamp>,
 }
 impl ::prost::Name for Chat {
 const NAME: &'static str = "Chat";
@@ -1364,7 +1612,8 @@ fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.ChatFilter".
 /// ListChatsRequest is the request of ListChats.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ListChatsRequest {
-    /// account_id is the account (UUID) whose chats to list.
+    /// account_id is the account (UUID) whose chats to list; empty lists the
+    /// chats of every account of the caller's tenant.
     #[prost(string, tag="1")]
     pub account_id: ::prost::alloc::string::String,
     /// page_size is the maximum number of chats to return, 0..=100; 0 means the

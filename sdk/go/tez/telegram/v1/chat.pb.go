@@ -127,7 +127,22 @@ type Chat struct {
 	// phone_number is the user's phone number in digits without "+", when
 	// Telegram shows it to the account (contacts, or users who share it);
 	// private chats only.
-	PhoneNumber   string `protobuf:"bytes,15,opt,name=phone_number,json=phoneNumber,proto3" json:"phone_number,omitempty"`
+	PhoneNumber string `protobuf:"bytes,15,opt,name=phone_number,json=phoneNumber,proto3" json:"phone_number,omitempty"`
+	// read_inbox_max_id is the id of the newest incoming message the account
+	// has read: incoming messages with a higher id are unread. 0 when the
+	// account has read none. A ChatRead event with `outgoing` false moves it.
+	ReadInboxMaxId int64 `protobuf:"varint,16,opt,name=read_inbox_max_id,json=readInboxMaxId,proto3" json:"read_inbox_max_id,omitempty"`
+	// read_outbox_max_id is the id of the newest outgoing message the peer has
+	// read (the "read ticks"): outgoing messages with ids up to and including it
+	// are read. 0 when unknown (nothing read yet, or Telegram does not tell, as
+	// in broadcast channels). A ChatRead event with `outgoing` true moves it.
+	ReadOutboxMaxId int64 `protobuf:"varint,17,opt,name=read_outbox_max_id,json=readOutboxMaxId,proto3" json:"read_outbox_max_id,omitempty"`
+	// muted is true when the chat's notifications are muted now.
+	Muted bool `protobuf:"varint,18,opt,name=muted,proto3" json:"muted,omitempty"`
+	// muted_until is when the mute ends; unset when `muted` is false. A chat
+	// muted forever carries Telegram's "forever" date, the largest int32 Unix
+	// time (2147483647, 2038-01-19T03:14:07Z).
+	MutedUntil    *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=muted_until,json=mutedUntil,proto3" json:"muted_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -265,6 +280,34 @@ func (x *Chat) GetPhoneNumber() string {
 		return x.PhoneNumber
 	}
 	return ""
+}
+
+func (x *Chat) GetReadInboxMaxId() int64 {
+	if x != nil {
+		return x.ReadInboxMaxId
+	}
+	return 0
+}
+
+func (x *Chat) GetReadOutboxMaxId() int64 {
+	if x != nil {
+		return x.ReadOutboxMaxId
+	}
+	return 0
+}
+
+func (x *Chat) GetMuted() bool {
+	if x != nil {
+		return x.Muted
+	}
+	return false
+}
+
+func (x *Chat) GetMutedUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MutedUntil
+	}
+	return nil
 }
 
 // Contact is a user in an account's Telegram contact list.
@@ -439,7 +482,8 @@ func (x *ChatFilter) GetQuery() string {
 // ListChatsRequest is the request of ListChats.
 type ListChatsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// account_id is the account (UUID) whose chats to list.
+	// account_id is the account (UUID) whose chats to list; empty lists the
+	// chats of every account of the caller's tenant.
 	AccountId string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// page_size is the maximum number of chats to return, 0..=100; 0 means the
 	// default of 50.
@@ -966,7 +1010,7 @@ var File_tez_telegram_v1_chat_proto protoreflect.FileDescriptor
 
 const file_tez_telegram_v1_chat_proto_rawDesc = "" +
 	"\n" +
-	"\x1atez/telegram/v1/chat.proto\x12\x0ftez.telegram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtez/telegram/v1/message.proto\"\x88\x04\n" +
+	"\x1atez/telegram/v1/chat.proto\x12\x0ftez.telegram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtez/telegram/v1/message.proto\"\xb3\x05\n" +
 	"\x04Chat\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x17\n" +
@@ -986,7 +1030,12 @@ const file_tez_telegram_v1_chat_proto_rawDesc = "" +
 	"\barchived\x18\r \x01(\bR\barchived\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12!\n" +
-	"\fphone_number\x18\x0f \x01(\tR\vphoneNumber\"\xd4\x01\n" +
+	"\fphone_number\x18\x0f \x01(\tR\vphoneNumber\x12)\n" +
+	"\x11read_inbox_max_id\x18\x10 \x01(\x03R\x0ereadInboxMaxId\x12+\n" +
+	"\x12read_outbox_max_id\x18\x11 \x01(\x03R\x0freadOutboxMaxId\x12\x14\n" +
+	"\x05muted\x18\x12 \x01(\bR\x05muted\x12;\n" +
+	"\vmuted_until\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"mutedUntil\"\xd4\x01\n" +
 	"\aContact\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x17\n" +
@@ -1088,25 +1137,26 @@ var file_tez_telegram_v1_chat_proto_depIdxs = []int32{
 	0,  // 0: tez.telegram.v1.Chat.type:type_name -> tez.telegram.v1.ChatType
 	12, // 1: tez.telegram.v1.Chat.last_message:type_name -> tez.telegram.v1.Message
 	13, // 2: tez.telegram.v1.Chat.update_time:type_name -> google.protobuf.Timestamp
-	0,  // 3: tez.telegram.v1.ChatFilter.types:type_name -> tez.telegram.v1.ChatType
-	3,  // 4: tez.telegram.v1.ListChatsRequest.filter:type_name -> tez.telegram.v1.ChatFilter
-	1,  // 5: tez.telegram.v1.ListChatsResponse.chats:type_name -> tez.telegram.v1.Chat
-	1,  // 6: tez.telegram.v1.GetChatResponse.chat:type_name -> tez.telegram.v1.Chat
-	1,  // 7: tez.telegram.v1.ResolveChatResponse.chat:type_name -> tez.telegram.v1.Chat
-	2,  // 8: tez.telegram.v1.ListContactsResponse.contacts:type_name -> tez.telegram.v1.Contact
-	4,  // 9: tez.telegram.v1.ChatService.ListChats:input_type -> tez.telegram.v1.ListChatsRequest
-	6,  // 10: tez.telegram.v1.ChatService.GetChat:input_type -> tez.telegram.v1.GetChatRequest
-	8,  // 11: tez.telegram.v1.ChatService.ResolveChat:input_type -> tez.telegram.v1.ResolveChatRequest
-	10, // 12: tez.telegram.v1.ChatService.ListContacts:input_type -> tez.telegram.v1.ListContactsRequest
-	5,  // 13: tez.telegram.v1.ChatService.ListChats:output_type -> tez.telegram.v1.ListChatsResponse
-	7,  // 14: tez.telegram.v1.ChatService.GetChat:output_type -> tez.telegram.v1.GetChatResponse
-	9,  // 15: tez.telegram.v1.ChatService.ResolveChat:output_type -> tez.telegram.v1.ResolveChatResponse
-	11, // 16: tez.telegram.v1.ChatService.ListContacts:output_type -> tez.telegram.v1.ListContactsResponse
-	13, // [13:17] is the sub-list for method output_type
-	9,  // [9:13] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	13, // 3: tez.telegram.v1.Chat.muted_until:type_name -> google.protobuf.Timestamp
+	0,  // 4: tez.telegram.v1.ChatFilter.types:type_name -> tez.telegram.v1.ChatType
+	3,  // 5: tez.telegram.v1.ListChatsRequest.filter:type_name -> tez.telegram.v1.ChatFilter
+	1,  // 6: tez.telegram.v1.ListChatsResponse.chats:type_name -> tez.telegram.v1.Chat
+	1,  // 7: tez.telegram.v1.GetChatResponse.chat:type_name -> tez.telegram.v1.Chat
+	1,  // 8: tez.telegram.v1.ResolveChatResponse.chat:type_name -> tez.telegram.v1.Chat
+	2,  // 9: tez.telegram.v1.ListContactsResponse.contacts:type_name -> tez.telegram.v1.Contact
+	4,  // 10: tez.telegram.v1.ChatService.ListChats:input_type -> tez.telegram.v1.ListChatsRequest
+	6,  // 11: tez.telegram.v1.ChatService.GetChat:input_type -> tez.telegram.v1.GetChatRequest
+	8,  // 12: tez.telegram.v1.ChatService.ResolveChat:input_type -> tez.telegram.v1.ResolveChatRequest
+	10, // 13: tez.telegram.v1.ChatService.ListContacts:input_type -> tez.telegram.v1.ListContactsRequest
+	5,  // 14: tez.telegram.v1.ChatService.ListChats:output_type -> tez.telegram.v1.ListChatsResponse
+	7,  // 15: tez.telegram.v1.ChatService.GetChat:output_type -> tez.telegram.v1.GetChatResponse
+	9,  // 16: tez.telegram.v1.ChatService.ResolveChat:output_type -> tez.telegram.v1.ResolveChatResponse
+	11, // 17: tez.telegram.v1.ChatService.ListContacts:output_type -> tez.telegram.v1.ListContactsResponse
+	14, // [14:18] is the sub-list for method output_type
+	10, // [10:14] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_tez_telegram_v1_chat_proto_init() }

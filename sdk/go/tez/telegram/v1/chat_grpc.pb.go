@@ -44,7 +44,12 @@ const (
 // (reason RATE_LIMITED, or FLOOD_WAIT where noted); UNAVAILABLE (retryable).
 type ChatServiceClient interface {
 	// ListChats lists the account's chats in Telegram's order: pinned chats
-	// first, then by the time of their last message, newest first.
+	// first, then by the time of their last message, newest first. The first
+	// call after a login loads the chat list from Telegram (unless the
+	// account's connection did already); later calls read the gateway's store,
+	// which the account's live updates keep current. Without `account_id` it
+	// lists the chats of every account of the caller's tenant in that order
+	// (the agents' inbox), from the store.
 	//
 	// Errors: INVALID_ARGUMENT on `page_size` (outside 0..=100), `filter.query`
 	// (over 128 characters), `filter.types` (UNSPECIFIED) or a `page_token` not
@@ -144,7 +149,12 @@ func (c *chatServiceClient) ListContacts(ctx context.Context, in *ListContactsRe
 // (reason RATE_LIMITED, or FLOOD_WAIT where noted); UNAVAILABLE (retryable).
 type ChatServiceServer interface {
 	// ListChats lists the account's chats in Telegram's order: pinned chats
-	// first, then by the time of their last message, newest first.
+	// first, then by the time of their last message, newest first. The first
+	// call after a login loads the chat list from Telegram (unless the
+	// account's connection did already); later calls read the gateway's store,
+	// which the account's live updates keep current. Without `account_id` it
+	// lists the chats of every account of the caller's tenant in that order
+	// (the agents' inbox), from the store.
 	//
 	// Errors: INVALID_ARGUMENT on `page_size` (outside 0..=100), `filter.query`
 	// (over 128 characters), `filter.types` (UNSPECIFIED) or a `page_token` not

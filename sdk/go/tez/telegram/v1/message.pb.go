@@ -290,6 +290,196 @@ func (MediaKind) EnumDescriptor() ([]byte, []int) {
 	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{2}
 }
 
+// ForwardOriginType is the kind of origin of a forwarded message.
+type ForwardOriginType int32
+
+const (
+	// FORWARD_ORIGIN_TYPE_UNSPECIFIED is never returned.
+	ForwardOriginType_FORWARD_ORIGIN_TYPE_UNSPECIFIED ForwardOriginType = 0
+	// FORWARD_ORIGIN_TYPE_USER: a user (or bot) wrote the original; `sender_id`
+	// is the author.
+	ForwardOriginType_FORWARD_ORIGIN_TYPE_USER ForwardOriginType = 1
+	// FORWARD_ORIGIN_TYPE_HIDDEN_USER: a user who hides their account from
+	// forwards wrote the original; only `sender_name` is known (`sender_id` is 0).
+	ForwardOriginType_FORWARD_ORIGIN_TYPE_HIDDEN_USER ForwardOriginType = 2
+	// FORWARD_ORIGIN_TYPE_CHAT: an anonymous group admin, or the group itself,
+	// wrote the original; `chat_id` is the group (and `post_author` the admin's
+	// custom title, if any).
+	ForwardOriginType_FORWARD_ORIGIN_TYPE_CHAT ForwardOriginType = 3
+	// FORWARD_ORIGIN_TYPE_CHANNEL: the original is a channel post; `chat_id` is
+	// the channel, `message_id` the post (and `post_author` its signature, if
+	// the channel shows it).
+	ForwardOriginType_FORWARD_ORIGIN_TYPE_CHANNEL ForwardOriginType = 4
+)
+
+// Enum value maps for ForwardOriginType.
+var (
+	ForwardOriginType_name = map[int32]string{
+		0: "FORWARD_ORIGIN_TYPE_UNSPECIFIED",
+		1: "FORWARD_ORIGIN_TYPE_USER",
+		2: "FORWARD_ORIGIN_TYPE_HIDDEN_USER",
+		3: "FORWARD_ORIGIN_TYPE_CHAT",
+		4: "FORWARD_ORIGIN_TYPE_CHANNEL",
+	}
+	ForwardOriginType_value = map[string]int32{
+		"FORWARD_ORIGIN_TYPE_UNSPECIFIED": 0,
+		"FORWARD_ORIGIN_TYPE_USER":        1,
+		"FORWARD_ORIGIN_TYPE_HIDDEN_USER": 2,
+		"FORWARD_ORIGIN_TYPE_CHAT":        3,
+		"FORWARD_ORIGIN_TYPE_CHANNEL":     4,
+	}
+)
+
+func (x ForwardOriginType) Enum() *ForwardOriginType {
+	p := new(ForwardOriginType)
+	*p = x
+	return p
+}
+
+func (x ForwardOriginType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ForwardOriginType) Descriptor() protoreflect.EnumDescriptor {
+	return file_tez_telegram_v1_message_proto_enumTypes[3].Descriptor()
+}
+
+func (ForwardOriginType) Type() protoreflect.EnumType {
+	return &file_tez_telegram_v1_message_proto_enumTypes[3]
+}
+
+func (x ForwardOriginType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ForwardOriginType.Descriptor instead.
+func (ForwardOriginType) EnumDescriptor() ([]byte, []int) {
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{3}
+}
+
+// MessageActionType is the kind of a service message.
+type MessageActionType int32
+
+const (
+	// MESSAGE_ACTION_TYPE_UNSPECIFIED is never returned.
+	MessageActionType_MESSAGE_ACTION_TYPE_UNSPECIFIED MessageActionType = 0
+	// MESSAGE_ACTION_TYPE_CHAT_CREATE: the basic group was created, with
+	// `title` and the first members in `user_ids`.
+	MessageActionType_MESSAGE_ACTION_TYPE_CHAT_CREATE MessageActionType = 1
+	// MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE: the chat's title changed to `title`.
+	MessageActionType_MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE MessageActionType = 2
+	// MESSAGE_ACTION_TYPE_CHAT_EDIT_PHOTO: the chat's photo changed (the photo
+	// itself is not served).
+	MessageActionType_MESSAGE_ACTION_TYPE_CHAT_EDIT_PHOTO MessageActionType = 3
+	// MESSAGE_ACTION_TYPE_CHAT_DELETE_PHOTO: the chat's photo was removed.
+	MessageActionType_MESSAGE_ACTION_TYPE_CHAT_DELETE_PHOTO MessageActionType = 4
+	// MESSAGE_ACTION_TYPE_CHAT_ADD_USER: the users in `user_ids` were added to
+	// the chat, or joined it.
+	MessageActionType_MESSAGE_ACTION_TYPE_CHAT_ADD_USER MessageActionType = 5
+	// MESSAGE_ACTION_TYPE_CHAT_DELETE_USER: the user in `user_ids` was removed
+	// from the chat, or left it.
+	MessageActionType_MESSAGE_ACTION_TYPE_CHAT_DELETE_USER MessageActionType = 6
+	// MESSAGE_ACTION_TYPE_CHAT_JOINED_BY_LINK: `sender_id` joined the chat
+	// through an invite link.
+	MessageActionType_MESSAGE_ACTION_TYPE_CHAT_JOINED_BY_LINK MessageActionType = 7
+	// MESSAGE_ACTION_TYPE_CHANNEL_CREATE: the channel or supergroup was
+	// created, with `title`.
+	MessageActionType_MESSAGE_ACTION_TYPE_CHANNEL_CREATE MessageActionType = 8
+	// MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO: the basic group was upgraded to the
+	// supergroup `chat_id`; the last message of the old group.
+	MessageActionType_MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO MessageActionType = 9
+	// MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM: the supergroup was upgraded
+	// from the basic group `chat_id` (titled `title`); the first message of the
+	// new supergroup.
+	MessageActionType_MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM MessageActionType = 10
+	// MESSAGE_ACTION_TYPE_PIN_MESSAGE: `sender_id` pinned the message
+	// `message_id` of the chat.
+	MessageActionType_MESSAGE_ACTION_TYPE_PIN_MESSAGE MessageActionType = 11
+	// MESSAGE_ACTION_TYPE_HISTORY_CLEAR: the chat history was cleared.
+	MessageActionType_MESSAGE_ACTION_TYPE_HISTORY_CLEAR MessageActionType = 12
+	// MESSAGE_ACTION_TYPE_PHONE_CALL: a phone or video call took place (or was
+	// missed or declined) between the account and the peer.
+	MessageActionType_MESSAGE_ACTION_TYPE_PHONE_CALL MessageActionType = 13
+	// MESSAGE_ACTION_TYPE_SCREENSHOT_TAKEN: `sender_id` took a screenshot of
+	// the chat.
+	MessageActionType_MESSAGE_ACTION_TYPE_SCREENSHOT_TAKEN MessageActionType = 14
+	// MESSAGE_ACTION_TYPE_CONTACT_SIGN_UP: `sender_id`, a contact of the
+	// account, joined Telegram.
+	MessageActionType_MESSAGE_ACTION_TYPE_CONTACT_SIGN_UP MessageActionType = 15
+	// MESSAGE_ACTION_TYPE_OTHER is a service message this version does not
+	// describe; show it generically ("service message").
+	MessageActionType_MESSAGE_ACTION_TYPE_OTHER MessageActionType = 16
+)
+
+// Enum value maps for MessageActionType.
+var (
+	MessageActionType_name = map[int32]string{
+		0:  "MESSAGE_ACTION_TYPE_UNSPECIFIED",
+		1:  "MESSAGE_ACTION_TYPE_CHAT_CREATE",
+		2:  "MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE",
+		3:  "MESSAGE_ACTION_TYPE_CHAT_EDIT_PHOTO",
+		4:  "MESSAGE_ACTION_TYPE_CHAT_DELETE_PHOTO",
+		5:  "MESSAGE_ACTION_TYPE_CHAT_ADD_USER",
+		6:  "MESSAGE_ACTION_TYPE_CHAT_DELETE_USER",
+		7:  "MESSAGE_ACTION_TYPE_CHAT_JOINED_BY_LINK",
+		8:  "MESSAGE_ACTION_TYPE_CHANNEL_CREATE",
+		9:  "MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO",
+		10: "MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM",
+		11: "MESSAGE_ACTION_TYPE_PIN_MESSAGE",
+		12: "MESSAGE_ACTION_TYPE_HISTORY_CLEAR",
+		13: "MESSAGE_ACTION_TYPE_PHONE_CALL",
+		14: "MESSAGE_ACTION_TYPE_SCREENSHOT_TAKEN",
+		15: "MESSAGE_ACTION_TYPE_CONTACT_SIGN_UP",
+		16: "MESSAGE_ACTION_TYPE_OTHER",
+	}
+	MessageActionType_value = map[string]int32{
+		"MESSAGE_ACTION_TYPE_UNSPECIFIED":          0,
+		"MESSAGE_ACTION_TYPE_CHAT_CREATE":          1,
+		"MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE":      2,
+		"MESSAGE_ACTION_TYPE_CHAT_EDIT_PHOTO":      3,
+		"MESSAGE_ACTION_TYPE_CHAT_DELETE_PHOTO":    4,
+		"MESSAGE_ACTION_TYPE_CHAT_ADD_USER":        5,
+		"MESSAGE_ACTION_TYPE_CHAT_DELETE_USER":     6,
+		"MESSAGE_ACTION_TYPE_CHAT_JOINED_BY_LINK":  7,
+		"MESSAGE_ACTION_TYPE_CHANNEL_CREATE":       8,
+		"MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO":      9,
+		"MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM": 10,
+		"MESSAGE_ACTION_TYPE_PIN_MESSAGE":          11,
+		"MESSAGE_ACTION_TYPE_HISTORY_CLEAR":        12,
+		"MESSAGE_ACTION_TYPE_PHONE_CALL":           13,
+		"MESSAGE_ACTION_TYPE_SCREENSHOT_TAKEN":     14,
+		"MESSAGE_ACTION_TYPE_CONTACT_SIGN_UP":      15,
+		"MESSAGE_ACTION_TYPE_OTHER":                16,
+	}
+)
+
+func (x MessageActionType) Enum() *MessageActionType {
+	p := new(MessageActionType)
+	*p = x
+	return p
+}
+
+func (x MessageActionType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MessageActionType) Descriptor() protoreflect.EnumDescriptor {
+	return file_tez_telegram_v1_message_proto_enumTypes[4].Descriptor()
+}
+
+func (MessageActionType) Type() protoreflect.EnumType {
+	return &file_tez_telegram_v1_message_proto_enumTypes[4]
+}
+
+func (x MessageActionType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MessageActionType.Descriptor instead.
+func (MessageActionType) EnumDescriptor() ([]byte, []int) {
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{4}
+}
+
 // ParseMode says how SendMessage parses markup in `text`.
 type ParseMode int32
 
@@ -331,11 +521,11 @@ func (x ParseMode) String() string {
 }
 
 func (ParseMode) Descriptor() protoreflect.EnumDescriptor {
-	return file_tez_telegram_v1_message_proto_enumTypes[3].Descriptor()
+	return file_tez_telegram_v1_message_proto_enumTypes[5].Descriptor()
 }
 
 func (ParseMode) Type() protoreflect.EnumType {
-	return &file_tez_telegram_v1_message_proto_enumTypes[3]
+	return &file_tez_telegram_v1_message_proto_enumTypes[5]
 }
 
 func (x ParseMode) Number() protoreflect.EnumNumber {
@@ -344,7 +534,7 @@ func (x ParseMode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ParseMode.Descriptor instead.
 func (ParseMode) EnumDescriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{3}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{5}
 }
 
 // TypingAction is the chat action SetTyping shows.
@@ -404,11 +594,11 @@ func (x TypingAction) String() string {
 }
 
 func (TypingAction) Descriptor() protoreflect.EnumDescriptor {
-	return file_tez_telegram_v1_message_proto_enumTypes[4].Descriptor()
+	return file_tez_telegram_v1_message_proto_enumTypes[6].Descriptor()
 }
 
 func (TypingAction) Type() protoreflect.EnumType {
-	return &file_tez_telegram_v1_message_proto_enumTypes[4]
+	return &file_tez_telegram_v1_message_proto_enumTypes[6]
 }
 
 func (x TypingAction) Number() protoreflect.EnumNumber {
@@ -417,7 +607,7 @@ func (x TypingAction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use TypingAction.Descriptor instead.
 func (TypingAction) EnumDescriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{4}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{6}
 }
 
 // Message is one message of a chat, as the account sees it.
@@ -461,7 +651,16 @@ type Message struct {
 	RequestId string `protobuf:"bytes,15,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// error_reason is why sending failed, an ErrorReason name without prefix or
 	// Telegram's error name (e.g. "CHAT_WRITE_FORBIDDEN"); set only when FAILED.
-	ErrorReason   string `protobuf:"bytes,16,opt,name=error_reason,json=errorReason,proto3" json:"error_reason,omitempty"`
+	ErrorReason string `protobuf:"bytes,16,opt,name=error_reason,json=errorReason,proto3" json:"error_reason,omitempty"`
+	// grouped_id is the album id shared by the messages sent together as one
+	// album (media group): show the messages with the same non-zero
+	// `grouped_id` together. 0 when the message is not part of an album.
+	GroupedId int64 `protobuf:"varint,17,opt,name=grouped_id,json=groupedId,proto3" json:"grouped_id,omitempty"`
+	// action is what a service message reports (a chat was created or renamed,
+	// users joined or left, a message was pinned, ...). Set only for service
+	// messages; `text` and `entities` are empty and `media` is unset then. Unset
+	// for every other message.
+	Action        *MessageAction `protobuf:"bytes,18,opt,name=action,proto3" json:"action,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -606,6 +805,20 @@ func (x *Message) GetErrorReason() string {
 		return x.ErrorReason
 	}
 	return ""
+}
+
+func (x *Message) GetGroupedId() int64 {
+	if x != nil {
+		return x.GroupedId
+	}
+	return 0
+}
+
+func (x *Message) GetAction() *MessageAction {
+	if x != nil {
+		return x.Action
+	}
+	return nil
 }
 
 // MessageEntity is one formatted or linked span of a message's text.
@@ -851,7 +1064,8 @@ func (x *MessageMedia) GetEmoji() string {
 	return ""
 }
 
-// ForwardHeader says where a forwarded message originally came from.
+// ForwardHeader says where a forwarded message originally came from;
+// `origin_type` says which of its fields identify the origin.
 type ForwardHeader struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// sender_id is the original author's peer id; 0 when the author hides their
@@ -859,12 +1073,21 @@ type ForwardHeader struct {
 	SenderId int64 `protobuf:"varint,1,opt,name=sender_id,json=senderId,proto3" json:"sender_id,omitempty"`
 	// sender_name is the original author's name when `sender_id` is hidden.
 	SenderName string `protobuf:"bytes,2,opt,name=sender_name,json=senderName,proto3" json:"sender_name,omitempty"`
-	// chat_id is the original chat's peer id for forwards from channels; 0 otherwise.
+	// chat_id is the original chat's peer id for forwards from channels
+	// (FORWARD_ORIGIN_TYPE_CHANNEL) and from groups posting as themselves
+	// (FORWARD_ORIGIN_TYPE_CHAT); 0 otherwise.
 	ChatId int64 `protobuf:"varint,3,opt,name=chat_id,json=chatId,proto3" json:"chat_id,omitempty"`
 	// message_id is the original message's id in `chat_id`; 0 when unknown.
 	MessageId int64 `protobuf:"varint,4,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
 	// send_time is when the original message was sent.
-	SendTime      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=send_time,json=sendTime,proto3" json:"send_time,omitempty"`
+	SendTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=send_time,json=sendTime,proto3" json:"send_time,omitempty"`
+	// origin_type is the kind of origin: a user, a user who hides their
+	// account, a chat, or a channel post.
+	OriginType ForwardOriginType `protobuf:"varint,6,opt,name=origin_type,json=originType,proto3,enum=tez.telegram.v1.ForwardOriginType" json:"origin_type,omitempty"`
+	// post_author is the signature of a channel post's author, when the channel
+	// shows it (FORWARD_ORIGIN_TYPE_CHANNEL), or the custom title of an
+	// anonymous group admin (FORWARD_ORIGIN_TYPE_CHAT); empty otherwise.
+	PostAuthor    string `protobuf:"bytes,7,opt,name=post_author,json=postAuthor,proto3" json:"post_author,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -934,8 +1157,122 @@ func (x *ForwardHeader) GetSendTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// ListMessagesRequest is the request of ListMessages. Without `page_token`,
-// `before_message_id` or `before_time`, the newest messages come first.
+func (x *ForwardHeader) GetOriginType() ForwardOriginType {
+	if x != nil {
+		return x.OriginType
+	}
+	return ForwardOriginType_FORWARD_ORIGIN_TYPE_UNSPECIFIED
+}
+
+func (x *ForwardHeader) GetPostAuthor() string {
+	if x != nil {
+		return x.PostAuthor
+	}
+	return ""
+}
+
+// MessageAction is what a service message reports: a change to the chat
+// rather than something a member wrote. The user who caused it is the
+// message's `sender_id`. Fields that do not apply to `type` are empty.
+type MessageAction struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is the kind of service message.
+	Type MessageActionType `protobuf:"varint,1,opt,name=type,proto3,enum=tez.telegram.v1.MessageActionType" json:"type,omitempty"`
+	// user_ids are the users the action is about: the users added
+	// (MESSAGE_ACTION_TYPE_CHAT_ADD_USER; only `sender_id` itself when a user
+	// joined on their own), the user removed (MESSAGE_ACTION_TYPE_CHAT_DELETE_USER;
+	// `sender_id` itself when a user left), or the first members
+	// (MESSAGE_ACTION_TYPE_CHAT_CREATE). Empty for other types.
+	UserIds []int64 `protobuf:"varint,2,rep,packed,name=user_ids,json=userIds,proto3" json:"user_ids,omitempty"`
+	// title is the chat title the action set: the new title
+	// (MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE), the created group's or channel's
+	// title (MESSAGE_ACTION_TYPE_CHAT_CREATE, MESSAGE_ACTION_TYPE_CHANNEL_CREATE),
+	// or the old basic group's title (MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM).
+	// Empty for other types.
+	Title string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
+	// message_id is the id of the message pinned in the same chat
+	// (MESSAGE_ACTION_TYPE_PIN_MESSAGE); 0 for other types, or when Telegram
+	// does not tell.
+	MessageId int64 `protobuf:"varint,4,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// chat_id is the other chat of a migration, a peer id in the Bot API
+	// convention (see MessageService): the new supergroup
+	// (MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO, in the old basic group) or the old
+	// basic group (MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM, in the new
+	// supergroup). 0 for other types.
+	ChatId        int64 `protobuf:"varint,5,opt,name=chat_id,json=chatId,proto3" json:"chat_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageAction) Reset() {
+	*x = MessageAction{}
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageAction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageAction) ProtoMessage() {}
+
+func (x *MessageAction) ProtoReflect() protoreflect.Message {
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageAction.ProtoReflect.Descriptor instead.
+func (*MessageAction) Descriptor() ([]byte, []int) {
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *MessageAction) GetType() MessageActionType {
+	if x != nil {
+		return x.Type
+	}
+	return MessageActionType_MESSAGE_ACTION_TYPE_UNSPECIFIED
+}
+
+func (x *MessageAction) GetUserIds() []int64 {
+	if x != nil {
+		return x.UserIds
+	}
+	return nil
+}
+
+func (x *MessageAction) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *MessageAction) GetMessageId() int64 {
+	if x != nil {
+		return x.MessageId
+	}
+	return 0
+}
+
+func (x *MessageAction) GetChatId() int64 {
+	if x != nil {
+		return x.ChatId
+	}
+	return 0
+}
+
+// ListMessagesRequest is the request of ListMessages. Without `page_token`
+// or an `anchor`, the newest messages come first. `before_message_id` and
+// `before_time` page backwards (newest first, towards older messages);
+// `after_message_id` pages forwards (oldest first, towards newer messages).
 type ListMessagesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// account_id is the account (UUID) whose chat to read.
@@ -947,7 +1284,9 @@ type ListMessagesRequest struct {
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// page_token is the `next_page_token` of a previous ListMessages call with
 	// the same account and chat; empty for the first page. Must not be combined
-	// with an `anchor`.
+	// with an `anchor`: the token remembers the direction of the call that
+	// issued it (backwards, or forwards after `after_message_id`) and continues
+	// that way.
 	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// anchor starts the first page somewhere other than the newest message.
 	//
@@ -955,6 +1294,7 @@ type ListMessagesRequest struct {
 	//
 	//	*ListMessagesRequest_BeforeMessageId
 	//	*ListMessagesRequest_BeforeTime
+	//	*ListMessagesRequest_AfterMessageId
 	Anchor        isListMessagesRequest_Anchor `protobuf_oneof:"anchor"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -962,7 +1302,7 @@ type ListMessagesRequest struct {
 
 func (x *ListMessagesRequest) Reset() {
 	*x = ListMessagesRequest{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[4]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -974,7 +1314,7 @@ func (x *ListMessagesRequest) String() string {
 func (*ListMessagesRequest) ProtoMessage() {}
 
 func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[4]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -987,7 +1327,7 @@ func (x *ListMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ListMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{4}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListMessagesRequest) GetAccountId() string {
@@ -1043,6 +1383,15 @@ func (x *ListMessagesRequest) GetBeforeTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ListMessagesRequest) GetAfterMessageId() int64 {
+	if x != nil {
+		if x, ok := x.Anchor.(*ListMessagesRequest_AfterMessageId); ok {
+			return x.AfterMessageId
+		}
+	}
+	return 0
+}
+
 type isListMessagesRequest_Anchor interface {
 	isListMessagesRequest_Anchor()
 }
@@ -1057,16 +1406,33 @@ type ListMessagesRequest_BeforeTime struct {
 	BeforeTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=before_time,json=beforeTime,proto3,oneof"`
 }
 
+type ListMessagesRequest_AfterMessageId struct {
+	// after_message_id lists forwards: the messages whose id is above this
+	// one, OLDEST first (for a CRM syncing everything since a message it
+	// has); 0 starts with the chat's oldest message, a negative id is
+	// INVALID_ARGUMENT. `next_page_token` continues forwards, and pages go on
+	// while newer messages exist (in the store or on Telegram); a page may
+	// hold fewer than `page_size` messages, even none. An empty
+	// `next_page_token` means the caller is caught up: call again later with
+	// `after_message_id` set to the last id it saw.
+	AfterMessageId int64 `protobuf:"varint,7,opt,name=after_message_id,json=afterMessageId,proto3,oneof"`
+}
+
 func (*ListMessagesRequest_BeforeMessageId) isListMessagesRequest_Anchor() {}
 
 func (*ListMessagesRequest_BeforeTime) isListMessagesRequest_Anchor() {}
 
+func (*ListMessagesRequest_AfterMessageId) isListMessagesRequest_Anchor() {}
+
 // ListMessagesResponse is the response of ListMessages.
 type ListMessagesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// messages are the messages of this page, newest first.
+	// messages are the messages of this page, newest first, or oldest first
+	// with `after_message_id` (and the page tokens it issued).
 	Messages []*Message `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
-	// next_page_token is the token of the next (older) page; empty on the last page.
+	// next_page_token is the token of the next page: older messages, or newer
+	// ones with `after_message_id`. Backwards it is empty on the last (oldest)
+	// page; forwards it is empty when the caller is caught up.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// total_count is the number of messages in the whole chat as Telegram
 	// reports it (not the number left after this page).
@@ -1077,7 +1443,7 @@ type ListMessagesResponse struct {
 
 func (x *ListMessagesResponse) Reset() {
 	*x = ListMessagesResponse{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[5]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1089,7 +1455,7 @@ func (x *ListMessagesResponse) String() string {
 func (*ListMessagesResponse) ProtoMessage() {}
 
 func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[5]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1102,7 +1468,7 @@ func (x *ListMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ListMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{5}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListMessagesResponse) GetMessages() []*Message {
@@ -1141,7 +1507,7 @@ type GetMessageRequest struct {
 
 func (x *GetMessageRequest) Reset() {
 	*x = GetMessageRequest{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[6]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1519,7 @@ func (x *GetMessageRequest) String() string {
 func (*GetMessageRequest) ProtoMessage() {}
 
 func (x *GetMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[6]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1532,7 @@ func (x *GetMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessageRequest.ProtoReflect.Descriptor instead.
 func (*GetMessageRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{6}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetMessageRequest) GetAccountId() string {
@@ -1201,7 +1567,7 @@ type GetMessageResponse struct {
 
 func (x *GetMessageResponse) Reset() {
 	*x = GetMessageResponse{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[7]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1213,7 +1579,7 @@ func (x *GetMessageResponse) String() string {
 func (*GetMessageResponse) ProtoMessage() {}
 
 func (x *GetMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[7]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1226,7 +1592,7 @@ func (x *GetMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessageResponse.ProtoReflect.Descriptor instead.
 func (*GetMessageResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{7}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetMessageResponse) GetMessage() *Message {
@@ -1261,7 +1627,7 @@ type SearchMessagesRequest struct {
 
 func (x *SearchMessagesRequest) Reset() {
 	*x = SearchMessagesRequest{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[8]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1273,7 +1639,7 @@ func (x *SearchMessagesRequest) String() string {
 func (*SearchMessagesRequest) ProtoMessage() {}
 
 func (x *SearchMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[8]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1286,7 +1652,7 @@ func (x *SearchMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchMessagesRequest.ProtoReflect.Descriptor instead.
 func (*SearchMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{8}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SearchMessagesRequest) GetAccountId() string {
@@ -1352,7 +1718,7 @@ type SearchMessagesResponse struct {
 
 func (x *SearchMessagesResponse) Reset() {
 	*x = SearchMessagesResponse{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[9]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1730,7 @@ func (x *SearchMessagesResponse) String() string {
 func (*SearchMessagesResponse) ProtoMessage() {}
 
 func (x *SearchMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[9]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1743,7 @@ func (x *SearchMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchMessagesResponse.ProtoReflect.Descriptor instead.
 func (*SearchMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{9}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SearchMessagesResponse) GetMessages() []*Message {
@@ -1438,7 +1804,7 @@ type SendMessageRequest struct {
 
 func (x *SendMessageRequest) Reset() {
 	*x = SendMessageRequest{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[10]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1450,7 +1816,7 @@ func (x *SendMessageRequest) String() string {
 func (*SendMessageRequest) ProtoMessage() {}
 
 func (x *SendMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[10]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1463,7 +1829,7 @@ func (x *SendMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessageRequest.ProtoReflect.Descriptor instead.
 func (*SendMessageRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{10}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SendMessageRequest) GetAccountId() string {
@@ -1554,7 +1920,7 @@ type SendMessageResponse struct {
 
 func (x *SendMessageResponse) Reset() {
 	*x = SendMessageResponse{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[11]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1932,7 @@ func (x *SendMessageResponse) String() string {
 func (*SendMessageResponse) ProtoMessage() {}
 
 func (x *SendMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[11]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1945,7 @@ func (x *SendMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessageResponse.ProtoReflect.Descriptor instead.
 func (*SendMessageResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{11}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SendMessageResponse) GetMessage() *Message {
@@ -1612,7 +1978,7 @@ type EditMessageRequest struct {
 
 func (x *EditMessageRequest) Reset() {
 	*x = EditMessageRequest{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[12]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1624,7 +1990,7 @@ func (x *EditMessageRequest) String() string {
 func (*EditMessageRequest) ProtoMessage() {}
 
 func (x *EditMessageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[12]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1637,7 +2003,7 @@ func (x *EditMessageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditMessageRequest.ProtoReflect.Descriptor instead.
 func (*EditMessageRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{12}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *EditMessageRequest) GetAccountId() string {
@@ -1693,7 +2059,7 @@ type EditMessageResponse struct {
 
 func (x *EditMessageResponse) Reset() {
 	*x = EditMessageResponse{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[13]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1705,7 +2071,7 @@ func (x *EditMessageResponse) String() string {
 func (*EditMessageResponse) ProtoMessage() {}
 
 func (x *EditMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[13]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1718,7 +2084,7 @@ func (x *EditMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EditMessageResponse.ProtoReflect.Descriptor instead.
 func (*EditMessageResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{13}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *EditMessageResponse) GetMessage() *Message {
@@ -1746,7 +2112,7 @@ type DeleteMessagesRequest struct {
 
 func (x *DeleteMessagesRequest) Reset() {
 	*x = DeleteMessagesRequest{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[14]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1758,7 +2124,7 @@ func (x *DeleteMessagesRequest) String() string {
 func (*DeleteMessagesRequest) ProtoMessage() {}
 
 func (x *DeleteMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[14]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1771,7 +2137,7 @@ func (x *DeleteMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMessagesRequest.ProtoReflect.Descriptor instead.
 func (*DeleteMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{14}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteMessagesRequest) GetAccountId() string {
@@ -1811,7 +2177,7 @@ type DeleteMessagesResponse struct {
 
 func (x *DeleteMessagesResponse) Reset() {
 	*x = DeleteMessagesResponse{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[15]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1823,7 +2189,7 @@ func (x *DeleteMessagesResponse) String() string {
 func (*DeleteMessagesResponse) ProtoMessage() {}
 
 func (x *DeleteMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[15]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1836,7 +2202,7 @@ func (x *DeleteMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMessagesResponse.ProtoReflect.Descriptor instead.
 func (*DeleteMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{15}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{16}
 }
 
 // ForwardMessagesRequest is the request of ForwardMessages.
@@ -1859,7 +2225,7 @@ type ForwardMessagesRequest struct {
 
 func (x *ForwardMessagesRequest) Reset() {
 	*x = ForwardMessagesRequest{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[16]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1871,7 +2237,7 @@ func (x *ForwardMessagesRequest) String() string {
 func (*ForwardMessagesRequest) ProtoMessage() {}
 
 func (x *ForwardMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[16]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1884,7 +2250,7 @@ func (x *ForwardMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardMessagesRequest.ProtoReflect.Descriptor instead.
 func (*ForwardMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{16}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ForwardMessagesRequest) GetAccountId() string {
@@ -1933,7 +2299,7 @@ type ForwardMessagesResponse struct {
 
 func (x *ForwardMessagesResponse) Reset() {
 	*x = ForwardMessagesResponse{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[17]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1945,7 +2311,7 @@ func (x *ForwardMessagesResponse) String() string {
 func (*ForwardMessagesResponse) ProtoMessage() {}
 
 func (x *ForwardMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[17]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1958,7 +2324,7 @@ func (x *ForwardMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardMessagesResponse.ProtoReflect.Descriptor instead.
 func (*ForwardMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{17}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ForwardMessagesResponse) GetMessages() []*Message {
@@ -1984,7 +2350,7 @@ type MarkReadRequest struct {
 
 func (x *MarkReadRequest) Reset() {
 	*x = MarkReadRequest{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[18]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1996,7 +2362,7 @@ func (x *MarkReadRequest) String() string {
 func (*MarkReadRequest) ProtoMessage() {}
 
 func (x *MarkReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[18]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2009,7 +2375,7 @@ func (x *MarkReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkReadRequest.ProtoReflect.Descriptor instead.
 func (*MarkReadRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{18}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *MarkReadRequest) GetAccountId() string {
@@ -2044,7 +2410,7 @@ type MarkReadResponse struct {
 
 func (x *MarkReadResponse) Reset() {
 	*x = MarkReadResponse{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[19]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2422,7 @@ func (x *MarkReadResponse) String() string {
 func (*MarkReadResponse) ProtoMessage() {}
 
 func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[19]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2435,7 @@ func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkReadResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{19}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MarkReadResponse) GetUnreadCount() int32 {
@@ -2094,7 +2460,7 @@ type SetTypingRequest struct {
 
 func (x *SetTypingRequest) Reset() {
 	*x = SetTypingRequest{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[20]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2106,7 +2472,7 @@ func (x *SetTypingRequest) String() string {
 func (*SetTypingRequest) ProtoMessage() {}
 
 func (x *SetTypingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[20]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2119,7 +2485,7 @@ func (x *SetTypingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTypingRequest.ProtoReflect.Descriptor instead.
 func (*SetTypingRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{20}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SetTypingRequest) GetAccountId() string {
@@ -2152,7 +2518,7 @@ type SetTypingResponse struct {
 
 func (x *SetTypingResponse) Reset() {
 	*x = SetTypingResponse{}
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[21]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2164,7 +2530,7 @@ func (x *SetTypingResponse) String() string {
 func (*SetTypingResponse) ProtoMessage() {}
 
 func (x *SetTypingResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_message_proto_msgTypes[21]
+	mi := &file_tez_telegram_v1_message_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2177,14 +2543,14 @@ func (x *SetTypingResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTypingResponse.ProtoReflect.Descriptor instead.
 func (*SetTypingResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{21}
+	return file_tez_telegram_v1_message_proto_rawDescGZIP(), []int{22}
 }
 
 var File_tez_telegram_v1_message_proto protoreflect.FileDescriptor
 
 const file_tez_telegram_v1_message_proto_rawDesc = "" +
 	"\n" +
-	"\x1dtez/telegram/v1/message.proto\x12\x0ftez.telegram.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x05\n" +
+	"\x1dtez/telegram/v1/message.proto\x12\x0ftez.telegram.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x05\n" +
 	"\aMessage\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x17\n" +
@@ -2205,7 +2571,10 @@ const file_tez_telegram_v1_message_proto_rawDesc = "" +
 	"\x05state\x18\x0e \x01(\x0e2\x1d.tez.telegram.v1.MessageStateR\x05state\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x0f \x01(\tR\trequestId\x12!\n" +
-	"\ferror_reason\x18\x10 \x01(\tR\verrorReason\"\xe6\x01\n" +
+	"\ferror_reason\x18\x10 \x01(\tR\verrorReason\x12\x1d\n" +
+	"\n" +
+	"grouped_id\x18\x11 \x01(\x03R\tgroupedId\x126\n" +
+	"\x06action\x18\x12 \x01(\v2\x1e.tez.telegram.v1.MessageActionR\x06action\"\xe6\x01\n" +
 	"\rMessageEntity\x126\n" +
 	"\x04type\x18\x01 \x01(\x0e2\".tez.telegram.v1.MessageEntityTypeR\x04type\x12\x16\n" +
 	"\x06offset\x18\x02 \x01(\x05R\x06offset\x12\x16\n" +
@@ -2227,7 +2596,7 @@ const file_tez_telegram_v1_message_proto_rawDesc = "" +
 	"\x05title\x18\t \x01(\tR\x05title\x12\x1c\n" +
 	"\tperformer\x18\n" +
 	" \x01(\tR\tperformer\x12\x14\n" +
-	"\x05emoji\x18\v \x01(\tR\x05emoji\"\xbe\x01\n" +
+	"\x05emoji\x18\v \x01(\tR\x05emoji\"\xa4\x02\n" +
 	"\rForwardHeader\x12\x1b\n" +
 	"\tsender_id\x18\x01 \x01(\x03R\bsenderId\x12\x1f\n" +
 	"\vsender_name\x18\x02 \x01(\tR\n" +
@@ -2235,7 +2604,18 @@ const file_tez_telegram_v1_message_proto_rawDesc = "" +
 	"\achat_id\x18\x03 \x01(\x03R\x06chatId\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x04 \x01(\x03R\tmessageId\x127\n" +
-	"\tsend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bsendTime\"\x80\x02\n" +
+	"\tsend_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bsendTime\x12C\n" +
+	"\vorigin_type\x18\x06 \x01(\x0e2\".tez.telegram.v1.ForwardOriginTypeR\n" +
+	"originType\x12\x1f\n" +
+	"\vpost_author\x18\a \x01(\tR\n" +
+	"postAuthor\"\xb0\x01\n" +
+	"\rMessageAction\x126\n" +
+	"\x04type\x18\x01 \x01(\x0e2\".tez.telegram.v1.MessageActionTypeR\x04type\x12\x19\n" +
+	"\buser_ids\x18\x02 \x03(\x03R\auserIds\x12\x14\n" +
+	"\x05title\x18\x03 \x01(\tR\x05title\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x04 \x01(\x03R\tmessageId\x12\x17\n" +
+	"\achat_id\x18\x05 \x01(\x03R\x06chatId\"\xac\x02\n" +
 	"\x13ListMessagesRequest\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x17\n" +
@@ -2245,7 +2625,8 @@ const file_tez_telegram_v1_message_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\x12,\n" +
 	"\x11before_message_id\x18\x05 \x01(\x03H\x00R\x0fbeforeMessageId\x12=\n" +
 	"\vbefore_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampH\x00R\n" +
-	"beforeTimeB\b\n" +
+	"beforeTime\x12*\n" +
+	"\x10after_message_id\x18\a \x01(\x03H\x00R\x0eafterMessageIdB\b\n" +
 	"\x06anchor\"\x95\x01\n" +
 	"\x14ListMessagesResponse\x124\n" +
 	"\bmessages\x18\x01 \x03(\v2\x18.tez.telegram.v1.MessageR\bmessages\x12&\n" +
@@ -2376,7 +2757,32 @@ const file_tez_telegram_v1_message_proto_rawDesc = "" +
 	"\x14MEDIA_KIND_ANIMATION\x10\x06\x12\x16\n" +
 	"\x12MEDIA_KIND_STICKER\x10\a\x12\x17\n" +
 	"\x13MEDIA_KIND_DOCUMENT\x10\b\x12\x14\n" +
-	"\x10MEDIA_KIND_OTHER\x10\t*U\n" +
+	"\x10MEDIA_KIND_OTHER\x10\t*\xba\x01\n" +
+	"\x11ForwardOriginType\x12#\n" +
+	"\x1fFORWARD_ORIGIN_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18FORWARD_ORIGIN_TYPE_USER\x10\x01\x12#\n" +
+	"\x1fFORWARD_ORIGIN_TYPE_HIDDEN_USER\x10\x02\x12\x1c\n" +
+	"\x18FORWARD_ORIGIN_TYPE_CHAT\x10\x03\x12\x1f\n" +
+	"\x1bFORWARD_ORIGIN_TYPE_CHANNEL\x10\x04*\xb9\x05\n" +
+	"\x11MessageActionType\x12#\n" +
+	"\x1fMESSAGE_ACTION_TYPE_UNSPECIFIED\x10\x00\x12#\n" +
+	"\x1fMESSAGE_ACTION_TYPE_CHAT_CREATE\x10\x01\x12'\n" +
+	"#MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE\x10\x02\x12'\n" +
+	"#MESSAGE_ACTION_TYPE_CHAT_EDIT_PHOTO\x10\x03\x12)\n" +
+	"%MESSAGE_ACTION_TYPE_CHAT_DELETE_PHOTO\x10\x04\x12%\n" +
+	"!MESSAGE_ACTION_TYPE_CHAT_ADD_USER\x10\x05\x12(\n" +
+	"$MESSAGE_ACTION_TYPE_CHAT_DELETE_USER\x10\x06\x12+\n" +
+	"'MESSAGE_ACTION_TYPE_CHAT_JOINED_BY_LINK\x10\a\x12&\n" +
+	"\"MESSAGE_ACTION_TYPE_CHANNEL_CREATE\x10\b\x12'\n" +
+	"#MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO\x10\t\x12,\n" +
+	"(MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM\x10\n" +
+	"\x12#\n" +
+	"\x1fMESSAGE_ACTION_TYPE_PIN_MESSAGE\x10\v\x12%\n" +
+	"!MESSAGE_ACTION_TYPE_HISTORY_CLEAR\x10\f\x12\"\n" +
+	"\x1eMESSAGE_ACTION_TYPE_PHONE_CALL\x10\r\x12(\n" +
+	"$MESSAGE_ACTION_TYPE_SCREENSHOT_TAKEN\x10\x0e\x12'\n" +
+	"#MESSAGE_ACTION_TYPE_CONTACT_SIGN_UP\x10\x0f\x12\x1d\n" +
+	"\x19MESSAGE_ACTION_TYPE_OTHER\x10\x10*U\n" +
 	"\tParseMode\x12\x1a\n" +
 	"\x16PARSE_MODE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13PARSE_MODE_MARKDOWN\x10\x01\x12\x13\n" +
@@ -2415,90 +2821,96 @@ func file_tez_telegram_v1_message_proto_rawDescGZIP() []byte {
 	return file_tez_telegram_v1_message_proto_rawDescData
 }
 
-var file_tez_telegram_v1_message_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_tez_telegram_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_tez_telegram_v1_message_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_tez_telegram_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_tez_telegram_v1_message_proto_goTypes = []any{
 	(MessageState)(0),               // 0: tez.telegram.v1.MessageState
 	(MessageEntityType)(0),          // 1: tez.telegram.v1.MessageEntityType
 	(MediaKind)(0),                  // 2: tez.telegram.v1.MediaKind
-	(ParseMode)(0),                  // 3: tez.telegram.v1.ParseMode
-	(TypingAction)(0),               // 4: tez.telegram.v1.TypingAction
-	(*Message)(nil),                 // 5: tez.telegram.v1.Message
-	(*MessageEntity)(nil),           // 6: tez.telegram.v1.MessageEntity
-	(*MessageMedia)(nil),            // 7: tez.telegram.v1.MessageMedia
-	(*ForwardHeader)(nil),           // 8: tez.telegram.v1.ForwardHeader
-	(*ListMessagesRequest)(nil),     // 9: tez.telegram.v1.ListMessagesRequest
-	(*ListMessagesResponse)(nil),    // 10: tez.telegram.v1.ListMessagesResponse
-	(*GetMessageRequest)(nil),       // 11: tez.telegram.v1.GetMessageRequest
-	(*GetMessageResponse)(nil),      // 12: tez.telegram.v1.GetMessageResponse
-	(*SearchMessagesRequest)(nil),   // 13: tez.telegram.v1.SearchMessagesRequest
-	(*SearchMessagesResponse)(nil),  // 14: tez.telegram.v1.SearchMessagesResponse
-	(*SendMessageRequest)(nil),      // 15: tez.telegram.v1.SendMessageRequest
-	(*SendMessageResponse)(nil),     // 16: tez.telegram.v1.SendMessageResponse
-	(*EditMessageRequest)(nil),      // 17: tez.telegram.v1.EditMessageRequest
-	(*EditMessageResponse)(nil),     // 18: tez.telegram.v1.EditMessageResponse
-	(*DeleteMessagesRequest)(nil),   // 19: tez.telegram.v1.DeleteMessagesRequest
-	(*DeleteMessagesResponse)(nil),  // 20: tez.telegram.v1.DeleteMessagesResponse
-	(*ForwardMessagesRequest)(nil),  // 21: tez.telegram.v1.ForwardMessagesRequest
-	(*ForwardMessagesResponse)(nil), // 22: tez.telegram.v1.ForwardMessagesResponse
-	(*MarkReadRequest)(nil),         // 23: tez.telegram.v1.MarkReadRequest
-	(*MarkReadResponse)(nil),        // 24: tez.telegram.v1.MarkReadResponse
-	(*SetTypingRequest)(nil),        // 25: tez.telegram.v1.SetTypingRequest
-	(*SetTypingResponse)(nil),       // 26: tez.telegram.v1.SetTypingResponse
-	(*timestamppb.Timestamp)(nil),   // 27: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 28: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),   // 29: google.protobuf.FieldMask
+	(ForwardOriginType)(0),          // 3: tez.telegram.v1.ForwardOriginType
+	(MessageActionType)(0),          // 4: tez.telegram.v1.MessageActionType
+	(ParseMode)(0),                  // 5: tez.telegram.v1.ParseMode
+	(TypingAction)(0),               // 6: tez.telegram.v1.TypingAction
+	(*Message)(nil),                 // 7: tez.telegram.v1.Message
+	(*MessageEntity)(nil),           // 8: tez.telegram.v1.MessageEntity
+	(*MessageMedia)(nil),            // 9: tez.telegram.v1.MessageMedia
+	(*ForwardHeader)(nil),           // 10: tez.telegram.v1.ForwardHeader
+	(*MessageAction)(nil),           // 11: tez.telegram.v1.MessageAction
+	(*ListMessagesRequest)(nil),     // 12: tez.telegram.v1.ListMessagesRequest
+	(*ListMessagesResponse)(nil),    // 13: tez.telegram.v1.ListMessagesResponse
+	(*GetMessageRequest)(nil),       // 14: tez.telegram.v1.GetMessageRequest
+	(*GetMessageResponse)(nil),      // 15: tez.telegram.v1.GetMessageResponse
+	(*SearchMessagesRequest)(nil),   // 16: tez.telegram.v1.SearchMessagesRequest
+	(*SearchMessagesResponse)(nil),  // 17: tez.telegram.v1.SearchMessagesResponse
+	(*SendMessageRequest)(nil),      // 18: tez.telegram.v1.SendMessageRequest
+	(*SendMessageResponse)(nil),     // 19: tez.telegram.v1.SendMessageResponse
+	(*EditMessageRequest)(nil),      // 20: tez.telegram.v1.EditMessageRequest
+	(*EditMessageResponse)(nil),     // 21: tez.telegram.v1.EditMessageResponse
+	(*DeleteMessagesRequest)(nil),   // 22: tez.telegram.v1.DeleteMessagesRequest
+	(*DeleteMessagesResponse)(nil),  // 23: tez.telegram.v1.DeleteMessagesResponse
+	(*ForwardMessagesRequest)(nil),  // 24: tez.telegram.v1.ForwardMessagesRequest
+	(*ForwardMessagesResponse)(nil), // 25: tez.telegram.v1.ForwardMessagesResponse
+	(*MarkReadRequest)(nil),         // 26: tez.telegram.v1.MarkReadRequest
+	(*MarkReadResponse)(nil),        // 27: tez.telegram.v1.MarkReadResponse
+	(*SetTypingRequest)(nil),        // 28: tez.telegram.v1.SetTypingRequest
+	(*SetTypingResponse)(nil),       // 29: tez.telegram.v1.SetTypingResponse
+	(*timestamppb.Timestamp)(nil),   // 30: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),     // 31: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),   // 32: google.protobuf.FieldMask
 }
 var file_tez_telegram_v1_message_proto_depIdxs = []int32{
-	6,  // 0: tez.telegram.v1.Message.entities:type_name -> tez.telegram.v1.MessageEntity
-	7,  // 1: tez.telegram.v1.Message.media:type_name -> tez.telegram.v1.MessageMedia
-	8,  // 2: tez.telegram.v1.Message.forward_from:type_name -> tez.telegram.v1.ForwardHeader
-	27, // 3: tez.telegram.v1.Message.send_time:type_name -> google.protobuf.Timestamp
-	27, // 4: tez.telegram.v1.Message.edit_time:type_name -> google.protobuf.Timestamp
+	8,  // 0: tez.telegram.v1.Message.entities:type_name -> tez.telegram.v1.MessageEntity
+	9,  // 1: tez.telegram.v1.Message.media:type_name -> tez.telegram.v1.MessageMedia
+	10, // 2: tez.telegram.v1.Message.forward_from:type_name -> tez.telegram.v1.ForwardHeader
+	30, // 3: tez.telegram.v1.Message.send_time:type_name -> google.protobuf.Timestamp
+	30, // 4: tez.telegram.v1.Message.edit_time:type_name -> google.protobuf.Timestamp
 	0,  // 5: tez.telegram.v1.Message.state:type_name -> tez.telegram.v1.MessageState
-	1,  // 6: tez.telegram.v1.MessageEntity.type:type_name -> tez.telegram.v1.MessageEntityType
-	2,  // 7: tez.telegram.v1.MessageMedia.kind:type_name -> tez.telegram.v1.MediaKind
-	28, // 8: tez.telegram.v1.MessageMedia.duration:type_name -> google.protobuf.Duration
-	27, // 9: tez.telegram.v1.ForwardHeader.send_time:type_name -> google.protobuf.Timestamp
-	27, // 10: tez.telegram.v1.ListMessagesRequest.before_time:type_name -> google.protobuf.Timestamp
-	5,  // 11: tez.telegram.v1.ListMessagesResponse.messages:type_name -> tez.telegram.v1.Message
-	5,  // 12: tez.telegram.v1.GetMessageResponse.message:type_name -> tez.telegram.v1.Message
-	27, // 13: tez.telegram.v1.SearchMessagesRequest.from_time:type_name -> google.protobuf.Timestamp
-	27, // 14: tez.telegram.v1.SearchMessagesRequest.to_time:type_name -> google.protobuf.Timestamp
-	5,  // 15: tez.telegram.v1.SearchMessagesResponse.messages:type_name -> tez.telegram.v1.Message
-	6,  // 16: tez.telegram.v1.SendMessageRequest.entities:type_name -> tez.telegram.v1.MessageEntity
-	3,  // 17: tez.telegram.v1.SendMessageRequest.parse_mode:type_name -> tez.telegram.v1.ParseMode
-	2,  // 18: tez.telegram.v1.SendMessageRequest.send_as:type_name -> tez.telegram.v1.MediaKind
-	27, // 19: tez.telegram.v1.SendMessageRequest.schedule_time:type_name -> google.protobuf.Timestamp
-	5,  // 20: tez.telegram.v1.SendMessageResponse.message:type_name -> tez.telegram.v1.Message
-	6,  // 21: tez.telegram.v1.EditMessageRequest.entities:type_name -> tez.telegram.v1.MessageEntity
-	29, // 22: tez.telegram.v1.EditMessageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 23: tez.telegram.v1.EditMessageResponse.message:type_name -> tez.telegram.v1.Message
-	5,  // 24: tez.telegram.v1.ForwardMessagesResponse.messages:type_name -> tez.telegram.v1.Message
-	4,  // 25: tez.telegram.v1.SetTypingRequest.action:type_name -> tez.telegram.v1.TypingAction
-	9,  // 26: tez.telegram.v1.MessageService.ListMessages:input_type -> tez.telegram.v1.ListMessagesRequest
-	11, // 27: tez.telegram.v1.MessageService.GetMessage:input_type -> tez.telegram.v1.GetMessageRequest
-	13, // 28: tez.telegram.v1.MessageService.SearchMessages:input_type -> tez.telegram.v1.SearchMessagesRequest
-	15, // 29: tez.telegram.v1.MessageService.SendMessage:input_type -> tez.telegram.v1.SendMessageRequest
-	17, // 30: tez.telegram.v1.MessageService.EditMessage:input_type -> tez.telegram.v1.EditMessageRequest
-	19, // 31: tez.telegram.v1.MessageService.DeleteMessages:input_type -> tez.telegram.v1.DeleteMessagesRequest
-	21, // 32: tez.telegram.v1.MessageService.ForwardMessages:input_type -> tez.telegram.v1.ForwardMessagesRequest
-	23, // 33: tez.telegram.v1.MessageService.MarkRead:input_type -> tez.telegram.v1.MarkReadRequest
-	25, // 34: tez.telegram.v1.MessageService.SetTyping:input_type -> tez.telegram.v1.SetTypingRequest
-	10, // 35: tez.telegram.v1.MessageService.ListMessages:output_type -> tez.telegram.v1.ListMessagesResponse
-	12, // 36: tez.telegram.v1.MessageService.GetMessage:output_type -> tez.telegram.v1.GetMessageResponse
-	14, // 37: tez.telegram.v1.MessageService.SearchMessages:output_type -> tez.telegram.v1.SearchMessagesResponse
-	16, // 38: tez.telegram.v1.MessageService.SendMessage:output_type -> tez.telegram.v1.SendMessageResponse
-	18, // 39: tez.telegram.v1.MessageService.EditMessage:output_type -> tez.telegram.v1.EditMessageResponse
-	20, // 40: tez.telegram.v1.MessageService.DeleteMessages:output_type -> tez.telegram.v1.DeleteMessagesResponse
-	22, // 41: tez.telegram.v1.MessageService.ForwardMessages:output_type -> tez.telegram.v1.ForwardMessagesResponse
-	24, // 42: tez.telegram.v1.MessageService.MarkRead:output_type -> tez.telegram.v1.MarkReadResponse
-	26, // 43: tez.telegram.v1.MessageService.SetTyping:output_type -> tez.telegram.v1.SetTypingResponse
-	35, // [35:44] is the sub-list for method output_type
-	26, // [26:35] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	11, // 6: tez.telegram.v1.Message.action:type_name -> tez.telegram.v1.MessageAction
+	1,  // 7: tez.telegram.v1.MessageEntity.type:type_name -> tez.telegram.v1.MessageEntityType
+	2,  // 8: tez.telegram.v1.MessageMedia.kind:type_name -> tez.telegram.v1.MediaKind
+	31, // 9: tez.telegram.v1.MessageMedia.duration:type_name -> google.protobuf.Duration
+	30, // 10: tez.telegram.v1.ForwardHeader.send_time:type_name -> google.protobuf.Timestamp
+	3,  // 11: tez.telegram.v1.ForwardHeader.origin_type:type_name -> tez.telegram.v1.ForwardOriginType
+	4,  // 12: tez.telegram.v1.MessageAction.type:type_name -> tez.telegram.v1.MessageActionType
+	30, // 13: tez.telegram.v1.ListMessagesRequest.before_time:type_name -> google.protobuf.Timestamp
+	7,  // 14: tez.telegram.v1.ListMessagesResponse.messages:type_name -> tez.telegram.v1.Message
+	7,  // 15: tez.telegram.v1.GetMessageResponse.message:type_name -> tez.telegram.v1.Message
+	30, // 16: tez.telegram.v1.SearchMessagesRequest.from_time:type_name -> google.protobuf.Timestamp
+	30, // 17: tez.telegram.v1.SearchMessagesRequest.to_time:type_name -> google.protobuf.Timestamp
+	7,  // 18: tez.telegram.v1.SearchMessagesResponse.messages:type_name -> tez.telegram.v1.Message
+	8,  // 19: tez.telegram.v1.SendMessageRequest.entities:type_name -> tez.telegram.v1.MessageEntity
+	5,  // 20: tez.telegram.v1.SendMessageRequest.parse_mode:type_name -> tez.telegram.v1.ParseMode
+	2,  // 21: tez.telegram.v1.SendMessageRequest.send_as:type_name -> tez.telegram.v1.MediaKind
+	30, // 22: tez.telegram.v1.SendMessageRequest.schedule_time:type_name -> google.protobuf.Timestamp
+	7,  // 23: tez.telegram.v1.SendMessageResponse.message:type_name -> tez.telegram.v1.Message
+	8,  // 24: tez.telegram.v1.EditMessageRequest.entities:type_name -> tez.telegram.v1.MessageEntity
+	32, // 25: tez.telegram.v1.EditMessageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	7,  // 26: tez.telegram.v1.EditMessageResponse.message:type_name -> tez.telegram.v1.Message
+	7,  // 27: tez.telegram.v1.ForwardMessagesResponse.messages:type_name -> tez.telegram.v1.Message
+	6,  // 28: tez.telegram.v1.SetTypingRequest.action:type_name -> tez.telegram.v1.TypingAction
+	12, // 29: tez.telegram.v1.MessageService.ListMessages:input_type -> tez.telegram.v1.ListMessagesRequest
+	14, // 30: tez.telegram.v1.MessageService.GetMessage:input_type -> tez.telegram.v1.GetMessageRequest
+	16, // 31: tez.telegram.v1.MessageService.SearchMessages:input_type -> tez.telegram.v1.SearchMessagesRequest
+	18, // 32: tez.telegram.v1.MessageService.SendMessage:input_type -> tez.telegram.v1.SendMessageRequest
+	20, // 33: tez.telegram.v1.MessageService.EditMessage:input_type -> tez.telegram.v1.EditMessageRequest
+	22, // 34: tez.telegram.v1.MessageService.DeleteMessages:input_type -> tez.telegram.v1.DeleteMessagesRequest
+	24, // 35: tez.telegram.v1.MessageService.ForwardMessages:input_type -> tez.telegram.v1.ForwardMessagesRequest
+	26, // 36: tez.telegram.v1.MessageService.MarkRead:input_type -> tez.telegram.v1.MarkReadRequest
+	28, // 37: tez.telegram.v1.MessageService.SetTyping:input_type -> tez.telegram.v1.SetTypingRequest
+	13, // 38: tez.telegram.v1.MessageService.ListMessages:output_type -> tez.telegram.v1.ListMessagesResponse
+	15, // 39: tez.telegram.v1.MessageService.GetMessage:output_type -> tez.telegram.v1.GetMessageResponse
+	17, // 40: tez.telegram.v1.MessageService.SearchMessages:output_type -> tez.telegram.v1.SearchMessagesResponse
+	19, // 41: tez.telegram.v1.MessageService.SendMessage:output_type -> tez.telegram.v1.SendMessageResponse
+	21, // 42: tez.telegram.v1.MessageService.EditMessage:output_type -> tez.telegram.v1.EditMessageResponse
+	23, // 43: tez.telegram.v1.MessageService.DeleteMessages:output_type -> tez.telegram.v1.DeleteMessagesResponse
+	25, // 44: tez.telegram.v1.MessageService.ForwardMessages:output_type -> tez.telegram.v1.ForwardMessagesResponse
+	27, // 45: tez.telegram.v1.MessageService.MarkRead:output_type -> tez.telegram.v1.MarkReadResponse
+	29, // 46: tez.telegram.v1.MessageService.SetTyping:output_type -> tez.telegram.v1.SetTypingResponse
+	38, // [38:47] is the sub-list for method output_type
+	29, // [29:38] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_tez_telegram_v1_message_proto_init() }
@@ -2506,18 +2918,19 @@ func file_tez_telegram_v1_message_proto_init() {
 	if File_tez_telegram_v1_message_proto != nil {
 		return
 	}
-	file_tez_telegram_v1_message_proto_msgTypes[4].OneofWrappers = []any{
+	file_tez_telegram_v1_message_proto_msgTypes[5].OneofWrappers = []any{
 		(*ListMessagesRequest_BeforeMessageId)(nil),
 		(*ListMessagesRequest_BeforeTime)(nil),
+		(*ListMessagesRequest_AfterMessageId)(nil),
 	}
-	file_tez_telegram_v1_message_proto_msgTypes[8].OneofWrappers = []any{}
+	file_tez_telegram_v1_message_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tez_telegram_v1_message_proto_rawDesc), len(file_tez_telegram_v1_message_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   22,
+			NumEnums:      7,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -54,15 +54,18 @@ const (
 // RESOURCE_EXHAUSTED with RetryInfo (reason RATE_LIMITED, or FLOOD_WAIT where
 // noted); UNAVAILABLE (retryable). See ErrorReason.
 type MessageServiceClient interface {
-	// ListMessages returns a chat's history, newest first. Pages come from the
-	// gateway's store and are backfilled from Telegram when the store has not
-	// seen that part of the history yet.
+	// ListMessages returns a chat's history, newest first; or, with
+	// `after_message_id`, the messages that came after one the caller has,
+	// oldest first (to sync everything since). Pages come from the gateway's
+	// store and are backfilled from Telegram when the store has not seen that
+	// part of the history yet.
 	//
-	// Errors: INVALID_ARGUMENT on `page_size` (outside 0..=100), on a
-	// `page_token` this RPC did not issue, or when `page_token` is combined with
-	// `before_message_id` / `before_time`; NOT_FOUND when the chat is unknown to
-	// the account; RESOURCE_EXHAUSTED (FLOOD_WAIT) when a backfill from Telegram
-	// must wait.
+	// Errors: INVALID_ARGUMENT on `page_size` (outside 0..=100), on a negative
+	// `after_message_id`, on a `page_token` this RPC did not issue, or when
+	// `page_token` is combined with an `anchor` (`before_message_id`,
+	// `before_time` or `after_message_id`); NOT_FOUND when the chat is unknown
+	// to the account; RESOURCE_EXHAUSTED (FLOOD_WAIT) when a backfill from
+	// Telegram must wait.
 	ListMessages(ctx context.Context, in *ListMessagesRequest, opts ...grpc.CallOption) (*ListMessagesResponse, error)
 	// GetMessage returns one message.
 	//
@@ -259,15 +262,18 @@ func (c *messageServiceClient) SetTyping(ctx context.Context, in *SetTypingReque
 // RESOURCE_EXHAUSTED with RetryInfo (reason RATE_LIMITED, or FLOOD_WAIT where
 // noted); UNAVAILABLE (retryable). See ErrorReason.
 type MessageServiceServer interface {
-	// ListMessages returns a chat's history, newest first. Pages come from the
-	// gateway's store and are backfilled from Telegram when the store has not
-	// seen that part of the history yet.
+	// ListMessages returns a chat's history, newest first; or, with
+	// `after_message_id`, the messages that came after one the caller has,
+	// oldest first (to sync everything since). Pages come from the gateway's
+	// store and are backfilled from Telegram when the store has not seen that
+	// part of the history yet.
 	//
-	// Errors: INVALID_ARGUMENT on `page_size` (outside 0..=100), on a
-	// `page_token` this RPC did not issue, or when `page_token` is combined with
-	// `before_message_id` / `before_time`; NOT_FOUND when the chat is unknown to
-	// the account; RESOURCE_EXHAUSTED (FLOOD_WAIT) when a backfill from Telegram
-	// must wait.
+	// Errors: INVALID_ARGUMENT on `page_size` (outside 0..=100), on a negative
+	// `after_message_id`, on a `page_token` this RPC did not issue, or when
+	// `page_token` is combined with an `anchor` (`before_message_id`,
+	// `before_time` or `after_message_id`); NOT_FOUND when the chat is unknown
+	// to the account; RESOURCE_EXHAUSTED (FLOOD_WAIT) when a backfill from
+	// Telegram must wait.
 	ListMessages(context.Context, *ListMessagesRequest) (*ListMessagesResponse, error)
 	// GetMessage returns one message.
 	//

@@ -27,7 +27,7 @@ CHAT_TYPE_SUPERGROUP: ChatType
 CHAT_TYPE_CHANNEL: ChatType
 
 class Chat(_message.Message):
-    __slots__ = ("account_id", "chat_id", "type", "title", "username", "first_name", "last_name", "about", "member_count", "unread_count", "last_message", "pinned", "archived", "update_time", "phone_number")
+    __slots__ = ("account_id", "chat_id", "type", "title", "username", "first_name", "last_name", "about", "member_count", "unread_count", "last_message", "pinned", "archived", "update_time", "phone_number", "read_inbox_max_id", "read_outbox_max_id", "muted", "muted_until")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CHAT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +43,10 @@ class Chat(_message.Message):
     ARCHIVED_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     PHONE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    READ_INBOX_MAX_ID_FIELD_NUMBER: _ClassVar[int]
+    READ_OUTBOX_MAX_ID_FIELD_NUMBER: _ClassVar[int]
+    MUTED_FIELD_NUMBER: _ClassVar[int]
+    MUTED_UNTIL_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     chat_id: int
     type: ChatType
@@ -58,7 +62,11 @@ class Chat(_message.Message):
     archived: bool
     update_time: _timestamp_pb2.Timestamp
     phone_number: str
-    def __init__(self, account_id: _Optional[str] = ..., chat_id: _Optional[int] = ..., type: _Optional[_Union[ChatType, str]] = ..., title: _Optional[str] = ..., username: _Optional[str] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., about: _Optional[str] = ..., member_count: _Optional[int] = ..., unread_count: _Optional[int] = ..., last_message: _Optional[_Union[_message_pb2.Message, _Mapping]] = ..., pinned: _Optional[bool] = ..., archived: _Optional[bool] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., phone_number: _Optional[str] = ...) -> None: ...
+    read_inbox_max_id: int
+    read_outbox_max_id: int
+    muted: bool
+    muted_until: _timestamp_pb2.Timestamp
+    def __init__(self, account_id: _Optional[str] = ..., chat_id: _Optional[int] = ..., type: _Optional[_Union[ChatType, str]] = ..., title: _Optional[str] = ..., username: _Optional[str] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., about: _Optional[str] = ..., member_count: _Optional[int] = ..., unread_count: _Optional[int] = ..., last_message: _Optional[_Union[_message_pb2.Message, _Mapping]] = ..., pinned: _Optional[bool] = ..., archived: _Optional[bool] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., phone_number: _Optional[str] = ..., read_inbox_max_id: _Optional[int] = ..., read_outbox_max_id: _Optional[int] = ..., muted: _Optional[bool] = ..., muted_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Contact(_message.Message):
     __slots__ = ("account_id", "user_id", "phone_number", "first_name", "last_name", "username", "mutual")

@@ -87,7 +87,12 @@ class ChatServiceServicer:
 
     def ListChats(self, request, context):
         """ListChats lists the account's chats in Telegram's order: pinned chats
-        first, then by the time of their last message, newest first.
+        first, then by the time of their last message, newest first. The first
+        call after a login loads the chat list from Telegram (unless the
+        account's connection did already); later calls read the gateway's store,
+        which the account's live updates keep current. Without `account_id` it
+        lists the chats of every account of the caller's tenant in that order
+        (the agents' inbox), from the store.
 
         Errors: INVALID_ARGUMENT on `page_size` (outside 0..=100), `filter.query`
         (over 128 characters), `filter.types` (UNSPECIFIED) or a `page_token` not

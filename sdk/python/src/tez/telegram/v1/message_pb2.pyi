@@ -55,6 +55,34 @@ class MediaKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MEDIA_KIND_DOCUMENT: _ClassVar[MediaKind]
     MEDIA_KIND_OTHER: _ClassVar[MediaKind]
 
+class ForwardOriginType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FORWARD_ORIGIN_TYPE_UNSPECIFIED: _ClassVar[ForwardOriginType]
+    FORWARD_ORIGIN_TYPE_USER: _ClassVar[ForwardOriginType]
+    FORWARD_ORIGIN_TYPE_HIDDEN_USER: _ClassVar[ForwardOriginType]
+    FORWARD_ORIGIN_TYPE_CHAT: _ClassVar[ForwardOriginType]
+    FORWARD_ORIGIN_TYPE_CHANNEL: _ClassVar[ForwardOriginType]
+
+class MessageActionType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MESSAGE_ACTION_TYPE_UNSPECIFIED: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_CHAT_CREATE: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_CHAT_EDIT_PHOTO: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_CHAT_DELETE_PHOTO: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_CHAT_ADD_USER: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_CHAT_DELETE_USER: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_CHAT_JOINED_BY_LINK: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_CHANNEL_CREATE: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_PIN_MESSAGE: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_HISTORY_CLEAR: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_PHONE_CALL: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_SCREENSHOT_TAKEN: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_CONTACT_SIGN_UP: _ClassVar[MessageActionType]
+    MESSAGE_ACTION_TYPE_OTHER: _ClassVar[MessageActionType]
+
 class ParseMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     PARSE_MODE_UNSPECIFIED: _ClassVar[ParseMode]
@@ -105,6 +133,28 @@ MEDIA_KIND_ANIMATION: MediaKind
 MEDIA_KIND_STICKER: MediaKind
 MEDIA_KIND_DOCUMENT: MediaKind
 MEDIA_KIND_OTHER: MediaKind
+FORWARD_ORIGIN_TYPE_UNSPECIFIED: ForwardOriginType
+FORWARD_ORIGIN_TYPE_USER: ForwardOriginType
+FORWARD_ORIGIN_TYPE_HIDDEN_USER: ForwardOriginType
+FORWARD_ORIGIN_TYPE_CHAT: ForwardOriginType
+FORWARD_ORIGIN_TYPE_CHANNEL: ForwardOriginType
+MESSAGE_ACTION_TYPE_UNSPECIFIED: MessageActionType
+MESSAGE_ACTION_TYPE_CHAT_CREATE: MessageActionType
+MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE: MessageActionType
+MESSAGE_ACTION_TYPE_CHAT_EDIT_PHOTO: MessageActionType
+MESSAGE_ACTION_TYPE_CHAT_DELETE_PHOTO: MessageActionType
+MESSAGE_ACTION_TYPE_CHAT_ADD_USER: MessageActionType
+MESSAGE_ACTION_TYPE_CHAT_DELETE_USER: MessageActionType
+MESSAGE_ACTION_TYPE_CHAT_JOINED_BY_LINK: MessageActionType
+MESSAGE_ACTION_TYPE_CHANNEL_CREATE: MessageActionType
+MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO: MessageActionType
+MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM: MessageActionType
+MESSAGE_ACTION_TYPE_PIN_MESSAGE: MessageActionType
+MESSAGE_ACTION_TYPE_HISTORY_CLEAR: MessageActionType
+MESSAGE_ACTION_TYPE_PHONE_CALL: MessageActionType
+MESSAGE_ACTION_TYPE_SCREENSHOT_TAKEN: MessageActionType
+MESSAGE_ACTION_TYPE_CONTACT_SIGN_UP: MessageActionType
+MESSAGE_ACTION_TYPE_OTHER: MessageActionType
 PARSE_MODE_UNSPECIFIED: ParseMode
 PARSE_MODE_MARKDOWN: ParseMode
 PARSE_MODE_HTML: ParseMode
@@ -118,7 +168,7 @@ TYPING_ACTION_UPLOAD_DOCUMENT: TypingAction
 TYPING_ACTION_CHOOSE_STICKER: TypingAction
 
 class Message(_message.Message):
-    __slots__ = ("account_id", "chat_id", "message_id", "sender_id", "outgoing", "text", "entities", "media", "reply_to_message_id", "forward_from", "send_time", "edit_time", "views", "state", "request_id", "error_reason")
+    __slots__ = ("account_id", "chat_id", "message_id", "sender_id", "outgoing", "text", "entities", "media", "reply_to_message_id", "forward_from", "send_time", "edit_time", "views", "state", "request_id", "error_reason", "grouped_id", "action")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CHAT_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -135,6 +185,8 @@ class Message(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ERROR_REASON_FIELD_NUMBER: _ClassVar[int]
+    GROUPED_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     chat_id: int
     message_id: int
@@ -151,7 +203,9 @@ class Message(_message.Message):
     state: MessageState
     request_id: str
     error_reason: str
-    def __init__(self, account_id: _Optional[str] = ..., chat_id: _Optional[int] = ..., message_id: _Optional[int] = ..., sender_id: _Optional[int] = ..., outgoing: _Optional[bool] = ..., text: _Optional[str] = ..., entities: _Optional[_Iterable[_Union[MessageEntity, _Mapping]]] = ..., media: _Optional[_Union[MessageMedia, _Mapping]] = ..., reply_to_message_id: _Optional[int] = ..., forward_from: _Optional[_Union[ForwardHeader, _Mapping]] = ..., send_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., edit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., views: _Optional[int] = ..., state: _Optional[_Union[MessageState, str]] = ..., request_id: _Optional[str] = ..., error_reason: _Optional[str] = ...) -> None: ...
+    grouped_id: int
+    action: MessageAction
+    def __init__(self, account_id: _Optional[str] = ..., chat_id: _Optional[int] = ..., message_id: _Optional[int] = ..., sender_id: _Optional[int] = ..., outgoing: _Optional[bool] = ..., text: _Optional[str] = ..., entities: _Optional[_Iterable[_Union[MessageEntity, _Mapping]]] = ..., media: _Optional[_Union[MessageMedia, _Mapping]] = ..., reply_to_message_id: _Optional[int] = ..., forward_from: _Optional[_Union[ForwardHeader, _Mapping]] = ..., send_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., edit_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., views: _Optional[int] = ..., state: _Optional[_Union[MessageState, str]] = ..., request_id: _Optional[str] = ..., error_reason: _Optional[str] = ..., grouped_id: _Optional[int] = ..., action: _Optional[_Union[MessageAction, _Mapping]] = ...) -> None: ...
 
 class MessageEntity(_message.Message):
     __slots__ = ("type", "offset", "length", "url", "user_id", "language", "custom_emoji_id")
@@ -198,34 +252,54 @@ class MessageMedia(_message.Message):
     def __init__(self, kind: _Optional[_Union[MediaKind, str]] = ..., media_id: _Optional[str] = ..., file_name: _Optional[str] = ..., mime_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., title: _Optional[str] = ..., performer: _Optional[str] = ..., emoji: _Optional[str] = ...) -> None: ...
 
 class ForwardHeader(_message.Message):
-    __slots__ = ("sender_id", "sender_name", "chat_id", "message_id", "send_time")
+    __slots__ = ("sender_id", "sender_name", "chat_id", "message_id", "send_time", "origin_type", "post_author")
     SENDER_ID_FIELD_NUMBER: _ClassVar[int]
     SENDER_NAME_FIELD_NUMBER: _ClassVar[int]
     CHAT_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     SEND_TIME_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_TYPE_FIELD_NUMBER: _ClassVar[int]
+    POST_AUTHOR_FIELD_NUMBER: _ClassVar[int]
     sender_id: int
     sender_name: str
     chat_id: int
     message_id: int
     send_time: _timestamp_pb2.Timestamp
-    def __init__(self, sender_id: _Optional[int] = ..., sender_name: _Optional[str] = ..., chat_id: _Optional[int] = ..., message_id: _Optional[int] = ..., send_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    origin_type: ForwardOriginType
+    post_author: str
+    def __init__(self, sender_id: _Optional[int] = ..., sender_name: _Optional[str] = ..., chat_id: _Optional[int] = ..., message_id: _Optional[int] = ..., send_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., origin_type: _Optional[_Union[ForwardOriginType, str]] = ..., post_author: _Optional[str] = ...) -> None: ...
+
+class MessageAction(_message.Message):
+    __slots__ = ("type", "user_ids", "title", "message_id", "chat_id")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    CHAT_ID_FIELD_NUMBER: _ClassVar[int]
+    type: MessageActionType
+    user_ids: _containers.RepeatedScalarFieldContainer[int]
+    title: str
+    message_id: int
+    chat_id: int
+    def __init__(self, type: _Optional[_Union[MessageActionType, str]] = ..., user_ids: _Optional[_Iterable[int]] = ..., title: _Optional[str] = ..., message_id: _Optional[int] = ..., chat_id: _Optional[int] = ...) -> None: ...
 
 class ListMessagesRequest(_message.Message):
-    __slots__ = ("account_id", "chat_id", "page_size", "page_token", "before_message_id", "before_time")
+    __slots__ = ("account_id", "chat_id", "page_size", "page_token", "before_message_id", "before_time", "after_message_id")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CHAT_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     BEFORE_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     BEFORE_TIME_FIELD_NUMBER: _ClassVar[int]
+    AFTER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     chat_id: int
     page_size: int
     page_token: str
     before_message_id: int
     before_time: _timestamp_pb2.Timestamp
-    def __init__(self, account_id: _Optional[str] = ..., chat_id: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., before_message_id: _Optional[int] = ..., before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    after_message_id: int
+    def __init__(self, account_id: _Optional[str] = ..., chat_id: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., before_message_id: _Optional[int] = ..., before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., after_message_id: _Optional[int] = ...) -> None: ...
 
 class ListMessagesResponse(_message.Message):
     __slots__ = ("messages", "next_page_token", "total_count")

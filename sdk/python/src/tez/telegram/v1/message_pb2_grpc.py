@@ -123,15 +123,18 @@ class MessageServiceServicer:
     """
 
     def ListMessages(self, request, context):
-        """ListMessages returns a chat's history, newest first. Pages come from the
-        gateway's store and are backfilled from Telegram when the store has not
-        seen that part of the history yet.
+        """ListMessages returns a chat's history, newest first; or, with
+        `after_message_id`, the messages that came after one the caller has,
+        oldest first (to sync everything since). Pages come from the gateway's
+        store and are backfilled from Telegram when the store has not seen that
+        part of the history yet.
 
-        Errors: INVALID_ARGUMENT on `page_size` (outside 0..=100), on a
-        `page_token` this RPC did not issue, or when `page_token` is combined with
-        `before_message_id` / `before_time`; NOT_FOUND when the chat is unknown to
-        the account; RESOURCE_EXHAUSTED (FLOOD_WAIT) when a backfill from Telegram
-        must wait.
+        Errors: INVALID_ARGUMENT on `page_size` (outside 0..=100), on a negative
+        `after_message_id`, on a `page_token` this RPC did not issue, or when
+        `page_token` is combined with an `anchor` (`before_message_id`,
+        `before_time` or `after_message_id`); NOT_FOUND when the chat is unknown
+        to the account; RESOURCE_EXHAUSTED (FLOOD_WAIT) when a backfill from
+        Telegram must wait.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tez/telegram/v1/chat.proto.
  */
 export const file_tez_telegram_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("Chp0ZXovdGVsZWdyYW0vdjEvY2hhdC5wcm90bxIPdGV6LnRlbGVncmFtLnYxIvACCgRDaGF0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxInCgR0eXBlGAMgASgOMhkudGV6LnRlbGVncmFtLnYxLkNoYXRUeXBlEg0KBXRpdGxlGAQgASgJEhAKCHVzZXJuYW1lGAUgASgJEhIKCmZpcnN0X25hbWUYBiABKAkSEQoJbGFzdF9uYW1lGAcgASgJEg0KBWFib3V0GAggASgJEhQKDG1lbWJlcl9jb3VudBgJIAEoBRIUCgx1bnJlYWRfY291bnQYCiABKAUSLgoMbGFzdF9tZXNzYWdlGAsgASgLMhgudGV6LnRlbGVncmFtLnYxLk1lc3NhZ2USDgoGcGlubmVkGAwgASgIEhAKCGFyY2hpdmVkGA0gASgIEi8KC3VwZGF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxwaG9uZV9udW1iZXIYDyABKAkijQEKB0NvbnRhY3QSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgDEhQKDHBob25lX251bWJlchgDIAEoCRISCgpmaXJzdF9uYW1lGAQgASgJEhEKCWxhc3RfbmFtZRgFIAEoCRIQCgh1c2VybmFtZRgGIAEoCRIOCgZtdXR1YWwYByABKAgiaQoKQ2hhdEZpbHRlchIVCghhcmNoaXZlZBgBIAEoCEgAiAEBEigKBXR5cGVzGAIgAygOMhkudGV6LnRlbGVncmFtLnYxLkNoYXRUeXBlEg0KBXF1ZXJ5GAMgASgJQgsKCV9hcmNoaXZlZCJ6ChBMaXN0Q2hhdHNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSKwoGZmlsdGVyGAQgASgLMhsudGV6LnRlbGVncmFtLnYxLkNoYXRGaWx0ZXIiUgoRTGlzdENoYXRzUmVzcG9uc2USJAoFY2hhdHMYASADKAsyFS50ZXoudGVsZWdyYW0udjEuQ2hhdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNQoOR2V0Q2hhdFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDIjYKD0dldENoYXRSZXNwb25zZRIjCgRjaGF0GAEgASgLMhUudGV6LnRlbGVncmFtLnYxLkNoYXQihQEKElJlc29sdmVDaGF0UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEhIKCHVzZXJuYW1lGAIgASgJSAASFgoMcGhvbmVfbnVtYmVyGAMgASgJSAASEgoKZmlyc3RfbmFtZRgEIAEoCRIRCglsYXN0X25hbWUYBSABKAlCCAoGdGFyZ2V0IlQKE1Jlc29sdmVDaGF0UmVzcG9uc2USIwoEY2hhdBgBIAEoCzIVLnRlei50ZWxlZ3JhbS52MS5DaGF0EhgKEGNvbnRhY3RfaW1wb3J0ZWQYAiABKAgiUAoTTGlzdENvbnRhY3RzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlsKFExpc3RDb250YWN0c1Jlc3BvbnNlEioKCGNvbnRhY3RzGAEgAygLMhgudGV6LnRlbGVncmFtLnYxLkNvbnRhY3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKpUBCghDaGF0VHlwZRIZChVDSEFUX1RZUEVfVU5TUEVDSUZJRUQQABIVChFDSEFUX1RZUEVfUFJJVkFURRABEhEKDUNIQVRfVFlQRV9CT1QQAhITCg9DSEFUX1RZUEVfR1JPVVAQAxIYChRDSEFUX1RZUEVfU1VQRVJHUk9VUBAEEhUKEUNIQVRfVFlQRV9DSEFOTkVMEAUy5gIKC0NoYXRTZXJ2aWNlElIKCUxpc3RDaGF0cxIhLnRlei50ZWxlZ3JhbS52MS5MaXN0Q2hhdHNSZXF1ZXN0GiIudGV6LnRlbGVncmFtLnYxLkxpc3RDaGF0c1Jlc3BvbnNlEkwKB0dldENoYXQSHy50ZXoudGVsZWdyYW0udjEuR2V0Q2hhdFJlcXVlc3QaIC50ZXoudGVsZWdyYW0udjEuR2V0Q2hhdFJlc3BvbnNlElgKC1Jlc29sdmVDaGF0EiMudGV6LnRlbGVncmFtLnYxLlJlc29sdmVDaGF0UmVxdWVzdBokLnRlei50ZWxlZ3JhbS52MS5SZXNvbHZlQ2hhdFJlc3BvbnNlElsKDExpc3RDb250YWN0cxIkLnRlei50ZWxlZ3JhbS52MS5MaXN0Q29udGFjdHNSZXF1ZXN0GiUudGV6LnRlbGVncmFtLnYxLkxpc3RDb250YWN0c1Jlc3BvbnNlQrwBChNjb20udGV6LnRlbGVncmFtLnYxQglDaGF0UHJvdG9QAVo8Z2l0aHViLmNvbS90ZXotY3JtL3RlemdyYW0vc2RrL2dvL3Rlei90ZWxlZ3JhbS92MTt0ZWxlZ3JhbXYxogIDVFRYqgIPVGV6LlRlbGVncmFtLlYxygIPVGV6XFRlbGVncmFtXFYx4gIbVGV6XFRlbGVncmFtXFYxXEdQQk1ldGFkYXRh6gIRVGV6OjpUZWxlZ3JhbTo6VjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_tez_telegram_v1_message]);
+  fileDesc("Chp0ZXovdGVsZWdyYW0vdjEvY2hhdC5wcm90bxIPdGV6LnRlbGVncmFtLnYxIucDCgRDaGF0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxInCgR0eXBlGAMgASgOMhkudGV6LnRlbGVncmFtLnYxLkNoYXRUeXBlEg0KBXRpdGxlGAQgASgJEhAKCHVzZXJuYW1lGAUgASgJEhIKCmZpcnN0X25hbWUYBiABKAkSEQoJbGFzdF9uYW1lGAcgASgJEg0KBWFib3V0GAggASgJEhQKDG1lbWJlcl9jb3VudBgJIAEoBRIUCgx1bnJlYWRfY291bnQYCiABKAUSLgoMbGFzdF9tZXNzYWdlGAsgASgLMhgudGV6LnRlbGVncmFtLnYxLk1lc3NhZ2USDgoGcGlubmVkGAwgASgIEhAKCGFyY2hpdmVkGA0gASgIEi8KC3VwZGF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxwaG9uZV9udW1iZXIYDyABKAkSGQoRcmVhZF9pbmJveF9tYXhfaWQYECABKAMSGgoScmVhZF9vdXRib3hfbWF4X2lkGBEgASgDEg0KBW11dGVkGBIgASgIEi8KC211dGVkX3VudGlsGBMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKNAQoHQ29udGFjdBISCgphY2NvdW50X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAMSFAoMcGhvbmVfbnVtYmVyGAMgASgJEhIKCmZpcnN0X25hbWUYBCABKAkSEQoJbGFzdF9uYW1lGAUgASgJEhAKCHVzZXJuYW1lGAYgASgJEg4KBm11dHVhbBgHIAEoCCJpCgpDaGF0RmlsdGVyEhUKCGFyY2hpdmVkGAEgASgISACIAQESKAoFdHlwZXMYAiADKA4yGS50ZXoudGVsZWdyYW0udjEuQ2hhdFR5cGUSDQoFcXVlcnkYAyABKAlCCwoJX2FyY2hpdmVkInoKEExpc3RDaGF0c1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIrCgZmaWx0ZXIYBCABKAsyGy50ZXoudGVsZWdyYW0udjEuQ2hhdEZpbHRlciJSChFMaXN0Q2hhdHNSZXNwb25zZRIkCgVjaGF0cxgBIAMoCzIVLnRlei50ZWxlZ3JhbS52MS5DaGF0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI1Cg5HZXRDaGF0UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEg8KB2NoYXRfaWQYAiABKAMiNgoPR2V0Q2hhdFJlc3BvbnNlEiMKBGNoYXQYASABKAsyFS50ZXoudGVsZWdyYW0udjEuQ2hhdCKFAQoSUmVzb2x2ZUNoYXRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSEgoIdXNlcm5hbWUYAiABKAlIABIWCgxwaG9uZV9udW1iZXIYAyABKAlIABISCgpmaXJzdF9uYW1lGAQgASgJEhEKCWxhc3RfbmFtZRgFIAEoCUIICgZ0YXJnZXQiVAoTUmVzb2x2ZUNoYXRSZXNwb25zZRIjCgRjaGF0GAEgASgLMhUudGV6LnRlbGVncmFtLnYxLkNoYXQSGAoQY29udGFjdF9pbXBvcnRlZBgCIAEoCCJQChNMaXN0Q29udGFjdHNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiWwoUTGlzdENvbnRhY3RzUmVzcG9uc2USKgoIY29udGFjdHMYASADKAsyGC50ZXoudGVsZWdyYW0udjEuQ29udGFjdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqlQEKCENoYXRUeXBlEhkKFUNIQVRfVFlQRV9VTlNQRUNJRklFRBAAEhUKEUNIQVRfVFlQRV9QUklWQVRFEAESEQoNQ0hBVF9UWVBFX0JPVBACEhMKD0NIQVRfVFlQRV9HUk9VUBADEhgKFENIQVRfVFlQRV9TVVBFUkdST1VQEAQSFQoRQ0hBVF9UWVBFX0NIQU5ORUwQBTLmAgoLQ2hhdFNlcnZpY2USUgoJTGlzdENoYXRzEiEudGV6LnRlbGVncmFtLnYxLkxpc3RDaGF0c1JlcXVlc3QaIi50ZXoudGVsZWdyYW0udjEuTGlzdENoYXRzUmVzcG9uc2USTAoHR2V0Q2hhdBIfLnRlei50ZWxlZ3JhbS52MS5HZXRDaGF0UmVxdWVzdBogLnRlei50ZWxlZ3JhbS52MS5HZXRDaGF0UmVzcG9uc2USWAoLUmVzb2x2ZUNoYXQSIy50ZXoudGVsZWdyYW0udjEuUmVzb2x2ZUNoYXRSZXF1ZXN0GiQudGV6LnRlbGVncmFtLnYxLlJlc29sdmVDaGF0UmVzcG9uc2USWwoMTGlzdENvbnRhY3RzEiQudGV6LnRlbGVncmFtLnYxLkxpc3RDb250YWN0c1JlcXVlc3QaJS50ZXoudGVsZWdyYW0udjEuTGlzdENvbnRhY3RzUmVzcG9uc2VCvAEKE2NvbS50ZXoudGVsZWdyYW0udjFCCUNoYXRQcm90b1ABWjxnaXRodWIuY29tL3Rlei1jcm0vdGV6Z3JhbS9zZGsvZ28vdGV6L3RlbGVncmFtL3YxO3RlbGVncmFtdjGiAgNUVFiqAg9UZXouVGVsZWdyYW0uVjHKAg9UZXpcVGVsZWdyYW1cVjHiAhtUZXpcVGVsZWdyYW1cVjFcR1BCTWV0YWRhdGHqAhFUZXo6OlRlbGVncmFtOjpWMWIGcHJvdG8z", [file_google_protobuf_timestamp, file_tez_telegram_v1_message]);
 
 /**
  * Chat is a chat (dialog) of an account.
@@ -134,6 +134,41 @@ export type Chat = Message<"tez.telegram.v1.Chat"> & {
    * @generated from field: string phone_number = 15;
    */
   phoneNumber: string;
+
+  /**
+   * read_inbox_max_id is the id of the newest incoming message the account
+   * has read: incoming messages with a higher id are unread. 0 when the
+   * account has read none. A ChatRead event with `outgoing` false moves it.
+   *
+   * @generated from field: int64 read_inbox_max_id = 16;
+   */
+  readInboxMaxId: bigint;
+
+  /**
+   * read_outbox_max_id is the id of the newest outgoing message the peer has
+   * read (the "read ticks"): outgoing messages with ids up to and including it
+   * are read. 0 when unknown (nothing read yet, or Telegram does not tell, as
+   * in broadcast channels). A ChatRead event with `outgoing` true moves it.
+   *
+   * @generated from field: int64 read_outbox_max_id = 17;
+   */
+  readOutboxMaxId: bigint;
+
+  /**
+   * muted is true when the chat's notifications are muted now.
+   *
+   * @generated from field: bool muted = 18;
+   */
+  muted: boolean;
+
+  /**
+   * muted_until is when the mute ends; unset when `muted` is false. A chat
+   * muted forever carries Telegram's "forever" date, the largest int32 Unix
+   * time (2147483647, 2038-01-19T03:14:07Z).
+   *
+   * @generated from field: google.protobuf.Timestamp muted_until = 19;
+   */
+  mutedUntil?: Timestamp | undefined;
 };
 
 /**
@@ -253,7 +288,8 @@ export const ChatFilterSchema: GenMessage<ChatFilter> = /*@__PURE__*/
  */
 export type ListChatsRequest = Message<"tez.telegram.v1.ListChatsRequest"> & {
   /**
-   * account_id is the account (UUID) whose chats to list.
+   * account_id is the account (UUID) whose chats to list; empty lists the
+   * chats of every account of the caller's tenant.
    *
    * @generated from field: string account_id = 1;
    */
@@ -598,7 +634,12 @@ export const ChatTypeSchema: GenEnum<ChatType> = /*@__PURE__*/
 export const ChatService: GenService<{
   /**
    * ListChats lists the account's chats in Telegram's order: pinned chats
-   * first, then by the time of their last message, newest first.
+   * first, then by the time of their last message, newest first. The first
+   * call after a login loads the chat list from Telegram (unless the
+   * account's connection did already); later calls read the gateway's store,
+   * which the account's live updates keep current. Without `account_id` it
+   * lists the chats of every account of the caller's tenant in that order
+   * (the agents' inbox), from the store.
    *
    * Errors: INVALID_ARGUMENT on `page_size` (outside 0..=100), `filter.query`
    * (over 128 characters), `filter.types` (UNSPECIFIED) or a `page_token` not

@@ -12,7 +12,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file tez/telegram/v1/message.proto.
  */
 export const file_tez_telegram_v1_message: GenFile = /*@__PURE__*/
-  fileDesc("Ch10ZXovdGVsZWdyYW0vdjEvbWVzc2FnZS5wcm90bxIPdGV6LnRlbGVncmFtLnYxIu0DCgdNZXNzYWdlEhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxISCgptZXNzYWdlX2lkGAMgASgDEhEKCXNlbmRlcl9pZBgEIAEoAxIQCghvdXRnb2luZxgFIAEoCBIMCgR0ZXh0GAYgASgJEjAKCGVudGl0aWVzGAcgAygLMh4udGV6LnRlbGVncmFtLnYxLk1lc3NhZ2VFbnRpdHkSLAoFbWVkaWEYCCABKAsyHS50ZXoudGVsZWdyYW0udjEuTWVzc2FnZU1lZGlhEhsKE3JlcGx5X3RvX21lc3NhZ2VfaWQYCSABKAMSNAoMZm9yd2FyZF9mcm9tGAogASgLMh4udGV6LnRlbGVncmFtLnYxLkZvcndhcmRIZWFkZXISLQoJc2VuZF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgllZGl0X3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXZpZXdzGA0gASgFEiwKBXN0YXRlGA4gASgOMh0udGV6LnRlbGVncmFtLnYxLk1lc3NhZ2VTdGF0ZRISCgpyZXF1ZXN0X2lkGA8gASgJEhQKDGVycm9yX3JlYXNvbhgQIAEoCSKqAQoNTWVzc2FnZUVudGl0eRIwCgR0eXBlGAEgASgOMiIudGV6LnRlbGVncmFtLnYxLk1lc3NhZ2VFbnRpdHlUeXBlEg4KBm9mZnNldBgCIAEoBRIOCgZsZW5ndGgYAyABKAUSCwoDdXJsGAQgASgJEg8KB3VzZXJfaWQYBSABKAMSEAoIbGFuZ3VhZ2UYBiABKAkSFwoPY3VzdG9tX2Vtb2ppX2lkGAcgASgDIoECCgxNZXNzYWdlTWVkaWESKAoEa2luZBgBIAEoDjIaLnRlei50ZWxlZ3JhbS52MS5NZWRpYUtpbmQSEAoIbWVkaWFfaWQYAiABKAkSEQoJZmlsZV9uYW1lGAMgASgJEhEKCW1pbWVfdHlwZRgEIAEoCRISCgpzaXplX2J5dGVzGAUgASgDEg0KBXdpZHRoGAYgASgFEg4KBmhlaWdodBgHIAEoBRIrCghkdXJhdGlvbhgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgV0aXRsZRgJIAEoCRIRCglwZXJmb3JtZXIYCiABKAkSDQoFZW1vamkYCyABKAkiiwEKDUZvcndhcmRIZWFkZXISEQoJc2VuZGVyX2lkGAEgASgDEhMKC3NlbmRlcl9uYW1lGAIgASgJEg8KB2NoYXRfaWQYAyABKAMSEgoKbWVzc2FnZV9pZBgEIAEoAxItCglzZW5kX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrsBChNMaXN0TWVzc2FnZXNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCRIbChFiZWZvcmVfbWVzc2FnZV9pZBgFIAEoA0gAEjEKC2JlZm9yZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEgAQggKBmFuY2hvciJwChRMaXN0TWVzc2FnZXNSZXNwb25zZRIqCghtZXNzYWdlcxgBIAMoCzIYLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRITCgt0b3RhbF9jb3VudBgDIAEoBSJMChFHZXRNZXNzYWdlUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEg8KB2NoYXRfaWQYAiABKAMSEgoKbWVzc2FnZV9pZBgDIAEoAyI/ChJHZXRNZXNzYWdlUmVzcG9uc2USKQoHbWVzc2FnZRgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlIt8BChVTZWFyY2hNZXNzYWdlc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIUCgdjaGF0X2lkGAIgASgDSACIAQESDQoFcXVlcnkYAyABKAkSLQoJZnJvbV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgd0b190aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCUIKCghfY2hhdF9pZCJdChZTZWFyY2hNZXNzYWdlc1Jlc3BvbnNlEioKCG1lc3NhZ2VzGAEgAygLMhgudGV6LnRlbGVncmFtLnYxLk1lc3NhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJItwCChJTZW5kTWVzc2FnZVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDEgwKBHRleHQYAyABKAkSMAoIZW50aXRpZXMYBCADKAsyHi50ZXoudGVsZWdyYW0udjEuTWVzc2FnZUVudGl0eRIuCgpwYXJzZV9tb2RlGAUgASgOMhoudGV6LnRlbGVncmFtLnYxLlBhcnNlTW9kZRIbChNyZXBseV90b19tZXNzYWdlX2lkGAYgASgDEhAKCG1lZGlhX2lkGAcgASgJEisKB3NlbmRfYXMYCCABKA4yGi50ZXoudGVsZWdyYW0udjEuTWVkaWFLaW5kEjEKDXNjaGVkdWxlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnNpbGVudBgKIAEoCBISCgpyZXF1ZXN0X2lkGAsgASgJIkAKE1NlbmRNZXNzYWdlUmVzcG9uc2USKQoHbWVzc2FnZRgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlIr4BChJFZGl0TWVzc2FnZVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDEhIKCm1lc3NhZ2VfaWQYAyABKAMSDAoEdGV4dBgEIAEoCRIwCghlbnRpdGllcxgFIAMoCzIeLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlRW50aXR5Ei8KC3VwZGF0ZV9tYXNrGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJAChNFZGl0TWVzc2FnZVJlc3BvbnNlEikKB21lc3NhZ2UYASABKAsyGC50ZXoudGVsZWdyYW0udjEuTWVzc2FnZSJhChVEZWxldGVNZXNzYWdlc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDEhMKC21lc3NhZ2VfaWRzGAMgAygDEg4KBnJldm9rZRgEIAEoCCIYChZEZWxldGVNZXNzYWdlc1Jlc3BvbnNlIn8KFkZvcndhcmRNZXNzYWdlc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIUCgxmcm9tX2NoYXRfaWQYAiABKAMSEwoLbWVzc2FnZV9pZHMYAyADKAMSEgoKdG9fY2hhdF9pZBgEIAEoAxISCgpyZXF1ZXN0X2lkGAUgASgJIkUKF0ZvcndhcmRNZXNzYWdlc1Jlc3BvbnNlEioKCG1lc3NhZ2VzGAEgAygLMhgudGV6LnRlbGVncmFtLnYxLk1lc3NhZ2UiTgoPTWFya1JlYWRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxIWCg5tYXhfbWVzc2FnZV9pZBgDIAEoAyIoChBNYXJrUmVhZFJlc3BvbnNlEhQKDHVucmVhZF9jb3VudBgBIAEoBSJmChBTZXRUeXBpbmdSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxItCgZhY3Rpb24YAyABKA4yHS50ZXoudGVsZWdyYW0udjEuVHlwaW5nQWN0aW9uIhMKEVNldFR5cGluZ1Jlc3BvbnNlKpcBCgxNZXNzYWdlU3RhdGUSHQoZTUVTU0FHRV9TVEFURV9VTlNQRUNJRklFRBAAEhYKEk1FU1NBR0VfU1RBVEVfU0VOVBABEhkKFU1FU1NBR0VfU1RBVEVfUEVORElORxACEhgKFE1FU1NBR0VfU1RBVEVfRkFJTEVEEAMSGwoXTUVTU0FHRV9TVEFURV9TQ0hFRFVMRUQQBCqYBQoRTWVzc2FnZUVudGl0eVR5cGUSIwofTUVTU0FHRV9FTlRJVFlfVFlQRV9VTlNQRUNJRklFRBAAEhwKGE1FU1NBR0VfRU5USVRZX1RZUEVfQk9MRBABEh4KGk1FU1NBR0VfRU5USVRZX1RZUEVfSVRBTElDEAISIQodTUVTU0FHRV9FTlRJVFlfVFlQRV9VTkRFUkxJTkUQAxIlCiFNRVNTQUdFX0VOVElUWV9UWVBFX1NUUklLRVRIUk9VR0gQBBIfChtNRVNTQUdFX0VOVElUWV9UWVBFX1NQT0lMRVIQBRIcChhNRVNTQUdFX0VOVElUWV9UWVBFX0NPREUQBhIbChdNRVNTQUdFX0VOVElUWV9UWVBFX1BSRRAHEiAKHE1FU1NBR0VfRU5USVRZX1RZUEVfVEVYVF9VUkwQCBIbChdNRVNTQUdFX0VOVElUWV9UWVBFX1VSTBAJEh0KGU1FU1NBR0VfRU5USVRZX1RZUEVfRU1BSUwQChIkCiBNRVNTQUdFX0VOVElUWV9UWVBFX1BIT05FX05VTUJFUhALEh8KG01FU1NBR0VfRU5USVRZX1RZUEVfTUVOVElPThAMEiQKIE1FU1NBR0VfRU5USVRZX1RZUEVfTUVOVElPTl9OQU1FEA0SHwobTUVTU0FHRV9FTlRJVFlfVFlQRV9IQVNIVEFHEA4SHwobTUVTU0FHRV9FTlRJVFlfVFlQRV9DQVNIVEFHEA8SIwofTUVTU0FHRV9FTlRJVFlfVFlQRV9CT1RfQ09NTUFORBAQEiIKHk1FU1NBR0VfRU5USVRZX1RZUEVfQkxPQ0tRVU9URRAREiQKIE1FU1NBR0VfRU5USVRZX1RZUEVfQ1VTVE9NX0VNT0pJEBIq+wEKCU1lZGlhS2luZBIaChZNRURJQV9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQTUVESUFfS0lORF9QSE9UTxABEhQKEE1FRElBX0tJTkRfVklERU8QAhIUChBNRURJQV9LSU5EX0FVRElPEAMSFAoQTUVESUFfS0lORF9WT0lDRRAEEhkKFU1FRElBX0tJTkRfVklERU9fTk9URRAFEhgKFE1FRElBX0tJTkRfQU5JTUFUSU9OEAYSFgoSTUVESUFfS0lORF9TVElDS0VSEAcSFwoTTUVESUFfS0lORF9ET0NVTUVOVBAIEhQKEE1FRElBX0tJTkRfT1RIRVIQCSpVCglQYXJzZU1vZGUSGgoWUEFSU0VfTU9ERV9VTlNQRUNJRklFRBAAEhcKE1BBUlNFX01PREVfTUFSS0RPV04QARITCg9QQVJTRV9NT0RFX0hUTUwQAiqGAgoMVHlwaW5nQWN0aW9uEh0KGVRZUElOR19BQ1RJT05fVU5TUEVDSUZJRUQQABIYChRUWVBJTkdfQUNUSU9OX1RZUElORxABEhgKFFRZUElOR19BQ1RJT05fQ0FOQ0VMEAISHgoaVFlQSU5HX0FDVElPTl9SRUNPUkRfVk9JQ0UQAxIeChpUWVBJTkdfQUNUSU9OX1VQTE9BRF9QSE9UTxAEEh4KGlRZUElOR19BQ1RJT05fVVBMT0FEX1ZJREVPEAUSIQodVFlQSU5HX0FDVElPTl9VUExPQURfRE9DVU1FTlQQBhIgChxUWVBJTkdfQUNUSU9OX0NIT09TRV9TVElDS0VSEAcyyQYKDk1lc3NhZ2VTZXJ2aWNlElsKDExpc3RNZXNzYWdlcxIkLnRlei50ZWxlZ3JhbS52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0GiUudGV6LnRlbGVncmFtLnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlElUKCkdldE1lc3NhZ2USIi50ZXoudGVsZWdyYW0udjEuR2V0TWVzc2FnZVJlcXVlc3QaIy50ZXoudGVsZWdyYW0udjEuR2V0TWVzc2FnZVJlc3BvbnNlEmEKDlNlYXJjaE1lc3NhZ2VzEiYudGV6LnRlbGVncmFtLnYxLlNlYXJjaE1lc3NhZ2VzUmVxdWVzdBonLnRlei50ZWxlZ3JhbS52MS5TZWFyY2hNZXNzYWdlc1Jlc3BvbnNlElgKC1NlbmRNZXNzYWdlEiMudGV6LnRlbGVncmFtLnYxLlNlbmRNZXNzYWdlUmVxdWVzdBokLnRlei50ZWxlZ3JhbS52MS5TZW5kTWVzc2FnZVJlc3BvbnNlElgKC0VkaXRNZXNzYWdlEiMudGV6LnRlbGVncmFtLnYxLkVkaXRNZXNzYWdlUmVxdWVzdBokLnRlei50ZWxlZ3JhbS52MS5FZGl0TWVzc2FnZVJlc3BvbnNlEmEKDkRlbGV0ZU1lc3NhZ2VzEiYudGV6LnRlbGVncmFtLnYxLkRlbGV0ZU1lc3NhZ2VzUmVxdWVzdBonLnRlei50ZWxlZ3JhbS52MS5EZWxldGVNZXNzYWdlc1Jlc3BvbnNlEmQKD0ZvcndhcmRNZXNzYWdlcxInLnRlei50ZWxlZ3JhbS52MS5Gb3J3YXJkTWVzc2FnZXNSZXF1ZXN0GigudGV6LnRlbGVncmFtLnYxLkZvcndhcmRNZXNzYWdlc1Jlc3BvbnNlEk8KCE1hcmtSZWFkEiAudGV6LnRlbGVncmFtLnYxLk1hcmtSZWFkUmVxdWVzdBohLnRlei50ZWxlZ3JhbS52MS5NYXJrUmVhZFJlc3BvbnNlElIKCVNldFR5cGluZxIhLnRlei50ZWxlZ3JhbS52MS5TZXRUeXBpbmdSZXF1ZXN0GiIudGV6LnRlbGVncmFtLnYxLlNldFR5cGluZ1Jlc3BvbnNlQr8BChNjb20udGV6LnRlbGVncmFtLnYxQgxNZXNzYWdlUHJvdG9QAVo8Z2l0aHViLmNvbS90ZXotY3JtL3RlemdyYW0vc2RrL2dvL3Rlei90ZWxlZ3JhbS92MTt0ZWxlZ3JhbXYxogIDVFRYqgIPVGV6LlRlbGVncmFtLlYxygIPVGV6XFRlbGVncmFtXFYx4gIbVGV6XFRlbGVncmFtXFYxXEdQQk1ldGFkYXRh6gIRVGV6OjpUZWxlZ3JhbTo6VjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("Ch10ZXovdGVsZWdyYW0vdjEvbWVzc2FnZS5wcm90bxIPdGV6LnRlbGVncmFtLnYxIrEECgdNZXNzYWdlEhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxISCgptZXNzYWdlX2lkGAMgASgDEhEKCXNlbmRlcl9pZBgEIAEoAxIQCghvdXRnb2luZxgFIAEoCBIMCgR0ZXh0GAYgASgJEjAKCGVudGl0aWVzGAcgAygLMh4udGV6LnRlbGVncmFtLnYxLk1lc3NhZ2VFbnRpdHkSLAoFbWVkaWEYCCABKAsyHS50ZXoudGVsZWdyYW0udjEuTWVzc2FnZU1lZGlhEhsKE3JlcGx5X3RvX21lc3NhZ2VfaWQYCSABKAMSNAoMZm9yd2FyZF9mcm9tGAogASgLMh4udGV6LnRlbGVncmFtLnYxLkZvcndhcmRIZWFkZXISLQoJc2VuZF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCgllZGl0X3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXZpZXdzGA0gASgFEiwKBXN0YXRlGA4gASgOMh0udGV6LnRlbGVncmFtLnYxLk1lc3NhZ2VTdGF0ZRISCgpyZXF1ZXN0X2lkGA8gASgJEhQKDGVycm9yX3JlYXNvbhgQIAEoCRISCgpncm91cGVkX2lkGBEgASgDEi4KBmFjdGlvbhgSIAEoCzIeLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlQWN0aW9uIqoBCg1NZXNzYWdlRW50aXR5EjAKBHR5cGUYASABKA4yIi50ZXoudGVsZWdyYW0udjEuTWVzc2FnZUVudGl0eVR5cGUSDgoGb2Zmc2V0GAIgASgFEg4KBmxlbmd0aBgDIAEoBRILCgN1cmwYBCABKAkSDwoHdXNlcl9pZBgFIAEoAxIQCghsYW5ndWFnZRgGIAEoCRIXCg9jdXN0b21fZW1vamlfaWQYByABKAMigQIKDE1lc3NhZ2VNZWRpYRIoCgRraW5kGAEgASgOMhoudGV6LnRlbGVncmFtLnYxLk1lZGlhS2luZBIQCghtZWRpYV9pZBgCIAEoCRIRCglmaWxlX25hbWUYAyABKAkSEQoJbWltZV90eXBlGAQgASgJEhIKCnNpemVfYnl0ZXMYBSABKAMSDQoFd2lkdGgYBiABKAUSDgoGaGVpZ2h0GAcgASgFEisKCGR1cmF0aW9uGAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg0KBXRpdGxlGAkgASgJEhEKCXBlcmZvcm1lchgKIAEoCRINCgVlbW9qaRgLIAEoCSLZAQoNRm9yd2FyZEhlYWRlchIRCglzZW5kZXJfaWQYASABKAMSEwoLc2VuZGVyX25hbWUYAiABKAkSDwoHY2hhdF9pZBgDIAEoAxISCgptZXNzYWdlX2lkGAQgASgDEi0KCXNlbmRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNwoLb3JpZ2luX3R5cGUYBiABKA4yIi50ZXoudGVsZWdyYW0udjEuRm9yd2FyZE9yaWdpblR5cGUSEwoLcG9zdF9hdXRob3IYByABKAkihwEKDU1lc3NhZ2VBY3Rpb24SMAoEdHlwZRgBIAEoDjIiLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlQWN0aW9uVHlwZRIQCgh1c2VyX2lkcxgCIAMoAxINCgV0aXRsZRgDIAEoCRISCgptZXNzYWdlX2lkGAQgASgDEg8KB2NoYXRfaWQYBSABKAMi1wEKE0xpc3RNZXNzYWdlc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJEhsKEWJlZm9yZV9tZXNzYWdlX2lkGAUgASgDSAASMQoLYmVmb3JlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSAASGgoQYWZ0ZXJfbWVzc2FnZV9pZBgHIAEoA0gAQggKBmFuY2hvciJwChRMaXN0TWVzc2FnZXNSZXNwb25zZRIqCghtZXNzYWdlcxgBIAMoCzIYLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRITCgt0b3RhbF9jb3VudBgDIAEoBSJMChFHZXRNZXNzYWdlUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEg8KB2NoYXRfaWQYAiABKAMSEgoKbWVzc2FnZV9pZBgDIAEoAyI/ChJHZXRNZXNzYWdlUmVzcG9uc2USKQoHbWVzc2FnZRgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlIt8BChVTZWFyY2hNZXNzYWdlc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIUCgdjaGF0X2lkGAIgASgDSACIAQESDQoFcXVlcnkYAyABKAkSLQoJZnJvbV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCgd0b190aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCUIKCghfY2hhdF9pZCJdChZTZWFyY2hNZXNzYWdlc1Jlc3BvbnNlEioKCG1lc3NhZ2VzGAEgAygLMhgudGV6LnRlbGVncmFtLnYxLk1lc3NhZ2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJItwCChJTZW5kTWVzc2FnZVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDEgwKBHRleHQYAyABKAkSMAoIZW50aXRpZXMYBCADKAsyHi50ZXoudGVsZWdyYW0udjEuTWVzc2FnZUVudGl0eRIuCgpwYXJzZV9tb2RlGAUgASgOMhoudGV6LnRlbGVncmFtLnYxLlBhcnNlTW9kZRIbChNyZXBseV90b19tZXNzYWdlX2lkGAYgASgDEhAKCG1lZGlhX2lkGAcgASgJEisKB3NlbmRfYXMYCCABKA4yGi50ZXoudGVsZWdyYW0udjEuTWVkaWFLaW5kEjEKDXNjaGVkdWxlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnNpbGVudBgKIAEoCBISCgpyZXF1ZXN0X2lkGAsgASgJIkAKE1NlbmRNZXNzYWdlUmVzcG9uc2USKQoHbWVzc2FnZRgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlIr4BChJFZGl0TWVzc2FnZVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDEhIKCm1lc3NhZ2VfaWQYAyABKAMSDAoEdGV4dBgEIAEoCRIwCghlbnRpdGllcxgFIAMoCzIeLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlRW50aXR5Ei8KC3VwZGF0ZV9tYXNrGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJAChNFZGl0TWVzc2FnZVJlc3BvbnNlEikKB21lc3NhZ2UYASABKAsyGC50ZXoudGVsZWdyYW0udjEuTWVzc2FnZSJhChVEZWxldGVNZXNzYWdlc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDEhMKC21lc3NhZ2VfaWRzGAMgAygDEg4KBnJldm9rZRgEIAEoCCIYChZEZWxldGVNZXNzYWdlc1Jlc3BvbnNlIn8KFkZvcndhcmRNZXNzYWdlc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIUCgxmcm9tX2NoYXRfaWQYAiABKAMSEwoLbWVzc2FnZV9pZHMYAyADKAMSEgoKdG9fY2hhdF9pZBgEIAEoAxISCgpyZXF1ZXN0X2lkGAUgASgJIkUKF0ZvcndhcmRNZXNzYWdlc1Jlc3BvbnNlEioKCG1lc3NhZ2VzGAEgAygLMhgudGV6LnRlbGVncmFtLnYxLk1lc3NhZ2UiTgoPTWFya1JlYWRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxIWCg5tYXhfbWVzc2FnZV9pZBgDIAEoAyIoChBNYXJrUmVhZFJlc3BvbnNlEhQKDHVucmVhZF9jb3VudBgBIAEoBSJmChBTZXRUeXBpbmdSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxItCgZhY3Rpb24YAyABKA4yHS50ZXoudGVsZWdyYW0udjEuVHlwaW5nQWN0aW9uIhMKEVNldFR5cGluZ1Jlc3BvbnNlKpcBCgxNZXNzYWdlU3RhdGUSHQoZTUVTU0FHRV9TVEFURV9VTlNQRUNJRklFRBAAEhYKEk1FU1NBR0VfU1RBVEVfU0VOVBABEhkKFU1FU1NBR0VfU1RBVEVfUEVORElORxACEhgKFE1FU1NBR0VfU1RBVEVfRkFJTEVEEAMSGwoXTUVTU0FHRV9TVEFURV9TQ0hFRFVMRUQQBCqYBQoRTWVzc2FnZUVudGl0eVR5cGUSIwofTUVTU0FHRV9FTlRJVFlfVFlQRV9VTlNQRUNJRklFRBAAEhwKGE1FU1NBR0VfRU5USVRZX1RZUEVfQk9MRBABEh4KGk1FU1NBR0VfRU5USVRZX1RZUEVfSVRBTElDEAISIQodTUVTU0FHRV9FTlRJVFlfVFlQRV9VTkRFUkxJTkUQAxIlCiFNRVNTQUdFX0VOVElUWV9UWVBFX1NUUklLRVRIUk9VR0gQBBIfChtNRVNTQUdFX0VOVElUWV9UWVBFX1NQT0lMRVIQBRIcChhNRVNTQUdFX0VOVElUWV9UWVBFX0NPREUQBhIbChdNRVNTQUdFX0VOVElUWV9UWVBFX1BSRRAHEiAKHE1FU1NBR0VfRU5USVRZX1RZUEVfVEVYVF9VUkwQCBIbChdNRVNTQUdFX0VOVElUWV9UWVBFX1VSTBAJEh0KGU1FU1NBR0VfRU5USVRZX1RZUEVfRU1BSUwQChIkCiBNRVNTQUdFX0VOVElUWV9UWVBFX1BIT05FX05VTUJFUhALEh8KG01FU1NBR0VfRU5USVRZX1RZUEVfTUVOVElPThAMEiQKIE1FU1NBR0VfRU5USVRZX1RZUEVfTUVOVElPTl9OQU1FEA0SHwobTUVTU0FHRV9FTlRJVFlfVFlQRV9IQVNIVEFHEA4SHwobTUVTU0FHRV9FTlRJVFlfVFlQRV9DQVNIVEFHEA8SIwofTUVTU0FHRV9FTlRJVFlfVFlQRV9CT1RfQ09NTUFORBAQEiIKHk1FU1NBR0VfRU5USVRZX1RZUEVfQkxPQ0tRVU9URRAREiQKIE1FU1NBR0VfRU5USVRZX1RZUEVfQ1VTVE9NX0VNT0pJEBIq+wEKCU1lZGlhS2luZBIaChZNRURJQV9LSU5EX1VOU1BFQ0lGSUVEEAASFAoQTUVESUFfS0lORF9QSE9UTxABEhQKEE1FRElBX0tJTkRfVklERU8QAhIUChBNRURJQV9LSU5EX0FVRElPEAMSFAoQTUVESUFfS0lORF9WT0lDRRAEEhkKFU1FRElBX0tJTkRfVklERU9fTk9URRAFEhgKFE1FRElBX0tJTkRfQU5JTUFUSU9OEAYSFgoSTUVESUFfS0lORF9TVElDS0VSEAcSFwoTTUVESUFfS0lORF9ET0NVTUVOVBAIEhQKEE1FRElBX0tJTkRfT1RIRVIQCSq6AQoRRm9yd2FyZE9yaWdpblR5cGUSIwofRk9SV0FSRF9PUklHSU5fVFlQRV9VTlNQRUNJRklFRBAAEhwKGEZPUldBUkRfT1JJR0lOX1RZUEVfVVNFUhABEiMKH0ZPUldBUkRfT1JJR0lOX1RZUEVfSElEREVOX1VTRVIQAhIcChhGT1JXQVJEX09SSUdJTl9UWVBFX0NIQVQQAxIfChtGT1JXQVJEX09SSUdJTl9UWVBFX0NIQU5ORUwQBCq5BQoRTWVzc2FnZUFjdGlvblR5cGUSIwofTUVTU0FHRV9BQ1RJT05fVFlQRV9VTlNQRUNJRklFRBAAEiMKH01FU1NBR0VfQUNUSU9OX1RZUEVfQ0hBVF9DUkVBVEUQARInCiNNRVNTQUdFX0FDVElPTl9UWVBFX0NIQVRfRURJVF9USVRMRRACEicKI01FU1NBR0VfQUNUSU9OX1RZUEVfQ0hBVF9FRElUX1BIT1RPEAMSKQolTUVTU0FHRV9BQ1RJT05fVFlQRV9DSEFUX0RFTEVURV9QSE9UTxAEEiUKIU1FU1NBR0VfQUNUSU9OX1RZUEVfQ0hBVF9BRERfVVNFUhAFEigKJE1FU1NBR0VfQUNUSU9OX1RZUEVfQ0hBVF9ERUxFVEVfVVNFUhAGEisKJ01FU1NBR0VfQUNUSU9OX1RZUEVfQ0hBVF9KT0lORURfQllfTElOSxAHEiYKIk1FU1NBR0VfQUNUSU9OX1RZUEVfQ0hBTk5FTF9DUkVBVEUQCBInCiNNRVNTQUdFX0FDVElPTl9UWVBFX0NIQVRfTUlHUkFURV9UTxAJEiwKKE1FU1NBR0VfQUNUSU9OX1RZUEVfQ0hBTk5FTF9NSUdSQVRFX0ZST00QChIjCh9NRVNTQUdFX0FDVElPTl9UWVBFX1BJTl9NRVNTQUdFEAsSJQohTUVTU0FHRV9BQ1RJT05fVFlQRV9ISVNUT1JZX0NMRUFSEAwSIgoeTUVTU0FHRV9BQ1RJT05fVFlQRV9QSE9ORV9DQUxMEA0SKAokTUVTU0FHRV9BQ1RJT05fVFlQRV9TQ1JFRU5TSE9UX1RBS0VOEA4SJwojTUVTU0FHRV9BQ1RJT05fVFlQRV9DT05UQUNUX1NJR05fVVAQDxIdChlNRVNTQUdFX0FDVElPTl9UWVBFX09USEVSEBAqVQoJUGFyc2VNb2RlEhoKFlBBUlNFX01PREVfVU5TUEVDSUZJRUQQABIXChNQQVJTRV9NT0RFX01BUktET1dOEAESEwoPUEFSU0VfTU9ERV9IVE1MEAIqhgIKDFR5cGluZ0FjdGlvbhIdChlUWVBJTkdfQUNUSU9OX1VOU1BFQ0lGSUVEEAASGAoUVFlQSU5HX0FDVElPTl9UWVBJTkcQARIYChRUWVBJTkdfQUNUSU9OX0NBTkNFTBACEh4KGlRZUElOR19BQ1RJT05fUkVDT1JEX1ZPSUNFEAMSHgoaVFlQSU5HX0FDVElPTl9VUExPQURfUEhPVE8QBBIeChpUWVBJTkdfQUNUSU9OX1VQTE9BRF9WSURFTxAFEiEKHVRZUElOR19BQ1RJT05fVVBMT0FEX0RPQ1VNRU5UEAYSIAocVFlQSU5HX0FDVElPTl9DSE9PU0VfU1RJQ0tFUhAHMskGCg5NZXNzYWdlU2VydmljZRJbCgxMaXN0TWVzc2FnZXMSJC50ZXoudGVsZWdyYW0udjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBolLnRlei50ZWxlZ3JhbS52MS5MaXN0TWVzc2FnZXNSZXNwb25zZRJVCgpHZXRNZXNzYWdlEiIudGV6LnRlbGVncmFtLnYxLkdldE1lc3NhZ2VSZXF1ZXN0GiMudGV6LnRlbGVncmFtLnYxLkdldE1lc3NhZ2VSZXNwb25zZRJhCg5TZWFyY2hNZXNzYWdlcxImLnRlei50ZWxlZ3JhbS52MS5TZWFyY2hNZXNzYWdlc1JlcXVlc3QaJy50ZXoudGVsZWdyYW0udjEuU2VhcmNoTWVzc2FnZXNSZXNwb25zZRJYCgtTZW5kTWVzc2FnZRIjLnRlei50ZWxlZ3JhbS52MS5TZW5kTWVzc2FnZVJlcXVlc3QaJC50ZXoudGVsZWdyYW0udjEuU2VuZE1lc3NhZ2VSZXNwb25zZRJYCgtFZGl0TWVzc2FnZRIjLnRlei50ZWxlZ3JhbS52MS5FZGl0TWVzc2FnZVJlcXVlc3QaJC50ZXoudGVsZWdyYW0udjEuRWRpdE1lc3NhZ2VSZXNwb25zZRJhCg5EZWxldGVNZXNzYWdlcxImLnRlei50ZWxlZ3JhbS52MS5EZWxldGVNZXNzYWdlc1JlcXVlc3QaJy50ZXoudGVsZWdyYW0udjEuRGVsZXRlTWVzc2FnZXNSZXNwb25zZRJkCg9Gb3J3YXJkTWVzc2FnZXMSJy50ZXoudGVsZWdyYW0udjEuRm9yd2FyZE1lc3NhZ2VzUmVxdWVzdBooLnRlei50ZWxlZ3JhbS52MS5Gb3J3YXJkTWVzc2FnZXNSZXNwb25zZRJPCghNYXJrUmVhZBIgLnRlei50ZWxlZ3JhbS52MS5NYXJrUmVhZFJlcXVlc3QaIS50ZXoudGVsZWdyYW0udjEuTWFya1JlYWRSZXNwb25zZRJSCglTZXRUeXBpbmcSIS50ZXoudGVsZWdyYW0udjEuU2V0VHlwaW5nUmVxdWVzdBoiLnRlei50ZWxlZ3JhbS52MS5TZXRUeXBpbmdSZXNwb25zZUK/AQoTY29tLnRlei50ZWxlZ3JhbS52MUIMTWVzc2FnZVByb3RvUAFaPGdpdGh1Yi5jb20vdGV6LWNybS90ZXpncmFtL3Nkay9nby90ZXovdGVsZWdyYW0vdjE7dGVsZWdyYW12MaICA1RUWKoCD1Rlei5UZWxlZ3JhbS5WMcoCD1RlelxUZWxlZ3JhbVxWMeICG1RlelxUZWxlZ3JhbVxWMVxHUEJNZXRhZGF0YeoCEVRlejo6VGVsZWdyYW06OlYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * Message is one message of a chat, as the account sees it.
@@ -138,6 +138,25 @@ export type Message = Message$1<"tez.telegram.v1.Message"> & {
    * @generated from field: string error_reason = 16;
    */
   errorReason: string;
+
+  /**
+   * grouped_id is the album id shared by the messages sent together as one
+   * album (media group): show the messages with the same non-zero
+   * `grouped_id` together. 0 when the message is not part of an album.
+   *
+   * @generated from field: int64 grouped_id = 17;
+   */
+  groupedId: bigint;
+
+  /**
+   * action is what a service message reports (a chat was created or renamed,
+   * users joined or left, a message was pinned, ...). Set only for service
+   * messages; `text` and `entities` are empty and `media` is unset then. Unset
+   * for every other message.
+   *
+   * @generated from field: tez.telegram.v1.MessageAction action = 18;
+   */
+  action?: MessageAction | undefined;
 };
 
 /**
@@ -309,7 +328,8 @@ export const MessageMediaSchema: GenMessage<MessageMedia> = /*@__PURE__*/
   messageDesc(file_tez_telegram_v1_message, 2);
 
 /**
- * ForwardHeader says where a forwarded message originally came from.
+ * ForwardHeader says where a forwarded message originally came from;
+ * `origin_type` says which of its fields identify the origin.
  *
  * @generated from message tez.telegram.v1.ForwardHeader
  */
@@ -330,7 +350,9 @@ export type ForwardHeader = Message$1<"tez.telegram.v1.ForwardHeader"> & {
   senderName: string;
 
   /**
-   * chat_id is the original chat's peer id for forwards from channels; 0 otherwise.
+   * chat_id is the original chat's peer id for forwards from channels
+   * (FORWARD_ORIGIN_TYPE_CHANNEL) and from groups posting as themselves
+   * (FORWARD_ORIGIN_TYPE_CHAT); 0 otherwise.
    *
    * @generated from field: int64 chat_id = 3;
    */
@@ -349,6 +371,23 @@ export type ForwardHeader = Message$1<"tez.telegram.v1.ForwardHeader"> & {
    * @generated from field: google.protobuf.Timestamp send_time = 5;
    */
   sendTime?: Timestamp | undefined;
+
+  /**
+   * origin_type is the kind of origin: a user, a user who hides their
+   * account, a chat, or a channel post.
+   *
+   * @generated from field: tez.telegram.v1.ForwardOriginType origin_type = 6;
+   */
+  originType: ForwardOriginType;
+
+  /**
+   * post_author is the signature of a channel post's author, when the channel
+   * shows it (FORWARD_ORIGIN_TYPE_CHANNEL), or the custom title of an
+   * anonymous group admin (FORWARD_ORIGIN_TYPE_CHAT); empty otherwise.
+   *
+   * @generated from field: string post_author = 7;
+   */
+  postAuthor: string;
 };
 
 /**
@@ -359,8 +398,75 @@ export const ForwardHeaderSchema: GenMessage<ForwardHeader> = /*@__PURE__*/
   messageDesc(file_tez_telegram_v1_message, 3);
 
 /**
- * ListMessagesRequest is the request of ListMessages. Without `page_token`,
- * `before_message_id` or `before_time`, the newest messages come first.
+ * MessageAction is what a service message reports: a change to the chat
+ * rather than something a member wrote. The user who caused it is the
+ * message's `sender_id`. Fields that do not apply to `type` are empty.
+ *
+ * @generated from message tez.telegram.v1.MessageAction
+ */
+export type MessageAction = Message$1<"tez.telegram.v1.MessageAction"> & {
+  /**
+   * type is the kind of service message.
+   *
+   * @generated from field: tez.telegram.v1.MessageActionType type = 1;
+   */
+  type: MessageActionType;
+
+  /**
+   * user_ids are the users the action is about: the users added
+   * (MESSAGE_ACTION_TYPE_CHAT_ADD_USER; only `sender_id` itself when a user
+   * joined on their own), the user removed (MESSAGE_ACTION_TYPE_CHAT_DELETE_USER;
+   * `sender_id` itself when a user left), or the first members
+   * (MESSAGE_ACTION_TYPE_CHAT_CREATE). Empty for other types.
+   *
+   * @generated from field: repeated int64 user_ids = 2;
+   */
+  userIds: bigint[];
+
+  /**
+   * title is the chat title the action set: the new title
+   * (MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE), the created group's or channel's
+   * title (MESSAGE_ACTION_TYPE_CHAT_CREATE, MESSAGE_ACTION_TYPE_CHANNEL_CREATE),
+   * or the old basic group's title (MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM).
+   * Empty for other types.
+   *
+   * @generated from field: string title = 3;
+   */
+  title: string;
+
+  /**
+   * message_id is the id of the message pinned in the same chat
+   * (MESSAGE_ACTION_TYPE_PIN_MESSAGE); 0 for other types, or when Telegram
+   * does not tell.
+   *
+   * @generated from field: int64 message_id = 4;
+   */
+  messageId: bigint;
+
+  /**
+   * chat_id is the other chat of a migration, a peer id in the Bot API
+   * convention (see MessageService): the new supergroup
+   * (MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO, in the old basic group) or the old
+   * basic group (MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM, in the new
+   * supergroup). 0 for other types.
+   *
+   * @generated from field: int64 chat_id = 5;
+   */
+  chatId: bigint;
+};
+
+/**
+ * Describes the message tez.telegram.v1.MessageAction.
+ * Use `create(MessageActionSchema)` to create a new message.
+ */
+export const MessageActionSchema: GenMessage<MessageAction> = /*@__PURE__*/
+  messageDesc(file_tez_telegram_v1_message, 4);
+
+/**
+ * ListMessagesRequest is the request of ListMessages. Without `page_token`
+ * or an `anchor`, the newest messages come first. `before_message_id` and
+ * `before_time` page backwards (newest first, towards older messages);
+ * `after_message_id` pages forwards (oldest first, towards newer messages).
  *
  * @generated from message tez.telegram.v1.ListMessagesRequest
  */
@@ -390,7 +496,9 @@ export type ListMessagesRequest = Message$1<"tez.telegram.v1.ListMessagesRequest
   /**
    * page_token is the `next_page_token` of a previous ListMessages call with
    * the same account and chat; empty for the first page. Must not be combined
-   * with an `anchor`.
+   * with an `anchor`: the token remembers the direction of the call that
+   * issued it (backwards, or forwards after `after_message_id`) and continues
+   * that way.
    *
    * @generated from field: string page_token = 4;
    */
@@ -417,6 +525,21 @@ export type ListMessagesRequest = Message$1<"tez.telegram.v1.ListMessagesRequest
      */
     value: Timestamp;
     case: "beforeTime";
+  } | {
+    /**
+     * after_message_id lists forwards: the messages whose id is above this
+     * one, OLDEST first (for a CRM syncing everything since a message it
+     * has); 0 starts with the chat's oldest message, a negative id is
+     * INVALID_ARGUMENT. `next_page_token` continues forwards, and pages go on
+     * while newer messages exist (in the store or on Telegram); a page may
+     * hold fewer than `page_size` messages, even none. An empty
+     * `next_page_token` means the caller is caught up: call again later with
+     * `after_message_id` set to the last id it saw.
+     *
+     * @generated from field: int64 after_message_id = 7;
+     */
+    value: bigint;
+    case: "afterMessageId";
   } | { case: undefined; value?: undefined };
 };
 
@@ -425,7 +548,7 @@ export type ListMessagesRequest = Message$1<"tez.telegram.v1.ListMessagesRequest
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 4);
+  messageDesc(file_tez_telegram_v1_message, 5);
 
 /**
  * ListMessagesResponse is the response of ListMessages.
@@ -434,14 +557,17 @@ export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__P
  */
 export type ListMessagesResponse = Message$1<"tez.telegram.v1.ListMessagesResponse"> & {
   /**
-   * messages are the messages of this page, newest first.
+   * messages are the messages of this page, newest first, or oldest first
+   * with `after_message_id` (and the page tokens it issued).
    *
    * @generated from field: repeated tez.telegram.v1.Message messages = 1;
    */
   messages: Message[];
 
   /**
-   * next_page_token is the token of the next (older) page; empty on the last page.
+   * next_page_token is the token of the next page: older messages, or newer
+   * ones with `after_message_id`. Backwards it is empty on the last (oldest)
+   * page; forwards it is empty when the caller is caught up.
    *
    * @generated from field: string next_page_token = 2;
    */
@@ -461,7 +587,7 @@ export type ListMessagesResponse = Message$1<"tez.telegram.v1.ListMessagesRespon
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 5);
+  messageDesc(file_tez_telegram_v1_message, 6);
 
 /**
  * GetMessageRequest is the request of GetMessage.
@@ -496,7 +622,7 @@ export type GetMessageRequest = Message$1<"tez.telegram.v1.GetMessageRequest"> &
  * Use `create(GetMessageRequestSchema)` to create a new message.
  */
 export const GetMessageRequestSchema: GenMessage<GetMessageRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 6);
+  messageDesc(file_tez_telegram_v1_message, 7);
 
 /**
  * GetMessageResponse is the response of GetMessage.
@@ -517,7 +643,7 @@ export type GetMessageResponse = Message$1<"tez.telegram.v1.GetMessageResponse">
  * Use `create(GetMessageResponseSchema)` to create a new message.
  */
 export const GetMessageResponseSchema: GenMessage<GetMessageResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 7);
+  messageDesc(file_tez_telegram_v1_message, 8);
 
 /**
  * SearchMessagesRequest is the request of SearchMessages.
@@ -582,7 +708,7 @@ export type SearchMessagesRequest = Message$1<"tez.telegram.v1.SearchMessagesReq
  * Use `create(SearchMessagesRequestSchema)` to create a new message.
  */
 export const SearchMessagesRequestSchema: GenMessage<SearchMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 8);
+  messageDesc(file_tez_telegram_v1_message, 9);
 
 /**
  * SearchMessagesResponse is the response of SearchMessages.
@@ -611,7 +737,7 @@ export type SearchMessagesResponse = Message$1<"tez.telegram.v1.SearchMessagesRe
  * Use `create(SearchMessagesResponseSchema)` to create a new message.
  */
 export const SearchMessagesResponseSchema: GenMessage<SearchMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 9);
+  messageDesc(file_tez_telegram_v1_message, 10);
 
 /**
  * SendMessageRequest is the request of SendMessage.
@@ -715,7 +841,7 @@ export type SendMessageRequest = Message$1<"tez.telegram.v1.SendMessageRequest">
  * Use `create(SendMessageRequestSchema)` to create a new message.
  */
 export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 10);
+  messageDesc(file_tez_telegram_v1_message, 11);
 
 /**
  * SendMessageResponse is the response of SendMessage.
@@ -736,7 +862,7 @@ export type SendMessageResponse = Message$1<"tez.telegram.v1.SendMessageResponse
  * Use `create(SendMessageResponseSchema)` to create a new message.
  */
 export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 11);
+  messageDesc(file_tez_telegram_v1_message, 12);
 
 /**
  * EditMessageRequest is the request of EditMessage.
@@ -794,7 +920,7 @@ export type EditMessageRequest = Message$1<"tez.telegram.v1.EditMessageRequest">
  * Use `create(EditMessageRequestSchema)` to create a new message.
  */
 export const EditMessageRequestSchema: GenMessage<EditMessageRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 12);
+  messageDesc(file_tez_telegram_v1_message, 13);
 
 /**
  * EditMessageResponse is the response of EditMessage.
@@ -815,7 +941,7 @@ export type EditMessageResponse = Message$1<"tez.telegram.v1.EditMessageResponse
  * Use `create(EditMessageResponseSchema)` to create a new message.
  */
 export const EditMessageResponseSchema: GenMessage<EditMessageResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 13);
+  messageDesc(file_tez_telegram_v1_message, 14);
 
 /**
  * DeleteMessagesRequest is the request of DeleteMessages.
@@ -858,7 +984,7 @@ export type DeleteMessagesRequest = Message$1<"tez.telegram.v1.DeleteMessagesReq
  * Use `create(DeleteMessagesRequestSchema)` to create a new message.
  */
 export const DeleteMessagesRequestSchema: GenMessage<DeleteMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 14);
+  messageDesc(file_tez_telegram_v1_message, 15);
 
 /**
  * DeleteMessagesResponse is the response of DeleteMessages.
@@ -873,7 +999,7 @@ export type DeleteMessagesResponse = Message$1<"tez.telegram.v1.DeleteMessagesRe
  * Use `create(DeleteMessagesResponseSchema)` to create a new message.
  */
 export const DeleteMessagesResponseSchema: GenMessage<DeleteMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 15);
+  messageDesc(file_tez_telegram_v1_message, 16);
 
 /**
  * ForwardMessagesRequest is the request of ForwardMessages.
@@ -923,7 +1049,7 @@ export type ForwardMessagesRequest = Message$1<"tez.telegram.v1.ForwardMessagesR
  * Use `create(ForwardMessagesRequestSchema)` to create a new message.
  */
 export const ForwardMessagesRequestSchema: GenMessage<ForwardMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 16);
+  messageDesc(file_tez_telegram_v1_message, 17);
 
 /**
  * ForwardMessagesResponse is the response of ForwardMessages.
@@ -944,7 +1070,7 @@ export type ForwardMessagesResponse = Message$1<"tez.telegram.v1.ForwardMessages
  * Use `create(ForwardMessagesResponseSchema)` to create a new message.
  */
 export const ForwardMessagesResponseSchema: GenMessage<ForwardMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 17);
+  messageDesc(file_tez_telegram_v1_message, 18);
 
 /**
  * MarkReadRequest is the request of MarkRead.
@@ -980,7 +1106,7 @@ export type MarkReadRequest = Message$1<"tez.telegram.v1.MarkReadRequest"> & {
  * Use `create(MarkReadRequestSchema)` to create a new message.
  */
 export const MarkReadRequestSchema: GenMessage<MarkReadRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 18);
+  messageDesc(file_tez_telegram_v1_message, 19);
 
 /**
  * MarkReadResponse is the response of MarkRead.
@@ -1001,7 +1127,7 @@ export type MarkReadResponse = Message$1<"tez.telegram.v1.MarkReadResponse"> & {
  * Use `create(MarkReadResponseSchema)` to create a new message.
  */
 export const MarkReadResponseSchema: GenMessage<MarkReadResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 19);
+  messageDesc(file_tez_telegram_v1_message, 20);
 
 /**
  * SetTypingRequest is the request of SetTyping.
@@ -1036,7 +1162,7 @@ export type SetTypingRequest = Message$1<"tez.telegram.v1.SetTypingRequest"> & {
  * Use `create(SetTypingRequestSchema)` to create a new message.
  */
 export const SetTypingRequestSchema: GenMessage<SetTypingRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 20);
+  messageDesc(file_tez_telegram_v1_message, 21);
 
 /**
  * SetTypingResponse is the response of SetTyping.
@@ -1051,7 +1177,7 @@ export type SetTypingResponse = Message$1<"tez.telegram.v1.SetTypingResponse"> &
  * Use `create(SetTypingResponseSchema)` to create a new message.
  */
 export const SetTypingResponseSchema: GenMessage<SetTypingResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_message, 21);
+  messageDesc(file_tez_telegram_v1_message, 22);
 
 /**
  * MessageState says whether a message has reached Telegram.
@@ -1338,6 +1464,206 @@ export const MediaKindSchema: GenEnum<MediaKind> = /*@__PURE__*/
   enumDesc(file_tez_telegram_v1_message, 2);
 
 /**
+ * ForwardOriginType is the kind of origin of a forwarded message.
+ *
+ * @generated from enum tez.telegram.v1.ForwardOriginType
+ */
+export enum ForwardOriginType {
+  /**
+   * FORWARD_ORIGIN_TYPE_UNSPECIFIED is never returned.
+   *
+   * @generated from enum value: FORWARD_ORIGIN_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * FORWARD_ORIGIN_TYPE_USER: a user (or bot) wrote the original; `sender_id`
+   * is the author.
+   *
+   * @generated from enum value: FORWARD_ORIGIN_TYPE_USER = 1;
+   */
+  USER = 1,
+
+  /**
+   * FORWARD_ORIGIN_TYPE_HIDDEN_USER: a user who hides their account from
+   * forwards wrote the original; only `sender_name` is known (`sender_id` is 0).
+   *
+   * @generated from enum value: FORWARD_ORIGIN_TYPE_HIDDEN_USER = 2;
+   */
+  HIDDEN_USER = 2,
+
+  /**
+   * FORWARD_ORIGIN_TYPE_CHAT: an anonymous group admin, or the group itself,
+   * wrote the original; `chat_id` is the group (and `post_author` the admin's
+   * custom title, if any).
+   *
+   * @generated from enum value: FORWARD_ORIGIN_TYPE_CHAT = 3;
+   */
+  CHAT = 3,
+
+  /**
+   * FORWARD_ORIGIN_TYPE_CHANNEL: the original is a channel post; `chat_id` is
+   * the channel, `message_id` the post (and `post_author` its signature, if
+   * the channel shows it).
+   *
+   * @generated from enum value: FORWARD_ORIGIN_TYPE_CHANNEL = 4;
+   */
+  CHANNEL = 4,
+}
+
+/**
+ * Describes the enum tez.telegram.v1.ForwardOriginType.
+ */
+export const ForwardOriginTypeSchema: GenEnum<ForwardOriginType> = /*@__PURE__*/
+  enumDesc(file_tez_telegram_v1_message, 3);
+
+/**
+ * MessageActionType is the kind of a service message.
+ *
+ * @generated from enum tez.telegram.v1.MessageActionType
+ */
+export enum MessageActionType {
+  /**
+   * MESSAGE_ACTION_TYPE_UNSPECIFIED is never returned.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * MESSAGE_ACTION_TYPE_CHAT_CREATE: the basic group was created, with
+   * `title` and the first members in `user_ids`.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_CHAT_CREATE = 1;
+   */
+  CHAT_CREATE = 1,
+
+  /**
+   * MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE: the chat's title changed to `title`.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_CHAT_EDIT_TITLE = 2;
+   */
+  CHAT_EDIT_TITLE = 2,
+
+  /**
+   * MESSAGE_ACTION_TYPE_CHAT_EDIT_PHOTO: the chat's photo changed (the photo
+   * itself is not served).
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_CHAT_EDIT_PHOTO = 3;
+   */
+  CHAT_EDIT_PHOTO = 3,
+
+  /**
+   * MESSAGE_ACTION_TYPE_CHAT_DELETE_PHOTO: the chat's photo was removed.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_CHAT_DELETE_PHOTO = 4;
+   */
+  CHAT_DELETE_PHOTO = 4,
+
+  /**
+   * MESSAGE_ACTION_TYPE_CHAT_ADD_USER: the users in `user_ids` were added to
+   * the chat, or joined it.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_CHAT_ADD_USER = 5;
+   */
+  CHAT_ADD_USER = 5,
+
+  /**
+   * MESSAGE_ACTION_TYPE_CHAT_DELETE_USER: the user in `user_ids` was removed
+   * from the chat, or left it.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_CHAT_DELETE_USER = 6;
+   */
+  CHAT_DELETE_USER = 6,
+
+  /**
+   * MESSAGE_ACTION_TYPE_CHAT_JOINED_BY_LINK: `sender_id` joined the chat
+   * through an invite link.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_CHAT_JOINED_BY_LINK = 7;
+   */
+  CHAT_JOINED_BY_LINK = 7,
+
+  /**
+   * MESSAGE_ACTION_TYPE_CHANNEL_CREATE: the channel or supergroup was
+   * created, with `title`.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_CHANNEL_CREATE = 8;
+   */
+  CHANNEL_CREATE = 8,
+
+  /**
+   * MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO: the basic group was upgraded to the
+   * supergroup `chat_id`; the last message of the old group.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_CHAT_MIGRATE_TO = 9;
+   */
+  CHAT_MIGRATE_TO = 9,
+
+  /**
+   * MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM: the supergroup was upgraded
+   * from the basic group `chat_id` (titled `title`); the first message of the
+   * new supergroup.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_CHANNEL_MIGRATE_FROM = 10;
+   */
+  CHANNEL_MIGRATE_FROM = 10,
+
+  /**
+   * MESSAGE_ACTION_TYPE_PIN_MESSAGE: `sender_id` pinned the message
+   * `message_id` of the chat.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_PIN_MESSAGE = 11;
+   */
+  PIN_MESSAGE = 11,
+
+  /**
+   * MESSAGE_ACTION_TYPE_HISTORY_CLEAR: the chat history was cleared.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_HISTORY_CLEAR = 12;
+   */
+  HISTORY_CLEAR = 12,
+
+  /**
+   * MESSAGE_ACTION_TYPE_PHONE_CALL: a phone or video call took place (or was
+   * missed or declined) between the account and the peer.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_PHONE_CALL = 13;
+   */
+  PHONE_CALL = 13,
+
+  /**
+   * MESSAGE_ACTION_TYPE_SCREENSHOT_TAKEN: `sender_id` took a screenshot of
+   * the chat.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_SCREENSHOT_TAKEN = 14;
+   */
+  SCREENSHOT_TAKEN = 14,
+
+  /**
+   * MESSAGE_ACTION_TYPE_CONTACT_SIGN_UP: `sender_id`, a contact of the
+   * account, joined Telegram.
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_CONTACT_SIGN_UP = 15;
+   */
+  CONTACT_SIGN_UP = 15,
+
+  /**
+   * MESSAGE_ACTION_TYPE_OTHER is a service message this version does not
+   * describe; show it generically ("service message").
+   *
+   * @generated from enum value: MESSAGE_ACTION_TYPE_OTHER = 16;
+   */
+  OTHER = 16,
+}
+
+/**
+ * Describes the enum tez.telegram.v1.MessageActionType.
+ */
+export const MessageActionTypeSchema: GenEnum<MessageActionType> = /*@__PURE__*/
+  enumDesc(file_tez_telegram_v1_message, 4);
+
+/**
  * ParseMode says how SendMessage parses markup in `text`.
  *
  * @generated from enum tez.telegram.v1.ParseMode
@@ -1373,7 +1699,7 @@ export enum ParseMode {
  * Describes the enum tez.telegram.v1.ParseMode.
  */
 export const ParseModeSchema: GenEnum<ParseMode> = /*@__PURE__*/
-  enumDesc(file_tez_telegram_v1_message, 3);
+  enumDesc(file_tez_telegram_v1_message, 5);
 
 /**
  * TypingAction is the chat action SetTyping shows.
@@ -1442,7 +1768,7 @@ export enum TypingAction {
  * Describes the enum tez.telegram.v1.TypingAction.
  */
 export const TypingActionSchema: GenEnum<TypingAction> = /*@__PURE__*/
-  enumDesc(file_tez_telegram_v1_message, 4);
+  enumDesc(file_tez_telegram_v1_message, 6);
 
 /**
  * MessageService reads, sends and changes messages of an account's chats.
@@ -1469,15 +1795,18 @@ export const TypingActionSchema: GenEnum<TypingAction> = /*@__PURE__*/
  */
 export const MessageService: GenService<{
   /**
-   * ListMessages returns a chat's history, newest first. Pages come from the
-   * gateway's store and are backfilled from Telegram when the store has not
-   * seen that part of the history yet.
+   * ListMessages returns a chat's history, newest first; or, with
+   * `after_message_id`, the messages that came after one the caller has,
+   * oldest first (to sync everything since). Pages come from the gateway's
+   * store and are backfilled from Telegram when the store has not seen that
+   * part of the history yet.
    *
-   * Errors: INVALID_ARGUMENT on `page_size` (outside 0..=100), on a
-   * `page_token` this RPC did not issue, or when `page_token` is combined with
-   * `before_message_id` / `before_time`; NOT_FOUND when the chat is unknown to
-   * the account; RESOURCE_EXHAUSTED (FLOOD_WAIT) when a backfill from Telegram
-   * must wait.
+   * Errors: INVALID_ARGUMENT on `page_size` (outside 0..=100), on a negative
+   * `after_message_id`, on a `page_token` this RPC did not issue, or when
+   * `page_token` is combined with an `anchor` (`before_message_id`,
+   * `before_time` or `after_message_id`); NOT_FOUND when the chat is unknown
+   * to the account; RESOURCE_EXHAUSTED (FLOOD_WAIT) when a backfill from
+   * Telegram must wait.
    *
    * @generated from rpc tez.telegram.v1.MessageService.ListMessages
    */

@@ -1,0 +1,430 @@
+//! Chats and messages as tezgram stores and serves them, and the changes
+//! Telegram reports about them ([`Change`]), which ingest applies.
+//!
+//! Ids follow the Bot API convention (see MessageService in the proto): a
+//! chat id is the user id for private chats, minus the chat id for basic
+//! groups, -(1000000000000 + channel id) for supergroups and channels.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::AccountId;
+
+/// ChatKind is the kind of a chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatKind {
+    Private,
+    Bot,
+    Group,
+    Supergroup,
+    Channel,
+}
+
+impl ChatKind {
+    pub const ALL: &'static [ChatKind] = &[
+        ChatKind::Private,
+        ChatKind::Bot,
+        ChatKind::Group,
+        ChatKind::Supergroup,
+        ChatKind::Channel,
+    ];
+
+    /// as_str is the name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatKind::Private => "private",
+            ChatKind::Bot => "bot",
+            ChatKind::Group => "group",
+            ChatKind::Supergroup => "supergroup",
+            ChatKind::Channel => "channel",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ChatKind> {
+        ChatKind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+}
+
+/// CHANNEL_ID_OFFSET is what the Bot API adds to channel ids (and negates).
+pub const CHANNEL_ID_OFFSET: i64 = 1_000_000_000_000;
+
+/// ChatProfile is what Telegram tells about a chat itself: who or what it
+/// is. Ingest and dialog loads write it; it never moves counters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatProfile {
+    pub chat_id: i64,
+    pub kind: ChatKind,
+    pub title: String,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Digits without "+", when Telegram shows it (private chats).
+    pub phone_number: Option<String>,
+    pub member_count: Option<i32>,
+    /// Telegram's access hash for this account, when the chat needs one.
+    pub access_hash: Option<i64>,
+}
+
+/// DialogState is where a chat stands in the account's chat list, as a
+/// dialogs load reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialogState {
+    pub unread_count: i32,
+    pub read_inbox_max_id: i64,
+    pub read_outbox_max_id: i64,
+    pub pinned: bool,
+    pub archived: bool,
+    pub muted_until: Option<DateTime<Utc>>,
+    pub top_message_id: i64,
+}
+
+/// Dialog is one entry of a dialogs load: the chat, its place in the list,
+/// and its newest message.
+#[derive(Debug, Clone)]
+pub struct Dialog {
+    pub profile: ChatProfile,
+    pub state: DialogState,
+    pub top_message: Option<Message>,
+}
+
+/// Chat is a stored chat of one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chat {
+    pub account_id: AccountId,
+    pub profile: ChatProfile,
+    pub about: Option<String>,
+    pub unread_count: i32,
+    pub read_inbox_max_id: i64,
+    pub read_outbox_max_id: i64,
+    pub muted_until: Option<DateTime<Utc>>,
+    pub pinned: bool,
+    pub archived: bool,
+    pub last_message: Option<Message>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Chat {
+    pub fn muted(&self, now: DateTime<Utc>) -> bool {
+        self.muted_until.is_some_and(|until| until > now)
+    }
+}
+
+/// ChatFilter narrows a chat list; conditions combine with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChatFilter {
+    pub archived: Option<bool>,
+    /// Empty keeps every kind.
+    pub kinds: Vec<ChatKind>,
+    /// Lowercased; empty matches everything.
+    pub query: String,
+}
+
+/// ChatCursor is where a chat list page ends: the last chat's sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatCursor {
+    pub sort_key: i64,
+    pub account_id: AccountId,
+    pub chat_id: i64,
+}
+
+/// ChatPage is one page of a chat list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChatPage {
+    pub chats: Vec<Chat>,
+    pub next: Option<ChatCursor>,
+}
+
+/// MessageState says whether a message has reached Telegram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageState {
+    Sent,
+    Pending,
+    Failed,
+    Scheduled,
+}
+
+impl MessageState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Sent => "sent",
+            MessageState::Pending => "pending",
+            MessageState::Failed => "failed",
+            MessageState::Scheduled => "scheduled",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<MessageState> {
+        [
+            MessageState::Sent,
+            MessageState::Pending,
+            MessageState::Failed,
+            MessageState::Scheduled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+}
+
+/// EntityKind is the kind of a formatted span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    Bold,
+    Italic,
+    Underline,
+    Strikethrough,
+    Spoiler,
+    Code,
+    Pre,
+    TextUrl,
+    Url,
+    Email,
+    PhoneNumber,
+    Mention,
+    MentionName,
+    Hashtag,
+    Cashtag,
+    BotCommand,
+    Blockquote,
+    CustomEmoji,
+}
+
+/// Entity is one formatted span; offsets and lengths in UTF-16 code units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entity {
+    pub kind: EntityKind,
+    pub offset: i32,
+    pub length: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_emoji_id: Option<i64>,
+}
+
+/// MediaKind is the sort of attachment a message has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    Photo,
+    Video,
+    Audio,
+    Voice,
+    VideoNote,
+    Animation,
+    Sticker,
+    Document,
+    Other,
+}
+
+/// MediaInfo describes a message's attachment (its bytes are the media
+/// issue's: `media_id` stays empty until the gateway serves files).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediaInfo {
+    pub kind: MediaKind,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    #[serde(default)]
+    pub mime_type: Option<String>,
+    #[serde(default)]
+    pub size_bytes: Option<i64>,
+    #[serde(default)]
+    pub width: Option<i32>,
+    #[serde(default)]
+    pub height: Option<i32>,
+    #[serde(default)]
+    pub duration_secs: Option<f64>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub performer: Option<String>,
+    #[serde(default)]
+    pub emoji: Option<String>,
+}
+
+/// ForwardOrigin says who wrote a forwarded message first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForwardOrigin {
+    User,
+    HiddenUser,
+    Chat,
+    Channel,
+}
+
+/// ForwardHeader is where a forwarded message came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardHeader {
+    pub origin: ForwardOrigin,
+    #[serde(default)]
+    pub sender_id: Option<i64>,
+    #[serde(default)]
+    pub sender_name: Option<String>,
+    #[serde(default)]
+    pub chat_id: Option<i64>,
+    #[serde(default)]
+    pub message_id: Option<i64>,
+    pub date: DateTime<Utc>,
+    #[serde(default)]
+    pub post_author: Option<String>,
+}
+
+/// ActionKind is the kind of a service message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    ChatCreate,
+    ChatEditTitle,
+    ChatEditPhoto,
+    ChatDeletePhoto,
+    ChatAddUser,
+    ChatDeleteUser,
+    ChatJoinedByLink,
+    ChannelCreate,
+    ChatMigrateTo,
+    ChannelMigrateFrom,
+    PinMessage,
+    HistoryClear,
+    PhoneCall,
+    ScreenshotTaken,
+    ContactSignUp,
+    Other,
+}
+
+/// MessageAction is what a service message reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageAction {
+    pub kind: ActionKind,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_ids: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<i64>,
+}
+
+/// Message is one message of a chat, as the account sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub account_id: AccountId,
+    pub chat_id: i64,
+    /// Telegram's id; 0 while PENDING or FAILED.
+    pub message_id: i64,
+    pub sender_id: Option<i64>,
+    pub outgoing: bool,
+    pub text: String,
+    pub entities: Vec<Entity>,
+    pub media: Option<MediaInfo>,
+    pub reply_to: Option<i64>,
+    pub forward: Option<ForwardHeader>,
+    pub grouped_id: Option<i64>,
+    pub action: Option<MessageAction>,
+    pub sent_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub views: Option<i32>,
+    pub state: MessageState,
+    pub request_id: Option<String>,
+    pub error_reason: Option<String>,
+}
+
+// Durations are never NaN, so equality is total.
+impl Eq for Message {}
+
+/// HistoryDirection is which way a history page goes from its anchor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HistoryDirection {
+    /// Newest first, ids below the anchor.
+    Older,
+    /// Oldest first, ids above the anchor.
+    Newer,
+}
+
+/// MessagePage is one page of a chat's history.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessagePage {
+    pub messages: Vec<Message>,
+    /// Set when another page may follow: the anchor of the next page.
+    pub next: Option<i64>,
+    pub total_count: i32,
+}
+
+/// History is what Telegram answered for a history request.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub messages: Vec<Message>,
+    /// The chats the messages mention (the history's own chat among them).
+    pub chats: Vec<ChatProfile>,
+    /// Telegram's count of messages in the whole chat.
+    pub count: i32,
+}
+
+/// Change is one thing Telegram reported about an account's chats, in the
+/// order it happened. Ingest stores each before the update state that
+/// covers it is saved.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// A chat's profile (title, names, username) as seen in an update.
+    Profile(ChatProfile),
+    /// A new message; `live` when it arrived as it was sent (so it is the
+    /// chat's newest), not from an older history.
+    NewMessage {
+        message: Message,
+        live: bool,
+    },
+    Edited(Message),
+    /// Messages deleted; `chat_id` is only known for channels (ids of
+    /// private chats and basic groups are unique across the account).
+    Deleted {
+        chat_id: Option<i64>,
+        message_ids: Vec<i64>,
+    },
+    /// The account read incoming messages up to `max_id` (on any device).
+    ReadInbox {
+        chat_id: i64,
+        max_id: i64,
+        still_unread: Option<i32>,
+    },
+    /// The peer read the account's messages up to `max_id`.
+    ReadOutbox {
+        chat_id: i64,
+        max_id: i64,
+    },
+}
+
+/// Touched lists the chats a batch of changes touched, for cache
+/// invalidation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Touched {
+    pub chats: Vec<i64>,
+}
+
+impl Touched {
+    pub fn add(&mut self, chat_id: i64) {
+        if !self.chats.contains(&chat_id) {
+            self.chats.push(chat_id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_stored_names() {
+        for kind in ChatKind::ALL {
+            assert_eq!(ChatKind::parse(kind.as_str()), Some(*kind));
+        }
+        assert_eq!(ChatKind::parse("secret"), None);
+        for state in ["sent", "pending", "failed", "scheduled"] {
+            assert_eq!(MessageState::parse(state).unwrap().as_str(), state);
+        }
+    }
+}

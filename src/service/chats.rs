@@ -1,0 +1,692 @@
+//! Chats and message history: ListChats, GetChat, ListMessages, GetMessage,
+//! and ingest (the [`Ingest`] port the supervisors store updates through).
+//!
+//! Reads are cache → database → Telegram. The database holds what ingest
+//! stored (kept fresh by every account's update stream), what the first
+//! dialogs load stored, and what history backfills stored. A chat's
+//! *coverage* says which part of its history is stored without gaps: every
+//! message with an id at or above its floor. A history page inside the
+//! coverage is served from the database; one beyond it is fetched from
+//! Telegram (`messages.getHistory`, 100 at a time), stored, and then served
+//! from the database, so every page comes from one place.
+//!
+//! Who writes what: ingest writes an account's chats and messages in update
+//! order (one supervisor per account); dialog loads are serialized per
+//! account; backfills write only what Telegram answered (upserts) and move
+//! the floor only downwards from where it was read. Cached copies live under
+//! per-account (chat lists, chats) and per-chat (message pages) generations
+//! that every write retires after it committed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sha2::{Digest, Sha256};
+
+use crate::domain::chat::{
+    Change, Chat, ChatCursor, ChatFilter, ChatPage, HistoryDirection, Message, MessagePage,
+};
+use crate::domain::ports::{
+    AccountStore, ChatStore, HistoryCoverage, Ingest, StoreError, TelegramChats,
+};
+use crate::domain::{Account, AccountId, AccountKind, Caller, Error, Scope, TenantId};
+
+use super::cached::Generations;
+use super::locks::KeyedLocks;
+use super::require;
+
+/// Cache lifetimes (DESIGN.md §3); writes retire copies sooner.
+const CHATS_TTL: Duration = Duration::from_secs(300);
+const MESSAGES_TTL: Duration = Duration::from_secs(180);
+
+/// HISTORY_BATCH is how many messages one backfill asks Telegram for.
+const HISTORY_BATCH: u32 = 100;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ChatOptions {
+    /// How many chats the first load of an account's chat list stores.
+    pub dialogs_limit: u32,
+    /// How many backfill calls one forward sync (`after_message_id`) may
+    /// make before it answers UNAVAILABLE (retry: it goes on from there).
+    pub max_backfill_calls: u32,
+    /// How long a dialogs load waits for a concurrent one of the account.
+    pub load_wait: Duration,
+}
+
+impl Default for ChatOptions {
+    fn default() -> Self {
+        Self {
+            dialogs_limit: 1000,
+            max_backfill_calls: 20,
+            load_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Chats {
+    store: Arc<dyn ChatStore>,
+    accounts: Arc<dyn AccountStore>,
+    telegram: Arc<dyn TelegramChats>,
+    generations: Generations,
+    options: ChatOptions,
+    load_locks: Arc<KeyedLocks<AccountId>>,
+}
+
+fn chats_generation(tenant: &TenantId, account: Option<AccountId>) -> String {
+    match account {
+        Some(account) => format!("chats-gen:{tenant}:{account}"),
+        None => format!("chats-gen:{tenant}"),
+    }
+}
+
+fn messages_generation(tenant: &TenantId, account: AccountId, chat_id: i64) -> String {
+    format!("messages-gen:{tenant}:{account}:{chat_id}")
+}
+
+/// digest names a cached page by its parameters.
+fn digest(parts: &impl serde::Serialize) -> String {
+    let bytes = serde_json::to_vec(parts).expect("cache key parts serialize");
+    hex::encode(&Sha256::digest(&bytes)[..12])
+}
+
+/// Anchor is where a ListMessages call starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchor {
+    Newest,
+    Before(i64),
+    BeforeTime(chrono::DateTime<chrono::Utc>),
+    After(i64),
+}
+
+/// HistoryQuery is one ListMessages page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct HistoryQuery {
+    pub direction: HistoryDirection,
+    /// Older: ids below it (`None`: from the newest). Newer: ids above it.
+    pub anchor: Option<i64>,
+    pub limit: u32,
+}
+
+fn not_found(resource: &'static str) -> impl FnOnce(Error) -> Error {
+    move |err| match err {
+        Error::Store(StoreError::NotFound { .. }) => Error::NotFound { resource },
+        other => other,
+    }
+}
+
+impl Chats {
+    pub fn new(
+        store: Arc<dyn ChatStore>,
+        accounts: Arc<dyn AccountStore>,
+        telegram: Arc<dyn TelegramChats>,
+        generations: Generations,
+        options: ChatOptions,
+    ) -> Self {
+        Self {
+            store,
+            accounts,
+            telegram,
+            generations,
+            options,
+            load_locks: Arc::new(KeyedLocks::default()),
+        }
+    }
+
+    async fn account(&self, caller: &Caller, id: AccountId) -> Result<Account, Error> {
+        Ok(self.accounts.get_account(&caller.tenant, id).await?)
+    }
+
+    /// retire drops the cached copies a write to these chats made stale.
+    async fn retire(&self, tenant: &TenantId, account: AccountId, chats: &[i64]) {
+        self.generations
+            .invalidate(&chats_generation(tenant, Some(account)), CHATS_TTL)
+            .await;
+        self.generations
+            .invalidate(&chats_generation(tenant, None), CHATS_TTL)
+            .await;
+        for chat in chats {
+            self.generations
+                .invalidate(&messages_generation(tenant, account, *chat), MESSAGES_TTL)
+                .await;
+        }
+    }
+
+    /// ensure_dialogs loads the account's chat list from Telegram once (the
+    /// first time it is listed, unless its supervisor did already).
+    async fn ensure_dialogs(&self, account: &Account) -> Result<(), Error> {
+        if self.store.dialogs_loaded(account.id).await? {
+            return Ok(());
+        }
+        account.require_authorized()?;
+        let _guard = self
+            .load_locks
+            .lock(&account.id, self.options.load_wait)
+            .await
+            .ok_or_else(|| Error::Unavailable("the account's chat list is loading".into()))?;
+        if self.store.dialogs_loaded(account.id).await? {
+            return Ok(());
+        }
+        let dialogs = self
+            .telegram
+            .dialogs(account.id, self.options.dialogs_limit)
+            .await?;
+        self.store
+            .store_dialogs(&account.tenant, account.id, &dialogs)
+            .await?;
+        let touched: Vec<i64> = dialogs.iter().map(|d| d.profile.chat_id).collect();
+        self.retire(&account.tenant, account.id, &touched).await;
+        tracing::info!(account_id = %account.id, chats = dialogs.len(), "chat list loaded");
+        Ok(())
+    }
+
+    /// list_chats lists one account's chats (loading its chat list from
+    /// Telegram the first time), or the chats of all the tenant's accounts.
+    pub async fn list_chats(
+        &self,
+        caller: &Caller,
+        account: Option<AccountId>,
+        filter: ChatFilter,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> Result<ChatPage, Error> {
+        require(caller, Scope::ChatsRead)?;
+        let tenant = &caller.tenant;
+        if let Some(id) = account {
+            let account = self.account(caller, id).await?;
+            if account.kind == AccountKind::Bot {
+                return Err(Error::FailedPrecondition {
+                    reason: "BOTS_UNSUPPORTED",
+                    message: "Telegram gives bots no chat list; bots see chats as they write"
+                        .into(),
+                });
+            }
+            self.ensure_dialogs(&account).await?;
+        }
+        let key = format!(
+            "chats:{tenant}:{}",
+            digest(&(account, &filter, after, limit))
+        );
+        self.generations
+            .read_through(&chats_generation(tenant, account), &key, CHATS_TTL, async {
+                Ok(self
+                    .store
+                    .list_chats(tenant, account, &filter, after, limit)
+                    .await?)
+            })
+            .await
+    }
+
+    pub async fn get_chat(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        chat_id: i64,
+    ) -> Result<Chat, Error> {
+        require(caller, Scope::ChatsRead)?;
+        self.account(caller, account).await?;
+        self.chat(&caller.tenant, account, chat_id).await
+    }
+
+    async fn chat(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+    ) -> Result<Chat, Error> {
+        let key = format!("chat:{tenant}:{account}:{chat_id}");
+        self.generations
+            .read_through(
+                &chats_generation(tenant, Some(account)),
+                &key,
+                CHATS_TTL,
+                async {
+                    self.store
+                        .get_chat(tenant, account, chat_id)
+                        .await
+                        .map_err(Error::from)
+                        .map_err(not_found("chat"))
+                },
+            )
+            .await
+    }
+
+    /// list_messages is one page of a chat's history, backfilled from
+    /// Telegram where the store has not seen that part yet.
+    pub async fn list_messages(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        chat_id: i64,
+        anchor: Anchor,
+        limit: u32,
+    ) -> Result<MessagePage, Error> {
+        require(caller, Scope::MessagesRead)?;
+        let tenant = &caller.tenant;
+        let account = self.account(caller, account).await?;
+        let chat = self.chat(tenant, account.id, chat_id).await?;
+        let query = match anchor {
+            Anchor::Newest => HistoryQuery {
+                direction: HistoryDirection::Older,
+                anchor: None,
+                limit,
+            },
+            Anchor::Before(id) => HistoryQuery {
+                direction: HistoryDirection::Older,
+                anchor: Some(id),
+                limit,
+            },
+            Anchor::After(id) => HistoryQuery {
+                direction: HistoryDirection::Newer,
+                anchor: Some(id),
+                limit,
+            },
+            Anchor::BeforeTime(time) => HistoryQuery {
+                direction: HistoryDirection::Older,
+                anchor: Some(self.anchor_before(&account, &chat, time).await?),
+                limit,
+            },
+        };
+        let key = format!(
+            "messages:{tenant}:{}:{chat_id}:{}",
+            account.id,
+            digest(&query)
+        );
+        self.generations
+            .read_through(
+                &messages_generation(tenant, account.id, chat_id),
+                &key,
+                MESSAGES_TTL,
+                self.history_page(&account, &chat, query),
+            )
+            .await
+    }
+
+    /// anchor_before turns "sent before `time`" into a message id anchor:
+    /// the newest such message's id + 1, from the store when its coverage
+    /// reaches back that far, else from Telegram.
+    async fn anchor_before(
+        &self,
+        account: &Account,
+        chat: &Chat,
+        time: chrono::DateTime<chrono::Utc>,
+    ) -> Result<i64, Error> {
+        let chat_id = chat.profile.chat_id;
+        let coverage = self.store.coverage(account.id, chat_id).await?;
+        let stored = self.store.newest_before(account.id, chat_id, time).await?;
+        let trusted = match (stored, coverage.floor) {
+            (Some(id), Some(floor)) => id >= floor,
+            (None, Some(_)) => coverage.complete,
+            _ => false,
+        };
+        let newest = if trusted || account.kind == AccountKind::Bot {
+            stored
+        } else {
+            account.require_authorized()?;
+            self.telegram
+                .newest_before(account.id, &chat.profile, time)
+                .await?
+        };
+        // No message before the time: an anchor below every id.
+        Ok(newest.map_or(1, |id| id + 1))
+    }
+
+    async fn history_page(
+        &self,
+        account: &Account,
+        chat: &Chat,
+        query: HistoryQuery,
+    ) -> Result<MessagePage, Error> {
+        let chat_id = chat.profile.chat_id;
+        let coverage = self.store.coverage(account.id, chat_id).await?;
+        let stored = self
+            .store
+            .messages(
+                &account.tenant,
+                account.id,
+                chat_id,
+                query.anchor,
+                query.direction,
+                query.limit,
+            )
+            .await?;
+        let covered = match query.direction {
+            HistoryDirection::Older => older_page_covered(&stored, query, coverage),
+            HistoryDirection::Newer => coverage
+                .floor
+                .is_some_and(|floor| floor <= query.anchor.unwrap_or(0) + 1),
+        };
+        let (messages, coverage) = if covered || account.kind == AccountKind::Bot {
+            // Telegram does not give bots history: they have what they saw.
+            (stored, coverage)
+        } else {
+            account.require_authorized()?;
+            let coverage = match query.direction {
+                HistoryDirection::Older => {
+                    self.backfill_older(account, chat, query, coverage).await?
+                }
+                HistoryDirection::Newer => {
+                    self.backfill_newer(account, chat, query, coverage).await?
+                }
+            };
+            let messages = self
+                .store
+                .messages(
+                    &account.tenant,
+                    account.id,
+                    chat_id,
+                    query.anchor,
+                    query.direction,
+                    query.limit,
+                )
+                .await?;
+            (messages, coverage)
+        };
+        // A full page may have more behind it; forwards, an empty token
+        // means "caught up" (call again later from the last id).
+        let full = messages.len() == query.limit as usize;
+        let next = messages.last().filter(|_| full).map(|m| m.message_id);
+        Ok(MessagePage {
+            messages,
+            next,
+            total_count: coverage.total_count.unwrap_or(0),
+        })
+    }
+
+    /// backfill_older fetches the 100 messages below the page's anchor and
+    /// stores them; the floor moves when they continue the stored suffix.
+    async fn backfill_older(
+        &self,
+        account: &Account,
+        chat: &Chat,
+        query: HistoryQuery,
+        coverage: HistoryCoverage,
+    ) -> Result<HistoryCoverage, Error> {
+        // Continue the stored suffix when the page starts inside it;
+        // otherwise fetch right below the anchor (a jump into old history).
+        let offset = match (coverage.floor, query.anchor) {
+            (Some(floor), None) => floor,
+            (Some(floor), Some(anchor)) if anchor >= floor => floor,
+            (_, anchor) => anchor.unwrap_or(0),
+        };
+        let contiguous = coverage.floor == Some(offset) || coverage.floor.is_none() && offset == 0;
+        let history = self
+            .telegram
+            .history(account.id, &chat.profile, offset, 0, HISTORY_BATCH)
+            .await?;
+        let reached_start = (history.messages.len() as u32) < HISTORY_BATCH;
+        let lowest = history.messages.iter().map(|m| m.message_id).min();
+        let next = if contiguous {
+            HistoryCoverage {
+                floor: lowest.or(coverage.floor).or(Some(1)),
+                complete: reached_start,
+                total_count: Some(history.count),
+            }
+        } else {
+            HistoryCoverage {
+                total_count: Some(history.count),
+                ..coverage
+            }
+        };
+        self.store_history(account, chat, &history.messages, &history.chats, next)
+            .await?;
+        Ok(next)
+    }
+
+    /// backfill_newer makes the stored suffix reach down to the anchor, so
+    /// every message above it is stored (a forward sync).
+    async fn backfill_newer(
+        &self,
+        account: &Account,
+        chat: &Chat,
+        query: HistoryQuery,
+        mut coverage: HistoryCoverage,
+    ) -> Result<HistoryCoverage, Error> {
+        let anchor = query.anchor.unwrap_or(0);
+        for _ in 0..self.options.max_backfill_calls {
+            let offset = coverage.floor.unwrap_or(0);
+            let history = self
+                .telegram
+                .history(account.id, &chat.profile, offset, anchor, HISTORY_BATCH)
+                .await?;
+            let reached_anchor = (history.messages.len() as u32) < HISTORY_BATCH;
+            let lowest = history.messages.iter().map(|m| m.message_id).min();
+            coverage = HistoryCoverage {
+                floor: if reached_anchor {
+                    Some(anchor + 1)
+                } else {
+                    lowest.or(coverage.floor)
+                },
+                complete: coverage.complete || reached_anchor && anchor == 0,
+                total_count: Some(history.count),
+            };
+            self.store_history(account, chat, &history.messages, &history.chats, coverage)
+                .await?;
+            if reached_anchor {
+                return Ok(coverage);
+            }
+        }
+        Err(Error::Unavailable(format!(
+            "the history above message {anchor} is long; it is being stored, call again to go on"
+        )))
+    }
+
+    async fn store_history(
+        &self,
+        account: &Account,
+        chat: &Chat,
+        messages: &[Message],
+        profiles: &[crate::domain::chat::ChatProfile],
+        coverage: HistoryCoverage,
+    ) -> Result<(), Error> {
+        let chat_id = chat.profile.chat_id;
+        self.store
+            .store_history(
+                &account.tenant,
+                account.id,
+                chat_id,
+                messages,
+                profiles,
+                coverage,
+            )
+            .await?;
+        let mut touched = vec![chat_id];
+        touched.extend(profiles.iter().map(|p| p.chat_id).filter(|c| *c != chat_id));
+        self.retire(&account.tenant, account.id, &touched).await;
+        Ok(())
+    }
+
+    pub async fn get_message(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        chat_id: i64,
+        message_id: i64,
+    ) -> Result<Message, Error> {
+        require(caller, Scope::MessagesRead)?;
+        let tenant = &caller.tenant;
+        let account = self.account(caller, account).await?;
+        let chat = self.chat(tenant, account.id, chat_id).await?;
+        let key = format!("message:{tenant}:{}:{chat_id}:{message_id}", account.id);
+        self.generations
+            .read_through(
+                &messages_generation(tenant, account.id, chat_id),
+                &key,
+                MESSAGES_TTL,
+                async {
+                    match self
+                        .store
+                        .get_message(tenant, account.id, chat_id, message_id)
+                        .await
+                    {
+                        Err(StoreError::NotFound { .. }) => {
+                            self.fetch_message(&account, &chat, message_id).await
+                        }
+                        other => Ok(other?),
+                    }
+                },
+            )
+            .await
+    }
+
+    /// fetch_message asks Telegram for a message the store has not seen
+    /// (below the stored history), storing it when it exists.
+    async fn fetch_message(
+        &self,
+        account: &Account,
+        chat: &Chat,
+        message_id: i64,
+    ) -> Result<Message, Error> {
+        let gone = Error::NotFound {
+            resource: "message",
+        };
+        let coverage = self
+            .store
+            .coverage(account.id, chat.profile.chat_id)
+            .await?;
+        let inside_coverage = coverage.floor.is_some_and(|floor| message_id >= floor);
+        if inside_coverage
+            || account.kind == AccountKind::Bot
+            || account.require_authorized().is_err()
+        {
+            return Err(gone);
+        }
+        let history = self
+            .telegram
+            .history(account.id, &chat.profile, message_id + 1, message_id - 1, 1)
+            .await?;
+        let Some(found) = history
+            .messages
+            .iter()
+            .find(|m| m.message_id == message_id)
+            .cloned()
+        else {
+            return Err(gone);
+        };
+        self.store_history(account, chat, &history.messages, &history.chats, coverage)
+            .await?;
+        Ok(found)
+    }
+}
+
+/// older_page_covered says whether a page read from the store is the true
+/// page: it is inside the stored suffix, or reaches the chat's first message.
+fn older_page_covered(stored: &[Message], query: HistoryQuery, coverage: HistoryCoverage) -> bool {
+    let Some(floor) = coverage.floor else {
+        return false;
+    };
+    if query.anchor.is_some_and(|anchor| anchor <= floor) {
+        // The page starts below the suffix: known whole only when nothing
+        // lies below the floor (it is the chat's first message).
+        return coverage.complete;
+    }
+    match stored.last() {
+        Some(last) if stored.len() == query.limit as usize => last.message_id >= floor,
+        // A short page is the true page only at the start of the history.
+        _ => coverage.complete,
+    }
+}
+
+#[async_trait]
+impl Ingest for Chats {
+    async fn ingest(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        changes: Vec<Change>,
+    ) -> Result<(), Error> {
+        let touched = self.store.apply(tenant, account, &changes).await?;
+        self.retire(tenant, account, &touched.chats).await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn message(id: i64) -> Message {
+        Message {
+            account_id: AccountId::new(),
+            chat_id: 1,
+            message_id: id,
+            sender_id: None,
+            outgoing: false,
+            text: String::new(),
+            entities: Vec::new(),
+            media: None,
+            reply_to: None,
+            forward: None,
+            grouped_id: None,
+            action: None,
+            sent_at: Utc::now(),
+            edited_at: None,
+            views: None,
+            state: crate::domain::chat::MessageState::Sent,
+            request_id: None,
+            error_reason: None,
+        }
+    }
+
+    fn older(anchor: Option<i64>, limit: u32) -> HistoryQuery {
+        HistoryQuery {
+            direction: HistoryDirection::Older,
+            anchor,
+            limit,
+        }
+    }
+
+    fn coverage(floor: Option<i64>, complete: bool) -> HistoryCoverage {
+        HistoryCoverage {
+            floor,
+            complete,
+            total_count: None,
+        }
+    }
+
+    #[test]
+    fn a_stored_page_is_trusted_only_inside_the_covered_suffix() {
+        let page: Vec<_> = (8..=10).rev().map(message).collect();
+        // All three are at or above the floor: the true page.
+        assert!(older_page_covered(
+            &page,
+            older(None, 3),
+            coverage(Some(8), false)
+        ));
+        // The last one is below the floor: a gap may hide between.
+        assert!(!older_page_covered(
+            &page,
+            older(None, 3),
+            coverage(Some(9), false)
+        ));
+        // A short page is whole only when the history is complete.
+        assert!(!older_page_covered(
+            &page,
+            older(None, 5),
+            coverage(Some(8), false)
+        ));
+        assert!(older_page_covered(
+            &page,
+            older(None, 5),
+            coverage(Some(8), true)
+        ));
+        // Nothing is covered without a floor.
+        assert!(!older_page_covered(
+            &page,
+            older(None, 3),
+            coverage(None, false)
+        ));
+        // A page starting below the floor is trusted only below the first message.
+        assert!(!older_page_covered(
+            &[],
+            older(Some(5), 3),
+            coverage(Some(8), false)
+        ));
+        assert!(older_page_covered(
+            &[],
+            older(Some(5), 3),
+            coverage(Some(8), true)
+        ));
+    }
+}

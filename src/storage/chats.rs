@@ -1,0 +1,860 @@
+//! `ChatStore` on the `chats` and `messages` tables.
+//!
+//! Writers: ingest (the account's supervisor, one task per account, in
+//! update order), dialog loads and history backfills (RPCs). Every write is
+//! an upsert inside one transaction, so replaying a change (a catch-up after
+//! a crash re-delivers what was stored but not yet acknowledged) leaves the
+//! same rows. Counters (unread, message count) move only when a message row
+//! is new, so a replay does not count twice.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::entities::{accounts, chats, messages};
+use super::{Store, StoreResultExt};
+use crate::domain::chat::{
+    CHANNEL_ID_OFFSET, Change, Chat, ChatCursor, ChatFilter, ChatKind, ChatPage, ChatProfile,
+    Dialog, HistoryDirection, Message, MessageState, Touched,
+};
+use crate::domain::ports::{ChatStore, HistoryCoverage, StoreError};
+use crate::domain::{AccountId, TenantId};
+
+const CHAT: &str = "chat";
+const MESSAGE: &str = "message";
+
+/// PINNED_BIT lifts pinned chats above every activity time (milliseconds
+/// since the epoch stay far below 2^50 until the year 37000).
+const PINNED_BIT: i64 = 1 << 50;
+
+/// sort_key orders the chat list, descending: pinned first, then newest activity.
+pub(crate) fn sort_key(pinned: bool, activity: Option<DateTime<Utc>>) -> i64 {
+    let millis = activity.map_or(0, |t| t.timestamp_millis().max(0));
+    if pinned { PINNED_BIT + millis } else { millis }
+}
+
+/// is_channel says whether a Bot API chat id is a supergroup or channel.
+fn is_channel(chat_id: i64) -> bool {
+    chat_id < -CHANNEL_ID_OFFSET
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("stored values serialize to json")
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("{what}: {err}")))
+}
+
+fn message_row(tenant: &TenantId, message: &Message, now: DateTime<Utc>) -> messages::ActiveModel {
+    messages::ActiveModel {
+        account_id: Set(message.account_id.to_string()),
+        peer_id: Set(message.chat_id),
+        message_id: Set(message.message_id),
+        tenant_id: Set(tenant.as_str().to_owned()),
+        sender_id: Set(message.sender_id),
+        outgoing: Set(message.outgoing),
+        text: Set(message.text.clone()),
+        entities: Set(json(&message.entities)),
+        media: Set(message.media.as_ref().map(json)),
+        reply_to: Set(message.reply_to),
+        forward_from: Set(message.forward.as_ref().map(json)),
+        grouped_id: Set(message.grouped_id),
+        sent_at: Set(message.sent_at),
+        edited_at: Set(message.edited_at),
+        views: Set(message.views),
+        state: Set(message.state.as_str().to_owned()),
+        request_id: Set(message.request_id.clone()),
+        action: Set(message.action.as_ref().map(json)),
+        error_reason: Set(message.error_reason.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+fn message_from_row(row: messages::Model) -> Result<Message, StoreError> {
+    Ok(Message {
+        account_id: row
+            .account_id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("message account id {}", row.account_id)))?,
+        chat_id: row.peer_id,
+        message_id: row.message_id,
+        sender_id: row.sender_id,
+        outgoing: row.outgoing,
+        text: row.text,
+        entities: from_json(&row.entities, "message entities")?,
+        media: row
+            .media
+            .as_deref()
+            .map(|m| from_json(m, "message media"))
+            .transpose()?,
+        reply_to: row.reply_to,
+        forward: row
+            .forward_from
+            .as_deref()
+            .map(|f| from_json(f, "forward header"))
+            .transpose()?,
+        grouped_id: row.grouped_id,
+        action: row
+            .action
+            .as_deref()
+            .map(|a| from_json(a, "message action"))
+            .transpose()?,
+        sent_at: row.sent_at,
+        edited_at: row.edited_at,
+        views: row.views,
+        state: MessageState::parse(&row.state)
+            .ok_or_else(|| StoreError::Corrupt(format!("message state {}", row.state)))?,
+        request_id: row.request_id,
+        error_reason: row.error_reason,
+    })
+}
+
+fn chat_from_row(row: chats::Model, last_message: Option<Message>) -> Result<Chat, StoreError> {
+    Ok(Chat {
+        account_id: row
+            .account_id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("chat account id {}", row.account_id)))?,
+        profile: ChatProfile {
+            chat_id: row.peer_id,
+            kind: ChatKind::parse(&row.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("chat kind {}", row.kind)))?,
+            title: row.title,
+            username: row.username,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            phone_number: row.phone_number,
+            member_count: row.member_count,
+            access_hash: row.access_hash,
+        },
+        about: row.about,
+        unread_count: row.unread_count,
+        read_inbox_max_id: row.read_inbox_max_id,
+        read_outbox_max_id: row.read_outbox_max_id,
+        muted_until: row.muted_until,
+        pinned: row.pinned,
+        archived: row.archived,
+        last_message,
+        updated_at: row.updated_at,
+    })
+}
+
+/// guess_kind is a chat's kind from its id alone, for a chat first seen in
+/// a message whose profile did not come with it; a later profile corrects it.
+fn guess_kind(chat_id: i64) -> ChatKind {
+    if chat_id > 0 {
+        ChatKind::Private
+    } else if is_channel(chat_id) {
+        ChatKind::Supergroup
+    } else {
+        ChatKind::Group
+    }
+}
+
+fn new_chat_row(
+    tenant: &TenantId,
+    account: AccountId,
+    profile: &ChatProfile,
+    now: DateTime<Utc>,
+) -> chats::ActiveModel {
+    chats::ActiveModel {
+        account_id: Set(account.to_string()),
+        peer_id: Set(profile.chat_id),
+        tenant_id: Set(tenant.as_str().to_owned()),
+        kind: Set(profile.kind.as_str().to_owned()),
+        title: Set(profile.title.clone()),
+        username: Set(profile.username.clone()),
+        first_name: Set(profile.first_name.clone()),
+        last_name: Set(profile.last_name.clone()),
+        about: Set(None),
+        member_count: Set(profile.member_count),
+        unread_count: Set(0),
+        last_message_id: Set(None),
+        top_message_date: Set(None),
+        pinned: Set(false),
+        archived: Set(false),
+        access_hash: Set(profile.access_hash),
+        read_inbox_max_id: Set(0),
+        read_outbox_max_id: Set(0),
+        muted_until: Set(None),
+        phone_number: Set(profile.phone_number.clone()),
+        sort_key: Set(0),
+        history_floor: Set(None),
+        history_complete: Set(false),
+        message_count: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+async fn find_chat(
+    txn: &impl ConnectionTrait,
+    account: AccountId,
+    chat_id: i64,
+) -> Result<Option<chats::Model>, StoreError> {
+    chats::Entity::find_by_id((account.to_string(), chat_id))
+        .one(txn)
+        .await
+        .store_err(CHAT)
+}
+
+/// upsert_profile writes what Telegram says about a chat, keeping what it
+/// did not say (an access hash, a member count) as stored.
+async fn upsert_profile(
+    txn: &DatabaseTransaction,
+    tenant: &TenantId,
+    account: AccountId,
+    profile: &ChatProfile,
+    now: DateTime<Utc>,
+) -> Result<chats::Model, StoreError> {
+    let Some(row) = find_chat(txn, account, profile.chat_id).await? else {
+        chats::Entity::insert(new_chat_row(tenant, account, profile, now))
+            .exec_without_returning(txn)
+            .await
+            .store_err(CHAT)?;
+        return find_chat(txn, account, profile.chat_id)
+            .await?
+            .ok_or(StoreError::NotFound { resource: CHAT });
+    };
+    let mut active: chats::ActiveModel = row.clone().into();
+    active.kind = Set(profile.kind.as_str().to_owned());
+    if !profile.title.is_empty() {
+        active.title = Set(profile.title.clone());
+    }
+    active.username = Set(profile.username.clone());
+    if profile.first_name.is_some() {
+        active.first_name = Set(profile.first_name.clone());
+        active.last_name = Set(profile.last_name.clone());
+    }
+    if profile.phone_number.is_some() {
+        active.phone_number = Set(profile.phone_number.clone());
+    }
+    if profile.member_count.is_some() {
+        active.member_count = Set(profile.member_count);
+    }
+    if profile.access_hash.is_some() {
+        active.access_hash = Set(profile.access_hash);
+    }
+    active.updated_at = Set(now);
+    chats::Entity::update(active)
+        .exec(txn)
+        .await
+        .store_err(CHAT)
+}
+
+/// ensure_chat is the chat's row, created from its id alone when no
+/// profile arrived for it yet.
+async fn ensure_chat(
+    txn: &DatabaseTransaction,
+    tenant: &TenantId,
+    account: AccountId,
+    chat_id: i64,
+    now: DateTime<Utc>,
+) -> Result<chats::Model, StoreError> {
+    if let Some(row) = find_chat(txn, account, chat_id).await? {
+        return Ok(row);
+    }
+    let profile = ChatProfile {
+        chat_id,
+        kind: guess_kind(chat_id),
+        title: String::new(),
+        username: None,
+        first_name: None,
+        last_name: None,
+        phone_number: None,
+        member_count: None,
+        access_hash: None,
+    };
+    upsert_profile(txn, tenant, account, &profile, now).await
+}
+
+/// upsert_message stores a message; returns whether it was new.
+async fn upsert_message(
+    txn: &DatabaseTransaction,
+    tenant: &TenantId,
+    message: &Message,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let existed = messages::Entity::find_by_id((
+        message.account_id.to_string(),
+        message.chat_id,
+        message.message_id,
+    ))
+    .one(txn)
+    .await
+    .store_err(MESSAGE)?;
+    let mut row = message_row(tenant, message, now);
+    if let Some(old) = &existed {
+        // What the gateway knows and Telegram does not repeat survives.
+        row.created_at = Set(old.created_at);
+        if message.request_id.is_none() {
+            row.request_id = Set(old.request_id.clone());
+        }
+    }
+    messages::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                messages::Column::AccountId,
+                messages::Column::PeerId,
+                messages::Column::MessageId,
+            ])
+            .update_columns([
+                messages::Column::SenderId,
+                messages::Column::Outgoing,
+                messages::Column::Text,
+                messages::Column::Entities,
+                messages::Column::Media,
+                messages::Column::ReplyTo,
+                messages::Column::ForwardFrom,
+                messages::Column::GroupedId,
+                messages::Column::SentAt,
+                messages::Column::EditedAt,
+                messages::Column::Views,
+                messages::Column::State,
+                messages::Column::RequestId,
+                messages::Column::Action,
+                messages::Column::ErrorReason,
+                messages::Column::UpdatedAt,
+            ])
+            .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await
+        .store_err(MESSAGE)?;
+    Ok(existed.is_none())
+}
+
+/// raise_top makes `message` the chat's newest message if it is newer.
+fn raise_top(active: &mut chats::ActiveModel, row: &chats::Model, message: &Message) {
+    if row.last_message_id.unwrap_or(0) < message.message_id {
+        active.last_message_id = Set(Some(message.message_id));
+        active.top_message_date = Set(Some(message.sent_at));
+        active.sort_key = Set(sort_key(row.pinned, Some(message.sent_at)));
+    }
+}
+
+async fn apply_change(
+    txn: &DatabaseTransaction,
+    tenant: &TenantId,
+    account: AccountId,
+    change: &Change,
+    now: DateTime<Utc>,
+    touched: &mut Touched,
+) -> Result<(), StoreError> {
+    match change {
+        Change::Profile(profile) => {
+            upsert_profile(txn, tenant, account, profile, now).await?;
+            touched.add(profile.chat_id);
+        }
+        Change::NewMessage { message, live } => {
+            let row = ensure_chat(txn, tenant, account, message.chat_id, now).await?;
+            let new = upsert_message(txn, tenant, message, now).await?;
+            let mut active: chats::ActiveModel = row.clone().into();
+            raise_top(&mut active, &row, message);
+            if new {
+                if !message.outgoing && message.message_id > row.read_inbox_max_id {
+                    active.unread_count = Set(row.unread_count + 1);
+                }
+                if let Some(count) = row.message_count {
+                    active.message_count = Set(Some(count + 1));
+                }
+            }
+            if message.outgoing && message.message_id > row.read_inbox_max_id {
+                // Writing in a chat reads it, as in every Telegram app.
+                active.read_inbox_max_id = Set(message.message_id);
+                active.unread_count = Set(0);
+            }
+            if *live && row.history_floor.is_none() {
+                // A live message is the chat's newest: the stored suffix
+                // from it upwards is complete.
+                active.history_floor = Set(Some(message.message_id));
+            }
+            active.updated_at = Set(now);
+            chats::Entity::update(active)
+                .exec(txn)
+                .await
+                .store_err(CHAT)?;
+            touched.add(message.chat_id);
+        }
+        Change::Edited(message) => {
+            ensure_chat(txn, tenant, account, message.chat_id, now).await?;
+            upsert_message(txn, tenant, message, now).await?;
+            touched.add(message.chat_id);
+        }
+        Change::Deleted {
+            chat_id,
+            message_ids,
+        } => {
+            let mut query = messages::Entity::find()
+                .filter(messages::Column::AccountId.eq(account.to_string()))
+                .filter(messages::Column::MessageId.is_in(message_ids.iter().copied()));
+            query = match chat_id {
+                Some(chat) => query.filter(messages::Column::PeerId.eq(*chat)),
+                None => query.filter(messages::Column::PeerId.gte(-CHANNEL_ID_OFFSET)),
+            };
+            let gone = query.all(txn).await.store_err(MESSAGE)?;
+            if gone.is_empty() {
+                if let Some(chat) = chat_id {
+                    touched.add(*chat);
+                }
+                return Ok(());
+            }
+            let mut chats_hit: Vec<i64> = gone.iter().map(|m| m.peer_id).collect();
+            chats_hit.sort_unstable();
+            chats_hit.dedup();
+            for row in &gone {
+                messages::Entity::delete_by_id((
+                    row.account_id.clone(),
+                    row.peer_id,
+                    row.message_id,
+                ))
+                .exec(txn)
+                .await
+                .store_err(MESSAGE)?;
+            }
+            for chat in chats_hit {
+                let Some(row) = find_chat(txn, account, chat).await? else {
+                    continue;
+                };
+                let in_chat = gone.iter().filter(|m| m.peer_id == chat);
+                let unread_gone = in_chat
+                    .clone()
+                    .filter(|m| !m.outgoing && m.message_id > row.read_inbox_max_id)
+                    .count() as i32;
+                let count_gone = in_chat.count() as i32;
+                let top = messages::Entity::find()
+                    .filter(messages::Column::AccountId.eq(account.to_string()))
+                    .filter(messages::Column::PeerId.eq(chat))
+                    .order_by_desc(messages::Column::MessageId)
+                    .one(txn)
+                    .await
+                    .store_err(MESSAGE)?;
+                let mut active: chats::ActiveModel = row.clone().into();
+                active.unread_count = Set((row.unread_count - unread_gone).max(0));
+                active.message_count = Set(row.message_count.map(|c| (c - count_gone).max(0)));
+                active.last_message_id = Set(top.as_ref().map(|m| m.message_id));
+                active.top_message_date = Set(top.as_ref().map(|m| m.sent_at));
+                active.sort_key = Set(sort_key(
+                    row.pinned,
+                    top.as_ref().map(|m| m.sent_at).or(row.top_message_date),
+                ));
+                active.updated_at = Set(now);
+                chats::Entity::update(active)
+                    .exec(txn)
+                    .await
+                    .store_err(CHAT)?;
+                touched.add(chat);
+            }
+        }
+        Change::ReadInbox {
+            chat_id,
+            max_id,
+            still_unread,
+        } => {
+            let row = ensure_chat(txn, tenant, account, *chat_id, now).await?;
+            let max_id = (*max_id).max(row.read_inbox_max_id);
+            let unread = match still_unread {
+                Some(count) => *count,
+                None => messages::Entity::find()
+                    .filter(messages::Column::AccountId.eq(account.to_string()))
+                    .filter(messages::Column::PeerId.eq(*chat_id))
+                    .filter(messages::Column::Outgoing.eq(false))
+                    .filter(messages::Column::MessageId.gt(max_id))
+                    .count(txn)
+                    .await
+                    .store_err(MESSAGE)? as i32,
+            };
+            let mut active: chats::ActiveModel = row.into();
+            active.read_inbox_max_id = Set(max_id);
+            active.unread_count = Set(unread);
+            active.updated_at = Set(now);
+            chats::Entity::update(active)
+                .exec(txn)
+                .await
+                .store_err(CHAT)?;
+            touched.add(*chat_id);
+        }
+        Change::ReadOutbox { chat_id, max_id } => {
+            let row = ensure_chat(txn, tenant, account, *chat_id, now).await?;
+            let mut active: chats::ActiveModel = row.clone().into();
+            active.read_outbox_max_id = Set((*max_id).max(row.read_outbox_max_id));
+            active.updated_at = Set(now);
+            chats::Entity::update(active)
+                .exec(txn)
+                .await
+                .store_err(CHAT)?;
+            touched.add(*chat_id);
+        }
+    }
+    Ok(())
+}
+
+/// attach_last_messages reads the newest message of each chat row.
+async fn attach_last_messages(
+    db: &impl ConnectionTrait,
+    rows: Vec<chats::Model>,
+) -> Result<Vec<Chat>, StoreError> {
+    let wanted: Vec<_> = rows
+        .iter()
+        .filter_map(|r| {
+            r.last_message_id
+                .map(|m| (r.account_id.clone(), r.peer_id, m))
+        })
+        .collect();
+    let mut found = Vec::new();
+    if !wanted.is_empty() {
+        let mut any = Condition::any();
+        for (account, peer, id) in &wanted {
+            any = any.add(
+                Condition::all()
+                    .add(messages::Column::AccountId.eq(account.clone()))
+                    .add(messages::Column::PeerId.eq(*peer))
+                    .add(messages::Column::MessageId.eq(*id)),
+            );
+        }
+        found = messages::Entity::find()
+            .filter(any)
+            .all(db)
+            .await
+            .store_err(MESSAGE)?;
+    }
+    rows.into_iter()
+        .map(|row| {
+            let last = found
+                .iter()
+                .find(|m| {
+                    m.account_id == row.account_id
+                        && m.peer_id == row.peer_id
+                        && Some(m.message_id) == row.last_message_id
+                })
+                .cloned()
+                .map(message_from_row)
+                .transpose()?;
+            chat_from_row(row, last)
+        })
+        .collect()
+}
+
+#[async_trait]
+impl ChatStore for Store {
+    async fn apply(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        changes: &[Change],
+    ) -> Result<Touched, StoreError> {
+        let txn = self.begin_write().await?;
+        let now = Utc::now();
+        let mut touched = Touched::default();
+        for change in changes {
+            apply_change(&txn, tenant, account, change, now, &mut touched).await?;
+        }
+        txn.commit().await.store_err(CHAT)?;
+        Ok(touched)
+    }
+
+    async fn store_dialogs(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        dialogs: &[Dialog],
+    ) -> Result<(), StoreError> {
+        let txn = self.begin_write().await?;
+        let now = Utc::now();
+        let owner = accounts::Entity::find_by_id(account.to_string())
+            .filter(accounts::Column::TenantId.eq(tenant.as_str()))
+            .one(&txn)
+            .await
+            .store_err("account")?;
+        if owner.is_none() {
+            return Err(StoreError::NotFound {
+                resource: "account",
+            });
+        }
+        for dialog in dialogs {
+            let row = upsert_profile(&txn, tenant, account, &dialog.profile, now).await?;
+            if let Some(top) = &dialog.top_message {
+                upsert_message(&txn, tenant, top, now).await?;
+            }
+            let state = &dialog.state;
+            let mut active: chats::ActiveModel = row.clone().into();
+            active.unread_count = Set(state.unread_count);
+            active.read_inbox_max_id = Set(state.read_inbox_max_id.max(row.read_inbox_max_id));
+            active.read_outbox_max_id = Set(state.read_outbox_max_id.max(row.read_outbox_max_id));
+            active.pinned = Set(state.pinned);
+            active.archived = Set(state.archived);
+            active.muted_until = Set(state.muted_until);
+            let (top_id, top_date) = match &dialog.top_message {
+                Some(top) if top.message_id >= row.last_message_id.unwrap_or(0) => {
+                    (Some(top.message_id), Some(top.sent_at))
+                }
+                _ => (row.last_message_id, row.top_message_date),
+            };
+            active.last_message_id = Set(top_id);
+            active.top_message_date = Set(top_date);
+            active.sort_key = Set(sort_key(state.pinned, top_date));
+            if row.history_floor.is_none() {
+                active.history_floor = Set(dialog.top_message.as_ref().map(|m| m.message_id));
+                active.history_complete = Set(dialog.top_message.is_none());
+            }
+            active.updated_at = Set(now);
+            chats::Entity::update(active)
+                .exec(&txn)
+                .await
+                .store_err(CHAT)?;
+        }
+        accounts::Entity::update_many()
+            .col_expr(accounts::Column::DialogsLoadedAt, Expr::value(now))
+            .filter(accounts::Column::Id.eq(account.to_string()))
+            .exec(&txn)
+            .await
+            .store_err("account")?;
+        txn.commit().await.store_err(CHAT)
+    }
+
+    async fn dialogs_loaded(&self, account: AccountId) -> Result<bool, StoreError> {
+        let row = accounts::Entity::find_by_id(account.to_string())
+            .one(self.connection())
+            .await
+            .store_err("account")?
+            .ok_or(StoreError::NotFound {
+                resource: "account",
+            })?;
+        Ok(row.dialogs_loaded_at.is_some())
+    }
+
+    async fn store_history(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+        messages: &[Message],
+        profiles: &[ChatProfile],
+        coverage: HistoryCoverage,
+    ) -> Result<(), StoreError> {
+        let txn = self.begin_write().await?;
+        let now = Utc::now();
+        for profile in profiles {
+            upsert_profile(&txn, tenant, account, profile, now).await?;
+        }
+        let row = ensure_chat(&txn, tenant, account, chat_id, now).await?;
+        for message in messages {
+            upsert_message(&txn, tenant, message, now).await?;
+        }
+        let mut active: chats::ActiveModel = row.clone().into();
+        if let Some(newest) = messages.iter().max_by_key(|m| m.message_id) {
+            raise_top(&mut active, &row, newest);
+        }
+        active.history_floor = Set(coverage.floor);
+        active.history_complete = Set(coverage.complete);
+        if coverage.total_count.is_some() {
+            active.message_count = Set(coverage.total_count);
+        }
+        active.updated_at = Set(now);
+        chats::Entity::update(active)
+            .exec(&txn)
+            .await
+            .store_err(CHAT)?;
+        txn.commit().await.store_err(CHAT)
+    }
+
+    async fn list_chats(
+        &self,
+        tenant: &TenantId,
+        account: Option<AccountId>,
+        filter: &ChatFilter,
+        after: Option<ChatCursor>,
+        limit: u32,
+    ) -> Result<ChatPage, StoreError> {
+        let mut query = chats::Entity::find().filter(chats::Column::TenantId.eq(tenant.as_str()));
+        if let Some(account) = account {
+            query = query.filter(chats::Column::AccountId.eq(account.to_string()));
+        }
+        if let Some(archived) = filter.archived {
+            query = query.filter(chats::Column::Archived.eq(archived));
+        }
+        if !filter.kinds.is_empty() {
+            query =
+                query.filter(chats::Column::Kind.is_in(filter.kinds.iter().map(|k| k.as_str())));
+        }
+        if !filter.query.is_empty() {
+            let escaped = filter
+                .query
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let pattern = format!("%{escaped}%");
+            let mut any = Condition::any();
+            for column in [
+                chats::Column::Title,
+                chats::Column::Username,
+                chats::Column::FirstName,
+                chats::Column::LastName,
+            ] {
+                any = any.add(sea_orm::sea_query::ExprTrait::like(
+                    Expr::expr(Func::lower(Expr::col(column))),
+                    LikeExpr::new(pattern.clone()).escape('\\'),
+                ));
+            }
+            query = query.filter(any);
+        }
+        if let Some(cursor) = after {
+            let account = cursor.account_id.to_string();
+            query = query.filter(
+                Condition::any()
+                    .add(chats::Column::SortKey.lt(cursor.sort_key))
+                    .add(
+                        Condition::all()
+                            .add(chats::Column::SortKey.eq(cursor.sort_key))
+                            .add(
+                                Condition::any()
+                                    .add(chats::Column::AccountId.lt(account.clone()))
+                                    .add(
+                                        Condition::all()
+                                            .add(chats::Column::AccountId.eq(account))
+                                            .add(chats::Column::PeerId.lt(cursor.chat_id)),
+                                    ),
+                            ),
+                    ),
+            );
+        }
+        let rows = query
+            .order_by_desc(chats::Column::SortKey)
+            .order_by_desc(chats::Column::AccountId)
+            .order_by_desc(chats::Column::PeerId)
+            .limit(u64::from(limit) + 1)
+            .all(self.connection())
+            .await
+            .store_err(CHAT)?;
+        let has_more = rows.len() > limit as usize;
+        let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
+        let next = if has_more {
+            rows.last().map(|r| ChatCursor {
+                sort_key: r.sort_key,
+                account_id: r.account_id.parse().unwrap_or_default(),
+                chat_id: r.peer_id,
+            })
+        } else {
+            None
+        };
+        let chats = attach_last_messages(self.connection(), rows).await?;
+        Ok(ChatPage { chats, next })
+    }
+
+    async fn get_chat(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+    ) -> Result<Chat, StoreError> {
+        let row = chats::Entity::find_by_id((account.to_string(), chat_id))
+            .filter(chats::Column::TenantId.eq(tenant.as_str()))
+            .one(self.connection())
+            .await
+            .store_err(CHAT)?
+            .ok_or(StoreError::NotFound { resource: CHAT })?;
+        let mut chats = attach_last_messages(self.connection(), vec![row]).await?;
+        Ok(chats.remove(0))
+    }
+
+    async fn coverage(
+        &self,
+        account: AccountId,
+        chat_id: i64,
+    ) -> Result<HistoryCoverage, StoreError> {
+        let row = find_chat(self.connection(), account, chat_id)
+            .await?
+            .ok_or(StoreError::NotFound { resource: CHAT })?;
+        Ok(HistoryCoverage {
+            floor: row.history_floor,
+            complete: row.history_complete,
+            total_count: row.message_count,
+        })
+    }
+
+    async fn messages(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+        anchor: Option<i64>,
+        direction: HistoryDirection,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut query = messages::Entity::find()
+            .filter(messages::Column::TenantId.eq(tenant.as_str()))
+            .filter(messages::Column::AccountId.eq(account.to_string()))
+            .filter(messages::Column::PeerId.eq(chat_id))
+            .filter(messages::Column::State.eq(MessageState::Sent.as_str()));
+        query = match (direction, anchor) {
+            (HistoryDirection::Older, Some(anchor)) => query
+                .filter(messages::Column::MessageId.lt(anchor))
+                .order_by_desc(messages::Column::MessageId),
+            (HistoryDirection::Older, None) => query.order_by_desc(messages::Column::MessageId),
+            (HistoryDirection::Newer, anchor) => query
+                .filter(messages::Column::MessageId.gt(anchor.unwrap_or(0)))
+                .order_by_asc(messages::Column::MessageId),
+        };
+        query
+            .limit(u64::from(limit))
+            .all(self.connection())
+            .await
+            .store_err(MESSAGE)?
+            .into_iter()
+            .map(message_from_row)
+            .collect()
+    }
+
+    async fn newest_before(
+        &self,
+        account: AccountId,
+        chat_id: i64,
+        time: DateTime<Utc>,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(messages::Entity::find()
+            .filter(messages::Column::AccountId.eq(account.to_string()))
+            .filter(messages::Column::PeerId.eq(chat_id))
+            .filter(messages::Column::SentAt.lt(time))
+            .order_by_desc(messages::Column::MessageId)
+            .one(self.connection())
+            .await
+            .store_err(MESSAGE)?
+            .map(|m| m.message_id))
+    }
+
+    async fn get_message(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+        message_id: i64,
+    ) -> Result<Message, StoreError> {
+        messages::Entity::find_by_id((account.to_string(), chat_id, message_id))
+            .filter(messages::Column::TenantId.eq(tenant.as_str()))
+            .one(self.connection())
+            .await
+            .store_err(MESSAGE)?
+            .ok_or(StoreError::NotFound { resource: MESSAGE })
+            .and_then(message_from_row)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pinned_chats_sort_above_any_activity() {
+        let now = Utc::now();
+        let later = now + chrono::Duration::days(365 * 100);
+        assert!(sort_key(true, None) > sort_key(false, Some(later)));
+        assert!(sort_key(true, Some(now)) > sort_key(true, None));
+        assert!(sort_key(false, Some(later)) > sort_key(false, Some(now)));
+    }
+}

@@ -1,0 +1,258 @@
+//! Chats and history from Telegram: the `TelegramChats` port on
+//! [`Telegram`]. Dialogs and history go through raw calls rather than
+//! grammers' iterators: `iter_dialogs` writes channels' pts into the session
+//! (running ahead of what ingest stored), and `iter_messages` cannot set
+//! `min_id`. Peers seen on the way are cached in the session, so updates of
+//! those chats can be resolved (grammers needs their access hashes).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use grammers_client::peer::{Peer, User};
+use grammers_session::Session as _;
+use grammers_session::types::{PeerId, PeerInfo};
+use grammers_tl_types as tl;
+
+use super::Error;
+use super::accounts::Telegram;
+use super::connection::Link;
+use super::convert;
+use crate::domain::chat::{ChatKind, ChatProfile, Dialog, History};
+use crate::domain::ports::TelegramChats;
+use crate::domain::{self, AccountId};
+
+/// DIALOGS_PAGE is how many dialogs one messages.getDialogs asks for.
+const DIALOGS_PAGE: i32 = 100;
+
+/// cache_peers stores the access hashes of the users and chats of an answer
+/// in the session (never the update state).
+pub(crate) async fn cache_peers(link: &Link, users: &[tl::enums::User], chats: &[tl::enums::Chat]) {
+    let session = link.session();
+    let peers = users
+        .iter()
+        .map(|u| Peer::User(User::from_raw(&link.client, u.clone())))
+        .chain(
+            chats
+                .iter()
+                .map(|c| Peer::from_raw(&link.client, c.clone())),
+        );
+    for peer in peers {
+        let info = PeerInfo::from(&peer);
+        if info.auth().is_none() {
+            continue;
+        }
+        if let Err(err) = session.cache_peer(info).await {
+            tracing::warn!(error = %err, "caching a peer failed");
+        }
+    }
+}
+
+/// input_peer addresses a chat: with the access hash stored for it, or the
+/// one in the session's peer cache.
+async fn input_peer(link: &Link, chat: &ChatProfile) -> Result<tl::enums::InputPeer, Error> {
+    let id = chat.chat_id;
+    let peer_id = PeerId::from_bot_api_dialog_id(id)
+        .ok_or_else(|| Error::Client(format!("{id} is not a chat id")))?;
+    let cached_hash = async {
+        link.session()
+            .peer(peer_id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|info| info.auth())
+            .map(|auth| auth.hash())
+    };
+    Ok(match chat.kind {
+        ChatKind::Private | ChatKind::Bot => {
+            let access_hash = match chat.access_hash {
+                Some(hash) => hash,
+                None => cached_hash.await.unwrap_or(0),
+            };
+            tl::enums::InputPeer::User(tl::types::InputPeerUser {
+                user_id: id,
+                access_hash,
+            })
+        }
+        ChatKind::Group => tl::enums::InputPeer::Chat(tl::types::InputPeerChat { chat_id: -id }),
+        ChatKind::Supergroup | ChatKind::Channel => {
+            let access_hash = match chat.access_hash {
+                Some(hash) => hash,
+                None => cached_hash.await.unwrap_or(0),
+            };
+            tl::enums::InputPeer::Channel(tl::types::InputPeerChannel {
+                channel_id: peer_id.bare_id_unchecked(),
+                access_hash,
+            })
+        }
+    })
+}
+
+/// load_dialogs reads the whole chat list (up to `limit` chats), page by
+/// page, caching peers on the way.
+pub(crate) async fn load_dialogs(
+    link: &Link,
+    account: AccountId,
+    limit: u32,
+) -> Result<Vec<Dialog>, Error> {
+    let mut dialogs: Vec<Dialog> = Vec::new();
+    let mut offset = (0, 0, tl::enums::InputPeer::Empty);
+    loop {
+        let answer = link
+            .invoke(&tl::functions::messages::GetDialogs {
+                exclude_pinned: false,
+                folder_id: None,
+                offset_date: offset.0,
+                offset_id: offset.1,
+                offset_peer: offset.2.clone(),
+                limit: DIALOGS_PAGE,
+                hash: 0,
+            })
+            .await?;
+        let (list, messages, chats, users, total) = match answer {
+            tl::enums::messages::Dialogs::Dialogs(d) => {
+                (d.dialogs, d.messages, d.chats, d.users, None)
+            }
+            tl::enums::messages::Dialogs::Slice(d) => {
+                (d.dialogs, d.messages, d.chats, d.users, Some(d.count))
+            }
+            tl::enums::messages::Dialogs::NotModified(_) => break,
+        };
+        cache_peers(link, &users, &chats).await;
+        let profiles = convert::profiles(&users, &chats);
+        let fetched = list.len();
+        let mut last_top = None;
+        for dialog in list {
+            let tl::enums::Dialog::Dialog(dialog) = dialog else {
+                continue;
+            };
+            let chat_id = convert::chat_id(&dialog.peer);
+            let Some(profile) = profiles.iter().find(|p| p.chat_id == chat_id).cloned() else {
+                continue;
+            };
+            let top_message = messages
+                .iter()
+                .filter_map(|m| convert::message(account, m))
+                .find(|m| m.chat_id == chat_id && m.message_id == i64::from(dialog.top_message));
+            last_top = top_message.as_ref().map(|m| {
+                (
+                    m.sent_at.timestamp() as i32,
+                    dialog.top_message,
+                    profile.clone(),
+                )
+            });
+            let state = convert::dialog_state(&dialog);
+            if !dialogs.iter().any(|d| d.profile.chat_id == chat_id) {
+                dialogs.push(Dialog {
+                    profile,
+                    state,
+                    top_message,
+                });
+            }
+        }
+        let done = fetched < DIALOGS_PAGE as usize
+            || dialogs.len() >= limit as usize
+            || total.is_some_and(|t| dialogs.len() >= t as usize);
+        match last_top {
+            Some((date, id, profile)) if !done => {
+                offset = (date, id, input_peer(link, &profile).await?);
+            }
+            _ => break,
+        }
+    }
+    dialogs.truncate(limit as usize);
+    Ok(dialogs)
+}
+
+#[async_trait]
+impl TelegramChats for Telegram {
+    async fn dialogs(&self, account: AccountId, limit: u32) -> Result<Vec<Dialog>, domain::Error> {
+        self.with(account, async |link| {
+            link.bounded(load_dialogs(link, account, limit)).await
+        })
+        .await
+    }
+
+    async fn history(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        offset_id: i64,
+        min_id: i64,
+        limit: u32,
+    ) -> Result<History, domain::Error> {
+        self.with(account, async |link| {
+            get_history(link, account, chat, offset_id, 0, min_id, limit).await
+        })
+        .await
+    }
+
+    async fn newest_before(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        time: DateTime<Utc>,
+    ) -> Result<Option<i64>, domain::Error> {
+        let date = i32::try_from(time.timestamp()).unwrap_or(i32::MAX);
+        self.with(account, async |link| {
+            let history = get_history(link, account, chat, 0, date, 0, 1).await?;
+            Ok(history.messages.first().map(|m| m.message_id))
+        })
+        .await
+    }
+}
+
+/// get_history is one raw messages.getHistory: messages below `offset_id`
+/// (or sent before `offset_date`) and above `min_id`, newest first.
+async fn get_history(
+    link: &Link,
+    account: AccountId,
+    chat: &ChatProfile,
+    offset_id: i64,
+    offset_date: i32,
+    min_id: i64,
+    limit: u32,
+) -> Result<History, Error> {
+    let peer = input_peer(link, chat).await?;
+    let answer = link
+        .invoke(&tl::functions::messages::GetHistory {
+            peer,
+            offset_id: i32::try_from(offset_id).unwrap_or(i32::MAX),
+            offset_date,
+            add_offset: 0,
+            limit: i32::try_from(limit).unwrap_or(100),
+            max_id: 0,
+            min_id: i32::try_from(min_id).unwrap_or(0),
+            hash: 0,
+        })
+        .await?;
+    let (messages, chats, users, count) = match answer {
+        tl::enums::messages::Messages::Messages(m) => {
+            let count = m.messages.len() as i32;
+            (m.messages, m.chats, m.users, count)
+        }
+        tl::enums::messages::Messages::Slice(m) => (m.messages, m.chats, m.users, m.count),
+        tl::enums::messages::Messages::ChannelMessages(m) => {
+            (m.messages, m.chats, m.users, m.count)
+        }
+        tl::enums::messages::Messages::NotModified(_) => (Vec::new(), Vec::new(), Vec::new(), 0),
+    };
+    cache_peers(link, &users, &chats).await;
+    let self_id = link
+        .session()
+        .snapshot()?
+        .self_user
+        .map(PeerId::bare_id_unchecked);
+    Ok(History {
+        messages: messages
+            .iter()
+            .filter_map(|m| convert::message(account, m))
+            .map(|mut m| {
+                if m.outgoing && m.sender_id.is_none() {
+                    m.sender_id = self_id;
+                }
+                m
+            })
+            .collect(),
+        chats: convert::profiles(&users, &chats),
+        count,
+    })
+}

@@ -1,0 +1,289 @@
+//! The chat store under ingest, on whichever backend `TestDb` provides:
+//! replays change nothing, counters follow reads and deletions, deletions
+//! by id alone never touch channels, and tenants stay apart.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use tezgram::domain::chat::{
+    CHANNEL_ID_OFFSET, Change, ChatFilter, ChatKind, ChatProfile, HistoryDirection, Message,
+    MessageState,
+};
+use tezgram::domain::ports::{AccountStore, ChatStore, StoreError};
+use tezgram::domain::{Account, AccountId, AccountKind, AccountState, TenantId};
+use tezgram::storage::Store;
+
+use crate::db::TestDb;
+
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+pub fn profile(chat_id: i64, kind: ChatKind, title: &str) -> ChatProfile {
+    ChatProfile {
+        chat_id,
+        kind,
+        title: title.into(),
+        username: None,
+        first_name: None,
+        last_name: None,
+        phone_number: None,
+        member_count: None,
+        access_hash: Some(7),
+    }
+}
+
+pub fn message(account: AccountId, chat_id: i64, id: i64, text: &str, outgoing: bool) -> Message {
+    Message {
+        account_id: account,
+        chat_id,
+        message_id: id,
+        sender_id: Some(chat_id),
+        outgoing,
+        text: text.into(),
+        entities: Vec::new(),
+        media: None,
+        reply_to: None,
+        forward: None,
+        grouped_id: None,
+        action: None,
+        sent_at: now(),
+        edited_at: None,
+        views: None,
+        state: MessageState::Sent,
+        request_id: None,
+        error_reason: None,
+    }
+}
+
+pub fn new(message: Message) -> Change {
+    Change::NewMessage {
+        message,
+        live: true,
+    }
+}
+
+async fn store_with_account(db: &TestDb, tenant: &str) -> (Store, Account) {
+    let store = Store::connect(&db.url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let at = now();
+    let account = Account {
+        id: AccountId::new(),
+        tenant: TenantId::parse(tenant).unwrap(),
+        kind: AccountKind::User,
+        state: AccountState::Authorized,
+        phone_number: Some("9996630001".into()),
+        telegram_user_id: Some(1),
+        username: None,
+        display_name: "Ann".into(),
+        password_hint: None,
+        created_at: at,
+        updated_at: at,
+    };
+    store.insert_account(&account).await.unwrap();
+    (store, account)
+}
+
+#[tokio::test]
+async fn replayed_updates_change_nothing_and_counters_follow_reads_and_deletions() {
+    let db = TestDb::fresh().await;
+    let (store, ann) = store_with_account(&db, "acme").await;
+    let (tenant, id) = (&ann.tenant, ann.id);
+    let bob = 42;
+    let batch = [
+        Change::Profile(profile(bob, ChatKind::Private, "Bob Lee")),
+        new(message(id, bob, 1, "one", false)),
+        new(message(id, bob, 2, "two", false)),
+    ];
+    let touched = store.apply(tenant, id, &batch).await.unwrap();
+    assert_eq!(touched.chats, vec![bob]);
+    // A catch-up after a crash delivers the same updates again.
+    store.apply(tenant, id, &batch).await.unwrap();
+    let chat = store.get_chat(tenant, id, bob).await.unwrap();
+    assert_eq!(chat.unread_count, 2, "a replay does not count twice");
+    assert_eq!(chat.profile.title, "Bob Lee");
+    assert_eq!(chat.last_message.as_ref().unwrap().text, "two");
+
+    let mut edited = message(id, bob, 2, "two, edited", false);
+    edited.edited_at = Some(now());
+    store
+        .apply(tenant, id, &[Change::Edited(edited)])
+        .await
+        .unwrap();
+    let two = store.get_message(tenant, id, bob, 2).await.unwrap();
+    assert_eq!(two.text, "two, edited");
+    assert!(two.edited_at.is_some());
+    assert_eq!(
+        store.get_chat(tenant, id, bob).await.unwrap().unread_count,
+        2
+    );
+
+    let reads = [
+        Change::ReadInbox {
+            chat_id: bob,
+            max_id: 1,
+            still_unread: Some(1),
+        },
+        Change::ReadOutbox {
+            chat_id: bob,
+            max_id: 5,
+        },
+        // An older read arriving late never moves the maxima back.
+        Change::ReadOutbox {
+            chat_id: bob,
+            max_id: 3,
+        },
+    ];
+    store.apply(tenant, id, &reads).await.unwrap();
+    let chat = store.get_chat(tenant, id, bob).await.unwrap();
+    assert_eq!(
+        (
+            chat.unread_count,
+            chat.read_inbox_max_id,
+            chat.read_outbox_max_id
+        ),
+        (1, 1, 5)
+    );
+
+    // A channel with a message of the same id as Bob's first one.
+    let channel = -(CHANNEL_ID_OFFSET + 77);
+    store
+        .apply(
+            tenant,
+            id,
+            &[
+                Change::Profile(profile(channel, ChatKind::Channel, "News")),
+                new(message(id, channel, 2, "post", false)),
+            ],
+        )
+        .await
+        .unwrap();
+    // Deleting by id alone is about private chats and groups only.
+    store
+        .apply(
+            tenant,
+            id,
+            &[Change::Deleted {
+                chat_id: None,
+                message_ids: vec![2],
+            }],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.get_message(tenant, id, bob, 2).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        store
+            .get_message(tenant, id, channel, 2)
+            .await
+            .unwrap()
+            .text,
+        "post"
+    );
+    let chat = store.get_chat(tenant, id, bob).await.unwrap();
+    assert_eq!(
+        chat.unread_count, 0,
+        "the deleted unread message is no longer unread"
+    );
+    assert_eq!(chat.last_message.unwrap().text, "one");
+    store
+        .apply(
+            tenant,
+            id,
+            &[Change::Deleted {
+                chat_id: Some(channel),
+                message_ids: vec![2],
+            }],
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .messages(tenant, id, channel, None, HistoryDirection::Older, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn chat_lists_are_ordered_by_activity_filtered_and_tenant_scoped() {
+    let db = TestDb::fresh().await;
+    let (store, ann) = store_with_account(&db, "acme").await;
+    let (tenant, id) = (&ann.tenant, ann.id);
+    let group = -5;
+    let mut changes = vec![
+        Change::Profile(profile(42, ChatKind::Private, "Bob Lee")),
+        Change::Profile(profile(group, ChatKind::Group, "Team_100%")),
+    ];
+    let mut older = message(id, 42, 1, "old", false);
+    older.sent_at = now() - chrono::Duration::hours(1);
+    changes.push(new(older));
+    changes.push(new(message(id, group, 2, "new", false)));
+    store.apply(tenant, id, &changes).await.unwrap();
+
+    let all = ChatFilter::default();
+    let page = store
+        .list_chats(tenant, Some(id), &all, None, 10)
+        .await
+        .unwrap();
+    let order: Vec<i64> = page.chats.iter().map(|c| c.profile.chat_id).collect();
+    assert_eq!(order, vec![group, 42], "newest activity first");
+    let first = store.list_chats(tenant, None, &all, None, 1).await.unwrap();
+    let rest = store
+        .list_chats(tenant, None, &all, first.next, 1)
+        .await
+        .unwrap();
+    assert_eq!(first.chats[0].profile.chat_id, group);
+    assert_eq!(rest.chats[0].profile.chat_id, 42);
+    assert!(rest.next.is_none());
+
+    let groups = ChatFilter {
+        kinds: vec![ChatKind::Group],
+        ..ChatFilter::default()
+    };
+    let page = store
+        .list_chats(tenant, None, &groups, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(page.chats.len(), 1);
+    // LIKE's wildcards in a query are literal characters.
+    for (query, hits) in [
+        ("100%", 1),
+        ("m_1", 1),
+        ("_", 1),
+        ("%", 1),
+        ("x%", 0),
+        ("bob", 1),
+    ] {
+        let filter = ChatFilter {
+            query: query.into(),
+            ..ChatFilter::default()
+        };
+        let page = store
+            .list_chats(tenant, None, &filter, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(page.chats.len(), hits, "query {query:?}");
+    }
+
+    let other = TenantId::parse("globex").unwrap();
+    assert!(
+        store
+            .list_chats(&other, None, &all, None, 10)
+            .await
+            .unwrap()
+            .chats
+            .is_empty()
+    );
+    assert!(matches!(
+        store.get_chat(&other, id, 42).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.get_message(&other, id, 42, 1).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    db.cleanup().await;
+}
