@@ -128,6 +128,12 @@ pub struct TelegramConfig {
     /// Deadline for saving an account's session, in seconds: with the
     /// database down, logins answer UNAVAILABLE after it instead of hanging.
     pub session_flush_timeout_seconds: u64,
+    /// How long SendMessage waits for Telegram's answer, in milliseconds,
+    /// before it returns the message PENDING (it is sent all the same).
+    pub send_wait_ms: u64,
+    /// The least time between two sends to one chat, in milliseconds:
+    /// Telegram allows about one message per second in a chat.
+    pub send_interval_per_chat_ms: u64,
 }
 
 /// REDACTED stands in for a secret in `Debug` output.
@@ -272,6 +278,8 @@ impl std::fmt::Debug for TelegramConfig {
                 "session_flush_timeout_seconds",
                 &self.session_flush_timeout_seconds,
             )
+            .field("send_wait_ms", &self.send_wait_ms)
+            .field("send_interval_per_chat_ms", &self.send_interval_per_chat_ms)
             .finish()
     }
 }
@@ -352,6 +360,8 @@ impl Default for Config {
                 probe_interval_seconds: 60,
                 call_timeout_seconds: 30,
                 session_flush_timeout_seconds: 10,
+                send_wait_ms: 5000,
+                send_interval_per_chat_ms: 1000,
             },
             sandbox: SandboxConfig {
                 enabled: None,

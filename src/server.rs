@@ -33,9 +33,10 @@ use crate::domain::ports::{AccountStore, ApiKeyStore, EventLog, SessionStore, Su
 use crate::service::accounts::AccountLimits;
 use crate::service::cached::Generations;
 use crate::service::chats::ChatOptions;
+use crate::service::outbox::OutboxOptions;
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
-use crate::service::{Accounts, Chats};
+use crate::service::{Accounts, Chats, Outbox};
 use crate::storage::Store;
 use crate::telegram::accounts::{Provisioner, RealTelegram, Telegram, TelegramOptions};
 use crate::telegram::login::App;
@@ -310,6 +311,18 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         Generations::new(cache.clone()),
         ChatOptions::default(),
     );
+    let outbox = Outbox::new(
+        Arc::new(store.clone()),
+        accounts_store.clone(),
+        chats.clone(),
+        telegram.clone(),
+        OutboxOptions {
+            send_wait: Duration::from_millis(config.telegram.send_wait_ms),
+            per_chat_interval: Duration::from_millis(config.telegram.send_interval_per_chat_ms),
+            ..OutboxOptions::default()
+        },
+        metrics.clone(),
+    );
     let supervisor = AccountSupervisor::new(
         telegram.clone(),
         Arc::new(chats.clone()),
@@ -385,6 +398,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     let routes = api::routes(Services {
         accounts,
         chats,
+        outbox: outbox.clone(),
         #[cfg(feature = "sandbox")]
         sandbox: sandbox_admin,
     })
@@ -446,6 +460,15 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
                     }
                 }
             }
+        }));
+    }
+
+    // The outbox's dispatcher sends queued messages until shutdown.
+    {
+        let (outbox, stop) = (outbox.clone(), shutdown_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            outbox.run(stop).await;
+            Ok(())
         }));
     }
 

@@ -87,6 +87,11 @@ pub struct Metrics {
     pub telegram_updates: IntCounterVec,
     /// Restarts of account connections after a failure.
     pub account_restarts: prometheus::IntCounter,
+    /// Outbox rows waiting to be sent (all accounts), as of the last poll.
+    pub outbox_pending: IntGauge,
+    /// Outbox send attempts by outcome (`sent`, `failed`, `flood_wait`,
+    /// `retry`).
+    pub outbox_sends: IntCounterVec,
 }
 
 impl Metrics {
@@ -130,6 +135,16 @@ impl Metrics {
             "account connections restarted after a failure",
         )
         .expect("valid metric definition");
+        let outbox_pending = IntGauge::new(
+            "outbox_pending",
+            "outbox rows waiting to be sent, as of the dispatcher's last poll",
+        )
+        .expect("valid metric definition");
+        let outbox_sends = IntCounterVec::new(
+            Opts::new("outbox_sends_total", "outbox send attempts by outcome"),
+            &["outcome"],
+        )
+        .expect("valid metric definition");
         for collector in [
             Box::new(rpc_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(rpc_duration.clone()),
@@ -137,6 +152,8 @@ impl Metrics {
             Box::new(connected_accounts.clone()),
             Box::new(telegram_updates.clone()),
             Box::new(account_restarts.clone()),
+            Box::new(outbox_pending.clone()),
+            Box::new(outbox_sends.clone()),
         ] {
             registry
                 .register(collector)
@@ -150,6 +167,8 @@ impl Metrics {
             connected_accounts,
             telegram_updates,
             account_restarts,
+            outbox_pending,
+            outbox_sends,
         }
     }
 

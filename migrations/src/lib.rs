@@ -11,6 +11,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_initial;
 mod m20261202_000001_account_spine;
 mod m20261203_000001_chats_and_messages;
+mod m20261203_000002_outbox;
 
 /// Migrator applies tezgram's migrations in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261202_000001_account_spine::Migration),
             Box::new(m20261203_000001_chats_and_messages::Migration),
+            Box::new(m20261203_000002_outbox::Migration),
         ]
     }
 }

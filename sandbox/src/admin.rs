@@ -26,7 +26,7 @@ use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
-use crate::link::{self, Message, NewUser, SandboxLink, User, UserRef};
+use crate::link::{self, History, Message, NewUser, SandboxLink, User, UserRef};
 
 /// The admin API's paths, shared by the server and the client.
 pub(crate) mod paths {
@@ -37,6 +37,7 @@ pub(crate) mod paths {
     pub const FIND_USER: &str = "/v1/users/find";
     pub const HAS_PASSWORD: &str = "/v1/users/has-password";
     pub const MESSAGES: &str = "/v1/messages";
+    pub const HISTORY: &str = "/v1/messages/history";
     pub const QR_LOGINS: &str = "/v1/qr-logins";
     pub const FLOOD_WAITS: &str = "/v1/faults/flood-wait";
     pub const REVOKE_SESSION: &str = "/v1/sessions/revoke";
@@ -120,6 +121,14 @@ pub(crate) struct SendMessage {
     pub from: i64,
     pub to: i64,
     pub text: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct HistoryOf {
+    pub owner: String,
+    pub user_id: i64,
+    pub with: i64,
+    pub limit: u32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -243,6 +252,7 @@ impl AdminApi {
             .route(paths::FIND_USER, post(find_user))
             .route(paths::HAS_PASSWORD, post(has_password))
             .route(paths::MESSAGES, post(send_message))
+            .route(paths::HISTORY, post(history))
             .route(paths::QR_LOGINS, post(accept_qr_login))
             .route(paths::FLOOD_WAITS, post(inject_flood_wait))
             .route(paths::REVOKE_SESSION, post(revoke_session))
@@ -418,6 +428,15 @@ async fn send_message(
         state
             .link
             .send_message(&body.owner, body.from, body.to, body.text)
+            .await?,
+    ))
+}
+
+async fn history(State(state): State<AppState>, Json(body): Json<HistoryOf>) -> Answer<History> {
+    Ok(Json(
+        state
+            .link
+            .history(&body.owner, body.user_id, body.with, body.limit)
             .await?,
     ))
 }

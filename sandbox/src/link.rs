@@ -149,6 +149,14 @@ impl From<network::Message> for Message {
     }
 }
 
+/// History is a page of one side of a chat, newest first, and how many
+/// messages that side holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    pub messages: Vec<Message>,
+    pub count: usize,
+}
+
 /// UserRef names a sandbox user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -216,6 +224,13 @@ pub trait SandboxLink: Send + Sync {
     /// the live sessions concerned, and returns the recipient's copy.
     /// `from` must be `owner`'s (else USER_ID_INVALID).
     async fn send_message(&self, owner: &str, from: i64, to: i64, text: String) -> Result<Message>;
+
+    /// history is user `user_id`'s side of its private chat with user
+    /// `with`: the newest `limit` messages (at most 100), newest first, and
+    /// how many the chat holds. `user_id` must be `owner`'s (else
+    /// USER_ID_INVALID). What a test counts to prove a send reached Telegram
+    /// once.
+    async fn history(&self, owner: &str, user_id: i64, with: i64, limit: u32) -> Result<History>;
 
     /// accept_qr_login accepts a QR login token as the user, from a device
     /// of theirs outside the gateway (signed in for the occasion), and tells
@@ -338,6 +353,24 @@ impl SandboxLink for SandboxDcHandle {
         received
             .map(Message::from)
             .ok_or_else(|| Error::Internal("the recipient got no copy of the message".into()))
+    }
+
+    async fn history(&self, owner: &str, user_id: i64, with: i64, limit: u32) -> Result<History> {
+        if !self.network().owned_by(user_id, owner) {
+            return Err(not_owned());
+        }
+        let page = self.network().history(
+            user_id,
+            network::Peer::User(with),
+            &network::HistoryQuery {
+                limit: limit.min(network::MAX_PAGE as u32) as usize,
+                ..Default::default()
+            },
+        )?;
+        Ok(History {
+            messages: page.messages.into_iter().map(Message::from).collect(),
+            count: page.count,
+        })
     }
 
     async fn accept_qr_login(&self, owner: &str, user_id: i64, token: &[u8]) -> Result<()> {

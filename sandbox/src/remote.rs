@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use crate::admin::{self, paths};
-use crate::link::{Error, Message, NewUser, Result, SandboxLink, User, UserRef};
+use crate::link::{Error, History, Message, NewUser, Result, SandboxLink, User, UserRef};
 
 /// TIMEOUT bounds one admin request (password derivation included).
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -238,6 +238,16 @@ impl SandboxLink for RemoteLink {
             text,
         };
         self.call(Method::POST, paths::MESSAGES, Some(&body)).await
+    }
+
+    async fn history(&self, owner: &str, user_id: i64, with: i64, limit: u32) -> Result<History> {
+        let body = admin::HistoryOf {
+            owner: owner.to_owned(),
+            user_id,
+            with,
+            limit,
+        };
+        self.call(Method::POST, paths::HISTORY, Some(&body)).await
     }
 
     async fn accept_qr_login(&self, owner: &str, user_id: i64, token: &[u8]) -> Result<()> {

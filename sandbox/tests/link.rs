@@ -480,6 +480,30 @@ async fn a_message_sent_as_a_user_reaches_the_recipients_live_session() {
         assert_eq!(received.text(), text, "{name}");
         assert_eq!(received.id(), sent.id, "{name}");
 
+        // The sender's side of the chat holds it once, outgoing.
+        let history = link
+            .history(TENANT, customer.id, agent_id, 100)
+            .await
+            .unwrap();
+        assert_eq!(history.count, 1, "{name}");
+        assert_eq!(history.messages.len(), 1, "{name}");
+        assert!(history.messages[0].out, "{name}");
+        assert_eq!(history.messages[0].text, text, "{name}");
+        assert_eq!(history.messages[0].peer, Peer::User(agent_id), "{name}");
+        // Another tenant reads none of it.
+        let err = link
+            .history(OTHER, customer.id, agent_id, 100)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            Error::Refused {
+                code: 400,
+                message: "USER_ID_INVALID".into()
+            },
+            "{name}"
+        );
+
         let too_long = "x".repeat(MAX_TEXT + 1);
         let err = link
             .send_message(TENANT, customer.id, agent_id, too_long)

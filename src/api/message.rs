@@ -1,6 +1,7 @@
-//! MessageService: reading history (ListMessages, GetMessage). Search and
-//! every write (send, edit, delete, forward, mark read, typing) answer
-//! NOT_IMPLEMENTED_YET until they land.
+//! MessageService: reading history (ListMessages, GetMessage) and sending
+//! text through the outbox (SendMessage). Search and the other writes
+//! (edit, delete, forward, mark read, typing), and SendMessage with media or
+//! a schedule, answer NOT_IMPLEMENTED_YET until they land.
 
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::list_messages_request::Anchor as WireAnchor;
@@ -11,9 +12,14 @@ use super::account::account_id;
 use super::chat::chat_id;
 use super::page::{self, Limits};
 use super::{Violations, caller, not_implemented};
+use crate::domain::chat::{Entity, EntityKind};
+use crate::domain::login::RequestId;
+use crate::domain::outbox::OutgoingText;
 use crate::domain::{AccountId, Error};
-use crate::service::Chats;
 use crate::service::chats::Anchor;
+use crate::service::outbox::SendText;
+use crate::service::{Chats, Outbox};
+use crate::telegram::send::{Markup, parse_markup, utf16_len};
 
 const LIST_MESSAGES: &str = "ListMessages";
 const LIST_MESSAGES_LIMITS: Limits = Limits {
@@ -21,14 +27,201 @@ const LIST_MESSAGES_LIMITS: Limits = Limits {
     max: 100,
 };
 
+/// MAX_TEXT is Telegram's limit on a message's text, in UTF-16 code units.
+pub const MAX_TEXT: usize = 4096;
+/// MAX_ENTITIES is Telegram's limit on a message's formatted spans.
+pub const MAX_ENTITIES: usize = 100;
+
 pub struct MessageApi {
     chats: Chats,
+    outbox: Outbox,
 }
 
 impl MessageApi {
-    pub fn new(chats: Chats) -> Self {
-        Self { chats }
+    pub fn new(chats: Chats, outbox: Outbox) -> Self {
+        Self { chats, outbox }
     }
+}
+
+/// entity_kind reads a wire entity type; UNSPECIFIED and unknown are none.
+fn entity_kind(kind: i32) -> Option<EntityKind> {
+    use pb::MessageEntityType as T;
+    Some(match T::try_from(kind).ok()? {
+        T::Unspecified => return None,
+        T::Bold => EntityKind::Bold,
+        T::Italic => EntityKind::Italic,
+        T::Underline => EntityKind::Underline,
+        T::Strikethrough => EntityKind::Strikethrough,
+        T::Spoiler => EntityKind::Spoiler,
+        T::Code => EntityKind::Code,
+        T::Pre => EntityKind::Pre,
+        T::TextUrl => EntityKind::TextUrl,
+        T::Url => EntityKind::Url,
+        T::Email => EntityKind::Email,
+        T::PhoneNumber => EntityKind::PhoneNumber,
+        T::Mention => EntityKind::Mention,
+        T::MentionName => EntityKind::MentionName,
+        T::Hashtag => EntityKind::Hashtag,
+        T::Cashtag => EntityKind::Cashtag,
+        T::BotCommand => EntityKind::BotCommand,
+        T::Blockquote => EntityKind::Blockquote,
+        T::CustomEmoji => EntityKind::CustomEmoji,
+    })
+}
+
+/// entities validates a request's entities against its text: known types,
+/// spans inside the text, the fields their type needs and no others.
+fn entities(
+    field: &str,
+    wire: &[pb::MessageEntity],
+    text_len: usize,
+    violations: &mut Violations,
+) -> Vec<Entity> {
+    if wire.len() > MAX_ENTITIES {
+        violations.add(field, format!("at most {MAX_ENTITIES} entities"));
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(wire.len());
+    for (i, entity) in wire.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        let Some(kind) = entity_kind(entity.r#type) else {
+            violations.add(&format!("{at}.type"), "required: a known entity type");
+            continue;
+        };
+        let end = i64::from(entity.offset) + i64::from(entity.length);
+        if entity.offset < 0 || entity.length < 1 || end > text_len as i64 {
+            violations.add(
+                &at,
+                format!(
+                    "offset and length (UTF-16 code units) must lie within the text of {text_len}"
+                ),
+            );
+            continue;
+        }
+        let url = (!entity.url.is_empty()).then(|| entity.url.clone());
+        let user_id = (entity.user_id != 0).then_some(entity.user_id);
+        let custom_emoji_id = (entity.custom_emoji_id != 0).then_some(entity.custom_emoji_id);
+        match kind {
+            EntityKind::TextUrl if url.is_none() => {
+                violations.add(&format!("{at}.url"), "required for TEXT_URL");
+            }
+            EntityKind::MentionName if user_id.is_none() => {
+                violations.add(&format!("{at}.user_id"), "required for MENTION_NAME");
+            }
+            EntityKind::CustomEmoji if custom_emoji_id.is_none() => {
+                violations.add(
+                    &format!("{at}.custom_emoji_id"),
+                    "required for CUSTOM_EMOJI",
+                );
+            }
+            _ => {}
+        }
+        out.push(Entity {
+            kind,
+            offset: entity.offset,
+            length: entity.length,
+            url: url.filter(|_| kind == EntityKind::TextUrl),
+            user_id: user_id.filter(|_| kind == EntityKind::MentionName),
+            language: (kind == EntityKind::Pre && !entity.language.is_empty())
+                .then(|| entity.language.clone()),
+            custom_emoji_id: custom_emoji_id.filter(|_| kind == EntityKind::CustomEmoji),
+        });
+    }
+    out
+}
+
+/// send_request validates a SendMessage, naming every bad field.
+fn send_request(request: &pb::SendMessageRequest) -> Result<SendText, Error> {
+    let pb::SendMessageRequest {
+        account_id: account,
+        chat_id: chat,
+        text,
+        entities: wire_entities,
+        parse_mode,
+        reply_to_message_id,
+        media_id,
+        send_as: _,
+        schedule_time,
+        silent,
+        request_id,
+    } = request;
+    if !media_id.is_empty() {
+        return Err(Error::NotImplementedYet {
+            rpc: "SendMessage with media_id",
+        });
+    }
+    if schedule_time.is_some() {
+        return Err(Error::NotImplementedYet {
+            rpc: "SendMessage with schedule_time",
+        });
+    }
+    let mut violations = Violations::default();
+    let account = violations.check(account_id("account_id", account));
+    let chat = chat_id("chat_id", *chat, &mut violations);
+    let request_id = match RequestId::parse(request_id) {
+        Ok(id) => Some(id),
+        Err(why) => {
+            violations.add("request_id", why);
+            None
+        }
+    };
+    if *reply_to_message_id < 0 {
+        violations.add("reply_to_message_id", "must be a message id, or 0 for none");
+    }
+    let markup = match pb::ParseMode::try_from(*parse_mode) {
+        Ok(pb::ParseMode::Unspecified) => None,
+        Ok(pb::ParseMode::Markdown) => Some(Markup::Markdown),
+        Ok(pb::ParseMode::Html) => Some(Markup::Html),
+        Err(_) => {
+            violations.add("parse_mode", "not a known parse mode");
+            None
+        }
+    };
+    let (text, entities) = match markup {
+        Some(markup) => {
+            if !wire_entities.is_empty() {
+                violations.add("entities", "must be empty when parse_mode is set");
+            }
+            match parse_markup(markup, text) {
+                Ok(parsed) => parsed,
+                Err(why) => {
+                    violations.add("text", why);
+                    (text.clone(), Vec::new())
+                }
+            }
+        }
+        None => {
+            let parsed = entities("entities", wire_entities, utf16_len(text), &mut violations);
+            (text.clone(), parsed)
+        }
+    };
+    let length = utf16_len(&text);
+    if text.trim().is_empty() {
+        violations.add("text", "required: the message text");
+    } else if length > MAX_TEXT {
+        violations.add(
+            "text",
+            format!("{length} UTF-16 code units; Telegram allows at most {MAX_TEXT}"),
+        );
+    }
+    if markup.is_some() && entities.len() > MAX_ENTITIES {
+        violations.add(
+            "text",
+            format!("the markup makes more than {MAX_ENTITIES} entities"),
+        );
+    }
+    violations.finish()?;
+    Ok(SendText {
+        account: account.expect("validated"),
+        chat_id: chat,
+        text: OutgoingText {
+            text,
+            entities,
+            reply_to: (*reply_to_message_id > 0).then_some(*reply_to_message_id),
+            silent: *silent,
+        },
+        request_id: request_id.expect("validated"),
+    })
 }
 
 /// A ListMessages token: the account and chat it pages, its direction
@@ -183,7 +376,12 @@ impl MessageService for MessageApi {
         &self,
         request: Request<pb::SendMessageRequest>,
     ) -> Result<Response<pb::SendMessageResponse>, Status> {
-        not_implemented(&request, "SendMessage")
+        let caller = caller(&request)?;
+        let send = send_request(request.get_ref())?;
+        let message = self.outbox.send_message(caller, send).await?;
+        Ok(Response::new(pb::SendMessageResponse {
+            message: Some(message.into()),
+        }))
     }
 
     async fn edit_message(

@@ -31,7 +31,7 @@ use tonic::{Request, Status};
 use crate::domain::{Caller, Error, FieldViolation};
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
-use crate::service::{Accounts, Chats};
+use crate::service::{Accounts, Chats, Outbox};
 
 /// API_PREFIX is the path prefix of tezgram's own RPCs; everything under it
 /// requires credentials. Health and reflection do not.
@@ -93,6 +93,7 @@ impl Violations {
 pub struct Services {
     pub accounts: Accounts,
     pub chats: Chats,
+    pub outbox: Outbox,
     /// The sandbox's admin side; `None` when the gateway talks to real Telegram.
     #[cfg(feature = "sandbox")]
     pub sandbox: Option<SandboxAdmin>,
@@ -103,6 +104,7 @@ pub fn routes(services: Services) -> Routes {
     let Services {
         accounts,
         chats,
+        outbox,
         #[cfg(feature = "sandbox")]
         sandbox,
     } = services;
@@ -114,7 +116,9 @@ pub fn routes(services: Services) -> Routes {
         accounts,
     )))
     .add_service(ChatServiceServer::new(chat::ChatApi::new(chats.clone())))
-    .add_service(MessageServiceServer::new(message::MessageApi::new(chats)))
+    .add_service(MessageServiceServer::new(message::MessageApi::new(
+        chats, outbox,
+    )))
     .add_service(MediaServiceServer::new(later::MediaApi))
     .add_service(UpdateServiceServer::new(later::UpdateApi))
     .add_service(CrmServiceServer::new(later::CrmApi))

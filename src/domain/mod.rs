@@ -10,6 +10,7 @@ pub mod chat;
 pub mod error;
 pub mod event;
 pub mod login;
+pub mod outbox;
 pub mod ports;
 
 pub use account::{Account, AccountId, AccountKind, AccountState};

@@ -519,3 +519,73 @@ pub trait Ingest: Send + Sync + 'static {
         changes: Vec<Change>,
     ) -> Result<(), crate::domain::Error>;
 }
+
+/// Enqueued is the row a SendMessage wrote, or the one its request id
+/// already had (`created` false).
+#[derive(Debug, Clone)]
+pub struct Enqueued {
+    pub item: crate::domain::outbox::OutboxItem,
+    pub created: bool,
+}
+
+/// OutboxStore keeps the send queue. The dispatcher is the only writer of
+/// a row after it is enqueued, and it sends an account's rows one at a time.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
+    /// enqueue writes a new row, or returns the tenant's row with the same
+    /// request id (nothing written).
+    async fn enqueue(
+        &self,
+        item: &crate::domain::outbox::OutboxItem,
+    ) -> Result<Enqueued, StoreError>;
+
+    /// outbox_item reads one row of the tenant.
+    async fn outbox_item(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<crate::domain::outbox::OutboxItem, StoreError>;
+
+    /// due lists pending rows whose next attempt is due, oldest first, of
+    /// authorized accounts only.
+    async fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<crate::domain::outbox::OutboxItem>, StoreError>;
+
+    /// mark_sent records the send: the row becomes SENT with the message
+    /// id, and the message is stored (with the row's request id), in one
+    /// transaction.
+    async fn mark_sent(&self, id: &str, message: &Message) -> Result<(), StoreError>;
+
+    /// mark_failed ends the row FAILED with a reason.
+    async fn mark_failed(&self, id: &str, reason: &str) -> Result<(), StoreError>;
+
+    /// retry_later counts a failed attempt and moves the row's next attempt.
+    async fn retry_later(&self, id: &str, at: DateTime<Utc>, error: &str)
+    -> Result<(), StoreError>;
+
+    /// pause_account moves every pending row of the account to `until` at
+    /// the earliest (a FLOOD_WAIT pauses the whole queue).
+    async fn pause_account(
+        &self,
+        account: AccountId,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// pending_count is how many rows wait to be sent (a metric).
+    async fn pending_count(&self) -> Result<u64, StoreError>;
+}
+
+/// TelegramSender sends for an account, with the caller's random_id.
+#[async_trait]
+pub trait TelegramSender: Send + Sync + 'static {
+    async fn send_text(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        random_id: i64,
+        text: &crate::domain::outbox::OutgoingText,
+    ) -> Result<crate::domain::outbox::Sent, crate::domain::outbox::SendError>;
+}

@@ -138,7 +138,7 @@ impl Chats {
     }
 
     /// retire drops the cached copies a write to these chats made stale.
-    async fn retire(&self, tenant: &TenantId, account: AccountId, chats: &[i64]) {
+    pub(crate) async fn retire(&self, tenant: &TenantId, account: AccountId, chats: &[i64]) {
         self.generations
             .invalidate(&chats_generation(tenant, Some(account)), CHATS_TTL)
             .await;
@@ -225,10 +225,11 @@ impl Chats {
     ) -> Result<Chat, Error> {
         require(caller, Scope::ChatsRead)?;
         self.account(caller, account).await?;
-        self.chat(&caller.tenant, account, chat_id).await
+        self.known_chat(&caller.tenant, account, chat_id).await
     }
 
-    async fn chat(
+    /// known_chat is a chat the store knows for this account (cached).
+    pub(crate) async fn known_chat(
         &self,
         tenant: &TenantId,
         account: AccountId,
@@ -264,7 +265,7 @@ impl Chats {
         require(caller, Scope::MessagesRead)?;
         let tenant = &caller.tenant;
         let account = self.account(caller, account).await?;
-        let chat = self.chat(tenant, account.id, chat_id).await?;
+        let chat = self.known_chat(tenant, account.id, chat_id).await?;
         let query = match anchor {
             Anchor::Newest => HistoryQuery {
                 direction: HistoryDirection::Older,
@@ -506,7 +507,7 @@ impl Chats {
         require(caller, Scope::MessagesRead)?;
         let tenant = &caller.tenant;
         let account = self.account(caller, account).await?;
-        let chat = self.chat(tenant, account.id, chat_id).await?;
+        let chat = self.known_chat(tenant, account.id, chat_id).await?;
         let key = format!("message:{tenant}:{}:{chat_id}:{message_id}", account.id);
         self.generations
             .read_through(

@@ -5,11 +5,13 @@ pub mod accounts;
 pub mod cached;
 pub mod chats;
 pub mod locks;
+pub mod outbox;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 
 pub use accounts::Accounts;
 pub use chats::Chats;
+pub use outbox::Outbox;
 
 use crate::domain::{Caller, Error, Scope};
 

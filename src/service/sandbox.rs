@@ -211,10 +211,10 @@ impl SandboxAdmin {
         text: String,
     ) -> Result<Message, Error> {
         require(caller, Scope::Sandbox)?;
-        if text.is_empty() || text.chars().count() > sandbox::MAX_TEXT {
+        if text.is_empty() || text.encode_utf16().count() > sandbox::MAX_TEXT {
             return Err(Error::invalid(
                 "text",
-                format!("must be 1 to {} characters", sandbox::MAX_TEXT),
+                format!("must be 1 to {} UTF-16 code units", sandbox::MAX_TEXT),
             ));
         }
         let sender = self.user(caller, from).await?;

@@ -339,7 +339,7 @@ fn raise_top(active: &mut chats::ActiveModel, row: &chats::Model, message: &Mess
     }
 }
 
-async fn apply_change(
+pub(super) async fn apply_change(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
     account: AccountId,

@@ -12,6 +12,7 @@ mod chats;
 pub mod entities;
 mod error;
 mod events;
+mod outbox;
 mod sessions;
 
 use std::path::Path;

@@ -292,6 +292,16 @@ impl Telegram {
         account: AccountId,
         call: impl AsyncFnOnce(&Link) -> Result<T, Error>,
     ) -> Result<T, domain::Error> {
+        Ok(self.with_raw(account, call).await?)
+    }
+
+    /// with_raw is [`Telegram::with`] keeping the adapter's error, for
+    /// callers that tell Telegram's refusals apart themselves.
+    pub(super) async fn with_raw<T>(
+        &self,
+        account: AccountId,
+        call: impl AsyncFnOnce(&Link) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let (result, epoch) = match self.live_link(account) {
             Some(link) => (call(&link).await, link.session().epoch()),
             None => {
@@ -305,7 +315,7 @@ impl Telegram {
         if let Err(Error::SessionRevoked { name }) = &result {
             self.report_revoked(account, epoch, name.clone()).await;
         }
-        Ok(result?)
+        result
     }
 
     /// replace gives the account a fresh session with `data`, once the old

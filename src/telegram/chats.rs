@@ -48,7 +48,10 @@ pub(crate) async fn cache_peers(link: &Link, users: &[tl::enums::User], chats: &
 
 /// input_peer addresses a chat: with the access hash stored for it, or the
 /// one in the session's peer cache.
-async fn input_peer(link: &Link, chat: &ChatProfile) -> Result<tl::enums::InputPeer, Error> {
+pub(crate) async fn input_peer(
+    link: &Link,
+    chat: &ChatProfile,
+) -> Result<tl::enums::InputPeer, Error> {
     let id = chat.chat_id;
     let peer_id = PeerId::from_bot_api_dialog_id(id)
         .ok_or_else(|| Error::Client(format!("{id} is not a chat id")))?;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod login;
 #[cfg(feature = "sandbox")]
 pub mod provision;
+pub mod send;
 pub mod session;
 pub mod supervisor;
 

@@ -326,6 +326,12 @@ async fn run(
         Err(err) => classify(err, epoch),
     };
     inner.telegram.go_offline(account);
+    // What this run stored moved the update state; a stop right after an
+    // update must not leave the flusher's save for later (a restart would
+    // read the old state and take that update again).
+    if let Err(err) = conn.session().flush().await {
+        tracing::debug!(account_id = %account, error = %err, "session not saved at the end of a run");
+    }
     conn.close().await;
     exit
 }

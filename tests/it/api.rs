@@ -343,7 +343,7 @@ async fn later_capabilities_answer_not_implemented_yet() {
     let token = server.token("acme");
     let mut messages = MessageServiceClient::new(server.channel().await);
     let err = messages
-        .send_message(authed(pb::SendMessageRequest::default(), &token))
+        .edit_message(authed(pb::EditMessageRequest::default(), &token))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented);
@@ -351,7 +351,7 @@ async fn later_capabilities_answer_not_implemented_yet() {
 
     // Still behind authentication.
     let err = messages
-        .send_message(pb::SendMessageRequest::default())
+        .edit_message(pb::EditMessageRequest::default())
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);

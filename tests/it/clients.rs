@@ -20,11 +20,15 @@ pub struct Clients {
 impl Clients {
     /// of connects to the server as tenant `acme`.
     pub async fn of(server: &TestServer) -> Clients {
-        let channel = server.channel().await;
+        Clients::on(server.channel().await, server.token("acme"))
+    }
+
+    /// on uses a channel to any gateway (one in another process, too).
+    pub fn on(channel: Channel, token: String) -> Clients {
         Clients {
             accounts: AccountServiceClient::new(channel.clone()),
             sandbox: SandboxServiceClient::new(channel),
-            token: server.token("acme"),
+            token,
         }
     }
 

@@ -12,6 +12,7 @@ mod db;
 mod faults;
 mod messaging;
 mod sandbox_shared;
+mod sending;
 mod server;
 mod spine;
 mod storage;

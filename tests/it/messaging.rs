@@ -124,7 +124,7 @@ async fn write(link: &dyn SandboxLink, from: i64, to: i64, prefix: &str, count: 
 }
 
 /// connected_account logs `user` in and waits until its supervisor is live.
-async fn connected_account(
+pub(crate) async fn connected_account(
     server: &TestServer,
     c: &mut Clients,
     user: &pb::SandboxUser,

@@ -17,12 +17,12 @@ use crate::db::TestDb;
 use crate::server::{TestServer, authed};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tezgram");
-const ADMIN_TOKEN: &str = "shared-sandbox-admin-token-0123456789";
+pub(crate) const ADMIN_TOKEN: &str = "shared-sandbox-admin-token-0123456789";
 /// WAIT bounds every wait of these tests.
 const WAIT: Duration = Duration::from_secs(20);
 
 /// Sandbox is a `tezgram sandbox` process; killed when dropped.
-struct Sandbox {
+pub(crate) struct Sandbox {
     child: tokio::process::Child,
     admin: SocketAddr,
     _data_dir: tempfile::TempDir,
@@ -31,7 +31,7 @@ struct Sandbox {
 impl Sandbox {
     /// start runs the binary on free loopback ports with a temp data dir and
     /// waits (bounded) until its admin API answers.
-    async fn start() -> Sandbox {
+    pub(crate) async fn start() -> Sandbox {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let (mtproto, admin) = (free_port(), free_port());
         let mut command = tokio::process::Command::new(BIN);
@@ -68,7 +68,7 @@ impl Sandbox {
         panic!("the standalone sandbox never answered on {admin}");
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.admin)
     }
 
@@ -89,13 +89,13 @@ impl Sandbox {
         Ok(answer)
     }
 
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         let _ = self.child.start_kill();
         let _ = tokio::time::timeout(WAIT, self.child.wait()).await;
     }
 }
 
-fn free_port() -> SocketAddr {
+pub(crate) fn free_port() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")

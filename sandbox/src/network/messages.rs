@@ -11,13 +11,14 @@ use super::error::{Error, Result};
 use super::state::{BoxedMessage, ChannelRecord, LoggedUpdate, SentRef, State};
 use super::types::*;
 
-/// MAX_TEXT is Telegram's message length limit, in characters.
+/// MAX_TEXT is Telegram's message length limit, in UTF-16 code units (the
+/// unit its entity offsets count too): an emoji outside the BMP counts 2.
 pub const MAX_TEXT: usize = 4096;
 /// MAX_PAGE caps every list a method returns.
 pub const MAX_PAGE: usize = 100;
 
 fn validate_text(text: &str, allow_empty: bool) -> Result<()> {
-    if text.chars().count() > MAX_TEXT {
+    if text.encode_utf16().count() > MAX_TEXT {
         return Err(Error::MessageTooLong);
     }
     if !allow_empty && text.trim().is_empty() {
@@ -244,7 +245,7 @@ impl State {
                 members,
                 next_message_id: 0,
                 messages: BTreeMap::new(),
-                pts: 0,
+                pts: super::state::INITIAL_PTS,
                 updates: Vec::new(),
             },
         );
@@ -1288,9 +1289,16 @@ impl State {
         let limit = limit.clamp(1, MAX_PAGE);
         let slice = &rec.updates[start..(start + limit).min(rec.updates.len())];
         let (new_messages, other_updates) = split_updates(slice);
-        let last = slice
-            .last()
-            .expect("pts < current pts means entries remain");
+        // A pts below the sequence's start (0: a client with no state) is
+        // behind every entry; with none logged yet, the difference is
+        // empty but still moves the client to the current state.
+        let Some(last) = slice.last() else {
+            return Ok(Difference::Full {
+                new_messages,
+                other_updates,
+                state: self.updates_state(user_id, now)?,
+            });
+        };
         if last.pts < rec.pts {
             return Ok(Difference::Slice {
                 new_messages,

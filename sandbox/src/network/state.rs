@@ -266,6 +266,9 @@ fn valid_username(username: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }
 
+/// INITIAL_PTS is where a new user's or channel's update sequence starts.
+pub(super) const INITIAL_PTS: i32 = 1;
+
 impl UserRecord {
     fn new(user: User) -> Self {
         Self {
@@ -276,7 +279,10 @@ impl UserRecord {
             next_message_id: 0,
             messages: BTreeMap::new(),
             dialogs: BTreeMap::new(),
-            pts: 0,
+            // Telegram's sequences start at 1: clients (grammers among
+            // them) read a pts of 0 as "no state yet" and would take a
+            // fresh getState instead of the difference since login.
+            pts: INITIAL_PTS,
             updates: Vec::new(),
             sent_random: BTreeMap::new(),
             owner: None,

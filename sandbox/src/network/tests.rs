@@ -3,7 +3,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 
 use super::files::{FILES_DIR, check_range};
-use super::state::{CODE_TTL, LOGIN_TOKEN_TTL, sandbox_dc};
+use super::state::{CODE_TTL, INITIAL_PTS, LOGIN_TOKEN_TTL, sandbox_dc};
 use super::*;
 
 const T0: i64 = 1_700_000_000;
@@ -372,10 +372,11 @@ fn private_messages_get_an_id_in_each_box() {
     assert_eq!(message.id, 1);
     assert_eq!(message.peer, Peer::User(alice.id));
     assert!(!message.out);
+    // Bob's first update: his sequence moves one past where it started.
     assert_eq!(
         to_bob.pts,
         Some(Pts {
-            pts: 1,
+            pts: INITIAL_PTS + 1,
             pts_count: 1
         })
     );
@@ -394,6 +395,13 @@ fn messages_are_validated() {
     assert!(
         net.send_message(alice.id, Peer::User(alice.id), text(&"ж".repeat(MAX_TEXT)))
             .is_ok()
+    );
+    // Telegram counts UTF-16 code units: this emoji is two of them.
+    let emoji = "🙂".repeat(MAX_TEXT / 2 + 1);
+    assert_eq!(
+        net.send_message(alice.id, Peer::User(alice.id), text(&emoji))
+            .unwrap_err(),
+        Error::MessageTooLong
     );
     assert_eq!(
         net.send_message(alice.id, Peer::User(alice.id), text("  "))
@@ -559,7 +567,8 @@ fn reading_moves_inbox_and_outbox_maxima() {
             still_unread_count: 1
         }
     );
-    // Bob's message 2 is alice's message 3.
+    // Bob's message 2 is alice's message 3. Alice's fifth update: four
+    // sends, then the read mark.
     assert_eq!(
         read.deliveries[1],
         Delivery {
@@ -569,7 +578,7 @@ fn reading_moves_inbox_and_outbox_maxima() {
                 max_id: 3
             },
             pts: Some(Pts {
-                pts: 5,
+                pts: INITIAL_PTS + 5,
                 pts_count: 1
             }),
             date: T0,
@@ -641,10 +650,11 @@ fn basic_groups_have_per_user_ids_and_channels_one_sequence() {
         .send_message(alice.id, Peer::Channel(channel.id), text("post"))
         .unwrap();
     assert_eq!(post.value.message.id, 2);
+    // The channel's own sequence: its creation, then the post.
     assert_eq!(
         post.value.pts,
         Pts {
-            pts: 2,
+            pts: INITIAL_PTS + 2,
             pts_count: 1
         }
     );
@@ -672,8 +682,10 @@ fn basic_groups_have_per_user_ids_and_channels_one_sequence() {
     );
     // Bob's pts counts his note, the group's creation and alice's message,
     // not the channel's posts.
-    assert_eq!(net.updates_state(bob.id).unwrap().pts, 3);
-    let diff = net.channel_difference(bob.id, channel.id, 1, 0).unwrap();
+    assert_eq!(net.updates_state(bob.id).unwrap().pts, INITIAL_PTS + 3);
+    let diff = net
+        .channel_difference(bob.id, channel.id, INITIAL_PTS + 1, 0)
+        .unwrap();
     let ChannelDifference::Difference {
         new_messages,
         pts,
@@ -683,11 +695,16 @@ fn basic_groups_have_per_user_ids_and_channels_one_sequence() {
     else {
         panic!("one post is new");
     };
-    assert_eq!((new_messages.len(), pts, is_final), (1, 2, true));
+    assert_eq!(
+        (new_messages.len(), pts, is_final),
+        (1, INITIAL_PTS + 2, true)
+    );
     assert!(!new_messages[0].out);
     assert_eq!(
-        net.channel_difference(bob.id, channel.id, 2, 0),
-        Ok(ChannelDifference::Empty { pts: 2 })
+        net.channel_difference(bob.id, channel.id, INITIAL_PTS + 2, 0),
+        Ok(ChannelDifference::Empty {
+            pts: INITIAL_PTS + 2
+        })
     );
 }
 
@@ -741,10 +758,12 @@ fn channel_reads_edits_and_deletes() {
     let deleted = net
         .delete_channel_messages(alice.id, group.id, &[m.id])
         .unwrap();
+    // The channel's fourth update: creation, message, edit, delete (reads
+    // take no pts).
     assert_eq!(
         deleted.value,
         AffectedMessages {
-            pts: 4,
+            pts: INITIAL_PTS + 4,
             pts_count: 1
         }
     );
@@ -770,7 +789,7 @@ fn typing_is_delivered_without_pts() {
             date: T0,
         }]
     );
-    assert_eq!(net.updates_state(bob.id).unwrap().pts, 0);
+    assert_eq!(net.updates_state(bob.id).unwrap().pts, INITIAL_PTS);
 }
 
 #[test]
@@ -930,41 +949,60 @@ fn difference_comes_in_slices() {
     let (net, _) = network();
     let alice = user(&net, "9996610001", "Alice");
     let bob = user(&net, "9996610002", "Bob");
+    // A client with no state (pts 0) before anything happened: nothing to
+    // catch up, and it learns the sequence's current pts.
+    let Difference::Full {
+        new_messages,
+        state,
+        ..
+    } = net.difference(bob.id, 0, 3).unwrap()
+    else {
+        panic!("nothing waits");
+    };
+    assert!(new_messages.is_empty());
+    assert_eq!(state.pts, INITIAL_PTS);
     for i in 0..5 {
         net.send_message(alice.id, Peer::User(bob.id), text(&format!("m{i}")))
             .unwrap();
     }
     net.read_history(bob.id, Peer::User(alice.id), 0).unwrap();
-    assert_eq!(net.updates_state(bob.id).unwrap().pts, 6);
+    assert_eq!(net.updates_state(bob.id).unwrap().pts, INITIAL_PTS + 6);
     let Difference::Slice {
         new_messages,
         intermediate_state,
         ..
-    } = net.difference(bob.id, 0, 3).unwrap()
+    } = net.difference(bob.id, INITIAL_PTS, 3).unwrap()
     else {
         panic!("more than 3 updates wait");
     };
     assert_eq!(new_messages.len(), 3);
-    assert_eq!(intermediate_state.pts, 3);
+    assert_eq!(intermediate_state.pts, INITIAL_PTS + 3);
     let Difference::Full {
         new_messages,
         other_updates,
         state,
-    } = net.difference(bob.id, 3, 3).unwrap()
+    } = net.difference(bob.id, INITIAL_PTS + 3, 3).unwrap()
     else {
         panic!("the rest fits");
     };
     assert_eq!(
         (new_messages.len(), other_updates.len(), state.pts),
-        (2, 1, 6)
+        (2, 1, INITIAL_PTS + 6)
     );
+    // From pts 0 every logged update is new.
+    let Difference::Slice { new_messages, .. } = net.difference(bob.id, 0, 3).unwrap() else {
+        panic!("more than 3 updates wait");
+    };
+    assert_eq!(new_messages[0].text, "m0");
     assert!(matches!(
-        net.difference(bob.id, 6, 0),
+        net.difference(bob.id, INITIAL_PTS + 6, 0),
         Ok(Difference::Empty { .. })
     ));
     assert_eq!(
-        net.difference(bob.id, 60, 0),
-        Ok(Difference::TooLong { pts: 6 })
+        net.difference(bob.id, INITIAL_PTS + 60, 0),
+        Ok(Difference::TooLong {
+            pts: INITIAL_PTS + 6
+        })
     );
 }
 
@@ -1024,7 +1062,7 @@ async fn snapshot_round_trips_through_a_restart() {
         dialogs_before
     );
     // The message and the read mark; channel posts have the channel's pts.
-    assert_eq!(again.updates_state(bob.id).unwrap().pts, 2);
+    assert_eq!(again.updates_state(bob.id).unwrap().pts, INITIAL_PTS + 2);
     again.register_auth_key(12, [12; 256], None);
     assert_eq!(again.import_bot_authorization(12, &token), Ok(bot));
     // Ids continue where they stopped.
@@ -1181,9 +1219,10 @@ proptest! {
             clock.advance(1);
         }
         for u in &users {
-            // Live deliveries chain without gaps up to the user's pts.
+            // Live deliveries chain without gaps from where the sequence
+            // starts up to the user's pts.
             let state = net.updates_state(u.id).unwrap();
-            let mut expected = 0;
+            let mut expected = INITIAL_PTS;
             for pts in seen.get(&u.id).into_iter().flatten() {
                 prop_assert!(pts.pts_count >= 1);
                 prop_assert_eq!(pts.pts - pts.pts_count, expected);
@@ -1191,9 +1230,9 @@ proptest! {
             }
             prop_assert_eq!(expected, state.pts);
 
-            // Walking the difference from any pts in slices visits exactly the
-            // updates after it, in order.
-            for start in 0..=state.pts {
+            // Walking the difference from any pts the sequence has held in
+            // slices visits exactly the updates after it, in order.
+            for start in INITIAL_PTS..=state.pts {
                 let mut pts = start;
                 let mut count = 0usize;
                 loop {
@@ -1224,8 +1263,8 @@ proptest! {
                 prop_assert_eq!(count, expected_updates);
             }
         }
-        // The channel's own sequence is gapless too.
-        let mut cursor = 0;
+        // The channel's own sequence is gapless too, from its start.
+        let mut cursor = INITIAL_PTS;
         let pts = loop {
             match net.channel_difference(users[1].id, channel, cursor, limit).unwrap() {
                 ChannelDifference::Empty { pts: p } => break p,
@@ -1239,7 +1278,7 @@ proptest! {
             }
         };
         let log = &net.inner.lock().channels[&channel].updates;
-        let mut prev = 0;
+        let mut prev = INITIAL_PTS;
         for entry in log.iter() {
             prop_assert_eq!(entry.pts - entry.pts_count, prev);
             prev = entry.pts;

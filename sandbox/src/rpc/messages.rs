@@ -461,7 +461,7 @@ fn sent_updates(call: &Call<'_>, me: i64, sent: &[Sent]) -> tl::enums::Updates {
     .into()
 }
 
-/// MAX_CAPTION is Telegram's caption length limit, in characters.
+/// MAX_CAPTION is Telegram's caption length limit, in UTF-16 code units.
 const MAX_CAPTION: usize = 1024;
 
 /// send_media is `messages.sendMedia` with `inputMediaUploadedDocument` or
@@ -501,7 +501,7 @@ async fn send_media(
     let peer = input_peer_to_network(call.net, me, &peer)?;
     let entities = entities(call, me, request_entities)?;
     // Checked before the upload is used up.
-    if text.chars().count() > MAX_CAPTION {
+    if text.encode_utf16().count() > MAX_CAPTION {
         return Err(RpcError::new(400, "MEDIA_CAPTION_TOO_LONG"));
     }
     let media = if call.net.has_sent_random(me, random_id) {

@@ -22,6 +22,8 @@ pub struct Model {
     pub last_error: Option<String>,
     /// JSON of the outcome.
     pub result: Option<String>,
+    /// The sent message's id, once Telegram has it.
+    pub message_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

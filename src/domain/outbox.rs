@@ -1,0 +1,87 @@
+//! The outbox: the durable send queue behind SendMessage. A row is written
+//! before anything is sent, carries the random_id Telegram deduplicates
+//! sends by, and ends SENT (with the message id) or FAILED (with
+//! Telegram's reason); until then it is PENDING and retried.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::chat::Entity;
+use super::{AccountId, TenantId};
+
+/// OutgoingText is what a queued send sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingText {
+    pub text: String,
+    pub entities: Vec<Entity>,
+    pub reply_to: Option<i64>,
+    pub silent: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxState {
+    Pending,
+    Sent,
+    Failed,
+}
+
+impl OutboxState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Sent => "sent",
+            OutboxState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<OutboxState> {
+        [OutboxState::Pending, OutboxState::Sent, OutboxState::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
+/// OutboxItem is one queued send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: String,
+    pub tenant: TenantId,
+    pub account_id: AccountId,
+    pub request_id: String,
+    pub chat_id: i64,
+    /// What Telegram deduplicates the send by: a retry after a crash sends
+    /// the same random_id and gets the first message back.
+    pub random_id: i64,
+    pub payload: OutgoingText,
+    pub state: OutboxState,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    /// Telegram's error name (or ours) when FAILED; the last transient
+    /// error while PENDING.
+    pub last_error: Option<String>,
+    pub message_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Sent is Telegram's answer to a send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    pub message_id: i64,
+    pub date: DateTime<Utc>,
+}
+
+/// SendError is why one attempt did not send.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Telegram makes the account wait; the whole queue pauses.
+    #[error("flood wait of {}s", .0.as_secs())]
+    FloodWait(Duration),
+    /// The attempt may work later (Telegram unreachable, a timeout).
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Telegram refused this message for good (its error name).
+    #[error("refused: {0}")]
+    Refused(String),
+}

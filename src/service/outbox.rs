@@ -1,0 +1,434 @@
+//! SendMessage and the durable send queue (DESIGN.md §4).
+//!
+//! SendMessage validates, writes an outbox row (unique per tenant and
+//! `request_id`: a retry finds the first row and sends nothing new), nudges
+//! the dispatcher and waits briefly for the outcome. The dispatcher sends
+//! each account's due rows in order, one at a time, through raw
+//! `messages.sendMessage` with the row's random_id, so a row resent after a
+//! crash (sent to Telegram, not yet recorded) comes back as the first
+//! message instead of a second one.
+//!
+//! Who writes a row: SendMessage inserts it; afterwards only the
+//! dispatcher, which drains one account at a time in this process (the
+//! `draining` set refuses a second drain of the same account). Outcomes:
+//! sent (row SENT + message stored, one transaction), refused for good
+//! (FAILED with Telegram's reason), FLOOD_WAIT (the account's whole queue
+//! is moved past the wait; no caller sees it), transient (retried with
+//! backoff; FAILED after `max_attempts`).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+
+use crate::domain::chat::{Message, MessageState};
+use crate::domain::login::RequestId;
+use crate::domain::outbox::{OutboxItem, OutboxState, OutgoingText, SendError};
+use crate::domain::ports::{AccountStore, OutboxStore, StoreError, TelegramSender};
+use crate::domain::{AccountId, Caller, Error, Scope};
+use crate::telemetry::Metrics;
+
+use super::Chats;
+use super::require;
+
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxOptions {
+    /// How long SendMessage waits for Telegram before answering PENDING.
+    pub send_wait: Duration,
+    /// How often the dispatcher looks for due rows without a nudge.
+    pub poll_interval: Duration,
+    /// The least time between two sends to one chat (Telegram limits a
+    /// chat to about one message per second).
+    pub per_chat_interval: Duration,
+    /// Transient failures retry with backoff from `retry_min` to `retry_max`;
+    /// after `max_attempts` the row fails (reason UNAVAILABLE).
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+    pub max_attempts: i32,
+}
+
+impl Default for OutboxOptions {
+    fn default() -> Self {
+        Self {
+            send_wait: Duration::from_secs(5),
+            poll_interval: Duration::from_secs(1),
+            per_chat_interval: Duration::from_millis(1000),
+            retry_min: Duration::from_secs(1),
+            retry_max: Duration::from_secs(60),
+            max_attempts: 20,
+        }
+    }
+}
+
+/// SendText is a validated SendMessage.
+#[derive(Debug, Clone)]
+pub struct SendText {
+    pub account: AccountId,
+    pub chat_id: i64,
+    pub text: OutgoingText,
+    pub request_id: RequestId,
+}
+
+#[derive(Clone)]
+pub struct Outbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn OutboxStore>,
+    accounts: Arc<dyn AccountStore>,
+    chats: Chats,
+    telegram: Arc<dyn TelegramSender>,
+    options: OutboxOptions,
+    metrics: Metrics,
+    nudge: Notify,
+    /// Accounts whose rows are being sent right now (one drain per account).
+    draining: Mutex<HashSet<AccountId>>,
+    /// When each chat was last sent to, for pacing.
+    last_send: Mutex<HashMap<(AccountId, i64), Instant>>,
+}
+
+/// random_id is a send's Telegram random_id: random, never 0.
+fn random_id() -> i64 {
+    loop {
+        let id: i64 = rand::rng().random();
+        if id != 0 {
+            return id;
+        }
+    }
+}
+
+impl Outbox {
+    pub fn new(
+        store: Arc<dyn OutboxStore>,
+        accounts: Arc<dyn AccountStore>,
+        chats: Chats,
+        telegram: Arc<dyn TelegramSender>,
+        options: OutboxOptions,
+        metrics: Metrics,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                accounts,
+                chats,
+                telegram,
+                options,
+                metrics,
+                nudge: Notify::new(),
+                draining: Mutex::new(HashSet::new()),
+                last_send: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// send_message queues a text message and waits briefly for Telegram.
+    pub async fn send_message(&self, caller: &Caller, send: SendText) -> Result<Message, Error> {
+        require(caller, Scope::MessagesWrite)?;
+        let inner = &self.inner;
+        let tenant = &caller.tenant;
+        let account = inner.accounts.get_account(tenant, send.account).await?;
+        account.require_authorized()?;
+        inner
+            .chats
+            .known_chat(tenant, account.id, send.chat_id)
+            .await?;
+        if let Some(reply_to) = send.text.reply_to {
+            inner
+                .chats
+                .get_message(caller, account.id, send.chat_id, reply_to)
+                .await
+                .map_err(|err| match err {
+                    Error::NotFound { .. } => Error::NotFound {
+                        resource: "reply_to_message_id",
+                    },
+                    other => other,
+                })?;
+        }
+        let now = Utc::now();
+        let item = OutboxItem {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant: tenant.clone(),
+            account_id: account.id,
+            request_id: send.request_id.as_str().to_owned(),
+            chat_id: send.chat_id,
+            random_id: random_id(),
+            payload: send.text.clone(),
+            state: OutboxState::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            message_id: None,
+            created_at: now,
+        };
+        let queued = inner.store.enqueue(&item).await?;
+        let item = queued.item;
+        // A retry must be the same message; anything else reusing the id
+        // is refused, and nothing is written.
+        if !queued.created
+            && (item.account_id != account.id
+                || item.chat_id != send.chat_id
+                || item.payload != send.text)
+        {
+            return Err(reused());
+        }
+        inner.nudge.notify_one();
+        let item = self.await_outcome(item).await?;
+        self.message_of(caller, item, account.telegram_user_id)
+            .await
+    }
+
+    /// await_outcome re-reads the row until it is no longer pending or the
+    /// wait is over.
+    async fn await_outcome(&self, mut item: OutboxItem) -> Result<OutboxItem, Error> {
+        let deadline = Instant::now() + self.inner.options.send_wait;
+        let mut pause = Duration::from_millis(10);
+        while item.state == OutboxState::Pending && Instant::now() < deadline {
+            tokio::time::sleep(pause.min(deadline - Instant::now())).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
+            item = self.inner.store.outbox_item(&item.tenant, &item.id).await?;
+        }
+        Ok(item)
+    }
+
+    /// message_of is the message a row stands for: the stored one once
+    /// sent, else one built from the row (PENDING or FAILED, id 0).
+    async fn message_of(
+        &self,
+        caller: &Caller,
+        item: OutboxItem,
+        sender: Option<i64>,
+    ) -> Result<Message, Error> {
+        if let (OutboxState::Sent, Some(id)) = (item.state, item.message_id) {
+            match self
+                .inner
+                .chats
+                .get_message(caller, item.account_id, item.chat_id, id)
+                .await
+            {
+                Ok(message) => return Ok(message),
+                // Deleted since: the row still tells what was sent.
+                Err(Error::NotFound { .. }) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        let state = match item.state {
+            OutboxState::Pending => MessageState::Pending,
+            OutboxState::Failed => MessageState::Failed,
+            OutboxState::Sent => MessageState::Sent,
+        };
+        Ok(Message {
+            account_id: item.account_id,
+            chat_id: item.chat_id,
+            message_id: item.message_id.unwrap_or(0),
+            sender_id: sender,
+            outgoing: true,
+            text: item.payload.text,
+            entities: item.payload.entities,
+            media: None,
+            reply_to: item.payload.reply_to,
+            forward: None,
+            grouped_id: None,
+            action: None,
+            sent_at: item.created_at,
+            edited_at: None,
+            views: None,
+            state,
+            request_id: Some(item.request_id),
+            error_reason: (item.state == OutboxState::Failed)
+                .then_some(item.last_error)
+                .flatten(),
+        })
+    }
+
+    /// run dispatches due rows until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = self.inner.nudge.notified() => {}
+                _ = tokio::time::sleep(self.inner.options.poll_interval) => {}
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            }
+            if let Err(err) = self.dispatch().await {
+                tracing::warn!(error = %err, "reading the outbox failed");
+            }
+        }
+    }
+
+    /// dispatch starts a drain for every account with due rows that is not
+    /// being drained already.
+    async fn dispatch(&self) -> Result<(), StoreError> {
+        let pending = self.inner.store.pending_count().await?;
+        self.inner
+            .metrics
+            .outbox_pending
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
+        let due = self.inner.store.due(Utc::now(), 1000).await?;
+        let mut by_account: HashMap<AccountId, Vec<OutboxItem>> = HashMap::new();
+        for item in due {
+            by_account.entry(item.account_id).or_default().push(item);
+        }
+        for (account, items) in by_account {
+            if !self
+                .inner
+                .draining
+                .lock()
+                .expect("draining lock")
+                .insert(account)
+            {
+                continue;
+            }
+            let outbox = self.clone();
+            tokio::spawn(async move {
+                outbox.drain(account, items).await;
+                outbox
+                    .inner
+                    .draining
+                    .lock()
+                    .expect("draining lock")
+                    .remove(&account);
+                // Rows queued meanwhile are picked up at once.
+                outbox.inner.nudge.notify_one();
+            });
+        }
+        Ok(())
+    }
+
+    /// drain sends one account's rows in order; it stops at the first row
+    /// that must wait (FLOOD_WAIT, a transient failure), keeping the order.
+    async fn drain(&self, account: AccountId, items: Vec<OutboxItem>) {
+        let sender = match self.inner.accounts.find_account(account).await {
+            Ok(Some(account)) => account.telegram_user_id,
+            _ => None,
+        };
+        for item in items {
+            self.pace(account, item.chat_id).await;
+            match self.send_one(&item, sender).await {
+                Ok(true) => continue,
+                Ok(false) => return,
+                Err(err) => {
+                    tracing::warn!(account_id = %account, error = %err, "recording a send failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// pace waits until the chat may be sent to again.
+    async fn pace(&self, account: AccountId, chat_id: i64) {
+        let interval = self.inner.options.per_chat_interval;
+        let wait = {
+            let last = self.inner.last_send.lock().expect("pacing lock");
+            last.get(&(account, chat_id))
+                .map(|at| (*at + interval).saturating_duration_since(Instant::now()))
+        };
+        if let Some(wait) = wait.filter(|w| !w.is_zero()) {
+            tokio::time::sleep(wait).await;
+        }
+        let mut last = self.inner.last_send.lock().expect("pacing lock");
+        last.retain(|_, at| at.elapsed() < interval);
+        last.insert((account, chat_id), Instant::now());
+    }
+
+    /// send_one makes one attempt; `Ok(false)` when the account's queue
+    /// must stop for now.
+    async fn send_one(&self, item: &OutboxItem, sender: Option<i64>) -> Result<bool, Error> {
+        let inner = &self.inner;
+        let chat = match inner
+            .chats
+            .known_chat(&item.tenant, item.account_id, item.chat_id)
+            .await
+        {
+            Ok(chat) => chat,
+            Err(Error::NotFound { .. }) => {
+                inner.store.mark_failed(&item.id, "CHAT_NOT_FOUND").await?;
+                return Ok(true);
+            }
+            Err(other) => return Err(other),
+        };
+        let outcome = inner
+            .telegram
+            .send_text(
+                item.account_id,
+                &chat.profile,
+                item.random_id,
+                &item.payload,
+            )
+            .await;
+        let label = match &outcome {
+            Ok(_) => "sent",
+            Err(SendError::FloodWait(_)) => "flood_wait",
+            Err(SendError::Refused(_)) => "failed",
+            Err(SendError::Transient(_)) => "retry",
+        };
+        inner.metrics.outbox_sends.with_label_values(&[label]).inc();
+        match outcome {
+            Ok(sent) => {
+                let message = Message {
+                    account_id: item.account_id,
+                    chat_id: item.chat_id,
+                    message_id: sent.message_id,
+                    sender_id: sender,
+                    outgoing: true,
+                    text: item.payload.text.clone(),
+                    entities: item.payload.entities.clone(),
+                    media: None,
+                    reply_to: item.payload.reply_to,
+                    forward: None,
+                    grouped_id: None,
+                    action: None,
+                    sent_at: sent.date,
+                    edited_at: None,
+                    views: None,
+                    state: MessageState::Sent,
+                    request_id: Some(item.request_id.clone()),
+                    error_reason: None,
+                };
+                inner.store.mark_sent(&item.id, &message).await?;
+                inner
+                    .chats
+                    .retire(&item.tenant, item.account_id, &[item.chat_id])
+                    .await;
+                Ok(true)
+            }
+            Err(SendError::FloodWait(wait)) => {
+                tracing::info!(account_id = %item.account_id, wait_s = wait.as_secs(), "flood wait: the account's sends pause");
+                let until = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                inner.store.pause_account(item.account_id, until).await?;
+                Ok(false)
+            }
+            Err(SendError::Refused(reason)) => {
+                tracing::info!(account_id = %item.account_id, reason, "telegram refused a send");
+                inner.store.mark_failed(&item.id, &reason).await?;
+                Ok(true)
+            }
+            Err(SendError::Transient(error)) => {
+                if item.attempts + 1 >= inner.options.max_attempts {
+                    inner.store.mark_failed(&item.id, "UNAVAILABLE").await?;
+                    return Ok(true);
+                }
+                let backoff = inner
+                    .options
+                    .retry_min
+                    .saturating_mul(2u32.saturating_pow(item.attempts.clamp(0, 16) as u32))
+                    .min(inner.options.retry_max);
+                let at = Utc::now() + chrono::Duration::from_std(backoff).unwrap_or_default();
+                tracing::warn!(account_id = %item.account_id, error, "a send failed, retrying");
+                inner.store.retry_later(&item.id, at, &error).await?;
+                Ok(false)
+            }
+        }
+    }
+}
+
+fn reused() -> Error {
+    Error::InvalidInput {
+        reason: "REQUEST_ID_REUSED",
+        field: "request_id",
+        description: "this request_id was used for a different message".into(),
+    }
+}

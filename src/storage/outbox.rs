@@ -1,0 +1,228 @@
+//! `OutboxStore` on the `outbox` table. Rows are unique per (tenant,
+//! request_id): a retried SendMessage finds its row. After enqueue only the
+//! dispatcher writes a row; `mark_sent` stores the message in the same
+//! transaction, so a sent row always has its message.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::chats::apply_change;
+use super::entities::{accounts, outbox};
+use super::{Store, StoreResultExt};
+use crate::domain::chat::{Change, Message, Touched};
+use crate::domain::outbox::{OutboxItem, OutboxState, OutgoingText};
+use crate::domain::ports::{Enqueued, OutboxStore, StoreError};
+use crate::domain::{AccountId, AccountState, TenantId};
+
+const RESOURCE: &str = "outbox item";
+const KIND_TEXT: &str = "text";
+
+fn item_from_row(row: outbox::Model) -> Result<OutboxItem, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("outbox {}: {what}", row.id));
+    Ok(OutboxItem {
+        tenant: TenantId::parse(&row.tenant_id).ok_or_else(|| corrupt("tenant"))?,
+        account_id: row.account_id.parse().map_err(|_| corrupt("account id"))?,
+        request_id: row.request_id.clone(),
+        chat_id: row.peer_id.ok_or_else(|| corrupt("chat id"))?,
+        random_id: row.random_id.ok_or_else(|| corrupt("random id"))?,
+        payload: serde_json::from_str::<OutgoingText>(&row.payload)
+            .map_err(|err| corrupt(&err.to_string()))?,
+        state: OutboxState::parse(&row.state).ok_or_else(|| corrupt("state"))?,
+        attempts: row.attempts,
+        next_attempt_at: row.next_attempt_at,
+        last_error: row.last_error.clone(),
+        message_id: row.message_id,
+        created_at: row.created_at,
+        id: row.id,
+    })
+}
+
+#[async_trait]
+impl OutboxStore for Store {
+    async fn enqueue(&self, item: &OutboxItem) -> Result<Enqueued, StoreError> {
+        let row = outbox::ActiveModel {
+            id: Set(item.id.clone()),
+            tenant_id: Set(item.tenant.as_str().to_owned()),
+            account_id: Set(item.account_id.to_string()),
+            request_id: Set(item.request_id.clone()),
+            kind: Set(KIND_TEXT.to_owned()),
+            peer_id: Set(Some(item.chat_id)),
+            random_id: Set(Some(item.random_id)),
+            payload: Set(serde_json::to_string(&item.payload).expect("payloads serialize")),
+            state: Set(item.state.as_str().to_owned()),
+            attempts: Set(item.attempts),
+            next_attempt_at: Set(item.next_attempt_at),
+            last_error: Set(None),
+            result: Set(None),
+            message_id: Set(None),
+            created_at: Set(item.created_at),
+            updated_at: Set(item.created_at),
+        };
+        match outbox::Entity::insert(row)
+            .exec_without_returning(self.connection())
+            .await
+            .store_err(RESOURCE)
+        {
+            Ok(_) => Ok(Enqueued {
+                item: item.clone(),
+                created: true,
+            }),
+            Err(StoreError::AlreadyExists { .. }) => {
+                let existing = outbox::Entity::find()
+                    .filter(outbox::Column::TenantId.eq(item.tenant.as_str()))
+                    .filter(outbox::Column::RequestId.eq(item.request_id.as_str()))
+                    .one(self.connection())
+                    .await
+                    .store_err(RESOURCE)?
+                    .ok_or(StoreError::Conflict { resource: RESOURCE })?;
+                Ok(Enqueued {
+                    item: item_from_row(existing)?,
+                    created: false,
+                })
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn outbox_item(&self, tenant: &TenantId, id: &str) -> Result<OutboxItem, StoreError> {
+        outbox::Entity::find_by_id(id.to_owned())
+            .filter(outbox::Column::TenantId.eq(tenant.as_str()))
+            .one(self.connection())
+            .await
+            .store_err(RESOURCE)?
+            .ok_or(StoreError::NotFound { resource: RESOURCE })
+            .and_then(item_from_row)
+    }
+
+    async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxItem>, StoreError> {
+        let authorized = Query::select()
+            .column(accounts::Column::Id)
+            .from(accounts::Entity)
+            .and_where(accounts::Column::State.eq(AccountState::Authorized.as_str()))
+            .to_owned();
+        outbox::Entity::find()
+            .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
+            .filter(outbox::Column::NextAttemptAt.lte(now))
+            .filter(outbox::Column::AccountId.in_subquery(authorized))
+            .order_by_asc(outbox::Column::CreatedAt)
+            .order_by_asc(outbox::Column::Id)
+            .limit(u64::from(limit))
+            .all(self.connection())
+            .await
+            .store_err(RESOURCE)?
+            .into_iter()
+            .map(item_from_row)
+            .collect()
+    }
+
+    async fn mark_sent(&self, id: &str, message: &Message) -> Result<(), StoreError> {
+        let txn = self.begin_write().await?;
+        let row = outbox::Entity::find_by_id(id.to_owned())
+            .one(&txn)
+            .await
+            .store_err(RESOURCE)?
+            .ok_or(StoreError::NotFound { resource: RESOURCE })?;
+        let tenant = TenantId::parse(&row.tenant_id)
+            .ok_or_else(|| StoreError::Corrupt(format!("outbox {id}: tenant")))?;
+        let account: AccountId = row
+            .account_id
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("outbox {id}: account id")))?;
+        let now = Utc::now();
+        let change = Change::NewMessage {
+            message: message.clone(),
+            live: true,
+        };
+        apply_change(
+            &txn,
+            &tenant,
+            account,
+            &change,
+            now,
+            &mut Touched::default(),
+        )
+        .await?;
+        let mut active: outbox::ActiveModel = row.into();
+        active.state = Set(OutboxState::Sent.as_str().to_owned());
+        active.message_id = Set(Some(message.message_id));
+        active.attempts = Set(active.attempts.as_ref() + 1);
+        active.last_error = Set(None);
+        active.updated_at = Set(now);
+        outbox::Entity::update(active)
+            .exec(&txn)
+            .await
+            .store_err(RESOURCE)?;
+        txn.commit().await.store_err(RESOURCE)
+    }
+
+    async fn mark_failed(&self, id: &str, reason: &str) -> Result<(), StoreError> {
+        outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::State,
+                Expr::value(OutboxState::Failed.as_str()),
+            )
+            .col_expr(outbox::Column::LastError, Expr::value(reason))
+            .col_expr(
+                outbox::Column::Attempts,
+                Expr::col(outbox::Column::Attempts).add(1),
+            )
+            .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(outbox::Column::Id.eq(id))
+            .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
+            .exec(self.connection())
+            .await
+            .store_err(RESOURCE)?;
+        Ok(())
+    }
+
+    async fn retry_later(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::NextAttemptAt, Expr::value(at))
+            .col_expr(outbox::Column::LastError, Expr::value(error))
+            .col_expr(
+                outbox::Column::Attempts,
+                Expr::col(outbox::Column::Attempts).add(1),
+            )
+            .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(outbox::Column::Id.eq(id))
+            .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
+            .exec(self.connection())
+            .await
+            .store_err(RESOURCE)?;
+        Ok(())
+    }
+
+    async fn pause_account(
+        &self,
+        account: AccountId,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::NextAttemptAt, Expr::value(until))
+            .filter(outbox::Column::AccountId.eq(account.to_string()))
+            .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
+            .filter(outbox::Column::NextAttemptAt.lt(until))
+            .exec(self.connection())
+            .await
+            .store_err(RESOURCE)?;
+        Ok(())
+    }
+
+    async fn pending_count(&self) -> Result<u64, StoreError> {
+        outbox::Entity::find()
+            .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
+            .count(self.connection())
+            .await
+            .store_err(RESOURCE)
+    }
+}

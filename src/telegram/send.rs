@@ -1,0 +1,328 @@
+//! Sending with the outbox's random_id: the `TelegramSender` port on
+//! [`Telegram`]. grammers' `send_message` picks its own random_id, so a
+//! resend after a crash would be a second message; this sends through raw
+//! `messages.sendMessage`, and reads the new message's id back from
+//! `updateShortSentMessage` or from the `updateMessageID` carrying our
+//! random_id. Markup (markdown, HTML) is parsed by grammers' own parsers.
+
+use async_trait::async_trait;
+use grammers_session::Session as _;
+use grammers_session::types::PeerId;
+use grammers_tl_types as tl;
+
+use super::Error;
+use super::accounts::Telegram;
+use super::chats::input_peer;
+use super::connection::Link;
+use super::convert;
+use crate::domain::AccountId;
+use crate::domain::chat::{ChatProfile, Entity, EntityKind};
+use crate::domain::outbox::{OutgoingText, SendError, Sent};
+use crate::domain::ports::TelegramSender;
+
+/// Markup is how a SendMessage text is marked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Markup {
+    Markdown,
+    Html,
+}
+
+/// HTML_TAGS are the tags SendMessage's HTML may use: Telegram's subset, as
+/// grammers' parser reads it (`tg-spoiler` is its `details`).
+const HTML_TAGS: &[&str] = &[
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "s",
+    "del",
+    "tg-spoiler",
+    "details",
+    "code",
+    "pre",
+    "a",
+    "blockquote",
+];
+
+/// html_tags are the names of the tags in `text`, lowercased.
+fn html_tags(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.match_indices('<').filter_map(|(at, _)| {
+        let rest = text[at + 1..].strip_prefix('/').unwrap_or(&text[at + 1..]);
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        rest.starts_with(|c: char| c.is_ascii_alphabetic())
+            .then(|| name.to_ascii_lowercase())
+    })
+}
+
+/// parse_markup splits marked-up text into plain text and entities, or says
+/// why it cannot (a tag outside Telegram's subset, a malformed mention).
+pub fn parse_markup(markup: Markup, text: &str) -> Result<(String, Vec<Entity>), String> {
+    let text = match markup {
+        Markup::Markdown => text.to_owned(),
+        Markup::Html => {
+            if let Some(tag) = html_tags(text).find(|tag| !HTML_TAGS.contains(&tag.as_str())) {
+                return Err(format!(
+                    "<{tag}> is not one of Telegram's tags (b, i, u, s, tg-spoiler, code, pre, a, blockquote)"
+                ));
+            }
+            text.replace("<tg-spoiler>", "<details>")
+                .replace("</tg-spoiler>", "</details>")
+        }
+    };
+    // grammers' parsers panic on a mention link whose user id is not a
+    // number; that is the caller's input, not our bug.
+    let parsed = std::panic::catch_unwind(|| match markup {
+        Markup::Markdown => grammers_client::parsers::parse_markdown_message(&text),
+        Markup::Html => grammers_client::parsers::parse_html_message(&text),
+    });
+    let (plain, entities) =
+        parsed.map_err(|_| "a tg://user?id= link needs a numeric user id".to_owned())?;
+    Ok((plain, convert::entities(Some(&entities))))
+}
+
+/// utf16_len is a text's length as Telegram counts it.
+pub fn utf16_len(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+async fn entity(link: &Link, entity: &Entity) -> tl::enums::MessageEntity {
+    use tl::enums::MessageEntity as E;
+    let (offset, length) = (entity.offset, entity.length);
+    match entity.kind {
+        EntityKind::Bold => E::Bold(tl::types::MessageEntityBold { offset, length }),
+        EntityKind::Italic => E::Italic(tl::types::MessageEntityItalic { offset, length }),
+        EntityKind::Underline => E::Underline(tl::types::MessageEntityUnderline { offset, length }),
+        EntityKind::Strikethrough => E::Strike(tl::types::MessageEntityStrike { offset, length }),
+        EntityKind::Spoiler => E::Spoiler(tl::types::MessageEntitySpoiler { offset, length }),
+        EntityKind::Code => E::Code(tl::types::MessageEntityCode { offset, length }),
+        EntityKind::Pre => E::Pre(tl::types::MessageEntityPre {
+            offset,
+            length,
+            language: entity.language.clone().unwrap_or_default(),
+        }),
+        EntityKind::TextUrl => E::TextUrl(tl::types::MessageEntityTextUrl {
+            offset,
+            length,
+            url: entity.url.clone().unwrap_or_default(),
+        }),
+        EntityKind::Url => E::Url(tl::types::MessageEntityUrl { offset, length }),
+        EntityKind::Email => E::Email(tl::types::MessageEntityEmail { offset, length }),
+        EntityKind::PhoneNumber => E::Phone(tl::types::MessageEntityPhone { offset, length }),
+        EntityKind::Mention => E::Mention(tl::types::MessageEntityMention { offset, length }),
+        EntityKind::MentionName => {
+            let user_id = entity.user_id.unwrap_or_default();
+            let access_hash = match PeerId::user(user_id) {
+                Some(peer) => link
+                    .session()
+                    .peer(peer)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|info| info.auth())
+                    .map_or(0, |auth| auth.hash()),
+                None => 0,
+            };
+            E::InputMessageEntityMentionName(tl::types::InputMessageEntityMentionName {
+                offset,
+                length,
+                user_id: tl::enums::InputUser::User(tl::types::InputUser {
+                    user_id,
+                    access_hash,
+                }),
+            })
+        }
+        EntityKind::Hashtag => E::Hashtag(tl::types::MessageEntityHashtag { offset, length }),
+        EntityKind::Cashtag => E::Cashtag(tl::types::MessageEntityCashtag { offset, length }),
+        EntityKind::BotCommand => {
+            E::BotCommand(tl::types::MessageEntityBotCommand { offset, length })
+        }
+        EntityKind::Blockquote => E::Blockquote(tl::types::MessageEntityBlockquote {
+            collapsed: false,
+            offset,
+            length,
+        }),
+        EntityKind::CustomEmoji => E::CustomEmoji(tl::types::MessageEntityCustomEmoji {
+            offset,
+            length,
+            document_id: entity.custom_emoji_id.unwrap_or_default(),
+        }),
+    }
+}
+
+/// sent_id finds the id Telegram gave the message sent with `random_id`.
+fn sent_id(answer: &tl::enums::Updates, random_id: i64) -> Option<Sent> {
+    match answer {
+        tl::enums::Updates::UpdateShortSentMessage(u) => Some(Sent {
+            message_id: i64::from(u.id),
+            date: convert::time(u.date),
+        }),
+        tl::enums::Updates::Updates(tl::types::Updates { updates, date, .. })
+        | tl::enums::Updates::Combined(tl::types::UpdatesCombined { updates, date, .. }) => {
+            let id = updates.iter().find_map(|u| match u {
+                tl::enums::Update::MessageId(m) if m.random_id == random_id => Some(m.id),
+                _ => None,
+            })?;
+            let sent_at = updates
+                .iter()
+                .find_map(|u| match u {
+                    tl::enums::Update::NewMessage(tl::types::UpdateNewMessage {
+                        message: tl::enums::Message::Message(m),
+                        ..
+                    })
+                    | tl::enums::Update::NewChannelMessage(tl::types::UpdateNewChannelMessage {
+                        message: tl::enums::Message::Message(m),
+                        ..
+                    }) if m.id == id => Some(m.date),
+                    _ => None,
+                })
+                .unwrap_or(*date);
+            Some(Sent {
+                message_id: i64::from(id),
+                date: convert::time(sent_at),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn send_error(err: Error) -> SendError {
+    match err {
+        Error::FloodWait { retry_after } => SendError::FloodWait(retry_after),
+        Error::Rejected { code, name } if (400..500).contains(&code) && code != 420 => {
+            SendError::Refused(name)
+        }
+        Error::SessionRevoked { name } => SendError::Refused(name),
+        other => SendError::Transient(other.to_string()),
+    }
+}
+
+#[async_trait]
+impl TelegramSender for Telegram {
+    async fn send_text(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        random_id: i64,
+        text: &OutgoingText,
+    ) -> Result<Sent, SendError> {
+        self.with_raw(account, async |link| {
+            let peer = input_peer(link, chat).await?;
+            let mut entities = Vec::with_capacity(text.entities.len());
+            for e in &text.entities {
+                entities.push(entity(link, e).await);
+            }
+            let reply_to = text.reply_to.map(|id| {
+                tl::enums::InputReplyTo::Message(tl::types::InputReplyToMessage {
+                    reply_to_msg_id: i32::try_from(id).unwrap_or(i32::MAX),
+                    top_msg_id: None,
+                    reply_to_peer_id: None,
+                    quote_text: None,
+                    quote_entities: None,
+                    quote_offset: None,
+                    monoforum_peer_id: None,
+                    todo_item_id: None,
+                    poll_option: None,
+                })
+            });
+            let answer = link
+                .invoke(&tl::functions::messages::SendMessage {
+                    no_webpage: false,
+                    silent: text.silent,
+                    background: false,
+                    clear_draft: false,
+                    noforwards: false,
+                    update_stickersets_order: false,
+                    invert_media: false,
+                    allow_paid_floodskip: false,
+                    peer,
+                    reply_to,
+                    message: text.text.clone(),
+                    random_id,
+                    reply_markup: None,
+                    entities: (!entities.is_empty()).then_some(entities),
+                    schedule_date: None,
+                    schedule_repeat_period: None,
+                    send_as: None,
+                    quick_reply_shortcut: None,
+                    effect: None,
+                    allow_paid_stars: None,
+                    suggested_post: None,
+                    rich_message: None,
+                })
+                .await?;
+            sent_id(&answer, random_id)
+                .ok_or_else(|| Error::Client("telegram's answer to a send names no message".into()))
+        })
+        .await
+        .map_err(send_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_count_utf16_code_units() {
+        assert_eq!(utf16_len("abc"), 3);
+        // One emoji outside the BMP is two UTF-16 code units, one char.
+        assert_eq!(utf16_len("🙂"), 2);
+        assert_eq!("🙂".chars().count(), 1);
+    }
+
+    #[test]
+    fn markdown_and_html_become_entities() {
+        let (text, entities) = parse_markup(Markup::Markdown, "**bold** and *it*").unwrap();
+        assert_eq!(text, "bold and it");
+        assert_eq!(entities[0].kind, EntityKind::Bold);
+        assert_eq!((entities[0].offset, entities[0].length), (0, 4));
+        assert_eq!(entities[1].kind, EntityKind::Italic);
+        let (text, entities) =
+            parse_markup(Markup::Html, "<b>hi</b> <a href=\"https://t.me\">x</a>").unwrap();
+        assert_eq!(text, "hi x");
+        assert_eq!(entities[1].kind, EntityKind::TextUrl);
+        assert_eq!(entities[1].url.as_deref(), Some("https://t.me"));
+        let (text, entities) =
+            parse_markup(Markup::Html, "a <tg-spoiler>b</tg-spoiler> < c").unwrap();
+        assert_eq!(text, "a b < c");
+        assert_eq!(entities[0].kind, EntityKind::Spoiler);
+    }
+
+    #[test]
+    fn markup_outside_telegrams_subset_is_refused() {
+        let err = parse_markup(Markup::Html, "<script>x</script>").unwrap_err();
+        assert!(err.contains("<script>"), "{err}");
+        assert!(parse_markup(Markup::Html, "<B>x</B>").is_ok());
+        // grammers' parsers panic on these; the caller gets an error.
+        assert!(parse_markup(Markup::Html, "<a href=\"tg://user?id=x\">y</a>").is_err());
+        assert!(parse_markup(Markup::Markdown, "[y](tg://user?id=x)").is_err());
+    }
+
+    #[test]
+    fn the_sent_id_is_the_one_with_our_random_id() {
+        let answer = tl::enums::Updates::Updates(tl::types::Updates {
+            updates: vec![
+                tl::types::UpdateMessageId {
+                    id: 7,
+                    random_id: 1,
+                }
+                .into(),
+                tl::types::UpdateMessageId {
+                    id: 8,
+                    random_id: 2,
+                }
+                .into(),
+            ],
+            users: Vec::new(),
+            chats: Vec::new(),
+            date: 1_700_000_000,
+            seq: 0,
+        });
+        assert_eq!(sent_id(&answer, 2).unwrap().message_id, 8);
+        assert!(sent_id(&answer, 3).is_none());
+    }
+}
