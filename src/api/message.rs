@@ -1,7 +1,7 @@
-//! MessageService: reading history (ListMessages, GetMessage) and sending
-//! text through the outbox (SendMessage). Search and the other writes
-//! (edit, delete, forward, mark read, typing), and SendMessage with media or
-//! a schedule, answer NOT_IMPLEMENTED_YET until they land.
+//! MessageService: reading history (ListMessages, GetMessage), sending
+//! text through the outbox (SendMessage), MarkRead and SetTyping. Search
+//! and the other writes (edit, delete, forward), and SendMessage with media
+//! or a schedule, answer NOT_IMPLEMENTED_YET until they land.
 
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::list_messages_request::Anchor as WireAnchor;
@@ -12,7 +12,7 @@ use super::account::account_id;
 use super::chat::chat_id;
 use super::page::{self, Limits};
 use super::{Violations, caller, not_implemented};
-use crate::domain::chat::{Entity, EntityKind};
+use crate::domain::chat::{Entity, EntityKind, TypingAction};
 use crate::domain::login::RequestId;
 use crate::domain::outbox::OutgoingText;
 use crate::domain::{AccountId, Error};
@@ -409,14 +409,63 @@ impl MessageService for MessageApi {
         &self,
         request: Request<pb::MarkReadRequest>,
     ) -> Result<Response<pb::MarkReadResponse>, Status> {
-        not_implemented(&request, "MarkRead")
+        let caller = caller(&request)?;
+        let pb::MarkReadRequest {
+            account_id: account,
+            chat_id: chat,
+            max_message_id,
+        } = request.get_ref();
+        let mut violations = Violations::default();
+        let account = violations.check(account_id("account_id", account));
+        let chat = chat_id("chat_id", *chat, &mut violations);
+        if *max_message_id < 0 {
+            violations.add("max_message_id", "must be a message id, or 0 for all");
+        }
+        violations.finish()?;
+        let unread_count = self
+            .chats
+            .mark_read(caller, account.expect("validated"), chat, *max_message_id)
+            .await?;
+        Ok(Response::new(pb::MarkReadResponse { unread_count }))
     }
 
     async fn set_typing(
         &self,
         request: Request<pb::SetTypingRequest>,
     ) -> Result<Response<pb::SetTypingResponse>, Status> {
-        not_implemented(&request, "SetTyping")
+        let caller = caller(&request)?;
+        let pb::SetTypingRequest {
+            account_id: account,
+            chat_id: chat,
+            action,
+        } = request.get_ref();
+        let mut violations = Violations::default();
+        let account = violations.check(account_id("account_id", account));
+        let chat = chat_id("chat_id", *chat, &mut violations);
+        use pb::TypingAction as T;
+        let action = match T::try_from(*action) {
+            Ok(T::Typing) => Some(TypingAction::Typing),
+            Ok(T::Cancel) => Some(TypingAction::Cancel),
+            Ok(T::RecordVoice) => Some(TypingAction::RecordVoice),
+            Ok(T::UploadPhoto) => Some(TypingAction::UploadPhoto),
+            Ok(T::UploadVideo) => Some(TypingAction::UploadVideo),
+            Ok(T::UploadDocument) => Some(TypingAction::UploadDocument),
+            Ok(T::ChooseSticker) => Some(TypingAction::ChooseSticker),
+            Ok(T::Unspecified) | Err(_) => {
+                violations.add("action", "required: a known typing action");
+                None
+            }
+        };
+        violations.finish()?;
+        self.chats
+            .set_typing(
+                caller,
+                account.expect("validated"),
+                chat,
+                action.expect("validated"),
+            )
+            .await?;
+        Ok(Response::new(pb::SetTypingResponse {}))
     }
 }
 

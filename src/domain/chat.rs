@@ -191,6 +191,18 @@ pub enum EntityKind {
     CustomEmoji,
 }
 
+/// TypingAction is the chat action SetTyping shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypingAction {
+    Typing,
+    Cancel,
+    RecordVoice,
+    UploadPhoto,
+    UploadVideo,
+    UploadDocument,
+    ChooseSticker,
+}
+
 /// Entity is one formatted span; offsets and lengths in UTF-16 code units.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entity {

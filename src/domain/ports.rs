@@ -505,6 +505,23 @@ pub trait TelegramChats: Send + Sync + 'static {
         chat: &ChatProfile,
         time: DateTime<Utc>,
     ) -> Result<Option<i64>, crate::domain::Error>;
+
+    /// read_history marks the chat's incoming messages read on Telegram up
+    /// to `max_id` (0: all of them); the peer sees them read.
+    async fn read_history(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        max_id: i64,
+    ) -> Result<(), crate::domain::Error>;
+
+    /// set_typing shows a chat action to the chat.
+    async fn set_typing(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        action: crate::domain::chat::TypingAction,
+    ) -> Result<(), crate::domain::Error>;
 }
 
 /// Ingest stores what an account's updates report, before the update state

@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::chat::{
     Change, Chat, ChatCursor, ChatFilter, ChatPage, HistoryDirection, Message, MessagePage,
+    TypingAction,
 };
 use crate::domain::ports::{
     AccountStore, ChatStore, HistoryCoverage, Ingest, StoreError, TelegramChats,
@@ -495,6 +496,58 @@ impl Chats {
         touched.extend(profiles.iter().map(|p| p.chat_id).filter(|c| *c != chat_id));
         self.retire(&account.tenant, account.id, &touched).await;
         Ok(())
+    }
+
+    /// mark_read marks the chat's incoming messages read up to `max_id`
+    /// (0: up to the newest), on Telegram and here; returns what is still
+    /// unread.
+    pub async fn mark_read(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        chat_id: i64,
+        max_id: i64,
+    ) -> Result<i32, Error> {
+        require(caller, Scope::MessagesWrite)?;
+        let tenant = &caller.tenant;
+        let account = self.account(caller, account).await?;
+        account.require_authorized()?;
+        let chat = self.known_chat(tenant, account.id, chat_id).await?;
+        let top = chat.last_message.as_ref().map_or(0, |m| m.message_id);
+        self.telegram
+            .read_history(account.id, &chat.profile, max_id)
+            .await?;
+        let up_to = if max_id == 0 { top } else { max_id };
+        let change = Change::ReadInbox {
+            chat_id,
+            max_id: up_to,
+            // Read through the newest message: nothing is left; else the
+            // stored messages above the mark are what is.
+            still_unread: (up_to >= top).then_some(0),
+        };
+        let touched = self.store.apply(tenant, account.id, &[change]).await?;
+        self.retire(tenant, account.id, &touched.chats).await;
+        Ok(self
+            .known_chat(tenant, account.id, chat_id)
+            .await?
+            .unread_count)
+    }
+
+    /// set_typing shows a chat action to the chat; nothing is stored.
+    pub async fn set_typing(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        chat_id: i64,
+        action: TypingAction,
+    ) -> Result<(), Error> {
+        require(caller, Scope::MessagesWrite)?;
+        let account = self.account(caller, account).await?;
+        account.require_authorized()?;
+        let chat = self.known_chat(&caller.tenant, account.id, chat_id).await?;
+        self.telegram
+            .set_typing(account.id, &chat.profile, action)
+            .await
     }
 
     pub async fn get_message(

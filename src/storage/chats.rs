@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::{accounts, chats, messages};
@@ -246,6 +246,27 @@ async fn upsert_profile(
         .exec(txn)
         .await
         .store_err(CHAT)
+}
+
+/// lock_account serializes the transactions writing one account's chats
+/// and messages: ingest, a chat-list load, a history backfill and the
+/// outbox's `mark_sent` may touch the same chat row at once, and each
+/// computes counters from what it read. On PostgreSQL the account's row is
+/// locked (`FOR UPDATE`) until the transaction ends, so a second writer
+/// waits and then reads what the first committed; on SQLite write
+/// transactions are IMMEDIATE, serialized already.
+pub(super) async fn lock_account(
+    txn: &DatabaseTransaction,
+    account: AccountId,
+) -> Result<(), StoreError> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        accounts::Entity::find_by_id(account.to_string())
+            .lock_exclusive()
+            .one(txn)
+            .await
+            .store_err("account")?;
+    }
+    Ok(())
 }
 
 /// ensure_chat is the chat's row, created from its id alone when no
@@ -550,6 +571,7 @@ impl ChatStore for Store {
         changes: &[Change],
     ) -> Result<Touched, StoreError> {
         let txn = self.begin_write().await?;
+        lock_account(&txn, account).await?;
         let now = Utc::now();
         let mut touched = Touched::default();
         for change in changes {
@@ -566,6 +588,7 @@ impl ChatStore for Store {
         dialogs: &[Dialog],
     ) -> Result<(), StoreError> {
         let txn = self.begin_write().await?;
+        lock_account(&txn, account).await?;
         let now = Utc::now();
         let owner = accounts::Entity::find_by_id(account.to_string())
             .filter(accounts::Column::TenantId.eq(tenant.as_str()))
@@ -639,6 +662,7 @@ impl ChatStore for Store {
         coverage: HistoryCoverage,
     ) -> Result<(), StoreError> {
         let txn = self.begin_write().await?;
+        lock_account(&txn, account).await?;
         let now = Utc::now();
         for profile in profiles {
             upsert_profile(&txn, tenant, account, profile, now).await?;

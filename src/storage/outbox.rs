@@ -11,7 +11,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::chats::apply_change;
+use super::chats::{apply_change, lock_account};
 use super::entities::{accounts, outbox};
 use super::{Store, StoreResultExt};
 use crate::domain::chat::{Change, Message, Touched};
@@ -133,6 +133,7 @@ impl OutboxStore for Store {
             .account_id
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("outbox {id}: account id")))?;
+        lock_account(&txn, account).await?;
         let now = Utc::now();
         let change = Change::NewMessage {
             message: message.clone(),

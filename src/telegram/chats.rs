@@ -16,7 +16,7 @@ use super::Error;
 use super::accounts::Telegram;
 use super::connection::Link;
 use super::convert;
-use crate::domain::chat::{ChatKind, ChatProfile, Dialog, History};
+use crate::domain::chat::{ChatKind, ChatProfile, Dialog, History, TypingAction};
 use crate::domain::ports::TelegramChats;
 use crate::domain::{self, AccountId};
 
@@ -198,6 +198,79 @@ impl TelegramChats for Telegram {
         self.with(account, async |link| {
             let history = get_history(link, account, chat, 0, date, 0, 1).await?;
             Ok(history.messages.first().map(|m| m.message_id))
+        })
+        .await
+    }
+
+    async fn read_history(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        max_id: i64,
+    ) -> Result<(), domain::Error> {
+        let max_id = i32::try_from(max_id).unwrap_or(i32::MAX);
+        self.with(account, async |link| {
+            match input_peer(link, chat).await? {
+                tl::enums::InputPeer::Channel(channel) => {
+                    link.invoke(&tl::functions::channels::ReadHistory {
+                        channel: tl::enums::InputChannel::Channel(tl::types::InputChannel {
+                            channel_id: channel.channel_id,
+                            access_hash: channel.access_hash,
+                        }),
+                        max_id,
+                    })
+                    .await?;
+                }
+                // The answer's pts moves the account's sequence; the
+                // update stream sees the gap and fetches the read update
+                // through getDifference, like any other.
+                peer => {
+                    link.invoke(&tl::functions::messages::ReadHistory { peer, max_id })
+                        .await?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_typing(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        action: TypingAction,
+    ) -> Result<(), domain::Error> {
+        use tl::enums::SendMessageAction as A;
+        let action = match action {
+            TypingAction::Typing => A::SendMessageTypingAction,
+            TypingAction::Cancel => A::SendMessageCancelAction,
+            TypingAction::RecordVoice => A::SendMessageRecordAudioAction,
+            TypingAction::UploadPhoto => {
+                A::SendMessageUploadPhotoAction(tl::types::SendMessageUploadPhotoAction {
+                    progress: 0,
+                })
+            }
+            TypingAction::UploadVideo => {
+                A::SendMessageUploadVideoAction(tl::types::SendMessageUploadVideoAction {
+                    progress: 0,
+                })
+            }
+            TypingAction::UploadDocument => {
+                A::SendMessageUploadDocumentAction(tl::types::SendMessageUploadDocumentAction {
+                    progress: 0,
+                })
+            }
+            TypingAction::ChooseSticker => A::SendMessageChooseStickerAction,
+        };
+        self.with(account, async |link| {
+            let peer = input_peer(link, chat).await?;
+            link.invoke(&tl::functions::messages::SetTyping {
+                peer,
+                top_msg_id: None,
+                action: action.clone(),
+            })
+            .await?;
+            Ok(())
         })
         .await
     }

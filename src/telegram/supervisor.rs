@@ -471,6 +471,7 @@ fn update_name(update: &tl::enums::Update) -> &'static str {
         U::DeleteMessages(_) | U::DeleteChannelMessages(_) => "message_deleted",
         U::ReadHistoryInbox(_) | U::ReadChannelInbox(_) => "read_inbox",
         U::ReadHistoryOutbox(_) | U::ReadChannelOutbox(_) => "read_outbox",
+        U::UserTyping(_) | U::ChatUserTyping(_) | U::ChannelUserTyping(_) => "typing",
         _ => "other",
     }
 }

@@ -287,3 +287,31 @@ async fn chat_lists_are_ordered_by_activity_filtered_and_tenant_scoped() {
     ));
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn concurrent_writers_of_one_chat_neither_fail_nor_lose_a_count() {
+    // Ingest of several updates (and a replay of each) racing for a chat
+    // no writer has stored yet: every one lands, each message counts once.
+    let db = TestDb::fresh().await;
+    let (store, ann) = store_with_account(&db, "acme").await;
+    let (tenant, id) = (ann.tenant.clone(), ann.id);
+    let bob = 43;
+    let mut writers = Vec::new();
+    for i in 1..=8 {
+        for _replay in 0..2 {
+            let (store, tenant) = (store.clone(), tenant.clone());
+            writers.push(tokio::spawn(async move {
+                store
+                    .apply(&tenant, id, &[new(message(id, bob, i, "hi", false))])
+                    .await
+            }));
+        }
+    }
+    for writer in writers {
+        writer.await.unwrap().expect("no writer is refused");
+    }
+    let chat = store.get_chat(&tenant, id, bob).await.unwrap();
+    assert_eq!(chat.unread_count, 8);
+    assert_eq!(chat.last_message.map(|m| m.message_id), Some(8));
+    db.cleanup().await;
+}

@@ -3,7 +3,8 @@
 //! once however often it is retried, markup and limits in Telegram's units,
 //! FLOOD_WAIT absorbed by the account's queue, bad input refused with
 //! nothing sent, and a gateway SIGKILLed mid-burst sending every accepted
-//! message exactly once after it restarts.
+//! message exactly once after it restarts; MarkRead seen by the peer and
+//! SetTyping reaching it.
 
 use std::collections::HashSet;
 use std::process::Stdio;
@@ -715,6 +716,10 @@ async fn a_gateway_killed_mid_burst_sends_every_accepted_message_exactly_once() 
         at_kill < BURST,
         "the gateway died mid-burst ({at_kill} sent)"
     );
+    eprintln!(
+        "burst: {} accepted before the kill, {at_kill} at Telegram by then",
+        accepted.len()
+    );
 
     // Restarted on the same database: what was accepted goes out by itself.
     let gateway = Gateway::start(&env).await;
@@ -747,4 +752,146 @@ async fn a_gateway_killed_mid_burst_sends_every_accepted_message_exactly_once() 
     gateway.kill().await;
     sandbox.stop().await;
     db.cleanup().await;
+}
+
+#[tokio::test]
+async fn mark_read_is_seen_by_the_peer_and_typing_reaches_it() {
+    let server = TestServer::start_with(quick_pacing).await;
+    let mut c = Clients::of(&server).await;
+    let ann = c.sandbox_user("9996626401", "Ann", "").await;
+    let bob = c.sandbox_user("9996626402", "Bob", "").await;
+    let ann_id = connected_account(&server, &mut c, &ann).await.account_id;
+    let bob_id = connected_account(&server, &mut c, &bob).await.account_id;
+    c.send_as(&ann, &bob_id, "hi Bob").await;
+    for i in 1..=3 {
+        c.send_as(&bob, &ann_id, &format!("m{i}")).await;
+    }
+    let channel = server.channel().await;
+    let (mut chats, mut messages) = (
+        ChatServiceClient::new(channel.clone()),
+        MessageServiceClient::new(channel),
+    );
+    let token = c.token.clone();
+    let get_chat = async |chats: &mut ChatServiceClient<Channel>, account: &str, peer: i64| {
+        chats
+            .get_chat(authed(
+                pb::GetChatRequest {
+                    account_id: account.into(),
+                    chat_id: peer,
+                },
+                &token,
+            ))
+            .await
+            .map(|r| r.into_inner().chat.expect("a chat"))
+    };
+    eventually("Ann has three unread from Bob", async || {
+        get_chat(&mut chats, &ann_id, bob.user_id)
+            .await
+            .is_ok_and(|chat| chat.unread_count == 3)
+    })
+    .await;
+    let history = |account: &str, peer: i64| pb::ListMessagesRequest {
+        account_id: account.into(),
+        chat_id: peer,
+        ..Default::default()
+    };
+    let ann_view = messages
+        .list_messages(authed(history(&ann_id, bob.user_id), &token))
+        .await
+        .unwrap()
+        .into_inner()
+        .messages;
+    let m2 = ann_view.iter().find(|m| m.text == "m2").unwrap().message_id;
+    let mark = |max_message_id: i64| pb::MarkReadRequest {
+        account_id: ann_id.clone(),
+        chat_id: bob.user_id,
+        max_message_id,
+    };
+
+    // Ann reads up to m2: one is left, and Bob's app shows m2 read.
+    let answer = messages
+        .mark_read(authed(mark(m2), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.unread_count, 1);
+    let chat = get_chat(&mut chats, &ann_id, bob.user_id).await.unwrap();
+    assert_eq!((chat.unread_count, chat.read_inbox_max_id), (1, m2));
+    let bob_view = messages
+        .list_messages(authed(history(&bob_id, ann.user_id), &token))
+        .await
+        .unwrap()
+        .into_inner()
+        .messages;
+    let in_bobs_box = |text: &str| bob_view.iter().find(|m| m.text == text).unwrap().message_id;
+    eventually("Bob sees m2 read", async || {
+        get_chat(&mut chats, &bob_id, ann.user_id)
+            .await
+            .is_ok_and(|chat| chat.read_outbox_max_id == in_bobs_box("m2"))
+    })
+    .await;
+    // Everything (0): nothing left, and Bob sees m3 read.
+    let answer = messages
+        .mark_read(authed(mark(0), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.unread_count, 0);
+    eventually("Bob sees m3 read", async || {
+        get_chat(&mut chats, &bob_id, ann.user_id)
+            .await
+            .is_ok_and(|chat| chat.read_outbox_max_id == in_bobs_box("m3"))
+    })
+    .await;
+
+    // Ann types: Telegram shows it to Bob (his connection receives it).
+    messages
+        .set_typing(authed(
+            pb::SetTypingRequest {
+                account_id: ann_id.clone(),
+                chat_id: bob.user_id,
+                action: pb::TypingAction::Typing as i32,
+            },
+            &token,
+        ))
+        .await
+        .unwrap();
+    eventually("Bob's connection received the typing", async || {
+        server
+            .metric("tezgram_telegram_updates_total{kind=\"typing\"}")
+            .await
+            == 1.0
+    })
+    .await;
+
+    // Bad input names its fields; an unknown chat is not found.
+    let err = messages
+        .set_typing(authed(
+            pb::SetTypingRequest {
+                account_id: ann_id.clone(),
+                chat_id: 0,
+                action: 0,
+            },
+            &token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), ["chat_id", "action"]);
+    let err = messages
+        .mark_read(authed(mark(-1), &token))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&err), ["max_message_id"]);
+    let err = messages
+        .mark_read(authed(
+            pb::MarkReadRequest {
+                chat_id: 777_777,
+                ..mark(0)
+            },
+            &token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    server.stop().await;
 }
