@@ -558,8 +558,21 @@ impl Chats {
         message_id: i64,
     ) -> Result<Message, Error> {
         require(caller, Scope::MessagesRead)?;
-        let tenant = &caller.tenant;
-        let account = self.account(caller, account).await?;
+        self.message(&caller.tenant, account, chat_id, message_id)
+            .await
+    }
+
+    /// message is one message of the tenant's account, with no scope check:
+    /// for services that checked their own (SendMessage finds the message
+    /// it replies to, and the one it sent, with `messages:write` alone).
+    pub(crate) async fn message(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+        message_id: i64,
+    ) -> Result<Message, Error> {
+        let account = self.accounts.get_account(tenant, account).await?;
         let chat = self.known_chat(tenant, account.id, chat_id).await?;
         let key = format!("message:{tenant}:{}:{chat_id}:{message_id}", account.id);
         self.generations

@@ -140,7 +140,7 @@ impl Outbox {
         if let Some(reply_to) = send.text.reply_to {
             inner
                 .chats
-                .get_message(caller, account.id, send.chat_id, reply_to)
+                .message(tenant, account.id, send.chat_id, reply_to)
                 .await
                 .map_err(|err| match err {
                     Error::NotFound { .. } => Error::NotFound {
@@ -207,7 +207,7 @@ impl Outbox {
             match self
                 .inner
                 .chats
-                .get_message(caller, item.account_id, item.chat_id, id)
+                .message(&caller.tenant, item.account_id, item.chat_id, id)
                 .await
             {
                 Ok(message) => return Ok(message),

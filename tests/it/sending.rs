@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use tezgram::auth;
 use tezgram::config::Config;
+use tezgram::domain::ports::{ApiKey, ApiKeyStore};
+use tezgram::domain::{Scope, TenantId};
 use tezgram_sandbox::{RemoteLink, SandboxLink};
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::chat_service_client::ChatServiceClient;
@@ -257,6 +259,54 @@ async fn a_sent_message_reaches_telegram_once_however_often_it_is_retried() {
     let bob_view = bob_side(server.sandbox(), bob.user_id, ann.user_id).await;
     assert_eq!(bob_view.count, 3);
     assert_eq!(bob_view.messages[0].text, longest);
+
+    // An API key needs messages:write, and nothing else, to send a reply.
+    let store = server.store().await;
+    let mint = async |scopes: Vec<Scope>| {
+        let minted = auth::mint_api_key();
+        let key = ApiKey {
+            id: minted.id.clone(),
+            tenant: TenantId::parse(TENANT).unwrap(),
+            name: "crm".into(),
+            scopes,
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+        };
+        store
+            .insert_api_key(&key, &minted.secret_hash)
+            .await
+            .unwrap();
+        minted.token
+    };
+    let with_key = |request: pb::SendMessageRequest, key: &str| {
+        let mut request = tonic::Request::new(request);
+        request
+            .metadata_mut()
+            .insert("x-api-key", key.parse().unwrap());
+        request
+    };
+    let writer = mint(vec![Scope::MessagesWrite]).await;
+    let reader = mint(vec![Scope::MessagesRead]).await;
+    let reply = pb::SendMessageRequest {
+        reply_to_message_id: question.message_id,
+        ..text_request(&id, bob.user_id, "sent by the CRM", "req-by-key")
+    };
+    let err = messages
+        .send_message(with_key(reply.clone(), &reader))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let by_key = messages
+        .send_message(with_key(reply, &writer))
+        .await
+        .expect("messages:write is enough to reply")
+        .into_inner()
+        .message
+        .unwrap();
+    assert_eq!(by_key.state(), pb::MessageState::Sent);
+    let bob_view = bob_side(server.sandbox(), bob.user_id, ann.user_id).await;
+    assert_eq!(bob_view.count, 4);
+    assert_eq!(bob_view.messages[0].text, "sent by the CRM");
 
     // HTML through grammers' parser, with Telegram's spoiler tag.
     let html = send(
