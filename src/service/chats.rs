@@ -498,6 +498,22 @@ impl Chats {
         Ok(())
     }
 
+    /// writable_chat is what every write to a chat checks first: the
+    /// caller's `messages:write`, its authorized account, and a chat that
+    /// account has.
+    pub(crate) async fn writable_chat(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        chat_id: i64,
+    ) -> Result<(Account, Chat), Error> {
+        require(caller, Scope::MessagesWrite)?;
+        let account = self.account(caller, account).await?;
+        account.require_authorized()?;
+        let chat = self.known_chat(&caller.tenant, account.id, chat_id).await?;
+        Ok((account, chat))
+    }
+
     /// mark_read marks the chat's incoming messages read up to `max_id`
     /// (0: up to the newest), on Telegram and here; returns what is still
     /// unread.
@@ -508,11 +524,8 @@ impl Chats {
         chat_id: i64,
         max_id: i64,
     ) -> Result<i32, Error> {
-        require(caller, Scope::MessagesWrite)?;
+        let (account, chat) = self.writable_chat(caller, account, chat_id).await?;
         let tenant = &caller.tenant;
-        let account = self.account(caller, account).await?;
-        account.require_authorized()?;
-        let chat = self.known_chat(tenant, account.id, chat_id).await?;
         let top = chat.last_message.as_ref().map_or(0, |m| m.message_id);
         self.telegram
             .read_history(account.id, &chat.profile, max_id)
@@ -541,10 +554,7 @@ impl Chats {
         chat_id: i64,
         action: TypingAction,
     ) -> Result<(), Error> {
-        require(caller, Scope::MessagesWrite)?;
-        let account = self.account(caller, account).await?;
-        account.require_authorized()?;
-        let chat = self.known_chat(&caller.tenant, account.id, chat_id).await?;
+        let (account, chat) = self.writable_chat(caller, account, chat_id).await?;
         self.telegram
             .set_typing(account.id, &chat.profile, action)
             .await

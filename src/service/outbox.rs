@@ -29,11 +29,10 @@ use crate::domain::chat::{Message, MessageState};
 use crate::domain::login::RequestId;
 use crate::domain::outbox::{OutboxItem, OutboxState, OutgoingText, SendError};
 use crate::domain::ports::{AccountStore, OutboxStore, StoreError, TelegramSender};
-use crate::domain::{AccountId, Caller, Error, Scope};
+use crate::domain::{AccountId, Caller, Error};
 use crate::telemetry::Metrics;
 
 use super::Chats;
-use super::require;
 
 #[derive(Debug, Clone, Copy)]
 pub struct OutboxOptions {
@@ -128,14 +127,11 @@ impl Outbox {
 
     /// send_message queues a text message and waits briefly for Telegram.
     pub async fn send_message(&self, caller: &Caller, send: SendText) -> Result<Message, Error> {
-        require(caller, Scope::MessagesWrite)?;
         let inner = &self.inner;
         let tenant = &caller.tenant;
-        let account = inner.accounts.get_account(tenant, send.account).await?;
-        account.require_authorized()?;
-        inner
+        let (account, _) = inner
             .chats
-            .known_chat(tenant, account.id, send.chat_id)
+            .writable_chat(caller, send.account, send.chat_id)
             .await?;
         if let Some(reply_to) = send.text.reply_to {
             inner

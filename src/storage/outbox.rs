@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, UpdateMany,
 };
 
 use super::chats::{apply_change, lock_account};
@@ -40,6 +40,21 @@ fn item_from_row(row: outbox::Model) -> Result<OutboxItem, StoreError> {
         created_at: row.created_at,
         id: row.id,
     })
+}
+
+/// failed_attempt is what an attempt that did not send writes, whether the
+/// row ends FAILED or retries: one more attempt and its error, on a row
+/// still pending (a row already ended is left as it is).
+fn failed_attempt(id: &str, error: &str) -> UpdateMany<outbox::Entity> {
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::LastError, Expr::value(error))
+        .col_expr(
+            outbox::Column::Attempts,
+            Expr::col(outbox::Column::Attempts).add(1),
+        )
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
 }
 
 #[async_trait]
@@ -162,19 +177,11 @@ impl OutboxStore for Store {
     }
 
     async fn mark_failed(&self, id: &str, reason: &str) -> Result<(), StoreError> {
-        outbox::Entity::update_many()
+        failed_attempt(id, reason)
             .col_expr(
                 outbox::Column::State,
                 Expr::value(OutboxState::Failed.as_str()),
             )
-            .col_expr(outbox::Column::LastError, Expr::value(reason))
-            .col_expr(
-                outbox::Column::Attempts,
-                Expr::col(outbox::Column::Attempts).add(1),
-            )
-            .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(outbox::Column::Id.eq(id))
-            .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
             .exec(self.connection())
             .await
             .store_err(RESOURCE)?;
@@ -187,16 +194,8 @@ impl OutboxStore for Store {
         at: DateTime<Utc>,
         error: &str,
     ) -> Result<(), StoreError> {
-        outbox::Entity::update_many()
+        failed_attempt(id, error)
             .col_expr(outbox::Column::NextAttemptAt, Expr::value(at))
-            .col_expr(outbox::Column::LastError, Expr::value(error))
-            .col_expr(
-                outbox::Column::Attempts,
-                Expr::col(outbox::Column::Attempts).add(1),
-            )
-            .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(outbox::Column::Id.eq(id))
-            .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
             .exec(self.connection())
             .await
             .store_err(RESOURCE)?;

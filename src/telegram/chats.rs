@@ -55,15 +55,7 @@ pub(crate) async fn input_peer(
     let id = chat.chat_id;
     let peer_id = PeerId::from_bot_api_dialog_id(id)
         .ok_or_else(|| Error::Client(format!("{id} is not a chat id")))?;
-    let cached_hash = async {
-        link.session()
-            .peer(peer_id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|info| info.auth())
-            .map(|auth| auth.hash())
-    };
+    let cached_hash = cached_access_hash(link, peer_id);
     Ok(match chat.kind {
         ChatKind::Private | ChatKind::Bot => {
             let access_hash = match chat.access_hash {
@@ -87,6 +79,18 @@ pub(crate) async fn input_peer(
             })
         }
     })
+}
+
+/// cached_access_hash is the access hash the session's peer cache holds for
+/// a peer, if any.
+pub(crate) async fn cached_access_hash(link: &Link, peer: PeerId) -> Option<i64> {
+    link.session()
+        .peer(peer)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|info| info.auth())
+        .map(|auth| auth.hash())
 }
 
 /// load_dialogs reads the whole chat list (up to `limit` chats), page by

@@ -6,13 +6,12 @@
 //! random_id. Markup (markdown, HTML) is parsed by grammers' own parsers.
 
 use async_trait::async_trait;
-use grammers_session::Session as _;
 use grammers_session::types::PeerId;
 use grammers_tl_types as tl;
 
 use super::Error;
 use super::accounts::Telegram;
-use super::chats::input_peer;
+use super::chats::{cached_access_hash, input_peer};
 use super::connection::Link;
 use super::convert;
 use crate::domain::AccountId;
@@ -116,14 +115,7 @@ async fn entity(link: &Link, entity: &Entity) -> tl::enums::MessageEntity {
         EntityKind::MentionName => {
             let user_id = entity.user_id.unwrap_or_default();
             let access_hash = match PeerId::user(user_id) {
-                Some(peer) => link
-                    .session()
-                    .peer(peer)
-                    .await
-                    .ok()
-                    .flatten()
-                    .and_then(|info| info.auth())
-                    .map_or(0, |auth| auth.hash()),
+                Some(peer) => cached_access_hash(link, peer).await.unwrap_or(0),
                 None => 0,
             };
             E::InputMessageEntityMentionName(tl::types::InputMessageEntityMentionName {

@@ -6,10 +6,7 @@
 
 use std::collections::HashSet;
 
-use chrono::Utc;
-use tezgram::auth;
-use tezgram::domain::ports::ApiKeyStore;
-use tezgram::domain::{Scope, TenantId};
+use tezgram::domain::Scope;
 use tezgram_sandbox::{SandboxDc, SandboxDcOptions, SandboxLink};
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::chat_service_client::ChatServiceClient;
@@ -20,7 +17,7 @@ use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 use crate::clients::{Clients, eventually, reason};
-use crate::server::{TestServer, authed};
+use crate::server::{TestServer, authed, with_api_key};
 
 const TENANT: &str = "acme";
 
@@ -478,59 +475,36 @@ async fn bad_requests_name_every_field_and_other_tenants_see_nothing() {
     assert!(inbox_of_other.chats.is_empty(), "globex's inbox is empty");
 
     // Scopes: reading chats needs chats:read, history messages:read.
-    let store = server.store().await;
-    let mint = async |scopes: Vec<Scope>| {
-        let minted = auth::mint_api_key();
-        let key = tezgram::domain::ports::ApiKey {
-            id: minted.id.clone(),
-            tenant: TenantId::parse(TENANT).unwrap(),
-            name: "crm".into(),
-            scopes,
-            created_at: Utc::now(),
-            revoked_at: None,
-        };
-        store
-            .insert_api_key(&key, &minted.secret_hash)
-            .await
-            .unwrap();
-        minted.token
-    };
-    let accounts_only = mint(vec![Scope::AccountsRead]).await;
-    let chats_only = mint(vec![Scope::ChatsRead]).await;
-    let with_key = |message: pb::ListChatsRequest, key: &str| {
-        let mut request = tonic::Request::new(message);
-        request
-            .metadata_mut()
-            .insert("x-api-key", key.parse().unwrap());
-        request
-    };
+    let accounts_only = server.api_key(TENANT, vec![Scope::AccountsRead]).await;
+    let chats_only = server.api_key(TENANT, vec![Scope::ChatsRead]).await;
     let list = pb::ListChatsRequest {
         account_id: id.clone(),
         ..Default::default()
     };
     let err = inbox
         .chats
-        .list_chats(with_key(list.clone(), &accounts_only))
+        .list_chats(with_api_key(list.clone(), &accounts_only))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     assert_eq!(reason(&err), "PERMISSION_DENIED");
     let ok = inbox
         .chats
-        .list_chats(with_key(list, &chats_only))
+        .list_chats(with_api_key(list, &chats_only))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(ok.chats.len(), 1);
-    let mut request = tonic::Request::new(pb::ListMessagesRequest {
+    let request = pb::ListMessagesRequest {
         account_id: id.clone(),
         chat_id: bob.user_id,
         ..Default::default()
-    });
-    request
-        .metadata_mut()
-        .insert("x-api-key", chats_only.parse().unwrap());
-    let err = inbox.messages.list_messages(request).await.unwrap_err();
+    };
+    let err = inbox
+        .messages
+        .list_messages(with_api_key(request, &chats_only))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     server.stop().await;
 }

@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use tezgram::auth;
 use tezgram::config::Config;
-use tezgram::domain::ports::{ApiKey, ApiKeyStore};
-use tezgram::domain::{Scope, TenantId};
+use tezgram::domain::Scope;
 use tezgram_sandbox::{RemoteLink, SandboxLink};
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::chat_service_client::ChatServiceClient;
@@ -27,7 +26,7 @@ use crate::clients::{Clients, eventually, reason};
 use crate::db::TestDb;
 use crate::messaging::connected_account;
 use crate::sandbox_shared::{ADMIN_TOKEN, Sandbox, free_port};
-use crate::server::{JWT_SECRET, REDIS_URL_ENV, TestServer, authed};
+use crate::server::{JWT_SECRET, REDIS_URL_ENV, TestServer, authed, with_api_key};
 
 const TENANT: &str = "acme";
 
@@ -120,22 +119,61 @@ async fn chat_with(
     .await;
 }
 
+/// Scene is a gateway with two sandbox users: Ann, connected as an
+/// account, and Bob, whose message to her (`greeting`) made the chat known.
+struct Scene {
+    server: TestServer,
+    c: Clients,
+    ann: pb::SandboxUser,
+    bob: pb::SandboxUser,
+    /// id is Ann's account id.
+    id: String,
+    chats: ChatServiceClient<Channel>,
+    messages: MessageServiceClient<Channel>,
+    token: String,
+    greeting: pb::Message,
+}
+
+impl Scene {
+    /// start uses the sandbox numbers `<prefix>01` (Ann) and `<prefix>02`.
+    async fn start(prefix: &str, greeting: &str, adjust: impl FnOnce(&mut Config)) -> Scene {
+        let server = TestServer::start_with(adjust).await;
+        let mut c = Clients::of(&server).await;
+        let ann = c.sandbox_user(&format!("{prefix}01"), "Ann", "").await;
+        let bob = c.sandbox_user(&format!("{prefix}02"), "Bob", "").await;
+        let id = connected_account(&server, &mut c, &ann).await.account_id;
+        let greeting = c.send_as(&bob, &id, greeting).await;
+        let channel = server.channel().await;
+        let mut chats = ChatServiceClient::new(channel.clone());
+        let token = c.token.clone();
+        chat_with(&mut chats, &token, &id, bob.user_id).await;
+        Scene {
+            server,
+            c,
+            ann,
+            bob,
+            id,
+            chats,
+            messages: MessageServiceClient::new(channel),
+            token,
+            greeting,
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_sent_message_reaches_telegram_once_however_often_it_is_retried() {
-    let server = TestServer::start_with(quick_pacing).await;
-    let mut c = Clients::of(&server).await;
-    let ann = c.sandbox_user("9996621401", "Ann", "").await;
-    let bob = c.sandbox_user("9996621402", "Bob", "").await;
-    let account = connected_account(&server, &mut c, &ann).await;
-    let id = account.account_id.clone();
-    let question = c.send_as(&bob, &id, "hi, where is my invoice?").await;
-    let channel = server.channel().await;
-    let (mut chats, mut messages) = (
-        ChatServiceClient::new(channel.clone()),
-        MessageServiceClient::new(channel),
-    );
-    let token = c.token.clone();
-    chat_with(&mut chats, &token, &id, bob.user_id).await;
+    let Scene {
+        server,
+        ann,
+        bob,
+        id,
+        mut chats,
+        mut messages,
+        token,
+        greeting: question,
+        ..
+    } = Scene::start("99966214", "hi, where is my invoice?", quick_pacing).await;
     // The history is read (and cached) before the send.
     let list = pb::ListMessagesRequest {
         account_id: id.clone(),
@@ -261,43 +299,19 @@ async fn a_sent_message_reaches_telegram_once_however_often_it_is_retried() {
     assert_eq!(bob_view.messages[0].text, longest);
 
     // An API key needs messages:write, and nothing else, to send a reply.
-    let store = server.store().await;
-    let mint = async |scopes: Vec<Scope>| {
-        let minted = auth::mint_api_key();
-        let key = ApiKey {
-            id: minted.id.clone(),
-            tenant: TenantId::parse(TENANT).unwrap(),
-            name: "crm".into(),
-            scopes,
-            created_at: chrono::Utc::now(),
-            revoked_at: None,
-        };
-        store
-            .insert_api_key(&key, &minted.secret_hash)
-            .await
-            .unwrap();
-        minted.token
-    };
-    let with_key = |request: pb::SendMessageRequest, key: &str| {
-        let mut request = tonic::Request::new(request);
-        request
-            .metadata_mut()
-            .insert("x-api-key", key.parse().unwrap());
-        request
-    };
-    let writer = mint(vec![Scope::MessagesWrite]).await;
-    let reader = mint(vec![Scope::MessagesRead]).await;
+    let writer = server.api_key(TENANT, vec![Scope::MessagesWrite]).await;
+    let reader = server.api_key(TENANT, vec![Scope::MessagesRead]).await;
     let reply = pb::SendMessageRequest {
         reply_to_message_id: question.message_id,
         ..text_request(&id, bob.user_id, "sent by the CRM", "req-by-key")
     };
     let err = messages
-        .send_message(with_key(reply.clone(), &reader))
+        .send_message(with_api_key(reply.clone(), &reader))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied);
     let by_key = messages
-        .send_message(with_key(reply, &writer))
+        .send_message(with_api_key(reply, &writer))
         .await
         .expect("messages:write is enough to reply")
         .into_inner()
@@ -335,20 +349,16 @@ async fn a_sent_message_reaches_telegram_once_however_often_it_is_retried() {
 
 #[tokio::test]
 async fn flood_wait_pauses_the_accounts_queue_and_no_caller_sees_it() {
-    let server = TestServer::start_with(quick_pacing).await;
-    let mut c = Clients::of(&server).await;
-    let ann = c.sandbox_user("9996622401", "Ann", "").await;
-    let bob = c.sandbox_user("9996622402", "Bob", "").await;
-    let account = connected_account(&server, &mut c, &ann).await;
-    let id = account.account_id.clone();
-    c.send_as(&bob, &id, "hello").await;
-    let channel = server.channel().await;
-    let (mut chats, mut messages) = (
-        ChatServiceClient::new(channel.clone()),
-        MessageServiceClient::new(channel),
-    );
-    let token = c.token.clone();
-    chat_with(&mut chats, &token, &id, bob.user_id).await;
+    let Scene {
+        server,
+        mut c,
+        ann,
+        bob,
+        id,
+        mut messages,
+        token,
+        ..
+    } = Scene::start("99966224", "hello", quick_pacing).await;
 
     c.inject_fault(
         &id,
@@ -406,24 +416,19 @@ async fn flood_wait_pauses_the_accounts_queue_and_no_caller_sees_it() {
 #[tokio::test]
 async fn sends_to_one_chat_are_paced() {
     // Telegram's own spacing: about one message per second per chat.
-    let server = TestServer::start_with(|config| {
+    let Scene {
+        server,
+        ann,
+        bob,
+        id,
+        mut messages,
+        token,
+        ..
+    } = Scene::start("99966234", "hello", |config| {
         config.telegram.send_interval_per_chat_ms = 1000;
         config.telegram.send_wait_ms = 100;
     })
     .await;
-    let mut c = Clients::of(&server).await;
-    let ann = c.sandbox_user("9996623401", "Ann", "").await;
-    let bob = c.sandbox_user("9996623402", "Bob", "").await;
-    let account = connected_account(&server, &mut c, &ann).await;
-    let id = account.account_id.clone();
-    c.send_as(&bob, &id, "hello").await;
-    let channel = server.channel().await;
-    let (mut chats, mut messages) = (
-        ChatServiceClient::new(channel.clone()),
-        MessageServiceClient::new(channel),
-    );
-    let token = c.token.clone();
-    chat_with(&mut chats, &token, &id, bob.user_id).await;
     for i in 0..3 {
         // Answered at once (PENDING or SENT): the queue paces, not the caller.
         send(
@@ -453,20 +458,15 @@ async fn sends_to_one_chat_are_paced() {
 
 #[tokio::test]
 async fn bad_sends_name_every_field_and_send_nothing() {
-    let server = TestServer::start_with(quick_pacing).await;
-    let mut c = Clients::of(&server).await;
-    let ann = c.sandbox_user("9996624401", "Ann", "").await;
-    let bob = c.sandbox_user("9996624402", "Bob", "").await;
-    let account = connected_account(&server, &mut c, &ann).await;
-    let id = account.account_id.clone();
-    c.send_as(&bob, &id, "hello").await;
-    let channel = server.channel().await;
-    let (mut chats, mut messages) = (
-        ChatServiceClient::new(channel.clone()),
-        MessageServiceClient::new(channel),
-    );
-    let token = c.token.clone();
-    chat_with(&mut chats, &token, &id, bob.user_id).await;
+    let Scene {
+        server,
+        ann,
+        bob,
+        id,
+        mut messages,
+        token,
+        ..
+    } = Scene::start("99966244", "hello", quick_pacing).await;
 
     let err = send(
         &mut messages,

@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use tezgram::auth::{self, Claims};
 use tezgram::config::Config;
+use tezgram::domain::ports::{ApiKey, ApiKeyStore};
+use tezgram::domain::{Scope, TenantId};
 use tezgram::server::{self, Gateway};
 use tezgram::storage::Store;
 use tonic::transport::Channel;
+use zeroize::Zeroizing;
 
 use crate::db::TestDb;
 
@@ -143,6 +146,26 @@ impl TestServer {
         auth::issue_hs256(JWT_SECRET.as_bytes(), &self.claims(tenant))
     }
 
+    /// api_key stores a new API key of `tenant` with `scopes` and returns
+    /// its token (for [`with_api_key`]).
+    pub async fn api_key(&self, tenant: &str, scopes: Vec<Scope>) -> Zeroizing<String> {
+        let minted = auth::mint_api_key();
+        let key = ApiKey {
+            id: minted.id.clone(),
+            tenant: TenantId::parse(tenant).expect("a valid tenant"),
+            name: "crm".into(),
+            scopes,
+            created_at: chrono::Utc::now(),
+            revoked_at: None,
+        };
+        self.store()
+            .await
+            .insert_api_key(&key, &minted.secret_hash)
+            .await
+            .expect("store the api key");
+        minted.token
+    }
+
     /// store is a second connection to the gateway's database, for arranging
     /// rows no RPC can create yet and for inspecting what was written.
     pub async fn store(&self) -> Store {
@@ -185,6 +208,15 @@ impl Kept {
             data_dir: tempfile::tempdir().expect("temp dir"),
         }
     }
+}
+
+/// with_api_key wraps a message in a request with an API key.
+pub fn with_api_key<T>(message: T, key: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-api-key", key.parse().expect("ascii key"));
+    request
 }
 
 /// authed wraps a message in a request with a bearer token.
