@@ -1,7 +1,8 @@
 //! MessageService: reading history (ListMessages, GetMessage), sending
-//! text through the outbox (SendMessage), MarkRead and SetTyping. Search
-//! and the other writes (edit, delete, forward), and SendMessage with media
-//! or a schedule, answer NOT_IMPLEMENTED_YET until they land.
+//! text through the outbox (SendMessage), EditMessage, DeleteMessages,
+//! MarkRead and SetTyping. SearchMessages and ForwardMessages, and
+//! SendMessage with media or a schedule, answer NOT_IMPLEMENTED_YET until
+//! they land.
 
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::list_messages_request::Anchor as WireAnchor;
@@ -12,14 +13,14 @@ use super::account::account_id;
 use super::chat::chat_id;
 use super::page::{self, Limits};
 use super::{Violations, caller, not_implemented};
-use crate::domain::chat::{Entity, EntityKind, TypingAction};
+use crate::domain::chat::{Entity, EntityKind, MAX_TEXT, TextEdit, TypingAction, utf16_len};
 use crate::domain::login::RequestId;
 use crate::domain::outbox::OutgoingText;
 use crate::domain::{AccountId, Error};
 use crate::service::chats::Anchor;
 use crate::service::outbox::SendText;
 use crate::service::{Chats, Outbox};
-use crate::telegram::send::{Markup, parse_markup, utf16_len};
+use crate::telegram::send::{Markup, parse_markup};
 
 const LIST_MESSAGES: &str = "ListMessages";
 const LIST_MESSAGES_LIMITS: Limits = Limits {
@@ -27,8 +28,6 @@ const LIST_MESSAGES_LIMITS: Limits = Limits {
     max: 100,
 };
 
-/// MAX_TEXT is Telegram's limit on a message's text, in UTF-16 code units.
-pub const MAX_TEXT: usize = 4096;
 /// MAX_ENTITIES is Telegram's limit on a message's formatted spans.
 pub const MAX_ENTITIES: usize = 100;
 
@@ -69,12 +68,13 @@ fn entity_kind(kind: i32) -> Option<EntityKind> {
     })
 }
 
-/// entities validates a request's entities against its text: known types,
-/// spans inside the text, the fields their type needs and no others.
+/// entities validates a request's entities: known types, the fields their
+/// type needs and no others, and spans inside the text when its length is
+/// known (`None`: the text is the stored one, checked where it is read).
 fn entities(
     field: &str,
     wire: &[pb::MessageEntity],
-    text_len: usize,
+    text_len: Option<usize>,
     violations: &mut Violations,
 ) -> Vec<Entity> {
     if wire.len() > MAX_ENTITIES {
@@ -88,16 +88,6 @@ fn entities(
             violations.add(&format!("{at}.type"), "required: a known entity type");
             continue;
         };
-        let end = i64::from(entity.offset) + i64::from(entity.length);
-        if entity.offset < 0 || entity.length < 1 || end > text_len as i64 {
-            violations.add(
-                &at,
-                format!(
-                    "offset and length (UTF-16 code units) must lie within the text of {text_len}"
-                ),
-            );
-            continue;
-        }
         let url = (!entity.url.is_empty()).then(|| entity.url.clone());
         let user_id = (entity.user_id != 0).then_some(entity.user_id);
         let custom_emoji_id = (entity.custom_emoji_id != 0).then_some(entity.custom_emoji_id);
@@ -116,7 +106,7 @@ fn entities(
             }
             _ => {}
         }
-        out.push(Entity {
+        let entity = Entity {
             kind,
             offset: entity.offset,
             length: entity.length,
@@ -125,9 +115,31 @@ fn entities(
             language: (kind == EntityKind::Pre && !entity.language.is_empty())
                 .then(|| entity.language.clone()),
             custom_emoji_id: custom_emoji_id.filter(|_| kind == EntityKind::CustomEmoji),
-        });
+        };
+        if let Some(text_len) = text_len
+            && !entity.within(text_len)
+        {
+            violations.add(&at, Entity::outside(text_len));
+            continue;
+        }
+        out.push(entity);
     }
     out
+}
+
+/// MAX_MESSAGE_IDS is how many messages one call may delete or forward.
+const MAX_MESSAGE_IDS: usize = 100;
+
+/// message_id_list checks a list of message ids: 1 to 100 positive ids.
+fn message_id_list(field: &str, ids: &[i64], violations: &mut Violations) {
+    if ids.is_empty() || ids.len() > MAX_MESSAGE_IDS {
+        violations.add(field, format!("1 to {MAX_MESSAGE_IDS} message ids"));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if *id <= 0 {
+            violations.add(&format!("{field}[{i}]"), "must be a positive message id");
+        }
+    }
 }
 
 /// send_request validates a SendMessage, naming every bad field.
@@ -191,7 +203,12 @@ fn send_request(request: &pb::SendMessageRequest) -> Result<SendText, Error> {
             }
         }
         None => {
-            let parsed = entities("entities", wire_entities, utf16_len(text), &mut violations);
+            let parsed = entities(
+                "entities",
+                wire_entities,
+                Some(utf16_len(text)),
+                &mut violations,
+            );
             (text.clone(), parsed)
         }
     };
@@ -388,14 +405,92 @@ impl MessageService for MessageApi {
         &self,
         request: Request<pb::EditMessageRequest>,
     ) -> Result<Response<pb::EditMessageResponse>, Status> {
-        not_implemented(&request, "EditMessage")
+        let caller = caller(&request)?;
+        let pb::EditMessageRequest {
+            account_id: account,
+            chat_id: chat,
+            message_id,
+            text,
+            entities: wire_entities,
+            update_mask,
+        } = request.get_ref();
+        let mut violations = Violations::default();
+        let account = violations.check(account_id("account_id", account));
+        let chat = chat_id("chat_id", *chat, &mut violations);
+        if *message_id <= 0 {
+            violations.add("message_id", "must be a positive message id");
+        }
+        let paths = update_mask
+            .as_ref()
+            .map(|m| m.paths.as_slice())
+            .unwrap_or(&[]);
+        let mut change_text = paths.is_empty();
+        let mut change_entities = paths.is_empty();
+        for path in paths {
+            match path.as_str() {
+                "text" => change_text = true,
+                "entities" => change_entities = true,
+                other => violations.add(
+                    "update_mask",
+                    format!("{other:?} cannot be edited; only \"text\" and \"entities\""),
+                ),
+            }
+        }
+        let length = utf16_len(text);
+        if change_text && length > MAX_TEXT {
+            violations.add(
+                "text",
+                format!("{length} UTF-16 code units; Telegram allows at most {MAX_TEXT}"),
+            );
+        }
+        // Without a new text the entities format the stored one: the
+        // service checks their spans once it has read it.
+        let entities = entities(
+            "entities",
+            wire_entities,
+            change_text.then_some(length),
+            &mut violations,
+        );
+        violations.finish()?;
+        let edit = TextEdit {
+            text: change_text.then(|| text.clone()),
+            entities: change_entities.then_some(entities),
+        };
+        let message = self
+            .chats
+            .edit_message(caller, account.expect("validated"), chat, *message_id, edit)
+            .await?;
+        Ok(Response::new(pb::EditMessageResponse {
+            message: Some(message.into()),
+        }))
     }
 
     async fn delete_messages(
         &self,
         request: Request<pb::DeleteMessagesRequest>,
     ) -> Result<Response<pb::DeleteMessagesResponse>, Status> {
-        not_implemented(&request, "DeleteMessages")
+        let caller = caller(&request)?;
+        let pb::DeleteMessagesRequest {
+            account_id: account,
+            chat_id: chat,
+            message_ids,
+            revoke,
+        } = request.get_ref();
+        let mut violations = Violations::default();
+        let account = violations.check(account_id("account_id", account));
+        let chat = chat_id("chat_id", *chat, &mut violations);
+        message_id_list("message_ids", message_ids, &mut violations);
+        violations.finish()?;
+        self.chats
+            .delete_messages(
+                caller,
+                account.expect("validated"),
+                chat,
+                message_ids,
+                *revoke,
+            )
+            .await?;
+        Ok(Response::new(pb::DeleteMessagesResponse {}))
     }
 
     async fn forward_messages(

@@ -219,6 +219,47 @@ pub struct Entity {
     pub custom_emoji_id: Option<i64>,
 }
 
+impl Entity {
+    /// within says whether the span lies inside a text of `text_len` UTF-16
+    /// code units.
+    pub fn within(&self, text_len: usize) -> bool {
+        let end = i64::from(self.offset) + i64::from(self.length);
+        self.offset >= 0 && self.length >= 1 && end <= text_len as i64
+    }
+
+    /// outside says why a span does not fit a text of `text_len`.
+    pub fn outside(text_len: usize) -> String {
+        format!("offset and length (UTF-16 code units) must lie within the text of {text_len}")
+    }
+}
+
+/// MAX_TEXT is Telegram's limit on a message's text, in UTF-16 code units.
+pub const MAX_TEXT: usize = 4096;
+/// MAX_CAPTION is Telegram's limit on a media caption, in UTF-16 code units.
+pub const MAX_CAPTION: usize = 1024;
+
+/// utf16_len is a text's length as Telegram counts it.
+pub fn utf16_len(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+/// TextEdit is what EditMessage changes: a new text (whose entities are
+/// cleared unless new ones come too), new entities of the current text, or
+/// both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextEdit {
+    pub text: Option<String>,
+    pub entities: Option<Vec<Entity>>,
+}
+
+/// Edited is an edit Telegram made: the message as it is now, and the pts
+/// of the update that reported it (see [`Change::Edited`]).
+#[derive(Debug, Clone)]
+pub struct Edited {
+    pub message: Message,
+    pub version: Option<i64>,
+}
+
 /// MediaKind is the sort of attachment a message has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -386,11 +427,14 @@ pub enum Change {
     Profile(ChatProfile),
     /// A new message; `live` when it arrived as it was sent (so it is the
     /// chat's newest), not from an older history.
-    NewMessage {
+    NewMessage { message: Message, live: bool },
+    /// A message's new content. `version` is the pts of the update that
+    /// reported the edit (the account's sequence, or the channel's): the
+    /// store keeps the newest edit when two writers race.
+    Edited {
         message: Message,
-        live: bool,
+        version: Option<i64>,
     },
-    Edited(Message),
     /// Messages deleted; `chat_id` is only known for channels (ids of
     /// private chats and basic groups are unique across the account).
     Deleted {
@@ -404,10 +448,7 @@ pub enum Change {
         still_unread: Option<i32>,
     },
     /// The peer read the account's messages up to `max_id`.
-    ReadOutbox {
-        chat_id: i64,
-        max_id: i64,
-    },
+    ReadOutbox { chat_id: i64, max_id: i64 },
 }
 
 /// Touched lists the chats a batch of changes touched, for cache

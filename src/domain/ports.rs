@@ -522,6 +522,28 @@ pub trait TelegramChats: Send + Sync + 'static {
         chat: &ChatProfile,
         action: crate::domain::chat::TypingAction,
     ) -> Result<(), crate::domain::Error>;
+
+    /// edit_message replaces a message's text and entities; `None` when the
+    /// message has that content already.
+    async fn edit_message(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        message_id: i64,
+        text: &str,
+        entities: &[crate::domain::chat::Entity],
+    ) -> Result<Option<crate::domain::chat::Edited>, crate::domain::Error>;
+
+    /// delete_messages deletes messages of the chat (for everyone with
+    /// `revoke`) and returns the ids it deleted: ids that do not exist, or
+    /// belong to another chat, are left alone.
+    async fn delete_messages(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        ids: &[i64],
+        revoke: bool,
+    ) -> Result<Vec<i64>, crate::domain::Error>;
 }
 
 /// Ingest stores what an account's updates report, before the update state

@@ -1,5 +1,7 @@
 //! Chats and message history: ListChats, GetChat, ListMessages, GetMessage,
-//! and ingest (the [`Ingest`] port the supervisors store updates through).
+//! the writes made on the live connection (EditMessage, DeleteMessages,
+//! MarkRead, SetTyping), and ingest (the [`Ingest`] port the supervisors
+//! store updates through).
 //!
 //! Reads are cache → database → Telegram. The database holds what ingest
 //! stored (kept fresh by every account's update stream), what the first
@@ -24,9 +26,10 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use crate::domain::chat::{
-    Change, Chat, ChatCursor, ChatFilter, ChatPage, HistoryDirection, Message, MessagePage,
-    TypingAction,
+    Change, Chat, ChatCursor, ChatFilter, ChatKind, ChatPage, Entity, HistoryDirection,
+    MAX_CAPTION, MAX_TEXT, Message, MessagePage, TextEdit, TypingAction, utf16_len,
 };
+use crate::domain::error::FieldViolation;
 use crate::domain::ports::{
     AccountStore, ChatStore, HistoryCoverage, Ingest, StoreError, TelegramChats,
 };
@@ -560,6 +563,81 @@ impl Chats {
             .await
     }
 
+    /// edit_message changes the text or entities of a message the account
+    /// sent; editing to the same content returns the message unchanged.
+    pub async fn edit_message(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        chat_id: i64,
+        message_id: i64,
+        edit: TextEdit,
+    ) -> Result<Message, Error> {
+        let (account, chat) = self.writable_chat(caller, account, chat_id).await?;
+        let tenant = &caller.tenant;
+        let current = self
+            .message(tenant, account.id, chat_id, message_id)
+            .await?;
+        let not_editable = |why: &str| Error::FailedPrecondition {
+            reason: "MESSAGE_NOT_EDITABLE",
+            message: why.to_owned(),
+        };
+        if current.action.is_some() {
+            return Err(not_editable("a service message cannot be edited"));
+        }
+        if !current.outgoing && chat.profile.kind != ChatKind::Channel {
+            return Err(not_editable(
+                "only the account's own messages can be edited",
+            ));
+        }
+        let (text, entities) = edited_content(&current, edit)?;
+        if text == current.text && entities == current.entities {
+            return Ok(current);
+        }
+        let Some(edited) = self
+            .telegram
+            .edit_message(account.id, &chat.profile, message_id, &text, &entities)
+            .await?
+        else {
+            return Ok(current);
+        };
+        let change = Change::Edited {
+            message: edited.message,
+            version: edited.version,
+        };
+        let touched = self.store.apply(tenant, account.id, &[change]).await?;
+        self.retire(tenant, account.id, &touched.chats).await;
+        self.message(tenant, account.id, chat_id, message_id).await
+    }
+
+    /// delete_messages deletes messages of the chat, on Telegram and here;
+    /// ids that do not exist (any more) are ignored.
+    pub async fn delete_messages(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        chat_id: i64,
+        message_ids: &[i64],
+        revoke: bool,
+    ) -> Result<(), Error> {
+        let (account, chat) = self.writable_chat(caller, account, chat_id).await?;
+        let tenant = &caller.tenant;
+        let deleted = self
+            .telegram
+            .delete_messages(account.id, &chat.profile, message_ids, revoke)
+            .await?;
+        if deleted.is_empty() {
+            return Ok(());
+        }
+        let change = Change::Deleted {
+            chat_id: Some(chat_id),
+            message_ids: deleted,
+        };
+        let touched = self.store.apply(tenant, account.id, &[change]).await?;
+        self.retire(tenant, account.id, &touched.chats).await;
+        Ok(())
+    }
+
     pub async fn get_message(
         &self,
         caller: &Caller,
@@ -643,6 +721,48 @@ impl Chats {
         self.store_history(account, chat, &history.messages, &history.chats, coverage)
             .await?;
         Ok(found)
+    }
+}
+
+/// edited_content is a message's text and entities after an edit,
+/// checked against Telegram's limits: a caption may be empty and is
+/// shorter, and entities must fit the text they format.
+fn edited_content(current: &Message, edit: TextEdit) -> Result<(String, Vec<Entity>), Error> {
+    let caption = current.media.is_some();
+    let (text, entities) = match edit {
+        TextEdit {
+            text: Some(text),
+            entities,
+        } => (text, entities.unwrap_or_default()),
+        TextEdit {
+            text: None,
+            entities,
+        } => (current.text.clone(), entities.unwrap_or_default()),
+    };
+    let mut violations = Vec::new();
+    let length = utf16_len(&text);
+    let max = if caption { MAX_CAPTION } else { MAX_TEXT };
+    if text.trim().is_empty() && !caption {
+        violations.push(FieldViolation::new("text", "required: the message text"));
+    } else if length > max {
+        let what = if caption { "a caption" } else { "a text" };
+        violations.push(FieldViolation::new(
+            "text",
+            format!("{length} UTF-16 code units; Telegram allows {what} at most {max}"),
+        ));
+    }
+    for (i, entity) in entities.iter().enumerate() {
+        if !entity.within(length) {
+            violations.push(FieldViolation::new(
+                format!("entities[{i}]"),
+                Entity::outside(length),
+            ));
+        }
+    }
+    if violations.is_empty() {
+        Ok((text, entities))
+    } else {
+        Err(Error::InvalidArgument(violations))
     }
 }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, NotSet, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::{accounts, chats, messages};
@@ -71,6 +71,7 @@ fn message_row(tenant: &TenantId, message: &Message, now: DateTime<Utc>) -> mess
         request_id: Set(message.request_id.clone()),
         action: Set(message.action.as_ref().map(json)),
         error_reason: Set(message.error_reason.clone()),
+        edit_version: NotSet,
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -296,10 +297,15 @@ async fn ensure_chat(
 }
 
 /// upsert_message stores a message; returns whether it was new.
+/// upsert_message stores a message; true when it was new. `edit_version`
+/// is the pts of the update reporting an edit. A stored copy that is newer
+/// stays: a higher edit version, or (between writes without versions, e.g.
+/// a history page fetched before an edit and stored after it) a later edit.
 async fn upsert_message(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
     message: &Message,
+    edit_version: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let existed = messages::Entity::find_by_id((
@@ -310,7 +316,19 @@ async fn upsert_message(
     .one(txn)
     .await
     .store_err(MESSAGE)?;
+    if let Some(old) = &existed {
+        let newer_stored = match (old.edit_version, edit_version) {
+            (Some(stored), Some(version)) => stored > version,
+            _ => old.edited_at > message.edited_at,
+        };
+        if newer_stored {
+            return Ok(false);
+        }
+    }
     let mut row = message_row(tenant, message, now);
+    if edit_version.is_some() {
+        row.edit_version = Set(edit_version);
+    }
     if let Some(old) = &existed {
         // What the gateway knows and Telegram does not repeat survives.
         row.created_at = Set(old.created_at);
@@ -341,6 +359,7 @@ async fn upsert_message(
                 messages::Column::RequestId,
                 messages::Column::Action,
                 messages::Column::ErrorReason,
+                messages::Column::EditVersion,
                 messages::Column::UpdatedAt,
             ])
             .to_owned(),
@@ -375,7 +394,7 @@ pub(super) async fn apply_change(
         }
         Change::NewMessage { message, live } => {
             let row = ensure_chat(txn, tenant, account, message.chat_id, now).await?;
-            let new = upsert_message(txn, tenant, message, now).await?;
+            let new = upsert_message(txn, tenant, message, None, now).await?;
             let mut active: chats::ActiveModel = row.clone().into();
             raise_top(&mut active, &row, message);
             if new {
@@ -403,9 +422,9 @@ pub(super) async fn apply_change(
                 .store_err(CHAT)?;
             touched.add(message.chat_id);
         }
-        Change::Edited(message) => {
+        Change::Edited { message, version } => {
             ensure_chat(txn, tenant, account, message.chat_id, now).await?;
-            upsert_message(txn, tenant, message, now).await?;
+            upsert_message(txn, tenant, message, *version, now).await?;
             touched.add(message.chat_id);
         }
         Change::Deleted {
@@ -603,7 +622,7 @@ impl ChatStore for Store {
         for dialog in dialogs {
             let row = upsert_profile(&txn, tenant, account, &dialog.profile, now).await?;
             if let Some(top) = &dialog.top_message {
-                upsert_message(&txn, tenant, top, now).await?;
+                upsert_message(&txn, tenant, top, None, now).await?;
             }
             let state = &dialog.state;
             let mut active: chats::ActiveModel = row.clone().into();
@@ -669,7 +688,7 @@ impl ChatStore for Store {
         }
         let row = ensure_chat(&txn, tenant, account, chat_id, now).await?;
         for message in messages {
-            upsert_message(&txn, tenant, message, now).await?;
+            upsert_message(&txn, tenant, message, None, now).await?;
         }
         let mut active: chats::ActiveModel = row.clone().into();
         if let Some(newest) = messages.iter().max_by_key(|m| m.message_id) {

@@ -16,7 +16,8 @@ use super::Error;
 use super::accounts::Telegram;
 use super::connection::Link;
 use super::convert;
-use crate::domain::chat::{ChatKind, ChatProfile, Dialog, History, TypingAction};
+use super::send;
+use crate::domain::chat::{ChatKind, ChatProfile, Dialog, Edited, Entity, History, TypingAction};
 use crate::domain::ports::TelegramChats;
 use crate::domain::{self, AccountId};
 
@@ -278,6 +279,176 @@ impl TelegramChats for Telegram {
         })
         .await
     }
+    async fn edit_message(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        message_id: i64,
+        text: &str,
+        entities: &[Entity],
+    ) -> Result<Option<Edited>, domain::Error> {
+        let id = i32::try_from(message_id).map_err(|_| domain::Error::NotFound {
+            resource: "message",
+        })?;
+        self.with_raw(account, async |link| {
+            let peer = input_peer(link, chat).await?;
+            let mut wire = Vec::with_capacity(entities.len());
+            for e in entities {
+                wire.push(send::entity(link, e).await);
+            }
+            let answer = link
+                .invoke(&tl::functions::messages::EditMessage {
+                    no_webpage: false,
+                    invert_media: false,
+                    peer,
+                    id,
+                    message: Some(text.to_owned()),
+                    media: None,
+                    reply_markup: None,
+                    // No entities with a new text clears them.
+                    entities: (!wire.is_empty()).then_some(wire),
+                    schedule_date: None,
+                    schedule_repeat_period: None,
+                    quick_reply_shortcut_id: None,
+                    rich_message: None,
+                })
+                .await;
+            let answer = match answer {
+                Err(Error::Rejected { name, .. }) if name == "MESSAGE_NOT_MODIFIED" => {
+                    return Ok(None);
+                }
+                other => other?,
+            };
+            let (updates, users, chats) = match answer {
+                tl::enums::Updates::Updates(u) => (u.updates, u.users, u.chats),
+                tl::enums::Updates::Combined(u) => (u.updates, u.users, u.chats),
+                _ => (Vec::new(), Vec::new(), Vec::new()),
+            };
+            cache_peers(link, &users, &chats).await;
+            let self_id = own_id(link)?;
+            updates
+                .iter()
+                .find_map(|update| {
+                    let (raw, pts) = match update {
+                        tl::enums::Update::EditMessage(u) => (&u.message, u.pts),
+                        tl::enums::Update::EditChannelMessage(u) => (&u.message, u.pts),
+                        _ => return None,
+                    };
+                    let mut message = convert::message(account, raw)?;
+                    if message.outgoing && message.sender_id.is_none() {
+                        message.sender_id = self_id;
+                    }
+                    (message.message_id == message_id).then_some(Edited {
+                        message,
+                        version: Some(i64::from(pts)),
+                    })
+                })
+                .map(Some)
+                .ok_or_else(|| {
+                    Error::Client("telegram's answer to an edit names no message".into())
+                })
+        })
+        .await
+        .map_err(write_refusal)
+    }
+
+    async fn delete_messages(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        ids: &[i64],
+        revoke: bool,
+    ) -> Result<Vec<i64>, domain::Error> {
+        let ids: Vec<i32> = ids
+            .iter()
+            .filter_map(|id| i32::try_from(*id).ok())
+            .collect();
+        self.with_raw(account, async |link| {
+            let peer = input_peer(link, chat).await?;
+            if let tl::enums::InputPeer::Channel(channel) = peer {
+                // A channel's ids are its own; there deletion is for everyone.
+                link.invoke(&tl::functions::channels::DeleteMessages {
+                    channel: tl::enums::InputChannel::Channel(tl::types::InputChannel {
+                        channel_id: channel.channel_id,
+                        access_hash: channel.access_hash,
+                    }),
+                    id: ids.clone(),
+                })
+                .await?;
+                return Ok(ids.iter().map(|id| i64::from(*id)).collect());
+            }
+            // Ids of private chats and basic groups number all of the
+            // account's messages: delete only those of this chat.
+            let found = link
+                .invoke(&tl::functions::messages::GetMessages {
+                    id: ids
+                        .iter()
+                        .map(|id| tl::types::InputMessageId { id: *id }.into())
+                        .collect(),
+                })
+                .await?;
+            let found = match found {
+                tl::enums::messages::Messages::Messages(m) => m.messages,
+                tl::enums::messages::Messages::Slice(m) => m.messages,
+                tl::enums::messages::Messages::ChannelMessages(m) => m.messages,
+                tl::enums::messages::Messages::NotModified(_) => Vec::new(),
+            };
+            let in_chat: Vec<i32> = found
+                .iter()
+                .filter_map(|m| convert::message(account, m))
+                .filter(|m| m.chat_id == chat.chat_id)
+                .filter_map(|m| i32::try_from(m.message_id).ok())
+                .collect();
+            if !in_chat.is_empty() {
+                link.invoke(&tl::functions::messages::DeleteMessages {
+                    revoke,
+                    id: in_chat.clone(),
+                })
+                .await?;
+            }
+            Ok(in_chat.into_iter().map(i64::from).collect())
+        })
+        .await
+        .map_err(write_refusal)
+    }
+}
+
+/// own_id is the account's own user id, the sender of its outgoing private
+/// messages (Telegram leaves `from_id` out of those).
+fn own_id(link: &Link) -> Result<Option<i64>, Error> {
+    Ok(link
+        .session()
+        .snapshot()?
+        .self_user
+        .map(PeerId::bare_id_unchecked))
+}
+
+/// write_refusal is what a refused write to a chat tells the caller.
+fn write_refusal(err: Error) -> domain::Error {
+    let Error::Rejected { name, .. } = &err else {
+        return err.into();
+    };
+    match name.as_str() {
+        "MESSAGE_AUTHOR_REQUIRED" | "MESSAGE_EDIT_TIME_EXPIRED" => {
+            domain::Error::FailedPrecondition {
+                reason: "MESSAGE_NOT_EDITABLE",
+                message: format!("telegram does not let the account edit this message ({name})"),
+            }
+        }
+        "MESSAGE_ID_INVALID" => domain::Error::NotFound {
+            resource: "message",
+        },
+        "CHAT_WRITE_FORBIDDEN"
+        | "CHAT_ADMIN_REQUIRED"
+        | "MESSAGE_DELETE_FORBIDDEN"
+        | "USER_BANNED_IN_CHANNEL"
+        | "CHAT_RESTRICTED"
+        | "CHANNEL_PRIVATE" => domain::Error::FailedPrecondition {
+            reason: "CHAT_WRITE_FORBIDDEN",
+            message: format!("telegram does not let the account do this in the chat ({name})"),
+        },
+        _ => err.into(),
+    }
 }
 
 /// get_history is one raw messages.getHistory: messages below `offset_id`
@@ -316,11 +487,7 @@ async fn get_history(
         tl::enums::messages::Messages::NotModified(_) => (Vec::new(), Vec::new(), Vec::new(), 0),
     };
     cache_peers(link, &users, &chats).await;
-    let self_id = link
-        .session()
-        .snapshot()?
-        .self_user
-        .map(PeerId::bare_id_unchecked);
+    let self_id = own_id(link)?;
     Ok(History {
         messages: messages
             .iter()

@@ -459,11 +459,17 @@ pub(crate) fn changes(
             .into_iter()
             .collect(),
         U::EditMessage(u) => message(account, &u.message)
-            .map(|m| Change::Edited(own(m)))
+            .map(|m| Change::Edited {
+                message: own(m),
+                version: Some(i64::from(u.pts)),
+            })
             .into_iter()
             .collect(),
         U::EditChannelMessage(u) => message(account, &u.message)
-            .map(|m| Change::Edited(own(m)))
+            .map(|m| Change::Edited {
+                message: own(m),
+                version: Some(i64::from(u.pts)),
+            })
             .into_iter()
             .collect(),
         U::DeleteMessages(u) => vec![Change::Deleted {
@@ -499,7 +505,9 @@ pub(crate) fn changes(
 /// chats_of_change are the chat ids a change needs a profile for.
 pub(crate) fn chat_of(change: &Change) -> Option<i64> {
     match change {
-        Change::NewMessage { message, .. } | Change::Edited(message) => Some(message.chat_id),
+        Change::NewMessage { message, .. } | Change::Edited { message, .. } => {
+            Some(message.chat_id)
+        }
         Change::ReadInbox { chat_id, .. } | Change::ReadOutbox { chat_id, .. } => Some(*chat_id),
         Change::Deleted { chat_id, .. } => *chat_id,
         Change::Profile(_) => None,

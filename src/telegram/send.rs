@@ -83,12 +83,8 @@ pub fn parse_markup(markup: Markup, text: &str) -> Result<(String, Vec<Entity>),
     Ok((plain, convert::entities(Some(&entities))))
 }
 
-/// utf16_len is a text's length as Telegram counts it.
-pub fn utf16_len(text: &str) -> usize {
-    text.encode_utf16().count()
-}
-
-async fn entity(link: &Link, entity: &Entity) -> tl::enums::MessageEntity {
+/// entity is a span as Telegram takes it in a request.
+pub(crate) async fn entity(link: &Link, entity: &Entity) -> tl::enums::MessageEntity {
     use tl::enums::MessageEntity as E;
     let (offset, length) = (entity.offset, entity.length);
     match entity.kind {
@@ -257,6 +253,7 @@ impl TelegramSender for Telegram {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::chat::utf16_len;
 
     #[test]
     fn lengths_count_utf16_code_units() {

@@ -105,12 +105,48 @@ async fn replayed_updates_change_nothing_and_counters_follow_reads_and_deletions
     let mut edited = message(id, bob, 2, "two, edited", false);
     edited.edited_at = Some(now());
     store
-        .apply(tenant, id, &[Change::Edited(edited)])
+        .apply(
+            tenant,
+            id,
+            &[Change::Edited {
+                message: edited.clone(),
+                version: Some(10),
+            }],
+        )
         .await
         .unwrap();
     let two = store.get_message(tenant, id, bob, 2).await.unwrap();
     assert_eq!(two.text, "two, edited");
     assert!(two.edited_at.is_some());
+    // EditMessage's own write and the update stream's race: an older edit
+    // written last (same second, lower pts) does not win, and neither does
+    // a history page fetched before the edit.
+    let mut older = message(id, bob, 2, "two, first edit", false);
+    older.edited_at = edited.edited_at;
+    store
+        .apply(
+            tenant,
+            id,
+            &[Change::Edited {
+                message: older,
+                version: Some(9),
+            }],
+        )
+        .await
+        .unwrap();
+    store
+        .store_history(
+            tenant,
+            id,
+            bob,
+            &[message(id, bob, 2, "two", false)],
+            &[],
+            store.coverage(id, bob).await.unwrap(),
+        )
+        .await
+        .unwrap();
+    let two = store.get_message(tenant, id, bob, 2).await.unwrap();
+    assert_eq!(two.text, "two, edited", "the newest edit stays");
     assert_eq!(
         store.get_chat(tenant, id, bob).await.unwrap().unread_count,
         2

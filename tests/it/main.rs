@@ -5,6 +5,7 @@
 mod accounts;
 mod api;
 mod cache;
+mod changing;
 mod chat_store;
 mod cli;
 mod clients;

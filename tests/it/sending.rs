@@ -28,15 +28,15 @@ use crate::messaging::connected_account;
 use crate::sandbox_shared::{ADMIN_TOKEN, Sandbox, free_port};
 use crate::server::{JWT_SECRET, REDIS_URL_ENV, TestServer, authed, with_api_key};
 
-const TENANT: &str = "acme";
+pub(crate) const TENANT: &str = "acme";
 
 /// quick_pacing lets tests send to one chat without Telegram's one-second
 /// spacing (the pacing itself is tested on its own).
-fn quick_pacing(config: &mut Config) {
+pub(crate) fn quick_pacing(config: &mut Config) {
     config.telegram.send_interval_per_chat_ms = 20;
 }
 
-fn text_request(
+pub(crate) fn text_request(
     account_id: &str,
     chat_id: i64,
     text: &str,
@@ -51,7 +51,7 @@ fn text_request(
     }
 }
 
-async fn send(
+pub(crate) async fn send(
     messages: &mut MessageServiceClient<Channel>,
     token: &str,
     request: pb::SendMessageRequest,
@@ -64,7 +64,7 @@ async fn send(
 
 /// sent retries a send (same request_id) until it is SENT: what a client
 /// does with a PENDING answer.
-async fn sent(
+pub(crate) async fn sent(
     messages: &mut MessageServiceClient<Channel>,
     token: &str,
     request: pb::SendMessageRequest,
@@ -85,13 +85,17 @@ async fn sent(
 
 /// bob_side is the sandbox's record of Bob's chat with Ann: Telegram's
 /// count of what was sent.
-async fn bob_side(link: &dyn SandboxLink, bob: i64, ann: i64) -> tezgram_sandbox::History {
+pub(crate) async fn bob_side(
+    link: &dyn SandboxLink,
+    bob: i64,
+    ann: i64,
+) -> tezgram_sandbox::History {
     link.history(TENANT, bob, ann, 100)
         .await
         .expect("the sandbox's history")
 }
 
-fn fields(err: &tonic::Status) -> Vec<String> {
+pub(crate) fn fields(err: &tonic::Status) -> Vec<String> {
     err.get_details_bad_request()
         .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
         .unwrap_or_default()
@@ -121,22 +125,26 @@ async fn chat_with(
 
 /// Scene is a gateway with two sandbox users: Ann, connected as an
 /// account, and Bob, whose message to her (`greeting`) made the chat known.
-struct Scene {
-    server: TestServer,
-    c: Clients,
-    ann: pb::SandboxUser,
-    bob: pb::SandboxUser,
+pub(crate) struct Scene {
+    pub(crate) server: TestServer,
+    pub(crate) c: Clients,
+    pub(crate) ann: pb::SandboxUser,
+    pub(crate) bob: pb::SandboxUser,
     /// id is Ann's account id.
-    id: String,
-    chats: ChatServiceClient<Channel>,
-    messages: MessageServiceClient<Channel>,
-    token: String,
-    greeting: pb::Message,
+    pub(crate) id: String,
+    pub(crate) chats: ChatServiceClient<Channel>,
+    pub(crate) messages: MessageServiceClient<Channel>,
+    pub(crate) token: String,
+    pub(crate) greeting: pb::Message,
 }
 
 impl Scene {
     /// start uses the sandbox numbers `<prefix>01` (Ann) and `<prefix>02`.
-    async fn start(prefix: &str, greeting: &str, adjust: impl FnOnce(&mut Config)) -> Scene {
+    pub(crate) async fn start(
+        prefix: &str,
+        greeting: &str,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Scene {
         let server = TestServer::start_with(adjust).await;
         let mut c = Clients::of(&server).await;
         let ann = c.sandbox_user(&format!("{prefix}01"), "Ann", "").await;

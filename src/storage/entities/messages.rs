@@ -32,6 +32,9 @@ pub struct Model {
     /// A service message's action, as JSON.
     pub action: Option<String>,
     pub error_reason: Option<String>,
+    /// The pts of the update that reported the last edit; a write of an
+    /// older edit is refused.
+    pub edit_version: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
