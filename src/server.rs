@@ -36,7 +36,7 @@ use crate::service::chats::ChatOptions;
 use crate::service::outbox::OutboxOptions;
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
-use crate::service::{Accounts, Chats, Outbox};
+use crate::service::{Accounts, Chats, Contacts, Outbox};
 use crate::storage::Store;
 use crate::telegram::accounts::{Provisioner, RealTelegram, Telegram, TelegramOptions};
 use crate::telegram::login::App;
@@ -311,6 +311,13 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         Generations::new(cache.clone()),
         ChatOptions::default(),
     );
+    let contacts = Contacts::new(
+        Arc::new(store.clone()),
+        accounts_store.clone(),
+        telegram.clone(),
+        chats.clone(),
+        Generations::new(cache.clone()),
+    );
     let outbox = Outbox::new(
         Arc::new(store.clone()),
         accounts_store.clone(),
@@ -398,6 +405,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     let routes = api::routes(Services {
         accounts,
         chats,
+        contacts,
         outbox: outbox.clone(),
         #[cfg(feature = "sandbox")]
         sandbox: sandbox_admin,

@@ -13,6 +13,7 @@ mod m20261202_000001_account_spine;
 mod m20261203_000001_chats_and_messages;
 mod m20261203_000002_outbox;
 mod m20261203_000003_message_edit_version;
+mod m20261203_000004_contacts_sync;
 
 /// Migrator applies tezgram's migrations in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_chats_and_messages::Migration),
             Box::new(m20261203_000002_outbox::Migration),
             Box::new(m20261203_000003_message_edit_version::Migration),
+            Box::new(m20261203_000004_contacts_sync::Migration),
         ]
     }
 }

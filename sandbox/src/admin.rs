@@ -38,6 +38,7 @@ pub(crate) mod paths {
     pub const HAS_PASSWORD: &str = "/v1/users/has-password";
     pub const MESSAGES: &str = "/v1/messages";
     pub const HISTORY: &str = "/v1/messages/history";
+    pub const CONTACTS: &str = "/v1/users/contacts";
     pub const QR_LOGINS: &str = "/v1/qr-logins";
     pub const FLOOD_WAITS: &str = "/v1/faults/flood-wait";
     pub const REVOKE_SESSION: &str = "/v1/sessions/revoke";
@@ -129,6 +130,12 @@ pub(crate) struct HistoryOf {
     pub user_id: i64,
     pub with: i64,
     pub limit: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ContactsOf {
+    pub owner: String,
+    pub user_id: i64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -253,6 +260,7 @@ impl AdminApi {
             .route(paths::HAS_PASSWORD, post(has_password))
             .route(paths::MESSAGES, post(send_message))
             .route(paths::HISTORY, post(history))
+            .route(paths::CONTACTS, post(contacts))
             .route(paths::QR_LOGINS, post(accept_qr_login))
             .route(paths::FLOOD_WAITS, post(inject_flood_wait))
             .route(paths::REVOKE_SESSION, post(revoke_session))
@@ -439,6 +447,13 @@ async fn history(State(state): State<AppState>, Json(body): Json<HistoryOf>) -> 
             .history(&body.owner, body.user_id, body.with, body.limit)
             .await?,
     ))
+}
+
+async fn contacts(
+    State(state): State<AppState>,
+    Json(body): Json<ContactsOf>,
+) -> Answer<Vec<User>> {
+    Ok(Json(state.link.contacts(&body.owner, body.user_id).await?))
 }
 
 async fn accept_qr_login(

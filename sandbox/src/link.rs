@@ -232,6 +232,11 @@ pub trait SandboxLink: Send + Sync {
     /// once.
     async fn history(&self, owner: &str, user_id: i64, with: i64, limit: u32) -> Result<History>;
 
+    /// contacts is user `user_id`'s contact list, as their Telegram apps
+    /// show it. `user_id` must be `owner`'s (else USER_ID_INVALID). What a
+    /// test reads to prove an import reached Telegram.
+    async fn contacts(&self, owner: &str, user_id: i64) -> Result<Vec<User>>;
+
     /// accept_qr_login accepts a QR login token as the user, from a device
     /// of theirs outside the gateway (signed in for the occasion), and tells
     /// the exporting session.
@@ -371,6 +376,18 @@ impl SandboxLink for SandboxDcHandle {
             messages: page.messages.into_iter().map(Message::from).collect(),
             count: page.count,
         })
+    }
+
+    async fn contacts(&self, owner: &str, user_id: i64) -> Result<Vec<User>> {
+        if !self.network().owned_by(user_id, owner) {
+            return Err(not_owned());
+        }
+        Ok(self
+            .network()
+            .contacts(user_id)?
+            .into_iter()
+            .map(User::from)
+            .collect())
     }
 
     async fn accept_qr_login(&self, owner: &str, user_id: i64, token: &[u8]) -> Result<()> {

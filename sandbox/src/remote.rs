@@ -250,6 +250,14 @@ impl SandboxLink for RemoteLink {
         self.call(Method::POST, paths::HISTORY, Some(&body)).await
     }
 
+    async fn contacts(&self, owner: &str, user_id: i64) -> Result<Vec<User>> {
+        let body = admin::ContactsOf {
+            owner: owner.to_owned(),
+            user_id,
+        };
+        self.call(Method::POST, paths::CONTACTS, Some(&body)).await
+    }
+
     async fn accept_qr_login(&self, owner: &str, user_id: i64, token: &[u8]) -> Result<()> {
         let body = admin::AcceptQrLogin {
             owner: owner.to_owned(),

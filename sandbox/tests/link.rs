@@ -523,6 +523,48 @@ async fn a_message_sent_as_a_user_reaches_the_recipients_live_session() {
 }
 
 #[tokio::test]
+async fn a_contact_imported_over_mtproto_shows_in_the_users_contact_list() {
+    for (name, sandbox) in Sandbox::both().await {
+        let link = sandbox.link();
+        let customer = link
+            .create_user(user("9996611212", "Customer"))
+            .await
+            .unwrap();
+        let agent = Device::new(link).await;
+        let agent_id = agent.log_in("9996622323").await;
+        assert!(link.contacts(TENANT, agent_id).await.unwrap().is_empty());
+        agent
+            .invoke(&tl::functions::contacts::ImportContacts {
+                contacts: vec![
+                    tl::types::InputPhoneContact {
+                        client_id: 1,
+                        phone: "+9996611212".into(),
+                        first_name: "Cust".into(),
+                        last_name: String::new(),
+                        note: None,
+                    }
+                    .into(),
+                ],
+            })
+            .await
+            .unwrap();
+        let contacts = link.contacts(TENANT, agent_id).await.unwrap();
+        let ids: Vec<i64> = contacts.iter().map(|u| u.id).collect();
+        assert_eq!(ids, [customer.id], "{name}");
+        let err = link.contacts(OTHER, agent_id).await.unwrap_err();
+        assert_eq!(
+            err,
+            Error::Refused {
+                code: 400,
+                message: "USER_ID_INVALID".into()
+            },
+            "{name}"
+        );
+        sandbox.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn injected_faults_reach_the_session_over_mtproto() {
     for (name, sandbox) in Sandbox::both().await {
         let link = sandbox.link();

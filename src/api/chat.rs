@@ -1,5 +1,5 @@
-//! ChatService: the account's chats (ListChats, GetChat). ResolveChat and
-//! ListContacts answer NOT_IMPLEMENTED_YET until they land.
+//! ChatService: the account's chats (ListChats, GetChat), finding a chat by
+//! username or phone number (ResolveChat), and contacts (ListContacts).
 
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::chat_service_server::ChatService;
@@ -8,12 +8,18 @@ use tonic::{Request, Response, Status};
 use super::account::account_id;
 use super::convert::chat_kind;
 use super::page::{self, Limits};
-use super::{Violations, caller, not_implemented};
-use crate::domain::chat::{ChatCursor, ChatFilter};
+use super::{Violations, caller};
+use crate::domain::chat::{ChatCursor, ChatFilter, ContactCursor, ResolveTarget};
+use crate::domain::login::PhoneNumber;
 use crate::domain::{AccountId, Error};
-use crate::service::Chats;
+use crate::service::{Chats, Contacts};
 
 const LIST_CHATS: &str = "ListChats";
+const LIST_CONTACTS: &str = "ListContacts";
+const LIST_CONTACTS_LIMITS: Limits = Limits {
+    default: 200,
+    max: 1000,
+};
 const LIST_CHATS_LIMITS: Limits = Limits {
     default: 50,
     max: 100,
@@ -23,11 +29,12 @@ const MAX_QUERY: usize = 128;
 
 pub struct ChatApi {
     chats: Chats,
+    contacts: Contacts,
 }
 
 impl ChatApi {
-    pub fn new(chats: Chats) -> Self {
-        Self { chats }
+    pub fn new(chats: Chats, contacts: Contacts) -> Self {
+        Self { chats, contacts }
     }
 }
 
@@ -167,14 +174,145 @@ impl ChatService for ChatApi {
         &self,
         request: Request<pb::ResolveChatRequest>,
     ) -> Result<Response<pb::ResolveChatResponse>, Status> {
-        not_implemented(&request, "ResolveChat")
+        let caller = caller(&request)?;
+        let target = resolve_target(request.get_ref())?;
+        let account = account_id("account_id", &request.get_ref().account_id)?;
+        let resolved = self.contacts.resolve_chat(caller, account, target).await?;
+        Ok(Response::new(pb::ResolveChatResponse {
+            chat: Some(resolved.chat.into()),
+            contact_imported: resolved.contact_imported,
+        }))
     }
 
     async fn list_contacts(
         &self,
         request: Request<pb::ListContactsRequest>,
     ) -> Result<Response<pb::ListContactsResponse>, Status> {
-        not_implemented(&request, "ListContacts")
+        let caller = caller(&request)?;
+        let pb::ListContactsRequest {
+            account_id: account,
+            page_size,
+            page_token,
+        } = request.get_ref();
+        let mut violations = Violations::default();
+        let account = violations.check(account_id("account_id", account));
+        let limit = violations.check(page::page_size(*page_size, LIST_CONTACTS_LIMITS));
+        let after = match account {
+            Some(account) => violations
+                .check(decode_contact_cursor(page_token, account))
+                .flatten(),
+            None => None,
+        };
+        violations.finish()?;
+        let account = account.expect("validated");
+        let page = self
+            .contacts
+            .list_contacts(caller, account, after, limit.unwrap_or_default())
+            .await?;
+        Ok(Response::new(pb::ListContactsResponse {
+            contacts: page
+                .contacts
+                .into_iter()
+                .map(|c| pb::Contact {
+                    account_id: account.to_string(),
+                    user_id: c.user_id,
+                    phone_number: c.phone_number.unwrap_or_default(),
+                    first_name: c.first_name,
+                    last_name: c.last_name,
+                    username: c.username.unwrap_or_default(),
+                    mutual: c.mutual,
+                })
+                .collect(),
+            next_page_token: page
+                .next
+                .map(|cursor| encode_contact_cursor(account, &cursor))
+                .unwrap_or_default(),
+        }))
+    }
+}
+
+/// MAX_NAME is the longest first or last name ResolveChat saves, in characters.
+const MAX_NAME: usize = 64;
+
+/// username checks a public username: 4 to 32 letters, digits and
+/// underscores, with or without the "@".
+fn username(value: &str) -> Result<String, &'static str> {
+    let name = value.trim().trim_start_matches('@');
+    let valid = (4..=32).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err("must be 4 to 32 letters, digits or underscores, with or without the @")
+    }
+}
+
+/// resolve_target validates a ResolveChat: one target, a well-formed
+/// username or phone number, names within Telegram's length.
+fn resolve_target(request: &pb::ResolveChatRequest) -> Result<ResolveTarget, Error> {
+    use pb::resolve_chat_request::Target;
+    let pb::ResolveChatRequest {
+        account_id: account,
+        target,
+        first_name,
+        last_name,
+    } = request;
+    let mut violations = Violations::default();
+    violations.check(account_id("account_id", account));
+    for (field, value) in [("first_name", first_name), ("last_name", last_name)] {
+        if value.chars().count() > MAX_NAME {
+            violations.add(field, format!("at most {MAX_NAME} characters"));
+        }
+    }
+    let target = match target {
+        None => {
+            violations.add("target", "required: a username or a phone_number");
+            None
+        }
+        Some(Target::Username(value)) => match username(value) {
+            Ok(name) => Some(ResolveTarget::Username(name)),
+            Err(why) => {
+                violations.add("username", why);
+                None
+            }
+        },
+        Some(Target::PhoneNumber(value)) => match PhoneNumber::parse(value) {
+            Ok(phone) => Some(ResolveTarget::Phone {
+                phone: phone.as_str().to_owned(),
+                first_name: first_name.trim().to_owned(),
+                last_name: last_name.trim().to_owned(),
+            }),
+            Err(why) if violations.is_empty() => {
+                return Err(Error::InvalidInput {
+                    reason: "INVALID_PHONE_NUMBER",
+                    field: "phone_number",
+                    description: why.to_owned(),
+                });
+            }
+            Err(why) => {
+                violations.add("phone_number", why);
+                None
+            }
+        },
+    };
+    violations.finish()?;
+    Ok(target.expect("validated"))
+}
+
+/// A ListContacts token: the account it pages and the last contact's
+/// place in the order.
+fn encode_contact_cursor(account: AccountId, cursor: &ContactCursor) -> String {
+    let body = serde_json::to_string(&(account, cursor)).expect("cursors serialize");
+    page::encode_token(LIST_CONTACTS, &body)
+}
+
+fn decode_contact_cursor(token: &str, account: AccountId) -> Result<Option<ContactCursor>, Error> {
+    let Some(body) = page::decode_token(LIST_CONTACTS, token)? else {
+        return Ok(None);
+    };
+    match serde_json::from_str::<(AccountId, ContactCursor)>(&body) {
+        Ok((issued_for, cursor)) if issued_for == account => Ok(Some(cursor)),
+        _ => Err(Error::invalid("page_token", "not issued for this account")),
     }
 }
 

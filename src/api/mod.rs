@@ -31,7 +31,7 @@ use tonic::{Request, Status};
 use crate::domain::{Caller, Error, FieldViolation};
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
-use crate::service::{Accounts, Chats, Outbox};
+use crate::service::{Accounts, Chats, Contacts, Outbox};
 
 /// API_PREFIX is the path prefix of tezgram's own RPCs; everything under it
 /// requires credentials. Health and reflection do not.
@@ -80,6 +80,10 @@ impl Violations {
         }
     }
 
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn finish(self) -> Result<(), Error> {
         if self.0.is_empty() {
             Ok(())
@@ -93,6 +97,7 @@ impl Violations {
 pub struct Services {
     pub accounts: Accounts,
     pub chats: Chats,
+    pub contacts: Contacts,
     pub outbox: Outbox,
     /// The sandbox's admin side; `None` when the gateway talks to real Telegram.
     #[cfg(feature = "sandbox")]
@@ -104,6 +109,7 @@ pub fn routes(services: Services) -> Routes {
     let Services {
         accounts,
         chats,
+        contacts,
         outbox,
         #[cfg(feature = "sandbox")]
         sandbox,
@@ -115,7 +121,10 @@ pub fn routes(services: Services) -> Routes {
     Routes::new(AccountServiceServer::new(account::AccountApi::new(
         accounts,
     )))
-    .add_service(ChatServiceServer::new(chat::ChatApi::new(chats.clone())))
+    .add_service(ChatServiceServer::new(chat::ChatApi::new(
+        chats.clone(),
+        contacts,
+    )))
     .add_service(MessageServiceServer::new(message::MessageApi::new(
         chats, outbox,
     )))

@@ -66,6 +66,79 @@ pub struct ChatProfile {
     pub access_hash: Option<i64>,
 }
 
+/// person_title is a user's display title: first and last name.
+pub fn person_title(first_name: &str, last_name: &str) -> String {
+    match (first_name.is_empty(), last_name.is_empty()) {
+        (_, true) => first_name.to_owned(),
+        (true, false) => last_name.to_owned(),
+        (false, false) => format!("{first_name} {last_name}"),
+    }
+}
+
+/// Contact is one of an account's Telegram contacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub user_id: i64,
+    /// Telegram's access hash of the user for this account.
+    pub access_hash: Option<i64>,
+    /// Digits without "+"; `None` when the contact hides it.
+    pub phone_number: Option<String>,
+    /// The names as saved in the contact list.
+    pub first_name: String,
+    pub last_name: String,
+    pub username: Option<String>,
+    /// The contact has the account in their contacts too.
+    pub mutual: bool,
+}
+
+impl Contact {
+    /// profile is the private chat with the contact.
+    pub fn profile(&self) -> ChatProfile {
+        ChatProfile {
+            chat_id: self.user_id,
+            kind: ChatKind::Private,
+            title: person_title(&self.first_name, &self.last_name),
+            username: self.username.clone(),
+            first_name: Some(self.first_name.clone()),
+            last_name: (!self.last_name.is_empty()).then(|| self.last_name.clone()),
+            phone_number: self.phone_number.clone(),
+            member_count: None,
+            access_hash: self.access_hash,
+        }
+    }
+}
+
+/// ContactCursor is where a contacts page ends: contacts are ordered by
+/// first name, last name, then user id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactCursor {
+    pub first_name: String,
+    pub last_name: String,
+    pub user_id: i64,
+}
+
+/// ContactPage is one page of contacts, by name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContactPage {
+    pub contacts: Vec<Contact>,
+    /// Set when more contacts follow.
+    pub next: Option<ContactCursor>,
+}
+
+/// ResolveTarget is what ResolveChat looks up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolveTarget {
+    /// A public @username, without the "@".
+    Username(String),
+    /// A phone number (E.164 digits), imported as a contact with these
+    /// names when the account does not have it yet.
+    Phone {
+        phone: String,
+        first_name: String,
+        last_name: String,
+    },
+}
+
 /// DialogState is where a chat stands in the account's chat list, as a
 /// dialogs load reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -475,6 +475,53 @@ pub trait ChatStore: Send + Sync + 'static {
     ) -> Result<Message, StoreError>;
 }
 
+/// ContactStore keeps the accounts' contact lists, as last synced from
+/// Telegram (and extended by the contacts ResolveChat imports).
+#[async_trait]
+pub trait ContactStore: Send + Sync + 'static {
+    /// contacts_synced_at is when the account's contact list was last
+    /// replaced from Telegram; `None` if never.
+    async fn contacts_synced_at(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// replace_contacts makes the stored list exactly `contacts` and records
+    /// the sync time.
+    async fn replace_contacts(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        contacts: &[crate::domain::chat::Contact],
+        synced_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// add_contact stores (or updates) one contact.
+    async fn add_contact(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        contact: &crate::domain::chat::Contact,
+    ) -> Result<(), StoreError>;
+
+    /// list_contacts lists up to `limit` contacts after `after`, by name.
+    async fn list_contacts(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        after: Option<&crate::domain::chat::ContactCursor>,
+        limit: u32,
+    ) -> Result<crate::domain::chat::ContactPage, StoreError>;
+
+    /// contact_by_phone is the account's contact with that phone number.
+    async fn contact_by_phone(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        phone: &str,
+    ) -> Result<Option<crate::domain::chat::Contact>, StoreError>;
+}
+
 /// TelegramChats is Telegram's side of chats and history, for one account.
 #[async_trait]
 pub trait TelegramChats: Send + Sync + 'static {
@@ -533,6 +580,31 @@ pub trait TelegramChats: Send + Sync + 'static {
         text: &str,
         entities: &[crate::domain::chat::Entity],
     ) -> Result<Option<crate::domain::chat::Edited>, crate::domain::Error>;
+
+    /// contacts reads the account's whole contact list, caching the users'
+    /// access hashes in the session.
+    async fn contacts(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<crate::domain::chat::Contact>, crate::domain::Error>;
+
+    /// resolve_username finds the user, bot, group or channel with a public
+    /// username; NOT_FOUND when nobody has it.
+    async fn resolve_username(
+        &self,
+        account: AccountId,
+        username: &str,
+    ) -> Result<ChatProfile, crate::domain::Error>;
+
+    /// import_contact adds a phone number to the account's contacts under
+    /// these names; `None` when no Telegram user has it (or they hide it).
+    async fn import_contact(
+        &self,
+        account: AccountId,
+        phone: &str,
+        first_name: &str,
+        last_name: &str,
+    ) -> Result<Option<crate::domain::chat::Contact>, crate::domain::Error>;
 
     /// delete_messages deletes messages of the chat (for everyone with
     /// `revoke`) and returns the ids it deleted: ids that do not exist, or

@@ -26,8 +26,9 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use crate::domain::chat::{
-    Change, Chat, ChatCursor, ChatFilter, ChatKind, ChatPage, Entity, HistoryDirection,
-    MAX_CAPTION, MAX_TEXT, Message, MessagePage, TextEdit, TypingAction, utf16_len,
+    Change, Chat, ChatCursor, ChatFilter, ChatKind, ChatPage, ChatProfile, Entity,
+    HistoryDirection, MAX_CAPTION, MAX_TEXT, Message, MessagePage, TextEdit, TypingAction,
+    utf16_len,
 };
 use crate::domain::error::FieldViolation;
 use crate::domain::ports::{
@@ -499,6 +500,23 @@ impl Chats {
         touched.extend(profiles.iter().map(|p| p.chat_id).filter(|c| *c != chat_id));
         self.retire(&account.tenant, account.id, &touched).await;
         Ok(())
+    }
+
+    /// remember stores a chat found outside the chat list (ResolveChat), so
+    /// the account can read and write it like any other.
+    pub(crate) async fn remember(
+        &self,
+        account: &Account,
+        profile: ChatProfile,
+    ) -> Result<Chat, Error> {
+        let chat_id = profile.chat_id;
+        let touched = self
+            .store
+            .apply(&account.tenant, account.id, &[Change::Profile(profile)])
+            .await?;
+        self.retire(&account.tenant, account.id, &touched.chats)
+            .await;
+        self.known_chat(&account.tenant, account.id, chat_id).await
     }
 
     /// writable_chat is what every write to a chat checks first: the

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod cached;
 pub mod chats;
+pub mod contacts;
 pub mod locks;
 pub mod outbox;
 #[cfg(feature = "sandbox")]
@@ -11,6 +12,7 @@ pub mod sandbox;
 
 pub use accounts::Accounts;
 pub use chats::Chats;
+pub use contacts::Contacts;
 pub use outbox::Outbox;
 
 use crate::domain::{Caller, Error, Scope};

@@ -315,6 +315,7 @@ async fn insert(
         lease_owner: Set(None),
         lease_expires_at: Set(None),
         dialogs_loaded_at: Set(None),
+        contacts_synced_at: Set(None),
         created_at: Set(*created_at),
         updated_at: Set(*updated_at),
     };

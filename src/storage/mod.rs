@@ -9,6 +9,7 @@
 mod accounts;
 mod api_keys;
 mod chats;
+mod contacts;
 pub mod entities;
 mod error;
 mod events;

@@ -17,7 +17,9 @@ use super::accounts::Telegram;
 use super::connection::Link;
 use super::convert;
 use super::send;
-use crate::domain::chat::{ChatKind, ChatProfile, Dialog, Edited, Entity, History, TypingAction};
+use crate::domain::chat::{
+    ChatKind, ChatProfile, Contact, Dialog, Edited, Entity, History, TypingAction,
+};
 use crate::domain::ports::TelegramChats;
 use crate::domain::{self, AccountId};
 
@@ -410,6 +412,113 @@ impl TelegramChats for Telegram {
         })
         .await
         .map_err(write_refusal)
+    }
+
+    async fn contacts(&self, account: AccountId) -> Result<Vec<Contact>, domain::Error> {
+        self.with(account, async |link| {
+            let answer = link
+                .invoke(&tl::functions::contacts::GetContacts { hash: 0 })
+                .await?;
+            let tl::enums::contacts::Contacts::Contacts(list) = answer else {
+                return Err(Error::Client(
+                    "telegram answered a contacts load without a list".into(),
+                ));
+            };
+            cache_peers(link, &list.users, &[]).await;
+            Ok(list
+                .contacts
+                .iter()
+                .filter_map(|entry| {
+                    let tl::enums::Contact::Contact(entry) = entry;
+                    let user = list.users.iter().find(|u| u.id() == entry.user_id)?;
+                    convert::contact(user).map(|c| Contact {
+                        mutual: entry.mutual,
+                        ..c
+                    })
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn resolve_username(
+        &self,
+        account: AccountId,
+        username: &str,
+    ) -> Result<ChatProfile, domain::Error> {
+        let resolved = self
+            .with_raw(account, async |link| {
+                let answer = link
+                    .invoke(&tl::functions::contacts::ResolveUsername {
+                        username: username.to_owned(),
+                        referer: None,
+                    })
+                    .await?;
+                let tl::enums::contacts::ResolvedPeer::Peer(found) = answer;
+                cache_peers(link, &found.users, &found.chats).await;
+                let chat_id = convert::chat_id(&found.peer);
+                Ok(convert::profiles(&found.users, &found.chats)
+                    .into_iter()
+                    .find(|p| p.chat_id == chat_id))
+            })
+            .await;
+        match resolved {
+            Ok(Some(profile)) => Ok(profile),
+            Ok(None) => Err(domain::Error::Internal(
+                "telegram resolved a username to a peer it did not describe".into(),
+            )),
+            Err(Error::Rejected { name, .. }) if name == "USERNAME_NOT_OCCUPIED" => {
+                Err(domain::Error::NotFound { resource: "chat" })
+            }
+            Err(Error::Rejected { name, .. }) if name == "USERNAME_INVALID" => {
+                Err(domain::Error::InvalidInput {
+                    reason: "INVALID_ARGUMENT",
+                    field: "username",
+                    description: "telegram does not accept this username".into(),
+                })
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn import_contact(
+        &self,
+        account: AccountId,
+        phone: &str,
+        first_name: &str,
+        last_name: &str,
+    ) -> Result<Option<Contact>, domain::Error> {
+        const CLIENT_ID: i64 = 1;
+        self.with(account, async |link| {
+            let answer = link
+                .invoke(&tl::functions::contacts::ImportContacts {
+                    contacts: vec![
+                        tl::types::InputPhoneContact {
+                            client_id: CLIENT_ID,
+                            phone: phone.to_owned(),
+                            first_name: first_name.to_owned(),
+                            last_name: last_name.to_owned(),
+                            note: None,
+                        }
+                        .into(),
+                    ],
+                })
+                .await?;
+            let tl::enums::contacts::ImportedContacts::Contacts(imported) = answer;
+            cache_peers(link, &imported.users, &[]).await;
+            let Some(user_id) = imported.imported.iter().find_map(|i| {
+                let tl::enums::ImportedContact::Contact(i) = i;
+                (i.client_id == CLIENT_ID).then_some(i.user_id)
+            }) else {
+                return Ok(None);
+            };
+            Ok(imported
+                .users
+                .iter()
+                .find(|u| u.id() == user_id)
+                .and_then(convert::contact))
+        })
+        .await
     }
 }
 

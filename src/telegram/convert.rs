@@ -7,8 +7,9 @@ use grammers_tl_types as tl;
 
 use crate::domain::AccountId;
 use crate::domain::chat::{
-    ActionKind, CHANNEL_ID_OFFSET, Change, ChatKind, ChatProfile, DialogState, Entity, EntityKind,
-    ForwardHeader, ForwardOrigin, MediaInfo, MediaKind, Message, MessageAction, MessageState,
+    ActionKind, CHANNEL_ID_OFFSET, Change, ChatKind, ChatProfile, Contact, DialogState, Entity,
+    EntityKind, ForwardHeader, ForwardOrigin, MediaInfo, MediaKind, Message, MessageAction,
+    MessageState, person_title,
 };
 
 pub(crate) fn time(unix: i32) -> DateTime<Utc> {
@@ -36,11 +37,7 @@ pub(crate) fn user_profile(user: &tl::enums::User) -> Option<ChatProfile> {
     };
     let first = user.first_name.clone().unwrap_or_default();
     let last = user.last_name.clone().filter(|l| !l.is_empty());
-    let title = match &last {
-        Some(last) if !first.is_empty() => format!("{first} {last}"),
-        Some(last) => last.clone(),
-        None => first.clone(),
-    };
+    let title = person_title(&first, last.as_deref().unwrap_or_default());
     Some(ChatProfile {
         chat_id: user.id,
         kind: if user.bot {
@@ -56,6 +53,23 @@ pub(crate) fn user_profile(user: &tl::enums::User) -> Option<ChatProfile> {
         member_count: None,
         // A "min" user's hash is not valid for this account.
         access_hash: if user.min { None } else { user.access_hash },
+    })
+}
+
+/// contact is a user of a contact list (or an import) as a contact.
+pub(crate) fn contact(user: &tl::enums::User) -> Option<Contact> {
+    let tl::enums::User::User(raw) = user else {
+        return None;
+    };
+    let profile = user_profile(user)?;
+    Some(Contact {
+        user_id: profile.chat_id,
+        access_hash: profile.access_hash,
+        phone_number: profile.phone_number,
+        first_name: profile.first_name.unwrap_or_default(),
+        last_name: profile.last_name.unwrap_or_default(),
+        username: profile.username,
+        mutual: raw.mutual_contact,
     })
 }
 

@@ -9,6 +9,7 @@ mod changing;
 mod chat_store;
 mod cli;
 mod clients;
+mod contacts;
 mod db;
 mod faults;
 mod messaging;

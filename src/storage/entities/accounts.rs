@@ -36,6 +36,8 @@ pub struct Model {
     pub lease_expires_at: Option<DateTimeUtc>,
     /// When the chat list was first loaded from Telegram.
     pub dialogs_loaded_at: Option<DateTimeUtc>,
+    /// When the contact list was last replaced from Telegram.
+    pub contacts_synced_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
