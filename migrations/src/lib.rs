@@ -1,7 +1,8 @@
 //! tezgram's database migrations. The same migrations run on PostgreSQL and
 //! SQLite, so they use only sea-query's portable column types: timestamps are
 //! `timestamp_with_time_zone` (text on SQLite), binary data is `blob` (`bytea`
-//! on PostgreSQL), JSON is stored as text.
+//! on PostgreSQL), JSON is stored as text. Full-text search is the one
+//! exception: each backend's own index (see the message search migration).
 //!
 //! Add a migration as a new file `mYYYYMMDD_NNNNNN_what.rs` and append it to
 //! [`Migrator::migrations`]; never edit one that has shipped.
@@ -14,6 +15,7 @@ mod m20261203_000001_chats_and_messages;
 mod m20261203_000002_outbox;
 mod m20261203_000003_message_edit_version;
 mod m20261203_000004_contacts_sync;
+mod m20261203_000005_message_search;
 
 /// Migrator applies tezgram's migrations in order.
 pub struct Migrator;
@@ -28,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_outbox::Migration),
             Box::new(m20261203_000003_message_edit_version::Migration),
             Box::new(m20261203_000004_contacts_sync::Migration),
+            Box::new(m20261203_000005_message_search::Migration),
         ]
     }
 }

@@ -1,8 +1,8 @@
-//! MessageService: reading history (ListMessages, GetMessage), sending
-//! text through the outbox (SendMessage), EditMessage, DeleteMessages,
-//! MarkRead and SetTyping. SearchMessages and ForwardMessages, and
-//! SendMessage with media or a schedule, answer NOT_IMPLEMENTED_YET until
-//! they land.
+//! MessageService: reading history (ListMessages, GetMessage) and
+//! searching it (SearchMessages), sending text through the outbox
+//! (SendMessage), EditMessage, DeleteMessages, MarkRead and SetTyping.
+//! ForwardMessages, and SendMessage with media or a schedule, answer
+//! NOT_IMPLEMENTED_YET until they land.
 
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::list_messages_request::Anchor as WireAnchor;
@@ -13,7 +13,10 @@ use super::account::account_id;
 use super::chat::chat_id;
 use super::page::{self, Limits};
 use super::{Violations, caller, not_implemented};
-use crate::domain::chat::{Entity, EntityKind, MAX_TEXT, TextEdit, TypingAction, utf16_len};
+use crate::domain::chat::{
+    Entity, EntityKind, MAX_SEARCH_QUERY, MAX_TEXT, SearchCursor, SearchQuery, TextEdit,
+    TypingAction, search_words, utf16_len,
+};
 use crate::domain::login::RequestId;
 use crate::domain::outbox::OutgoingText;
 use crate::domain::{AccountId, Error};
@@ -23,6 +26,7 @@ use crate::service::{Chats, Outbox};
 use crate::telegram::send::{Markup, parse_markup};
 
 const LIST_MESSAGES: &str = "ListMessages";
+const SEARCH_MESSAGES: &str = "SearchMessages";
 const LIST_MESSAGES_LIMITS: Limits = Limits {
     default: 50,
     max: 100,
@@ -241,6 +245,30 @@ fn send_request(request: &pb::SendMessageRequest) -> Result<SendText, Error> {
     })
 }
 
+/// search_binding ties a SearchMessages page token to the search it pages.
+fn search_binding(account: Option<AccountId>, chat: Option<i64>, search: &SearchQuery) -> String {
+    let bytes = serde_json::to_vec(&(account, chat, search)).expect("searches serialize");
+    hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)[..8])
+}
+
+fn encode_search_cursor(cursor: &SearchCursor, binding: &str) -> String {
+    let body = serde_json::to_string(&(cursor, binding)).expect("cursors serialize");
+    page::encode_token(SEARCH_MESSAGES, &body)
+}
+
+fn decode_search_cursor(token: &str, binding: &str) -> Result<Option<SearchCursor>, Error> {
+    let Some(body) = page::decode_token(SEARCH_MESSAGES, token)? else {
+        return Ok(None);
+    };
+    match serde_json::from_str::<(SearchCursor, String)>(&body) {
+        Ok((cursor, bound)) if bound == binding => Ok(Some(cursor)),
+        _ => Err(Error::invalid(
+            "page_token",
+            "not issued for this search (account, chat, query and times)",
+        )),
+    }
+}
+
 /// A ListMessages token: the account and chat it pages, its direction
 /// ("o" older, "n" newer) and the id the next page starts beyond.
 fn encode_history_cursor(account: AccountId, chat: i64, anchor: Anchor) -> Option<String> {
@@ -386,7 +414,70 @@ impl MessageService for MessageApi {
         &self,
         request: Request<pb::SearchMessagesRequest>,
     ) -> Result<Response<pb::SearchMessagesResponse>, Status> {
-        not_implemented(&request, "SearchMessages")
+        let caller = caller(&request)?;
+        let pb::SearchMessagesRequest {
+            account_id: account,
+            chat_id: chat,
+            query,
+            from_time,
+            to_time,
+            page_size,
+            page_token,
+        } = request.get_ref();
+        let mut violations = Violations::default();
+        let account = violations.check(account_id("account_id", account));
+        let chat = chat.map(|chat| chat_id("chat_id", chat, &mut violations));
+        let length = query.chars().count();
+        let words = search_words(query);
+        if query.trim().is_empty() || length > MAX_SEARCH_QUERY {
+            violations.add(
+                "query",
+                format!("1 to {MAX_SEARCH_QUERY} characters of text to find"),
+            );
+        } else if words.is_empty() {
+            violations.add("query", "must contain a word (letters or digits)");
+        }
+        let mut time = |field: &str, value: &Option<prost_types::Timestamp>| {
+            value.as_ref().and_then(|t| {
+                let parsed = chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32);
+                if parsed.is_none() {
+                    violations.add(field, "not a valid time");
+                }
+                parsed
+            })
+        };
+        let from = time("from_time", from_time);
+        let to = time("to_time", to_time);
+        if let (Some(from), Some(to)) = (from, to)
+            && to < from
+        {
+            violations.add("to_time", "must not be before from_time");
+        }
+        let limit = violations.check(page::page_size(*page_size, LIST_MESSAGES_LIMITS));
+        let search = SearchQuery { words, from, to };
+        let binding = search_binding(account, chat, &search);
+        let after = violations
+            .check(decode_search_cursor(page_token, &binding))
+            .flatten();
+        violations.finish()?;
+        let page = self
+            .chats
+            .search_messages(
+                caller,
+                account.expect("validated"),
+                chat,
+                search,
+                after,
+                limit.unwrap_or_default(),
+            )
+            .await?;
+        Ok(Response::new(pb::SearchMessagesResponse {
+            messages: page.messages.into_iter().map(pb::Message::from).collect(),
+            next_page_token: page
+                .next
+                .map(|cursor| encode_search_cursor(&cursor, &binding))
+                .unwrap_or_default(),
+        }))
     }
 
     async fn send_message(

@@ -481,6 +481,64 @@ pub struct MessagePage {
     pub total_count: i32,
 }
 
+/// MAX_SEARCH_QUERY is the longest SearchMessages query, in characters.
+pub const MAX_SEARCH_QUERY: usize = 256;
+
+/// search_words splits a search query the way Telegram matches it:
+/// lowercase runs of letters and digits, each matching the words of a
+/// message it starts. Nothing else of the query survives, so a word can
+/// be handed to a full-text engine as it is.
+pub fn search_words(query: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for word in query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+    {
+        if !words.contains(&word) {
+            words.push(word);
+        }
+    }
+    words
+}
+
+/// SearchQuery is what SearchMessages looks for: messages whose text has a
+/// word starting with each of `words`, sent in `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SearchQuery {
+    /// The query's words (see [`search_words`]); never empty.
+    pub words: Vec<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// SearchCursor is where a search page ends, in its order: newest first,
+/// then by chat and message id, descending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchCursor {
+    pub sent_at: DateTime<Utc>,
+    pub chat_id: i64,
+    pub message_id: i64,
+}
+
+impl SearchCursor {
+    pub fn of(message: &Message) -> Self {
+        Self {
+            sent_at: message.sent_at,
+            chat_id: message.chat_id,
+            message_id: message.message_id,
+        }
+    }
+}
+
+/// SearchPage is one page of search hits.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub messages: Vec<Message>,
+    /// Set when more hits follow.
+    pub next: Option<SearchCursor>,
+}
+
 /// History is what Telegram answered for a history request.
 #[derive(Debug, Clone)]
 pub struct History {

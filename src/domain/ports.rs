@@ -465,6 +465,18 @@ pub trait ChatStore: Send + Sync + 'static {
         time: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError>;
 
+    /// search_messages finds stored messages of the account (or of one of
+    /// its chats) matching `query`, newest first, after `after`.
+    async fn search_messages(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: Option<i64>,
+        query: &crate::domain::chat::SearchQuery,
+        after: Option<crate::domain::chat::SearchCursor>,
+        limit: u32,
+    ) -> Result<crate::domain::chat::SearchPage, StoreError>;
+
     /// get_message is one stored message.
     async fn get_message(
         &self,
@@ -580,6 +592,18 @@ pub trait TelegramChats: Send + Sync + 'static {
         text: &str,
         entities: &[crate::domain::chat::Entity],
     ) -> Result<Option<crate::domain::chat::Edited>, crate::domain::Error>;
+
+    /// search asks Telegram for up to `limit` messages matching `query`: in
+    /// one chat with ids below `max_id` (0: all), or in every chat of the
+    /// account (`chat` none), newest first.
+    async fn search(
+        &self,
+        account: AccountId,
+        chat: Option<&ChatProfile>,
+        query: &crate::domain::chat::SearchQuery,
+        max_id: i64,
+        limit: u32,
+    ) -> Result<crate::domain::chat::History, crate::domain::Error>;
 
     /// contacts reads the account's whole contact list, caching the users'
     /// access hashes in the session.

@@ -27,8 +27,8 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::chat::{
     Change, Chat, ChatCursor, ChatFilter, ChatKind, ChatPage, ChatProfile, Entity,
-    HistoryDirection, MAX_CAPTION, MAX_TEXT, Message, MessagePage, TextEdit, TypingAction,
-    utf16_len,
+    HistoryDirection, MAX_CAPTION, MAX_TEXT, Message, MessagePage, SearchCursor, SearchPage,
+    SearchQuery, TextEdit, TypingAction, utf16_len,
 };
 use crate::domain::error::FieldViolation;
 use crate::domain::ports::{
@@ -517,6 +517,110 @@ impl Chats {
         self.retire(&account.tenant, account.id, &touched.chats)
             .await;
         self.known_chat(&account.tenant, account.id, chat_id).await
+    }
+
+    /// search_messages finds messages of the account, or of one chat,
+    /// newest first. The first page also asks Telegram, for the history
+    /// the store lacks, and stores its hits: every page is then read from
+    /// the store, so pages neither repeat nor skip a hit.
+    pub async fn search_messages(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        chat_id: Option<i64>,
+        query: SearchQuery,
+        after: Option<SearchCursor>,
+        limit: u32,
+    ) -> Result<SearchPage, Error> {
+        require(caller, Scope::MessagesRead)?;
+        let tenant = &caller.tenant;
+        let account = self.account(caller, account).await?;
+        let chat = match chat_id {
+            Some(id) => Some(self.known_chat(tenant, account.id, id).await?),
+            None if account.kind == AccountKind::Bot => {
+                return Err(Error::FailedPrecondition {
+                    reason: "BOTS_UNSUPPORTED",
+                    message: "Telegram does not let bots search all their chats".into(),
+                });
+            }
+            None => None,
+        };
+        // Telegram does not let bots search; they have what they saw.
+        if after.is_none() && account.kind != AccountKind::Bot {
+            self.search_telegram(&account, chat.as_ref(), &query)
+                .await?;
+        }
+        Ok(self
+            .store
+            .search_messages(tenant, account.id, chat_id, &query, after, limit)
+            .await?)
+    }
+
+    /// search_telegram stores Telegram's hits for a search: in one chat,
+    /// those below its stored suffix (the rest is stored already); in the
+    /// whole account, the newest [`HISTORY_BATCH`].
+    async fn search_telegram(
+        &self,
+        account: &Account,
+        chat: Option<&Chat>,
+        query: &SearchQuery,
+    ) -> Result<(), Error> {
+        if let Some(chat) = chat {
+            let coverage = self
+                .store
+                .coverage(account.id, chat.profile.chat_id)
+                .await?;
+            if coverage.complete {
+                return Ok(());
+            }
+            account.require_authorized()?;
+            let found = self
+                .telegram
+                .search(
+                    account.id,
+                    Some(&chat.profile),
+                    query,
+                    coverage.floor.unwrap_or(0),
+                    HISTORY_BATCH,
+                )
+                .await?;
+            return self
+                .store_history(account, chat, &found.messages, &found.chats, coverage)
+                .await;
+        }
+        account.require_authorized()?;
+        let found = self
+            .telegram
+            .search(account.id, None, query, 0, HISTORY_BATCH)
+            .await?;
+        let mut chats: Vec<i64> = found.messages.iter().map(|m| m.chat_id).collect();
+        chats.sort_unstable();
+        chats.dedup();
+        for chat_id in &chats {
+            let coverage = match self.store.coverage(account.id, *chat_id).await {
+                Ok(coverage) => coverage,
+                Err(StoreError::NotFound { .. }) => HistoryCoverage::default(),
+                Err(err) => return Err(err.into()),
+            };
+            let hits: Vec<Message> = found
+                .messages
+                .iter()
+                .filter(|m| m.chat_id == *chat_id)
+                .cloned()
+                .collect();
+            self.store
+                .store_history(
+                    &account.tenant,
+                    account.id,
+                    *chat_id,
+                    &hits,
+                    &found.chats,
+                    coverage,
+                )
+                .await?;
+        }
+        self.retire(&account.tenant, account.id, &chats).await;
+        Ok(())
     }
 
     /// writable_chat is what every write to a chat checks first: the

@@ -19,7 +19,8 @@ use super::entities::{accounts, chats, messages};
 use super::{Store, StoreResultExt};
 use crate::domain::chat::{
     CHANNEL_ID_OFFSET, Change, Chat, ChatCursor, ChatFilter, ChatKind, ChatPage, ChatProfile,
-    Dialog, HistoryDirection, Message, MessageState, Touched,
+    Dialog, HistoryDirection, Message, MessageState, SearchCursor, SearchPage, SearchQuery,
+    Touched,
 };
 use crate::domain::ports::{ChatStore, HistoryCoverage, StoreError};
 use crate::domain::{AccountId, TenantId};
@@ -869,6 +870,82 @@ impl ChatStore for Store {
             .await
             .store_err(MESSAGE)?
             .map(|m| m.message_id))
+    }
+
+    async fn search_messages(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: Option<i64>,
+        query: &SearchQuery,
+        after: Option<SearchCursor>,
+        limit: u32,
+    ) -> Result<SearchPage, StoreError> {
+        use messages::Column::{MessageId, PeerId, SentAt};
+        // Each word matches the words it starts; the words are letters and
+        // digits only (`search_words`), and travel as bound values.
+        let matched = match self.connection().get_database_backend() {
+            DbBackend::Postgres => {
+                let tsquery: Vec<String> = query.words.iter().map(|w| format!("{w}:*")).collect();
+                Expr::cust_with_values(
+                    "messages.text_search @@ to_tsquery('simple', $1)",
+                    [tsquery.join(" & ")],
+                )
+            }
+            _ => {
+                let fts: Vec<String> = query.words.iter().map(|w| format!("\"{w}\"*")).collect();
+                Expr::cust_with_values(
+                    "messages.rowid IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)",
+                    [fts.join(" ")],
+                )
+            }
+        };
+        let mut found = messages::Entity::find()
+            .filter(messages::Column::TenantId.eq(tenant.as_str()))
+            .filter(messages::Column::AccountId.eq(account.to_string()))
+            .filter(matched);
+        if let Some(chat) = chat_id {
+            found = found.filter(PeerId.eq(chat));
+        }
+        if let Some(from) = query.from {
+            found = found.filter(SentAt.gte(from));
+        }
+        if let Some(to) = query.to {
+            found = found.filter(SentAt.lt(to));
+        }
+        if let Some(after) = after {
+            found = found.filter(
+                Condition::any()
+                    .add(SentAt.lt(after.sent_at))
+                    .add(
+                        Condition::all()
+                            .add(SentAt.eq(after.sent_at))
+                            .add(PeerId.lt(after.chat_id)),
+                    )
+                    .add(
+                        Condition::all()
+                            .add(SentAt.eq(after.sent_at))
+                            .add(PeerId.eq(after.chat_id))
+                            .add(MessageId.lt(after.message_id)),
+                    ),
+            );
+        }
+        let rows = found
+            .order_by_desc(SentAt)
+            .order_by_desc(PeerId)
+            .order_by_desc(MessageId)
+            .limit(u64::from(limit) + 1)
+            .all(self.connection())
+            .await
+            .store_err(MESSAGE)?;
+        let more = rows.len() > limit as usize;
+        let messages = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = messages.last().filter(|_| more).map(SearchCursor::of);
+        Ok(SearchPage { messages, next })
     }
 
     async fn get_message(

@@ -18,7 +18,7 @@ use super::connection::Link;
 use super::convert;
 use super::send;
 use crate::domain::chat::{
-    ChatKind, ChatProfile, Contact, Dialog, Edited, Entity, History, TypingAction,
+    ChatKind, ChatProfile, Contact, Dialog, Edited, Entity, History, SearchQuery, TypingAction,
 };
 use crate::domain::ports::TelegramChats;
 use crate::domain::{self, AccountId};
@@ -520,6 +520,67 @@ impl TelegramChats for Telegram {
         })
         .await
     }
+
+    async fn search(
+        &self,
+        account: AccountId,
+        chat: Option<&ChatProfile>,
+        query: &SearchQuery,
+        max_id: i64,
+        limit: u32,
+    ) -> Result<History, domain::Error> {
+        let q = query.words.join(" ");
+        let date = |time: Option<DateTime<Utc>>| {
+            time.map_or(0, |t| i32::try_from(t.timestamp()).unwrap_or(i32::MAX))
+        };
+        // Telegram's max_date is inclusive; the query's `to` is not.
+        let (min_date, max_date) = (date(query.from), date(query.to).saturating_sub(1).max(0));
+        let limit = i32::try_from(limit).unwrap_or(100);
+        self.with(account, async |link| {
+            let answer = match chat {
+                Some(chat) => {
+                    link.invoke(&tl::functions::messages::Search {
+                        peer: input_peer(link, chat).await?,
+                        q: q.clone(),
+                        from_id: None,
+                        saved_peer_id: None,
+                        saved_reaction: None,
+                        top_msg_id: None,
+                        filter: tl::enums::MessagesFilter::InputMessagesFilterEmpty,
+                        min_date,
+                        max_date,
+                        offset_id: 0,
+                        add_offset: 0,
+                        limit,
+                        max_id: i32::try_from(max_id).unwrap_or(i32::MAX),
+                        min_id: 0,
+                        hash: 0,
+                    })
+                    .await?
+                }
+                None => {
+                    link.invoke(&tl::functions::messages::SearchGlobal {
+                        broadcasts_only: false,
+                        groups_only: false,
+                        users_only: false,
+                        folder_id: None,
+                        community: None,
+                        q: q.clone(),
+                        filter: tl::enums::MessagesFilter::InputMessagesFilterEmpty,
+                        min_date,
+                        max_date,
+                        offset_rate: 0,
+                        offset_peer: tl::enums::InputPeer::Empty,
+                        offset_id: 0,
+                        limit,
+                    })
+                    .await?
+                }
+            };
+            into_history(link, account, answer).await
+        })
+        .await
+    }
 }
 
 /// own_id is the account's own user id, the sender of its outgoing private
@@ -584,6 +645,16 @@ async fn get_history(
             hash: 0,
         })
         .await?;
+    into_history(link, account, answer).await
+}
+
+/// into_history reads a messages answer (history, search), caching its
+/// peers and naming the account's own outgoing messages' sender.
+async fn into_history(
+    link: &Link,
+    account: AccountId,
+    answer: tl::enums::messages::Messages,
+) -> Result<History, Error> {
     let (messages, chats, users, count) = match answer {
         tl::enums::messages::Messages::Messages(m) => {
             let count = m.messages.len() as i32;

@@ -14,6 +14,7 @@ mod db;
 mod faults;
 mod messaging;
 mod sandbox_shared;
+mod searching;
 mod sending;
 mod server;
 mod spine;

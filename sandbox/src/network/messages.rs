@@ -1213,12 +1213,15 @@ impl State {
     }
 
     pub(super) fn search(&self, user_id: i64, query: &SearchQuery) -> Result<Vec<Message>> {
-        let needle = query.text.to_lowercase();
+        let needles = words(&query.text);
         let matches = |m: &Message| {
+            let text = words(&m.text);
             m.action.is_none()
                 && query.min_date.is_none_or(|d| m.date >= d)
                 && query.max_date.is_none_or(|d| m.date <= d)
-                && (needle.is_empty() || m.text.to_lowercase().contains(&needle))
+                && needles
+                    .iter()
+                    .all(|needle| text.iter().any(|word| word.starts_with(needle.as_str())))
         };
         let mut found: Vec<Message> = match query.peer {
             Some(peer) => self
@@ -1368,4 +1371,14 @@ fn split_updates(slice: &[LoggedUpdate]) -> (Vec<Message>, Vec<Update>) {
         }
     }
     (new_messages, other_updates)
+}
+
+/// words splits a text the way Telegram's search matches it: lowercase
+/// runs of letters and digits. A query matches a message when each of its
+/// words starts a word of the message.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }

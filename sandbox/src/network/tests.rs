@@ -893,7 +893,7 @@ fn history_follows_get_history_offsets() {
 }
 
 #[test]
-fn search_matches_text_case_insensitively_within_dates() {
+fn search_matches_words_and_prefixes_case_insensitively_within_dates() {
     let (net, clock) = network();
     let alice = user(&net, "9996610001", "Alice");
     let bob = user(&net, "9996610002", "Bob");
@@ -942,6 +942,24 @@ fn search_matches_text_case_insensitively_within_dates() {
         .unwrap();
     assert_eq!(early[0].text, "Invoice #1");
     assert_eq!(early.len(), 1);
+    // Words and word prefixes match, as in Telegram; the inside of a word
+    // does not, and every word of the query must match.
+    let hits = |q: &str| {
+        net.search(
+            alice.id,
+            &SearchQuery {
+                text: q.into(),
+                limit: 10,
+                ..SearchQuery::default()
+            },
+        )
+        .unwrap()
+        .len()
+    };
+    assert_eq!(hits("INV"), 2);
+    assert_eq!(hits("voice"), 0);
+    assert_eq!(hits("your inv"), 1);
+    assert_eq!(hits("your lunch"), 0);
 }
 
 #[test]
