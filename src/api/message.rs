@@ -1,8 +1,8 @@
 //! MessageService: reading history (ListMessages, GetMessage) and
 //! searching it (SearchMessages), sending text through the outbox
-//! (SendMessage), EditMessage, DeleteMessages, MarkRead and SetTyping.
-//! ForwardMessages, and SendMessage with media or a schedule, answer
-//! NOT_IMPLEMENTED_YET until they land.
+//! (SendMessage) and ForwardMessages, EditMessage, DeleteMessages, MarkRead
+//! and SetTyping. SendMessage with media or a schedule answers
+//! NOT_IMPLEMENTED_YET until it lands.
 
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::list_messages_request::Anchor as WireAnchor;
@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 use super::account::account_id;
 use super::chat::chat_id;
 use super::page::{self, Limits};
-use super::{Violations, caller, not_implemented};
+use super::{Violations, caller};
 use crate::domain::chat::{
     Entity, EntityKind, MAX_SEARCH_QUERY, MAX_TEXT, SearchCursor, SearchQuery, TextEdit,
     TypingAction, search_words, utf16_len,
@@ -21,7 +21,7 @@ use crate::domain::login::RequestId;
 use crate::domain::outbox::OutgoingText;
 use crate::domain::{AccountId, Error};
 use crate::service::chats::Anchor;
-use crate::service::outbox::SendText;
+use crate::service::outbox::{Forward, SendText};
 use crate::service::{Chats, Outbox};
 use crate::telegram::send::{Markup, parse_markup};
 
@@ -588,7 +588,42 @@ impl MessageService for MessageApi {
         &self,
         request: Request<pb::ForwardMessagesRequest>,
     ) -> Result<Response<pb::ForwardMessagesResponse>, Status> {
-        not_implemented(&request, "ForwardMessages")
+        let caller = caller(&request)?;
+        let pb::ForwardMessagesRequest {
+            account_id: account,
+            from_chat_id,
+            message_ids,
+            to_chat_id,
+            request_id,
+        } = request.get_ref();
+        let mut violations = Violations::default();
+        let account = violations.check(account_id("account_id", account));
+        let from_chat_id = chat_id("from_chat_id", *from_chat_id, &mut violations);
+        let to_chat_id = chat_id("to_chat_id", *to_chat_id, &mut violations);
+        message_id_list("message_ids", message_ids, &mut violations);
+        let mut unique = std::collections::HashSet::new();
+        if message_ids.iter().any(|id| !unique.insert(id)) {
+            violations.add("message_ids", "must not repeat an id");
+        }
+        let request_id = match RequestId::parse(request_id) {
+            Ok(id) => Some(id),
+            Err(why) => {
+                violations.add("request_id", why);
+                None
+            }
+        };
+        violations.finish()?;
+        let forward = Forward {
+            account: account.expect("validated"),
+            from_chat_id,
+            message_ids: message_ids.clone(),
+            to_chat_id,
+            request_id: request_id.expect("validated"),
+        };
+        let messages = self.outbox.forward_messages(caller, forward).await?;
+        Ok(Response::new(pb::ForwardMessagesResponse {
+            messages: messages.into_iter().map(pb::Message::from).collect(),
+        }))
     }
 
     async fn mark_read(

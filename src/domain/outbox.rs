@@ -1,7 +1,11 @@
-//! The outbox: the durable send queue behind SendMessage. A row is written
+//! The outbox: the durable send queue behind SendMessage and
+//! ForwardMessages. A row is written
 //! before anything is sent, carries the random_id Telegram deduplicates
 //! sends by, and ends SENT (with the message id) or FAILED (with
 //! Telegram's reason); until then it is PENDING and retried.
+//!
+//! A forward's messages each need a random_id: they are the row's counted
+//! up ([`forward_random_ids`]).
 
 use std::time::Duration;
 
@@ -18,6 +22,36 @@ pub struct OutgoingText {
     pub entities: Vec<Entity>,
     pub reply_to: Option<i64>,
     pub silent: bool,
+}
+
+/// OutgoingForward is what a queued forward sends: messages of another
+/// chat of the account, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingForward {
+    pub from_chat_id: i64,
+    pub message_ids: Vec<i64>,
+}
+
+/// Outgoing is what an outbox row sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    Text(OutgoingText),
+    Forward(OutgoingForward),
+}
+
+/// forward_random_ids are the random_ids of a forward's messages: the
+/// row's, counted up (never 0), one per message in order, so a resend
+/// after a crash names every message as the first attempt did.
+pub fn forward_random_ids(random_id: i64, count: usize) -> Vec<i64> {
+    let mut ids = Vec::with_capacity(count);
+    let mut next = random_id;
+    while ids.len() < count {
+        if next != 0 {
+            ids.push(next);
+        }
+        next = next.wrapping_add(1);
+    }
+    ids
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,14 +88,16 @@ pub struct OutboxItem {
     /// What Telegram deduplicates the send by: a retry after a crash sends
     /// the same random_id and gets the first message back.
     pub random_id: i64,
-    pub payload: OutgoingText,
+    pub payload: Outgoing,
     pub state: OutboxState,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
     /// Telegram's error name (or ours) when FAILED; the last transient
     /// error while PENDING.
     pub last_error: Option<String>,
-    pub message_id: Option<i64>,
+    /// The sent messages' ids (one for a text, one per forwarded message),
+    /// once Telegram has them.
+    pub message_ids: Vec<i64>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -84,4 +120,16 @@ pub enum SendError {
     /// Telegram refused this message for good (its error name).
     #[error("refused: {0}")]
     Refused(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forward_random_ids_are_distinct_and_never_zero() {
+        assert_eq!(forward_random_ids(7, 3), [7, 8, 9]);
+        assert_eq!(forward_random_ids(-2, 3), [-2, -1, 1]);
+        assert_eq!(forward_random_ids(i64::MAX, 2), [i64::MAX, i64::MIN]);
+    }
 }

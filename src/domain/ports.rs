@@ -663,6 +663,9 @@ pub struct Enqueued {
     pub created: bool,
 }
 
+/// FLOOD_WAIT is the last error of outbox rows a FLOOD_WAIT paused.
+pub const FLOOD_WAIT: &str = "FLOOD_WAIT";
+
 /// OutboxStore keeps the send queue. The dispatcher is the only writer of
 /// a row after it is enqueued, and it sends an account's rows one at a time.
 #[async_trait]
@@ -689,10 +692,10 @@ pub trait OutboxStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<crate::domain::outbox::OutboxItem>, StoreError>;
 
-    /// mark_sent records the send: the row becomes SENT with the message
-    /// id, and the message is stored (with the row's request id), in one
+    /// mark_sent records the send: the row becomes SENT with the messages'
+    /// ids, and the messages are stored (with the row's request id), in one
     /// transaction.
-    async fn mark_sent(&self, id: &str, message: &Message) -> Result<(), StoreError>;
+    async fn mark_sent(&self, id: &str, messages: &[Message]) -> Result<(), StoreError>;
 
     /// mark_failed ends the row FAILED with a reason.
     async fn mark_failed(&self, id: &str, reason: &str) -> Result<(), StoreError>;
@@ -702,7 +705,8 @@ pub trait OutboxStore: Send + Sync + 'static {
     -> Result<(), StoreError>;
 
     /// pause_account moves every pending row of the account to `until` at
-    /// the earliest (a FLOOD_WAIT pauses the whole queue).
+    /// the earliest (a FLOOD_WAIT pauses the whole queue), their last error
+    /// becoming [`FLOOD_WAIT`].
     async fn pause_account(
         &self,
         account: AccountId,
@@ -723,4 +727,15 @@ pub trait TelegramSender: Send + Sync + 'static {
         random_id: i64,
         text: &crate::domain::outbox::OutgoingText,
     ) -> Result<crate::domain::outbox::Sent, crate::domain::outbox::SendError>;
+
+    /// forward forwards messages of `from` to `to`, each with its
+    /// random_id; returns the new messages, in the order sent.
+    async fn forward(
+        &self,
+        account: AccountId,
+        from: &ChatProfile,
+        to: &ChatProfile,
+        message_ids: &[i64],
+        random_ids: &[i64],
+    ) -> Result<Vec<Message>, crate::domain::outbox::SendError>;
 }

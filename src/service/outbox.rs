@@ -1,4 +1,4 @@
-//! SendMessage and the durable send queue (DESIGN.md §4).
+//! SendMessage, ForwardMessages and the durable send queue (DESIGN.md §4).
 //!
 //! SendMessage validates, writes an outbox row (unique per tenant and
 //! `request_id`: a retry finds the first row and sends nothing new), nudges
@@ -27,8 +27,11 @@ use tokio::time::Instant;
 
 use crate::domain::chat::{Message, MessageState};
 use crate::domain::login::RequestId;
-use crate::domain::outbox::{OutboxItem, OutboxState, OutgoingText, SendError};
-use crate::domain::ports::{AccountStore, OutboxStore, StoreError, TelegramSender};
+use crate::domain::outbox::{
+    OutboxItem, OutboxState, Outgoing, OutgoingForward, OutgoingText, SendError, Sent,
+    forward_random_ids,
+};
+use crate::domain::ports::{AccountStore, FLOOD_WAIT, OutboxStore, StoreError, TelegramSender};
 use crate::domain::{AccountId, Caller, Error};
 use crate::telemetry::Metrics;
 
@@ -61,6 +64,16 @@ impl Default for OutboxOptions {
             max_attempts: 20,
         }
     }
+}
+
+/// Forward is a validated ForwardMessages.
+#[derive(Debug, Clone)]
+pub struct Forward {
+    pub account: AccountId,
+    pub from_chat_id: i64,
+    pub message_ids: Vec<i64>,
+    pub to_chat_id: i64,
+    pub request_id: RequestId,
 }
 
 /// SendText is a validated SendMessage.
@@ -153,29 +166,121 @@ impl Outbox {
             request_id: send.request_id.as_str().to_owned(),
             chat_id: send.chat_id,
             random_id: random_id(),
-            payload: send.text.clone(),
+            payload: Outgoing::Text(send.text.clone()),
             state: OutboxState::Pending,
             attempts: 0,
             next_attempt_at: now,
             last_error: None,
-            message_id: None,
+            message_ids: Vec::new(),
             created_at: now,
         };
-        let queued = inner.store.enqueue(&item).await?;
-        let item = queued.item;
-        // A retry must be the same message; anything else reusing the id
-        // is refused, and nothing is written.
-        if !queued.created
-            && (item.account_id != account.id
-                || item.chat_id != send.chat_id
-                || item.payload != send.text)
-        {
-            return Err(reused());
-        }
-        inner.nudge.notify_one();
+        let item = self.enqueue(item).await?;
         let item = self.await_outcome(item).await?;
         self.message_of(caller, item, account.telegram_user_id)
             .await
+    }
+
+    /// enqueue writes a row, or finds the one its request id wrote: a
+    /// retry must be the same send; anything else reusing the id is
+    /// refused, and nothing is written.
+    async fn enqueue(&self, item: OutboxItem) -> Result<OutboxItem, Error> {
+        let queued = self.inner.store.enqueue(&item).await?;
+        let stored = queued.item;
+        if !queued.created
+            && (stored.account_id != item.account_id
+                || stored.chat_id != item.chat_id
+                || stored.payload != item.payload)
+        {
+            return Err(reused());
+        }
+        self.inner.nudge.notify_one();
+        Ok(stored)
+    }
+
+    /// forward_messages queues a forward and waits for Telegram: the new
+    /// messages, in order. A forward still queued when the wait ends
+    /// (FLOOD_WAIT, Telegram unreachable) fails the call, but stays queued
+    /// and goes out later: the same request_id then returns its messages.
+    pub async fn forward_messages(
+        &self,
+        caller: &Caller,
+        forward: Forward,
+    ) -> Result<Vec<Message>, Error> {
+        let inner = &self.inner;
+        let tenant = &caller.tenant;
+        let (account, _) = inner
+            .chats
+            .writable_chat(caller, forward.account, forward.to_chat_id)
+            .await?;
+        inner
+            .chats
+            .known_chat(tenant, account.id, forward.from_chat_id)
+            .await
+            .map_err(|err| match err {
+                Error::NotFound { .. } => Error::NotFound {
+                    resource: "from_chat_id",
+                },
+                other => other,
+            })?;
+        for id in &forward.message_ids {
+            inner
+                .chats
+                .message(tenant, account.id, forward.from_chat_id, *id)
+                .await?;
+        }
+        let now = Utc::now();
+        let item = OutboxItem {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant: tenant.clone(),
+            account_id: account.id,
+            request_id: forward.request_id.as_str().to_owned(),
+            chat_id: forward.to_chat_id,
+            random_id: random_id(),
+            payload: Outgoing::Forward(OutgoingForward {
+                from_chat_id: forward.from_chat_id,
+                message_ids: forward.message_ids.clone(),
+            }),
+            state: OutboxState::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            message_ids: Vec::new(),
+            created_at: now,
+        };
+        let item = self.enqueue(item).await?;
+        let item = self.await_outcome(item).await?;
+        match item.state {
+            OutboxState::Sent => {
+                let mut messages = Vec::with_capacity(item.message_ids.len());
+                for id in &item.message_ids {
+                    match inner
+                        .chats
+                        .message(tenant, account.id, item.chat_id, *id)
+                        .await
+                    {
+                        Ok(message) => messages.push(message),
+                        // Deleted since it was forwarded.
+                        Err(Error::NotFound { .. }) => {}
+                        Err(other) => return Err(other),
+                    }
+                }
+                Ok(messages)
+            }
+            OutboxState::Failed => Err(refusal(item.last_error.as_deref().unwrap_or_default())),
+            OutboxState::Pending => {
+                let wait = (item.next_attempt_at - Utc::now())
+                    .to_std()
+                    .unwrap_or_default();
+                if item.last_error.as_deref() == Some(FLOOD_WAIT) && !wait.is_zero() {
+                    Err(Error::FloodWait { retry_after: wait })
+                } else {
+                    Err(Error::Unavailable(
+                        "telegram (the forward stays queued: retry with the same request_id)"
+                            .into(),
+                    ))
+                }
+            }
+        }
     }
 
     /// await_outcome re-reads the row until it is no longer pending or the
@@ -199,7 +304,7 @@ impl Outbox {
         item: OutboxItem,
         sender: Option<i64>,
     ) -> Result<Message, Error> {
-        if let (OutboxState::Sent, Some(id)) = (item.state, item.message_id) {
+        if let (OutboxState::Sent, Some(id)) = (item.state, item.message_ids.first().copied()) {
             match self
                 .inner
                 .chats
@@ -217,16 +322,22 @@ impl Outbox {
             OutboxState::Failed => MessageState::Failed,
             OutboxState::Sent => MessageState::Sent,
         };
+        let Outgoing::Text(text) = item.payload else {
+            return Err(Error::Internal(format!(
+                "outbox row {} is not a text",
+                item.id
+            )));
+        };
         Ok(Message {
             account_id: item.account_id,
             chat_id: item.chat_id,
-            message_id: item.message_id.unwrap_or(0),
+            message_id: item.message_ids.first().copied().unwrap_or(0),
             sender_id: sender,
             outgoing: true,
-            text: item.payload.text,
-            entities: item.payload.entities,
+            text: text.text,
+            entities: text.entities,
             media: None,
-            reply_to: item.payload.reply_to,
+            reply_to: text.reply_to,
             forward: None,
             grouped_id: None,
             action: None,
@@ -346,15 +457,46 @@ impl Outbox {
             }
             Err(other) => return Err(other),
         };
-        let outcome = inner
-            .telegram
-            .send_text(
-                item.account_id,
-                &chat.profile,
-                item.random_id,
-                &item.payload,
-            )
-            .await;
+        let outcome = match &item.payload {
+            Outgoing::Text(text) => inner
+                .telegram
+                .send_text(item.account_id, &chat.profile, item.random_id, text)
+                .await
+                .map(|sent| vec![sent_text(item, text, sent, sender)]),
+            Outgoing::Forward(forward) => {
+                let from = match inner
+                    .chats
+                    .known_chat(&item.tenant, item.account_id, forward.from_chat_id)
+                    .await
+                {
+                    Ok(from) => from,
+                    Err(Error::NotFound { .. }) => {
+                        inner.store.mark_failed(&item.id, "CHAT_NOT_FOUND").await?;
+                        return Ok(true);
+                    }
+                    Err(other) => return Err(other),
+                };
+                let random_ids = forward_random_ids(item.random_id, forward.message_ids.len());
+                inner
+                    .telegram
+                    .forward(
+                        item.account_id,
+                        &from.profile,
+                        &chat.profile,
+                        &forward.message_ids,
+                        &random_ids,
+                    )
+                    .await
+                    .map(|sent| {
+                        sent.into_iter()
+                            .map(|message| Message {
+                                request_id: Some(item.request_id.clone()),
+                                ..message
+                            })
+                            .collect()
+                    })
+            }
+        };
         let label = match &outcome {
             Ok(_) => "sent",
             Err(SendError::FloodWait(_)) => "flood_wait",
@@ -363,28 +505,8 @@ impl Outbox {
         };
         inner.metrics.outbox_sends.with_label_values(&[label]).inc();
         match outcome {
-            Ok(sent) => {
-                let message = Message {
-                    account_id: item.account_id,
-                    chat_id: item.chat_id,
-                    message_id: sent.message_id,
-                    sender_id: sender,
-                    outgoing: true,
-                    text: item.payload.text.clone(),
-                    entities: item.payload.entities.clone(),
-                    media: None,
-                    reply_to: item.payload.reply_to,
-                    forward: None,
-                    grouped_id: None,
-                    action: None,
-                    sent_at: sent.date,
-                    edited_at: None,
-                    views: None,
-                    state: MessageState::Sent,
-                    request_id: Some(item.request_id.clone()),
-                    error_reason: None,
-                };
-                inner.store.mark_sent(&item.id, &message).await?;
+            Ok(messages) => {
+                inner.store.mark_sent(&item.id, &messages).await?;
                 inner
                     .chats
                     .retire(&item.tenant, item.account_id, &[item.chat_id])
@@ -418,6 +540,51 @@ impl Outbox {
                 Ok(false)
             }
         }
+    }
+}
+
+/// sent_text is the message a text row became.
+fn sent_text(item: &OutboxItem, text: &OutgoingText, sent: Sent, sender: Option<i64>) -> Message {
+    Message {
+        account_id: item.account_id,
+        chat_id: item.chat_id,
+        message_id: sent.message_id,
+        sender_id: sender,
+        outgoing: true,
+        text: text.text.clone(),
+        entities: text.entities.clone(),
+        media: None,
+        reply_to: text.reply_to,
+        forward: None,
+        grouped_id: None,
+        action: None,
+        sent_at: sent.date,
+        edited_at: None,
+        views: None,
+        state: MessageState::Sent,
+        request_id: Some(item.request_id.clone()),
+        error_reason: None,
+    }
+}
+
+/// refusal is what a forward Telegram refused for good tells the caller.
+fn refusal(reason: &str) -> Error {
+    match reason {
+        "CHAT_WRITE_FORBIDDEN"
+        | "CHAT_ADMIN_REQUIRED"
+        | "USER_BANNED_IN_CHANNEL"
+        | "CHAT_RESTRICTED"
+        | "CHAT_SEND_PLAIN_FORBIDDEN" => Error::FailedPrecondition {
+            reason: "CHAT_WRITE_FORBIDDEN",
+            message: format!("telegram does not let the account write to the chat ({reason})"),
+        },
+        "MESSAGE_ID_INVALID" => Error::NotFound {
+            resource: "message",
+        },
+        _ => Error::FailedPrecondition {
+            reason: "FAILED_PRECONDITION",
+            message: format!("telegram refused the forward ({reason})"),
+        },
     }
 }
 

@@ -1,5 +1,7 @@
 //! `OutboxStore` on the `outbox` table. Rows are unique per (tenant,
-//! request_id): a retried SendMessage finds its row. After enqueue only the
+//! request_id): a retried SendMessage or ForwardMessages finds its row.
+//! `kind` says what `payload` holds (a text, a forward); a sent row keeps
+//! its messages' ids in `result` (the first also in `message_id`). After enqueue only the
 //! dispatcher writes a row; `mark_sent` stores the message in the same
 //! transaction, so a sent row always has its message.
 
@@ -15,12 +17,19 @@ use super::chats::{apply_change, lock_account};
 use super::entities::{accounts, outbox};
 use super::{Store, StoreResultExt};
 use crate::domain::chat::{Change, Message, Touched};
-use crate::domain::outbox::{OutboxItem, OutboxState, OutgoingText};
-use crate::domain::ports::{Enqueued, OutboxStore, StoreError};
+use crate::domain::outbox::{OutboxItem, OutboxState, Outgoing, OutgoingForward, OutgoingText};
+use crate::domain::ports::{Enqueued, FLOOD_WAIT, OutboxStore, StoreError};
 use crate::domain::{AccountId, AccountState, TenantId};
 
 const RESOURCE: &str = "outbox item";
 const KIND_TEXT: &str = "text";
+const KIND_FORWARD: &str = "forward";
+
+/// SentIds is a sent row's `result`: the new messages' ids, in order.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SentIds {
+    message_ids: Vec<i64>,
+}
 
 fn item_from_row(row: outbox::Model) -> Result<OutboxItem, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("outbox {}: {what}", row.id));
@@ -30,13 +39,26 @@ fn item_from_row(row: outbox::Model) -> Result<OutboxItem, StoreError> {
         request_id: row.request_id.clone(),
         chat_id: row.peer_id.ok_or_else(|| corrupt("chat id"))?,
         random_id: row.random_id.ok_or_else(|| corrupt("random id"))?,
-        payload: serde_json::from_str::<OutgoingText>(&row.payload)
-            .map_err(|err| corrupt(&err.to_string()))?,
+        payload: match row.kind.as_str() {
+            KIND_TEXT => serde_json::from_str::<OutgoingText>(&row.payload).map(Outgoing::Text),
+            KIND_FORWARD => {
+                serde_json::from_str::<OutgoingForward>(&row.payload).map(Outgoing::Forward)
+            }
+            other => return Err(corrupt(&format!("kind {other}"))),
+        }
+        .map_err(|err| corrupt(&err.to_string()))?,
         state: OutboxState::parse(&row.state).ok_or_else(|| corrupt("state"))?,
         attempts: row.attempts,
         next_attempt_at: row.next_attempt_at,
         last_error: row.last_error.clone(),
-        message_id: row.message_id,
+        message_ids: match &row.result {
+            Some(result) => {
+                serde_json::from_str::<SentIds>(result)
+                    .map_err(|err| corrupt(&err.to_string()))?
+                    .message_ids
+            }
+            None => row.message_id.into_iter().collect(),
+        },
         created_at: row.created_at,
         id: row.id,
     })
@@ -60,15 +82,20 @@ fn failed_attempt(id: &str, error: &str) -> UpdateMany<outbox::Entity> {
 #[async_trait]
 impl OutboxStore for Store {
     async fn enqueue(&self, item: &OutboxItem) -> Result<Enqueued, StoreError> {
+        let (kind, payload) = match &item.payload {
+            Outgoing::Text(text) => (KIND_TEXT, serde_json::to_string(text)),
+            Outgoing::Forward(forward) => (KIND_FORWARD, serde_json::to_string(forward)),
+        };
+        let payload = payload.expect("payloads serialize");
         let row = outbox::ActiveModel {
             id: Set(item.id.clone()),
             tenant_id: Set(item.tenant.as_str().to_owned()),
             account_id: Set(item.account_id.to_string()),
             request_id: Set(item.request_id.clone()),
-            kind: Set(KIND_TEXT.to_owned()),
+            kind: Set(kind.to_owned()),
             peer_id: Set(Some(item.chat_id)),
             random_id: Set(Some(item.random_id)),
-            payload: Set(serde_json::to_string(&item.payload).expect("payloads serialize")),
+            payload: Set(payload),
             state: Set(item.state.as_str().to_owned()),
             attempts: Set(item.attempts),
             next_attempt_at: Set(item.next_attempt_at),
@@ -135,7 +162,7 @@ impl OutboxStore for Store {
             .collect()
     }
 
-    async fn mark_sent(&self, id: &str, message: &Message) -> Result<(), StoreError> {
+    async fn mark_sent(&self, id: &str, messages: &[Message]) -> Result<(), StoreError> {
         let txn = self.begin_write().await?;
         let row = outbox::Entity::find_by_id(id.to_owned())
             .one(&txn)
@@ -150,22 +177,28 @@ impl OutboxStore for Store {
             .map_err(|_| StoreError::Corrupt(format!("outbox {id}: account id")))?;
         lock_account(&txn, account).await?;
         let now = Utc::now();
-        let change = Change::NewMessage {
-            message: message.clone(),
-            live: true,
-        };
-        apply_change(
-            &txn,
-            &tenant,
-            account,
-            &change,
-            now,
-            &mut Touched::default(),
-        )
-        .await?;
+        for message in messages {
+            let change = Change::NewMessage {
+                message: message.clone(),
+                live: true,
+            };
+            apply_change(
+                &txn,
+                &tenant,
+                account,
+                &change,
+                now,
+                &mut Touched::default(),
+            )
+            .await?;
+        }
+        let message_ids: Vec<i64> = messages.iter().map(|m| m.message_id).collect();
         let mut active: outbox::ActiveModel = row.into();
         active.state = Set(OutboxState::Sent.as_str().to_owned());
-        active.message_id = Set(Some(message.message_id));
+        active.message_id = Set(message_ids.first().copied());
+        active.result = Set(Some(
+            serde_json::to_string(&SentIds { message_ids }).expect("ids serialize"),
+        ));
         active.attempts = Set(active.attempts.as_ref() + 1);
         active.last_error = Set(None);
         active.updated_at = Set(now);
@@ -209,6 +242,7 @@ impl OutboxStore for Store {
     ) -> Result<(), StoreError> {
         outbox::Entity::update_many()
             .col_expr(outbox::Column::NextAttemptAt, Expr::value(until))
+            .col_expr(outbox::Column::LastError, Expr::value(FLOOD_WAIT))
             .filter(outbox::Column::AccountId.eq(account.to_string()))
             .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
             .filter(outbox::Column::NextAttemptAt.lt(until))

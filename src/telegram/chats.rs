@@ -585,7 +585,7 @@ impl TelegramChats for Telegram {
 
 /// own_id is the account's own user id, the sender of its outgoing private
 /// messages (Telegram leaves `from_id` out of those).
-fn own_id(link: &Link) -> Result<Option<i64>, Error> {
+pub(crate) fn own_id(link: &Link) -> Result<Option<i64>, Error> {
     Ok(link
         .session()
         .snapshot()?

@@ -11,11 +11,11 @@ use grammers_tl_types as tl;
 
 use super::Error;
 use super::accounts::Telegram;
-use super::chats::{cached_access_hash, input_peer};
+use super::chats::{cached_access_hash, input_peer, own_id};
 use super::connection::Link;
 use super::convert;
 use crate::domain::AccountId;
-use crate::domain::chat::{ChatProfile, Entity, EntityKind};
+use crate::domain::chat::{ChatProfile, Entity, EntityKind, Message};
 use crate::domain::outbox::{OutgoingText, SendError, Sent};
 use crate::domain::ports::TelegramSender;
 
@@ -248,6 +248,98 @@ impl TelegramSender for Telegram {
         .await
         .map_err(send_error)
     }
+
+    async fn forward(
+        &self,
+        account: AccountId,
+        from: &ChatProfile,
+        to: &ChatProfile,
+        message_ids: &[i64],
+        random_ids: &[i64],
+    ) -> Result<Vec<Message>, SendError> {
+        self.with_raw(account, async |link| {
+            let answer = link
+                .invoke(&tl::functions::messages::ForwardMessages {
+                    silent: false,
+                    background: false,
+                    with_my_score: false,
+                    drop_author: false,
+                    drop_media_captions: false,
+                    noforwards: false,
+                    allow_paid_floodskip: false,
+                    from_ephemeral: false,
+                    from_peer: input_peer(link, from).await?,
+                    id: message_ids
+                        .iter()
+                        .map(|id| i32::try_from(*id).unwrap_or(i32::MAX))
+                        .collect(),
+                    random_id: random_ids.to_vec(),
+                    to_peer: input_peer(link, to).await?,
+                    top_msg_id: None,
+                    reply_to: None,
+                    schedule_date: None,
+                    schedule_repeat_period: None,
+                    send_as: None,
+                    quick_reply_shortcut: None,
+                    effect: None,
+                    video_timestamp: None,
+                    allow_paid_stars: None,
+                    suggested_post: None,
+                })
+                .await?;
+            let sent = forwarded(account, own_id(link)?, &answer, random_ids);
+            if sent.is_empty() {
+                return Err(Error::Client(
+                    "telegram's answer to a forward names no message".into(),
+                ));
+            }
+            Ok(sent)
+        })
+        .await
+        .map_err(send_error)
+    }
+}
+
+/// forwarded reads the messages a forward created from Telegram's answer,
+/// in the order of our random_ids (each found through its updateMessageID).
+fn forwarded(
+    account: AccountId,
+    self_id: Option<i64>,
+    answer: &tl::enums::Updates,
+    random_ids: &[i64],
+) -> Vec<Message> {
+    let updates = match answer {
+        tl::enums::Updates::Updates(u) => &u.updates,
+        tl::enums::Updates::Combined(u) => &u.updates,
+        _ => return Vec::new(),
+    };
+    let new_messages: Vec<Message> = updates
+        .iter()
+        .filter_map(|u| match u {
+            tl::enums::Update::NewMessage(u) => convert::message(account, &u.message),
+            tl::enums::Update::NewChannelMessage(u) => convert::message(account, &u.message),
+            _ => None,
+        })
+        .map(|mut m| {
+            if m.outgoing && m.sender_id.is_none() {
+                m.sender_id = self_id;
+            }
+            m
+        })
+        .collect();
+    random_ids
+        .iter()
+        .filter_map(|random_id| {
+            let id = updates.iter().find_map(|u| match u {
+                tl::enums::Update::MessageId(m) if m.random_id == *random_id => Some(m.id),
+                _ => None,
+            })?;
+            new_messages
+                .iter()
+                .find(|m| m.message_id == i64::from(id))
+                .cloned()
+        })
+        .collect()
 }
 
 #[cfg(test)]

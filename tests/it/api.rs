@@ -11,7 +11,8 @@ use tezgram::domain::ports::{AccountStore, ApiKey, ApiKeyStore};
 use tezgram::domain::{Account, AccountId, AccountKind, AccountState, Scope, TenantId};
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::account_service_client::AccountServiceClient;
-use tezgram_sdk::v1::message_service_client::MessageServiceClient;
+use tezgram_sdk::v1::crm_service_client::CrmServiceClient;
+use tezgram_sdk::v1::media_service_client::MediaServiceClient;
 use tezgram_sdk::v1::sandbox_service_client::SandboxServiceClient;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;
@@ -341,25 +342,24 @@ async fn api_keys_are_scoped_tenant_bound_and_revocable() {
 async fn later_capabilities_answer_not_implemented_yet() {
     let server = TestServer::start().await;
     let token = server.token("acme");
-    let mut messages = MessageServiceClient::new(server.channel().await);
-    let err = messages
-        .edit_message(authed(pb::EditMessageRequest::default(), &token))
+    let mut media = MediaServiceClient::new(server.channel().await);
+    let err = media
+        .create_upload(authed(pb::CreateUploadRequest::default(), &token))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented);
     assert_eq!(reason(&err), "NOT_IMPLEMENTED_YET");
 
     // Still behind authentication.
-    let err = messages
-        .edit_message(pb::EditMessageRequest::default())
+    let err = media
+        .create_upload(pb::CreateUploadRequest::default())
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
 
-    let mut chats =
-        tezgram_sdk::v1::chat_service_client::ChatServiceClient::new(server.channel().await);
-    let err = chats
-        .list_contacts(authed(pb::ListContactsRequest::default(), &token))
+    let mut crm = CrmServiceClient::new(server.channel().await);
+    let err = crm
+        .list_links(authed(pb::ListLinksRequest::default(), &token))
         .await
         .unwrap_err();
     assert_eq!(reason(&err), "NOT_IMPLEMENTED_YET");

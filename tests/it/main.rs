@@ -12,6 +12,7 @@ mod clients;
 mod contacts;
 mod db;
 mod faults;
+mod forwarding;
 mod messaging;
 mod sandbox_shared;
 mod searching;

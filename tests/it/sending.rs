@@ -102,7 +102,7 @@ pub(crate) fn fields(err: &tonic::Status) -> Vec<String> {
 }
 
 /// chat_with waits until the account's chat list holds the chat with `peer`.
-async fn chat_with(
+pub(crate) async fn chat_with(
     chats: &mut ChatServiceClient<Channel>,
     token: &str,
     account_id: &str,

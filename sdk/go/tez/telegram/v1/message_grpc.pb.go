@@ -119,7 +119,10 @@ type MessageServiceClient interface {
 	DeleteMessages(ctx context.Context, in *DeleteMessagesRequest, opts ...grpc.CallOption) (*DeleteMessagesResponse, error)
 	// ForwardMessages forwards messages from one chat of the account to another,
 	// keeping their order. Like SendMessage it is idempotent on `request_id`;
-	// unlike SendMessage it waits for Telegram and fails on FLOOD_WAIT.
+	// unlike SendMessage it waits for Telegram and fails on FLOOD_WAIT. A call
+	// that failed with FLOOD_WAIT or UNAVAILABLE leaves the forward queued: it
+	// is sent once the account may send again, and a retry with the same
+	// `request_id` returns its messages.
 	//
 	// Errors: INVALID_ARGUMENT on `message_ids` (empty, more than 100) or
 	// `request_id`; NOT_FOUND for either chat or a message; FAILED_PRECONDITION
@@ -327,7 +330,10 @@ type MessageServiceServer interface {
 	DeleteMessages(context.Context, *DeleteMessagesRequest) (*DeleteMessagesResponse, error)
 	// ForwardMessages forwards messages from one chat of the account to another,
 	// keeping their order. Like SendMessage it is idempotent on `request_id`;
-	// unlike SendMessage it waits for Telegram and fails on FLOOD_WAIT.
+	// unlike SendMessage it waits for Telegram and fails on FLOOD_WAIT. A call
+	// that failed with FLOOD_WAIT or UNAVAILABLE leaves the forward queued: it
+	// is sent once the account may send again, and a retry with the same
+	// `request_id` returns its messages.
 	//
 	// Errors: INVALID_ARGUMENT on `message_ids` (empty, more than 100) or
 	// `request_id`; NOT_FOUND for either chat or a message; FAILED_PRECONDITION

@@ -218,7 +218,10 @@ class MessageServiceServicer:
     def ForwardMessages(self, request, context):
         """ForwardMessages forwards messages from one chat of the account to another,
         keeping their order. Like SendMessage it is idempotent on `request_id`;
-        unlike SendMessage it waits for Telegram and fails on FLOOD_WAIT.
+        unlike SendMessage it waits for Telegram and fails on FLOOD_WAIT. A call
+        that failed with FLOOD_WAIT or UNAVAILABLE leaves the forward queued: it
+        is sent once the account may send again, and a retry with the same
+        `request_id` returns its messages.
 
         Errors: INVALID_ARGUMENT on `message_ids` (empty, more than 100) or
         `request_id`; NOT_FOUND for either chat or a message; FAILED_PRECONDITION
