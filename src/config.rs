@@ -299,6 +299,10 @@ pub struct SandboxConfig {
     /// The bearer token of the sandbox's admin API: required by
     /// `tezgram sandbox`, and by a gateway with `remote` set.
     pub admin_token: Option<String>,
+    /// How many updates a session may be behind before the sandbox's
+    /// getDifference answers "too long" (as Telegram does after long
+    /// downtime); unset: 100 000.
+    pub max_difference: Option<u32>,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -308,6 +312,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("enabled", &self.enabled)
             .field("listen", &self.listen)
             .field("remote", &self.remote)
+            .field("max_difference", &self.max_difference)
             .field("admin_token", &self.admin_token.as_ref().map(|_| REDACTED))
             .finish()
     }
@@ -368,6 +373,7 @@ impl Default for Config {
                 listen: SocketAddr::from(([127, 0, 0, 1], 50061)),
                 remote: None,
                 admin_token: None,
+                max_difference: None,
             },
         }
     }

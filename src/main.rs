@@ -173,6 +173,7 @@ async fn sandbox(
         tezgram_sandbox::SandboxDcOptions {
             listen,
             data_dir: Some(data_dir),
+            max_difference: config.sandbox.max_difference.map(|n| n as usize),
         },
         tezgram_sandbox::AdminApiOptions {
             listen: admin_listen,

@@ -143,6 +143,7 @@ async fn sandbox(config: &Config) -> anyhow::Result<SandboxParts> {
     let dc = SandboxDc::start(SandboxDcOptions {
         listen: config.sandbox.listen,
         data_dir: Some(config.data_dir.join("sandbox")),
+        max_difference: config.sandbox.max_difference.map(|n| n as usize),
     })
     .await
     .context("starting the sandbox dc")?;

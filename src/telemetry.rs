@@ -87,6 +87,9 @@ pub struct Metrics {
     pub telegram_updates: IntCounterVec,
     /// Restarts of account connections after a failure.
     pub account_restarts: prometheus::IntCounter,
+    /// Update gaps Telegram would not fill ("difference too long") that
+    /// were filled from history instead.
+    pub update_gaps: prometheus::IntCounter,
     /// Outbox rows waiting to be sent (all accounts), as of the last poll.
     pub outbox_pending: IntGauge,
     /// Outbox send attempts by outcome (`sent`, `failed`, `flood_wait`,
@@ -135,6 +138,11 @@ impl Metrics {
             "account connections restarted after a failure",
         )
         .expect("valid metric definition");
+        let update_gaps = prometheus::IntCounter::new(
+            "update_gaps_total",
+            "update gaps telegram would not fill (difference too long), filled from history",
+        )
+        .expect("valid metric definition");
         let outbox_pending = IntGauge::new(
             "outbox_pending",
             "outbox rows waiting to be sent, as of the dispatcher's last poll",
@@ -152,6 +160,7 @@ impl Metrics {
             Box::new(connected_accounts.clone()),
             Box::new(telegram_updates.clone()),
             Box::new(account_restarts.clone()),
+            Box::new(update_gaps.clone()),
             Box::new(outbox_pending.clone()),
             Box::new(outbox_sends.clone()),
         ] {
@@ -167,6 +176,7 @@ impl Metrics {
             connected_accounts,
             telegram_updates,
             account_restarts,
+            update_gaps,
             outbox_pending,
             outbox_sends,
         }

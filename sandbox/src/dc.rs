@@ -40,6 +40,10 @@ pub struct SandboxDcOptions {
     /// data_dir holds the network's `sandbox.json`; `None` keeps everything
     /// in memory.
     pub data_dir: Option<PathBuf>,
+    /// max_difference is how many updates a session may be behind before
+    /// getDifference answers `differenceTooLong`; `None` is the default
+    /// (100 000). Small values let tests exercise a gateway's gap filling.
+    pub max_difference: Option<usize>,
 }
 
 impl Default for SandboxDcOptions {
@@ -47,6 +51,7 @@ impl Default for SandboxDcOptions {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: None,
+            max_difference: None,
         }
     }
 }
@@ -85,9 +90,14 @@ impl SandboxDc {
     /// lets the wire accept every auth key the network knows, binds the
     /// MTProto server and spawns it.
     pub async fn start(options: SandboxDcOptions) -> Result<SandboxDcHandle, DcError> {
-        let SandboxDcOptions { listen, data_dir } = options;
+        let SandboxDcOptions {
+            listen,
+            data_dir,
+            max_difference,
+        } = options;
         let network = Network::open(network::Options {
             data_dir,
+            max_difference,
             ..network::Options::default()
         })
         .await?;

@@ -653,6 +653,17 @@ pub trait Ingest: Send + Sync + 'static {
         account: AccountId,
         changes: Vec<Change>,
     ) -> Result<(), crate::domain::Error>;
+
+    /// fill_gap stores what Telegram's updates skipped when it answered
+    /// that the difference was too long (after long downtime): every chat
+    /// whose newest message is beyond the stored one gets the messages in
+    /// between from history, and its list state (unread count, read marks)
+    /// from the chat list.
+    async fn fill_gap(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+    ) -> Result<(), crate::domain::Error>;
 }
 
 /// Enqueued is the row a SendMessage wrote, or the one its request id

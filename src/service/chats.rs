@@ -26,7 +26,7 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
 use crate::domain::chat::{
-    Change, Chat, ChatCursor, ChatFilter, ChatKind, ChatPage, ChatProfile, Entity,
+    Change, Chat, ChatCursor, ChatFilter, ChatKind, ChatPage, ChatProfile, Dialog, Entity,
     HistoryDirection, MAX_CAPTION, MAX_TEXT, Message, MessagePage, SearchCursor, SearchPage,
     SearchQuery, TextEdit, TypingAction, utf16_len,
 };
@@ -46,6 +46,9 @@ const MESSAGES_TTL: Duration = Duration::from_secs(180);
 
 /// HISTORY_BATCH is how many messages one backfill asks Telegram for.
 const HISTORY_BATCH: u32 = 100;
+
+/// GAP_PAGES bounds the history pages a gap fill reads for one chat.
+const GAP_PAGES: u32 = 10;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ChatOptions {
@@ -917,6 +920,116 @@ impl Ingest for Chats {
         let touched = self.store.apply(tenant, account, &changes).await?;
         self.retire(tenant, account, &touched.chats).await;
         Ok(())
+    }
+
+    async fn fill_gap(&self, tenant: &TenantId, account: AccountId) -> Result<(), Error> {
+        let account = self.accounts.get_account(tenant, account).await?;
+        let dialogs = self
+            .telegram
+            .dialogs(account.id, self.options.dialogs_limit)
+            .await?;
+        let mut behind = Vec::new();
+        for dialog in dialogs {
+            let stored_top = match self
+                .store
+                .get_chat(tenant, account.id, dialog.profile.chat_id)
+                .await
+            {
+                Ok(chat) => chat.last_message.map_or(0, |m| m.message_id),
+                Err(StoreError::NotFound { .. }) => 0,
+                Err(err) => return Err(err.into()),
+            };
+            if dialog.state.top_message_id > stored_top {
+                behind.push((dialog, stored_top));
+            }
+        }
+        let mut refilled = 0;
+        for (dialog, stored_top) in &behind {
+            refilled += self.fill_chat(&account, dialog, *stored_top).await?;
+        }
+        let dialogs: Vec<_> = behind.into_iter().map(|(dialog, _)| dialog).collect();
+        self.store
+            .store_dialogs(tenant, account.id, &dialogs)
+            .await?;
+        let touched: Vec<i64> = dialogs.iter().map(|d| d.profile.chat_id).collect();
+        self.retire(tenant, account.id, &touched).await;
+        tracing::info!(account_id = %account.id, chats = touched.len(), messages = refilled, "update gap filled from history");
+        Ok(())
+    }
+}
+
+impl Chats {
+    /// fill_chat stores a chat's messages above `stored_top` (its newest
+    /// stored message), newest first, at most [`GAP_PAGES`] pages; returns
+    /// how many it read. When they do not reach down to `stored_top`, a
+    /// hole remains: the chat's stored suffix then starts at the oldest
+    /// message read, and the hole is backfilled when a page needs it.
+    async fn fill_chat(
+        &self,
+        account: &Account,
+        dialog: &Dialog,
+        stored_top: i64,
+    ) -> Result<usize, Error> {
+        let chat_id = dialog.profile.chat_id;
+        let mut fetched = Vec::new();
+        let mut profiles = Vec::new();
+        let mut offset = 0;
+        let mut reached = false;
+        for _ in 0..GAP_PAGES {
+            let page = self
+                .telegram
+                .history(
+                    account.id,
+                    &dialog.profile,
+                    offset,
+                    stored_top,
+                    HISTORY_BATCH,
+                )
+                .await?;
+            let lowest = page.messages.iter().map(|m| m.message_id).min();
+            let short = (page.messages.len() as u32) < HISTORY_BATCH;
+            fetched.extend(page.messages);
+            profiles.extend(page.chats);
+            match lowest {
+                Some(lowest) if !short => offset = lowest,
+                _ => {
+                    reached = true;
+                    break;
+                }
+            }
+        }
+        let coverage = match self.store.coverage(account.id, chat_id).await {
+            Ok(coverage) => coverage,
+            Err(StoreError::NotFound { .. }) => HistoryCoverage::default(),
+            Err(err) => return Err(err.into()),
+        };
+        let lowest = fetched.iter().map(|m| m.message_id).min();
+        let next = match (reached, stored_top) {
+            // Read down to the stored newest: the stored suffix goes on.
+            (true, top) if top > 0 => coverage,
+            // Nothing was stored: this is the whole history.
+            (true, _) => HistoryCoverage {
+                floor: lowest.or(Some(1)),
+                complete: true,
+                ..coverage
+            },
+            (false, _) => HistoryCoverage {
+                floor: lowest,
+                complete: false,
+                ..coverage
+            },
+        };
+        self.store
+            .store_history(
+                &account.tenant,
+                account.id,
+                chat_id,
+                &fetched,
+                &profiles,
+                next,
+            )
+            .await?;
+        Ok(fetched.len())
     }
 }
 

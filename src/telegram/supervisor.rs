@@ -352,6 +352,8 @@ async fn connected(
 ) -> Result<Exit, Error> {
     probe(conn).await?;
     cache_dialog_peers(conn, account).await?;
+    let saved = conn.session().snapshot()?.updates;
+    let skipped = skipped_by_too_long(conn, &saved).await?;
     let updates = conn
         .take_updates()
         .ok_or_else(|| Error::Client("updates channel already taken".into()))?;
@@ -367,6 +369,19 @@ async fn connected(
         .map(PeerId::bare_id_unchecked);
     inner.telegram.go_live(account, conn.link());
     tracing::info!(account_id = %account, "account connected");
+    // The common pts every stored update so far reaches; an update that
+    // starts beyond it means Telegram skipped some (see below).
+    let mut handled_pts = saved.pts;
+    if let Some(pts) = skipped {
+        fill_gap(inner, tenant, account).await?;
+        let state = UpdateState::Primary {
+            pts,
+            date: saved.date,
+            seq: saved.seq,
+        };
+        conn.session().set_update_state(state).await?;
+        handled_pts = pts;
+    }
     let _connected = Connected::new(&inner.metrics.connected_accounts);
     let mut probe_tick = tokio::time::interval(inner.options.probe_interval);
     probe_tick.tick().await;
@@ -376,6 +391,16 @@ async fn connected(
             update = stream.next_raw() => {
                 let (update, state, peers) = update?;
                 inner.metrics.telegram_updates.with_label_values(&[update_name(&update)]).inc();
+                // grammers answers a "difference too long" met while
+                // connected by moving its pts on without any update: the
+                // next one starts beyond what was stored.
+                if let Some((pts, count)) = common_pts(&update)
+                    && handled_pts > 0
+                    && pts - count > handled_pts
+                {
+                    tracing::warn!(account_id = %account, stored_pts = handled_pts, update_pts = pts, "updates were skipped; filling from history");
+                    fill_gap(inner, tenant, account).await?;
+                }
                 let changes = changes_with_profiles(account, self_id, &update, &peers);
                 if !changes.is_empty() {
                     inner
@@ -385,6 +410,9 @@ async fn connected(
                         .map_err(|err| Error::Unavailable(format!("storing an update: {err}")))?;
                 }
                 if let Some(handled) = handled_state(&state) {
+                    if let UpdateState::Primary { pts, .. } = handled {
+                        handled_pts = pts;
+                    }
                     conn.session().set_update_state(handled).await?;
                 }
             }
@@ -426,6 +454,65 @@ fn changes_with_profiles(
     }
     profiles.extend(changes);
     profiles
+}
+
+/// skipped_by_too_long asks Telegram whether the saved state is so far
+/// behind that it will not give the difference ("too long", after long
+/// downtime): then grammers' catch-up moves its pts on and delivers
+/// nothing, and the gap must be filled from history. Returns the pts
+/// Telegram is at, in that case. One `updates.getDifference` of at most one
+/// update; grammers' own catch-up fetches the rest.
+async fn skipped_by_too_long(
+    conn: &Connection,
+    saved: &grammers_session::types::UpdatesState,
+) -> Result<Option<i32>, Error> {
+    if saved.pts <= 0 {
+        return Ok(None);
+    }
+    let answer = conn
+        .invoke(&tl::functions::updates::GetDifference {
+            pts: saved.pts,
+            pts_limit: Some(1),
+            pts_total_limit: None,
+            date: saved.date,
+            qts: saved.qts.max(0),
+            qts_limit: Some(1),
+        })
+        .await?;
+    Ok(match answer {
+        tl::enums::updates::Difference::TooLong(too_long) => Some(too_long.pts),
+        _ => None,
+    })
+}
+
+/// fill_gap stores what a "too long" difference skipped.
+async fn fill_gap(inner: &Inner, tenant: &TenantId, account: AccountId) -> Result<(), Error> {
+    inner.metrics.update_gaps.inc();
+    inner
+        .ingest
+        .fill_gap(tenant, account)
+        .await
+        .map_err(|err| Error::Unavailable(format!("filling an update gap: {err}")))
+}
+
+/// common_pts is the (pts, pts_count) of an update of the account's common
+/// sequence as Telegram sent it; `None` for other updates and for those
+/// from a difference (which carry no pts of their own).
+fn common_pts(update: &tl::enums::Update) -> Option<(i32, i32)> {
+    use tl::enums::Update as U;
+    let (pts, count) = match update {
+        U::NewMessage(u) => (u.pts, u.pts_count),
+        U::EditMessage(u) => (u.pts, u.pts_count),
+        U::DeleteMessages(u) => (u.pts, u.pts_count),
+        U::ReadHistoryInbox(u) => (u.pts, u.pts_count),
+        U::ReadHistoryOutbox(u) => (u.pts, u.pts_count),
+        U::ReadMessagesContents(u) => (u.pts, u.pts_count),
+        U::WebPage(u) => (u.pts, u.pts_count),
+        U::PinnedMessages(u) => (u.pts, u.pts_count),
+        U::FolderPeers(u) => (u.pts, u.pts_count),
+        _ => return None,
+    };
+    (pts > 0 && count > 0).then_some((pts, count))
 }
 
 /// handled_state is the part of the update state an update covers, to save
@@ -479,6 +566,32 @@ fn update_name(update: &tl::enums::Update) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_updates_sent_with_a_common_pts_are_checked_for_a_jump() {
+        let message = || {
+            tl::enums::Message::Empty(tl::types::MessageEmpty {
+                id: 1,
+                peer_id: None,
+            })
+        };
+        let new = |pts, pts_count| {
+            tl::enums::Update::NewMessage(tl::types::UpdateNewMessage {
+                message: message(),
+                pts,
+                pts_count,
+            })
+        };
+        assert_eq!(common_pts(&new(10, 1)), Some((10, 1)));
+        // Messages from a difference carry no pts of their own.
+        assert_eq!(common_pts(&new(0, 0)), None);
+        let channel = tl::enums::Update::NewChannelMessage(tl::types::UpdateNewChannelMessage {
+            message: message(),
+            pts: 10,
+            pts_count: 1,
+        });
+        assert_eq!(common_pts(&channel), None, "a channel's own sequence");
+    }
 
     #[test]
     fn a_task_ending_by_itself_removes_only_its_own_registration() {

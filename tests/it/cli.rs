@@ -379,6 +379,7 @@ async fn tezgram_sandbox_serves_a_data_dir_and_stops_on_sigterm() {
         let dc = SandboxDc::start(SandboxDcOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: Some(dir.path().to_owned()),
+            ..SandboxDcOptions::default()
         })
         .await
         .unwrap();

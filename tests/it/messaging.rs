@@ -383,6 +383,74 @@ async fn messages_sent_while_the_gateway_was_down_are_ingested_after_it_starts()
 }
 
 #[tokio::test]
+async fn a_gap_telegram_will_not_replay_is_filled_from_history_after_a_restart() {
+    let server = TestServer::start().await;
+    let mut c = Clients::of(&server).await;
+    let ann = c.sandbox_user("9996638001", "Ann", "").await;
+    let bob = c.sandbox_user("9996638002", "Bob", "").await;
+    let id = connected_account(&server, &mut c, &ann).await.account_id;
+    let mut inbox = Inbox::of(&server, c.token.clone()).await;
+    c.send_as(&bob, &id, "before").await;
+    eventually("the live message is stored", async || {
+        inbox
+            .chats_of(&id)
+            .await
+            .first()
+            .is_some_and(|c| c.last_message.as_ref().unwrap().text == "before")
+    })
+    .await;
+    let page = inbox.page(&id, bob.user_id, 10, "").await;
+    assert_eq!(texts(&page.messages), ["before"]);
+
+    let (data_dir, database_url) = (
+        server.config.data_dir.clone(),
+        server.config.database_url.clone(),
+    );
+    let kept = server.stop_keeping_data().await;
+    let dc = SandboxDc::start(SandboxDcOptions {
+        data_dir: Some(data_dir.join("sandbox")),
+        ..Default::default()
+    })
+    .await
+    .expect("the sandbox alone");
+    write(&dc, bob.user_id, ann.user_id, "gap-", 8).await;
+    dc.shutdown().await.expect("sandbox stops");
+
+    // Telegram now answers the stored state's getDifference "too long"
+    // (5 updates at most): grammers moves on without delivering them.
+    let restarted = TestServer::start_on(kept, |config| {
+        config.data_dir = data_dir.clone();
+        config.database_url = database_url.clone();
+        config.sandbox.max_difference = Some(5);
+    })
+    .await;
+    let mut inbox = Inbox::of(&restarted, restarted.token(TENANT)).await;
+    let expected = [
+        "gap-7", "gap-6", "gap-5", "gap-4", "gap-3", "gap-2", "gap-1", "gap-0", "before",
+    ];
+    eventually("the skipped messages are listed, in order", async || {
+        let page = inbox.page(&id, bob.user_id, 20, "").await;
+        texts(&page.messages) == expected
+    })
+    .await;
+    assert_eq!(restarted.metric("tezgram_update_gaps_total").await, 1.0);
+    let chats = inbox.chats_of(&id).await;
+    assert_eq!(chats[0].unread_count, 9, "the chat list state came along");
+    // Updates flow on from where Telegram is; nothing is filled twice.
+    c = Clients::of(&restarted).await;
+    c.send_as(&bob, &id, "after").await;
+    eventually("the next live message is stored", async || {
+        let page = inbox.page(&id, bob.user_id, 20, "").await;
+        texts(&page.messages).first().map(String::as_str) == Some("after")
+    })
+    .await;
+    let page = inbox.page(&id, bob.user_id, 20, "").await;
+    assert_eq!(page.messages.len(), 10, "each message once");
+    assert_eq!(restarted.metric("tezgram_update_gaps_total").await, 1.0);
+    restarted.stop().await;
+}
+
+#[tokio::test]
 async fn bad_requests_name_every_field_and_other_tenants_see_nothing() {
     let server = TestServer::start().await;
     let mut c = Clients::of(&server).await;

@@ -1275,12 +1275,14 @@ impl State {
         pts: i32,
         now: i64,
         limit: usize,
+        too_long_after: usize,
     ) -> Result<Difference> {
         let rec = self.user_rec(user_id)?;
         if pts < 0 {
             return Err(Error::PersistentTimestampInvalid);
         }
-        if pts > rec.pts {
+        let behind = usize::try_from(i64::from(rec.pts) - i64::from(pts)).unwrap_or(0);
+        if pts > rec.pts || pts > 0 && behind > too_long_after {
             return Ok(Difference::TooLong { pts: rec.pts });
         }
         if pts == rec.pts {

@@ -84,7 +84,15 @@ pub struct Options {
     /// reproducible; `None` draws from the OS.
     pub seed: Option<u64>,
     pub clock: Clock,
+    /// max_difference is how many updates a getDifference may be behind
+    /// before it answers `updates.differenceTooLong`, as Telegram does for
+    /// long gaps; `None` is [`DEFAULT_MAX_DIFFERENCE`].
+    pub max_difference: Option<usize>,
 }
+
+/// DEFAULT_MAX_DIFFERENCE is how far behind a getDifference may be before
+/// the sandbox, like Telegram, answers that the difference is too long.
+pub const DEFAULT_MAX_DIFFERENCE: usize = 100_000;
 
 /// Network is the handle to the simulated Telegram network.
 #[derive(Clone)]
@@ -96,6 +104,7 @@ pub(crate) struct Inner {
     state: Mutex<State>,
     clock: Clock,
     store: Option<persist::Store>,
+    max_difference: usize,
 }
 
 impl Inner {
@@ -123,6 +132,7 @@ impl Network {
                 state: Mutex::new(State::new(options.seed)),
                 clock: options.clock,
                 store: None,
+                max_difference: options.max_difference.unwrap_or(DEFAULT_MAX_DIFFERENCE),
             }),
         }
     }
@@ -148,6 +158,7 @@ impl Network {
         let signals = Arc::new(persist::Signals::default());
         let inner = Arc::new(Inner {
             state: Mutex::new(state),
+            max_difference: options.max_difference.unwrap_or(DEFAULT_MAX_DIFFERENCE),
             clock: options.clock,
             store: Some(persist::Store {
                 path,
@@ -662,8 +673,24 @@ impl Network {
     /// difference is `updates.getDifference` from `pts`, at most `limit`
     /// updates (0 or more than [`MAX_PAGE`] means [`MAX_PAGE`]).
     pub fn difference(&self, user_id: i64, pts: i32, limit: usize) -> Result<Difference> {
+        self.difference_within(user_id, pts, limit, None)
+    }
+
+    /// difference_within is [`Network::difference`] that answers
+    /// [`Difference::TooLong`] when the user is more than `total_limit`
+    /// updates (or the network's `max_difference`) behind.
+    pub fn difference_within(
+        &self,
+        user_id: i64,
+        pts: i32,
+        limit: usize,
+        total_limit: Option<usize>,
+    ) -> Result<Difference> {
         let limit = if limit == 0 { MAX_PAGE } else { limit };
-        self.read(|s, now| s.difference(user_id, pts, now, limit))
+        let too_long_after = total_limit
+            .unwrap_or(usize::MAX)
+            .min(self.inner.max_difference);
+        self.read(|s, now| s.difference(user_id, pts, now, limit, too_long_after))
     }
 
     /// channel_difference is `updates.getChannelDifference` for a member.

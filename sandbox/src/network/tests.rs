@@ -14,6 +14,7 @@ fn network() -> (Network, Clock) {
         data_dir: None,
         seed: Some(7),
         clock: clock.clone(),
+        max_difference: None,
     });
     (net, clock)
 }
@@ -1022,6 +1023,43 @@ fn difference_comes_in_slices() {
             pts: INITIAL_PTS + 6
         })
     );
+    // Too far behind: the caller's pts_total_limit, as Telegram reads it.
+    assert_eq!(
+        net.difference_within(bob.id, INITIAL_PTS, 0, Some(5)),
+        Ok(Difference::TooLong {
+            pts: INITIAL_PTS + 6
+        })
+    );
+    assert!(matches!(
+        net.difference_within(bob.id, INITIAL_PTS + 1, 0, Some(5)),
+        Ok(Difference::Full { .. })
+    ));
+}
+
+#[test]
+fn a_session_too_far_behind_is_told_the_difference_is_too_long() {
+    let net = Network::in_memory(Options {
+        seed: Some(7),
+        clock: Clock::manual(T0),
+        max_difference: Some(3),
+        ..Options::default()
+    });
+    let alice = user(&net, "9996610001", "Alice");
+    let bob = user(&net, "9996610002", "Bob");
+    for i in 0..5 {
+        net.send_message(alice.id, Peer::User(bob.id), text(&format!("m{i}")))
+            .unwrap();
+    }
+    assert_eq!(
+        net.difference(bob.id, INITIAL_PTS, 0),
+        Ok(Difference::TooLong {
+            pts: INITIAL_PTS + 5
+        })
+    );
+    assert!(matches!(
+        net.difference(bob.id, INITIAL_PTS + 2, 0),
+        Ok(Difference::Full { .. })
+    ));
 }
 
 // ---- persistence ----
@@ -1033,6 +1071,7 @@ async fn snapshot_round_trips_through_a_restart() {
         data_dir: Some(dir.path().to_path_buf()),
         seed: Some(1),
         clock: Clock::manual(T0),
+        max_difference: None,
     };
     let net = Network::open(options.clone()).await.unwrap();
     let alice = logged_in(&net, 11, "9996610001");
@@ -1474,6 +1513,7 @@ async fn documents_survive_a_restart_as_files_beside_the_snapshot() {
         data_dir: Some(dir.path().to_path_buf()),
         seed: Some(3),
         clock: Clock::manual(T0),
+        max_difference: None,
     };
     let net = Network::open(options.clone()).await.unwrap();
     let alice = user(&net, "9996610111", "Alice");

@@ -26,15 +26,18 @@ pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError
                 qts_limit: _,
             } = call.parse()?;
             let me = call.user()?;
-            // The sandbox keeps every update, so the total limit only
-            // shortens the slice, like pts_limit does.
-            let limit = pts_limit
-                .into_iter()
-                .chain(pts_total_limit)
-                .filter(|l| *l > 0)
-                .min()
-                .map_or(0, |l| usize::try_from(l).unwrap_or(0));
-            let found = call.net.difference(me, pts, limit)?;
+            // pts_limit bounds the slice; pts_total_limit is how far behind
+            // the caller accepts a difference at all, as Telegram reads it.
+            let positive = |l: Option<i32>| {
+                l.filter(|l| *l > 0)
+                    .map(|l| usize::try_from(l).unwrap_or(0))
+            };
+            let found = call.net.difference_within(
+                me,
+                pts,
+                positive(pts_limit).unwrap_or(0),
+                positive(pts_total_limit),
+            )?;
             reply(difference(call.net, me, found))
         }
         updates::GetChannelDifference::CONSTRUCTOR_ID => {

@@ -33,6 +33,7 @@ async fn start(data_dir: Option<std::path::PathBuf>) -> SandboxDcHandle {
     SandboxDc::start(SandboxDcOptions {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir,
+        max_difference: None,
     })
     .await
     .expect("sandbox dc starts")
