@@ -30,6 +30,6 @@ lint:
 	cargo clippy -p tezgram --no-default-features --all-targets -- -D warnings
 	source scripts/sdk-env.sh && buf lint
 
-# Benchmarks (results as a table in $(CARGO_TARGET_DIR)/bench/).
+# Benchmarks (results as tables in $(CARGO_TARGET_DIR)/bench/).
 bench:
-	cargo bench --bench accounts
+	@scripts/bench.sh

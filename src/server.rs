@@ -12,6 +12,7 @@ use tezgram_sandbox::{RemoteLink, SandboxDc, SandboxDcHandle, SandboxDcOptions, 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
@@ -509,10 +510,16 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     {
         let (stop, drain_deadline) = (shutdown_rx.clone(), shutdown_rx.clone());
         tasks.push(tokio::spawn(async move {
-            let serve = grpc.serve_with_incoming_shutdown(
-                TcpListenerStream::new(grpc_listener),
-                signalled(stop),
-            );
+            // tonic sets TCP_NODELAY only on listeners it binds itself.
+            // Without it, a response written in several pieces waits for
+            // the client's delayed ACK (Nagle): ~40 ms per call.
+            let incoming = TcpListenerStream::new(grpc_listener).map(|accepted| {
+                accepted.and_then(|stream| {
+                    stream.set_nodelay(true)?;
+                    Ok(stream)
+                })
+            });
+            let serve = grpc.serve_with_incoming_shutdown(incoming, signalled(stop));
             // Once shutdown is signalled, in-flight calls get DRAIN_TIMEOUT to
             // finish; long-lived streams would otherwise hold shutdown open.
             tokio::select! {

@@ -108,6 +108,25 @@ pub struct Accounts {
     qr_slots: Arc<Mutex<std::collections::HashMap<TenantId, Arc<Semaphore>>>>,
 }
 
+/// cached_account reads an account through the cache that every account
+/// write retires (see [`Accounts::invalidate`]): what GetAccount serves,
+/// and what every other service checks an account against.
+pub(crate) async fn cached_account(
+    generations: &Generations,
+    store: &dyn AccountStore,
+    tenant: &TenantId,
+    id: AccountId,
+) -> Result<Account, Error> {
+    generations
+        .read_through(
+            &generation_key(tenant, id),
+            &cache_key(tenant, id),
+            ACCOUNT_TTL,
+            async { Ok(store.get_account(tenant, id).await?) },
+        )
+        .await
+}
+
 fn generation_key(tenant: &TenantId, id: AccountId) -> String {
     format!("account-gen:{tenant}:{id}")
 }
@@ -288,15 +307,7 @@ impl Accounts {
     /// get reads through the cache (see [`Generations`]).
     pub async fn get(&self, caller: &Caller, id: AccountId) -> Result<Account, Error> {
         require(caller, Scope::AccountsRead)?;
-        let tenant = &caller.tenant;
-        self.generations
-            .read_through(
-                &generation_key(tenant, id),
-                &cache_key(tenant, id),
-                ACCOUNT_TTL,
-                async { Ok(self.store.get_account(tenant, id).await?) },
-            )
-            .await
+        cached_account(&self.generations, &*self.store, &caller.tenant, id).await
     }
 
     pub async fn list(

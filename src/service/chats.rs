@@ -36,6 +36,7 @@ use crate::domain::ports::{
 };
 use crate::domain::{Account, AccountId, AccountKind, Caller, Error, Scope, TenantId};
 
+use super::accounts::cached_account;
 use super::cached::Generations;
 use super::locks::KeyedLocks;
 use super::require;
@@ -142,7 +143,7 @@ impl Chats {
     }
 
     async fn account(&self, caller: &Caller, id: AccountId) -> Result<Account, Error> {
-        Ok(self.accounts.get_account(&caller.tenant, id).await?)
+        cached_account(&self.generations, &*self.accounts, &caller.tenant, id).await
     }
 
     /// retire drops the cached copies a write to these chats made stale.
@@ -785,7 +786,7 @@ impl Chats {
         chat_id: i64,
         message_id: i64,
     ) -> Result<Message, Error> {
-        let account = self.accounts.get_account(tenant, account).await?;
+        let account = cached_account(&self.generations, &*self.accounts, tenant, account).await?;
         let chat = self.known_chat(tenant, account.id, chat_id).await?;
         let key = format!("message:{tenant}:{}:{chat_id}:{message_id}", account.id);
         self.generations

@@ -21,6 +21,7 @@ use crate::domain::ports::{AccountStore, ContactStore, TelegramChats};
 use crate::domain::{Account, AccountId, AccountKind, Caller, Error, Scope, TenantId};
 
 use super::Chats;
+use super::accounts::cached_account;
 use super::cached::Generations;
 use super::locks::KeyedLocks;
 use super::require;
@@ -82,7 +83,7 @@ impl Contacts {
 
     async fn account(&self, caller: &Caller, id: AccountId) -> Result<Account, Error> {
         require(caller, Scope::ChatsRead)?;
-        Ok(self.accounts.get_account(&caller.tenant, id).await?)
+        cached_account(&self.generations, &*self.accounts, &caller.tenant, id).await
     }
 
     /// fresh_contacts replaces the stored contact list from Telegram when

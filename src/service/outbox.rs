@@ -98,11 +98,19 @@ struct Inner {
     options: OutboxOptions,
     metrics: Metrics,
     nudge: Notify,
+    /// Woken whenever a send attempt is recorded, so a waiting SendMessage
+    /// re-reads its row at once (rows another instance sends are seen by
+    /// the fallback poll).
+    outcomes: Notify,
     /// Accounts whose rows are being sent right now (one drain per account).
     draining: Mutex<HashSet<AccountId>>,
     /// When each chat was last sent to, for pacing.
     last_send: Mutex<HashMap<(AccountId, i64), Instant>>,
 }
+
+/// OUTCOME_POLL is how often a waiting SendMessage re-reads its row when
+/// no outcome in this process woke it.
+const OUTCOME_POLL: Duration = Duration::from_millis(200);
 
 /// random_id is a send's Telegram random_id: random, never 0.
 fn random_id() -> i64 {
@@ -132,6 +140,7 @@ impl Outbox {
                 options,
                 metrics,
                 nudge: Notify::new(),
+                outcomes: Notify::new(),
                 draining: Mutex::new(HashSet::new()),
                 last_send: Mutex::new(HashMap::new()),
             }),
@@ -287,11 +296,22 @@ impl Outbox {
     /// wait is over.
     async fn await_outcome(&self, mut item: OutboxItem) -> Result<OutboxItem, Error> {
         let deadline = Instant::now() + self.inner.options.send_wait;
-        let mut pause = Duration::from_millis(10);
-        while item.state == OutboxState::Pending && Instant::now() < deadline {
-            tokio::time::sleep(pause.min(deadline - Instant::now())).await;
-            pause = (pause * 2).min(Duration::from_millis(200));
+        while item.state == OutboxState::Pending {
+            // Listen before reading, so an outcome recorded in between is
+            // not missed.
+            let recorded = self.inner.outcomes.notified();
+            tokio::pin!(recorded);
+            recorded.as_mut().enable();
             item = self.inner.store.outbox_item(&item.tenant, &item.id).await?;
+            let now = Instant::now();
+            if item.state != OutboxState::Pending || now >= deadline {
+                break;
+            }
+            let poll = (deadline - now).min(OUTCOME_POLL);
+            tokio::select! {
+                _ = recorded => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
         }
         Ok(item)
     }
@@ -414,7 +434,9 @@ impl Outbox {
         };
         for item in items {
             self.pace(account, item.chat_id).await;
-            match self.send_one(&item, sender).await {
+            let outcome = self.send_one(&item, sender).await;
+            self.inner.outcomes.notify_waiters();
+            match outcome {
                 Ok(true) => continue,
                 Ok(false) => return,
                 Err(err) => {

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, NotSet, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::{accounts, chats, messages};
@@ -72,7 +72,7 @@ fn message_row(tenant: &TenantId, message: &Message, now: DateTime<Utc>) -> mess
         request_id: Set(message.request_id.clone()),
         action: Set(message.action.as_ref().map(json)),
         error_reason: Set(message.error_reason.clone()),
-        edit_version: NotSet,
+        edit_version: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -297,11 +297,73 @@ async fn ensure_chat(
     upsert_profile(txn, tenant, account, &profile, now).await
 }
 
-/// upsert_message stores a message; returns whether it was new.
-/// upsert_message stores a message; true when it was new. `edit_version`
-/// is the pts of the update reporting an edit. A stored copy that is newer
-/// stays: a higher edit version, or (between writes without versions, e.g.
-/// a history page fetched before an edit and stored after it) a later edit.
+/// MESSAGE_UPDATES are the columns an upsert of a known message rewrites.
+const MESSAGE_UPDATES: [messages::Column; 17] = [
+    messages::Column::SenderId,
+    messages::Column::Outgoing,
+    messages::Column::Text,
+    messages::Column::Entities,
+    messages::Column::Media,
+    messages::Column::ReplyTo,
+    messages::Column::ForwardFrom,
+    messages::Column::GroupedId,
+    messages::Column::SentAt,
+    messages::Column::EditedAt,
+    messages::Column::Views,
+    messages::Column::State,
+    messages::Column::RequestId,
+    messages::Column::Action,
+    messages::Column::ErrorReason,
+    messages::Column::EditVersion,
+    messages::Column::UpdatedAt,
+];
+
+fn message_conflict() -> OnConflict {
+    OnConflict::columns([
+        messages::Column::AccountId,
+        messages::Column::PeerId,
+        messages::Column::MessageId,
+    ])
+    .update_columns(MESSAGE_UPDATES)
+    .to_owned()
+}
+
+/// merged_row is the row to write for `message` over the stored copy, or
+/// `None` when the stored copy is newer: a higher edit version, or
+/// (between writes without versions, e.g. a history page fetched before an
+/// edit and stored after it) a later edit. `edit_version` is the pts of the
+/// update reporting an edit. What the gateway knows and Telegram does not
+/// repeat (the request id, when it was first stored, the edit version)
+/// survives.
+fn merged_row(
+    tenant: &TenantId,
+    message: &Message,
+    edit_version: Option<i64>,
+    stored: Option<&messages::Model>,
+    now: DateTime<Utc>,
+) -> Option<messages::ActiveModel> {
+    if let Some(old) = stored {
+        let newer_stored = match (old.edit_version, edit_version) {
+            (Some(stored), Some(version)) => stored > version,
+            _ => old.edited_at > message.edited_at,
+        };
+        if newer_stored {
+            return None;
+        }
+    }
+    let mut row = message_row(tenant, message, now);
+    row.edit_version = Set(edit_version.or(stored.and_then(|old| old.edit_version)));
+    if let Some(old) = stored {
+        row.created_at = Set(old.created_at);
+        if message.request_id.is_none() {
+            row.request_id = Set(old.request_id.clone());
+        }
+    }
+    Some(row)
+}
+
+/// upsert_message stores a message (see [`merged_row`]); true when it was
+/// new.
 async fn upsert_message(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
@@ -317,58 +379,67 @@ async fn upsert_message(
     .one(txn)
     .await
     .store_err(MESSAGE)?;
-    if let Some(old) = &existed {
-        let newer_stored = match (old.edit_version, edit_version) {
-            (Some(stored), Some(version)) => stored > version,
-            _ => old.edited_at > message.edited_at,
-        };
-        if newer_stored {
-            return Ok(false);
-        }
-    }
-    let mut row = message_row(tenant, message, now);
-    if edit_version.is_some() {
-        row.edit_version = Set(edit_version);
-    }
-    if let Some(old) = &existed {
-        // What the gateway knows and Telegram does not repeat survives.
-        row.created_at = Set(old.created_at);
-        if message.request_id.is_none() {
-            row.request_id = Set(old.request_id.clone());
-        }
-    }
+    let Some(row) = merged_row(tenant, message, edit_version, existed.as_ref(), now) else {
+        return Ok(false);
+    };
     messages::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                messages::Column::AccountId,
-                messages::Column::PeerId,
-                messages::Column::MessageId,
-            ])
-            .update_columns([
-                messages::Column::SenderId,
-                messages::Column::Outgoing,
-                messages::Column::Text,
-                messages::Column::Entities,
-                messages::Column::Media,
-                messages::Column::ReplyTo,
-                messages::Column::ForwardFrom,
-                messages::Column::GroupedId,
-                messages::Column::SentAt,
-                messages::Column::EditedAt,
-                messages::Column::Views,
-                messages::Column::State,
-                messages::Column::RequestId,
-                messages::Column::Action,
-                messages::Column::ErrorReason,
-                messages::Column::EditVersion,
-                messages::Column::UpdatedAt,
-            ])
-            .to_owned(),
-        )
+        .on_conflict(message_conflict())
         .exec_without_returning(txn)
         .await
         .store_err(MESSAGE)?;
     Ok(existed.is_none())
+}
+
+/// UPSERT_BATCH is how many messages one statement of a page upsert writes.
+const UPSERT_BATCH: usize = 100;
+
+/// upsert_page stores a page of one chat's messages (a history load) as
+/// [`upsert_message`] would, in two statements per [`UPSERT_BATCH`]: one
+/// read of the stored copies, one multi-row upsert.
+async fn upsert_page(
+    txn: &DatabaseTransaction,
+    tenant: &TenantId,
+    account: AccountId,
+    chat_id: i64,
+    page: &[Message],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for batch in page.chunks(UPSERT_BATCH) {
+        let ids = batch.iter().map(|m| m.message_id);
+        let stored: std::collections::HashMap<i64, messages::Model> = messages::Entity::find()
+            .filter(messages::Column::AccountId.eq(account.to_string()))
+            .filter(messages::Column::PeerId.eq(chat_id))
+            .filter(messages::Column::MessageId.is_in(ids))
+            .all(txn)
+            .await
+            .store_err(MESSAGE)?
+            .into_iter()
+            .map(|row| (row.message_id, row))
+            .collect();
+        let mut rows = Vec::with_capacity(batch.len());
+        for message in batch {
+            if message.chat_id != chat_id || message.account_id != account {
+                upsert_message(txn, tenant, message, None, now).await?;
+                continue;
+            }
+            rows.extend(merged_row(
+                tenant,
+                message,
+                None,
+                stored.get(&message.message_id),
+                now,
+            ));
+        }
+        if rows.is_empty() {
+            continue;
+        }
+        messages::Entity::insert_many(rows)
+            .on_conflict(message_conflict())
+            .exec_without_returning(txn)
+            .await
+            .store_err(MESSAGE)?;
+    }
+    Ok(())
 }
 
 /// raise_top makes `message` the chat's newest message if it is newer.
@@ -688,9 +759,7 @@ impl ChatStore for Store {
             upsert_profile(&txn, tenant, account, profile, now).await?;
         }
         let row = ensure_chat(&txn, tenant, account, chat_id, now).await?;
-        for message in messages {
-            upsert_message(&txn, tenant, message, None, now).await?;
-        }
+        upsert_page(&txn, tenant, account, chat_id, messages, now).await?;
         let mut active: chats::ActiveModel = row.clone().into();
         if let Some(newest) = messages.iter().max_by_key(|m| m.message_id) {
             raise_top(&mut active, &row, newest);

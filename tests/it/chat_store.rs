@@ -147,6 +147,34 @@ async fn replayed_updates_change_nothing_and_counters_follow_reads_and_deletions
         .unwrap();
     let two = store.get_message(tenant, id, bob, 2).await.unwrap();
     assert_eq!(two.text, "two, edited", "the newest edit stays");
+    // A history page with the edited message keeps its edit version, so an
+    // older edit arriving after it still loses.
+    store
+        .store_history(
+            tenant,
+            id,
+            bob,
+            std::slice::from_ref(&edited),
+            &[],
+            store.coverage(id, bob).await.unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut late = message(id, bob, 2, "two, first edit", false);
+    late.edited_at = edited.edited_at;
+    store
+        .apply(
+            tenant,
+            id,
+            &[Change::Edited {
+                message: late,
+                version: Some(9),
+            }],
+        )
+        .await
+        .unwrap();
+    let two = store.get_message(tenant, id, bob, 2).await.unwrap();
+    assert_eq!(two.text, "two, edited", "still the newest edit");
     assert_eq!(
         store.get_chat(tenant, id, bob).await.unwrap().unread_count,
         2
