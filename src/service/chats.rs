@@ -550,47 +550,78 @@ impl Chats {
             None => None,
         };
         // Telegram does not let bots search; they have what they saw.
-        if after.is_none() && account.kind != AccountKind::Bot {
-            self.search_telegram(&account, chat.as_ref(), &query)
+        let ask_telegram = account.kind != AccountKind::Bot;
+        if after.is_none() && ask_telegram {
+            self.search_telegram(&account, chat.as_ref(), &query, None)
                 .await?;
         }
-        Ok(self
+        let page = self
             .store
             .search_messages(tenant, account.id, chat_id, &query, after, limit)
-            .await?)
+            .await?;
+        // The stored hits of a chat may end where Telegram's last batch did:
+        // on the last page, ask for the hits below it, once.
+        if let Some(chat) = chat
+            .as_ref()
+            .filter(|_| ask_telegram && page.next.is_none())
+        {
+            let lowest = page
+                .messages
+                .last()
+                .map(|m| m.message_id)
+                .or(after.map(|a| a.message_id));
+            if let Some(lowest) = lowest
+                && self
+                    .search_telegram(&account, Some(chat), &query, Some(lowest))
+                    .await?
+                    > 0
+            {
+                return Ok(self
+                    .store
+                    .search_messages(tenant, account.id, chat_id, &query, after, limit)
+                    .await?);
+            }
+        }
+        Ok(page)
     }
 
-    /// search_telegram stores Telegram's hits for a search: in one chat,
-    /// those below its stored suffix (the rest is stored already); in the
+    /// search_telegram stores Telegram's hits for a search and says how
+    /// many there were: in one chat, up to [`HISTORY_BATCH`] below its
+    /// stored suffix (the rest is stored already) and below `below`; in the
     /// whole account, the newest [`HISTORY_BATCH`].
     async fn search_telegram(
         &self,
         account: &Account,
         chat: Option<&Chat>,
         query: &SearchQuery,
-    ) -> Result<(), Error> {
+        below: Option<i64>,
+    ) -> Result<usize, Error> {
         if let Some(chat) = chat {
             let coverage = self
                 .store
                 .coverage(account.id, chat.profile.chat_id)
                 .await?;
             if coverage.complete {
-                return Ok(());
+                return Ok(0);
             }
             account.require_authorized()?;
+            let max_id = match (coverage.floor, below) {
+                (Some(floor), Some(below)) => floor.min(below),
+                (floor, below) => floor.or(below).unwrap_or(0),
+            };
             let found = self
                 .telegram
                 .search(
                     account.id,
                     Some(&chat.profile),
                     query,
-                    coverage.floor.unwrap_or(0),
+                    max_id,
                     HISTORY_BATCH,
                 )
                 .await?;
-            return self
-                .store_history(account, chat, &found.messages, &found.chats, coverage)
-                .await;
+            self.store_history(account, chat, &found.messages, &found.chats, coverage)
+                .await?;
+            return Ok(found.messages.len());
         }
         account.require_authorized()?;
         let found = self
@@ -624,7 +655,7 @@ impl Chats {
                 .await?;
         }
         self.retire(&account.tenant, account.id, &chats).await;
-        Ok(())
+        Ok(found.messages.len())
     }
 
     /// writable_chat is what every write to a chat checks first: the

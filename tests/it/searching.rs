@@ -303,3 +303,60 @@ async fn stored_and_telegram_hits_come_merged_once_by_words_and_prefixes() {
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound, "an unknown chat");
 }
+
+#[tokio::test]
+async fn a_chats_hits_beyond_telegrams_first_batch_are_found_page_by_page() {
+    let server = TestServer::start_with(quick_pacing).await;
+    let mut c = Clients::of(&server).await;
+    let ann = c.sandbox_user("9996636501", "Ann", "").await;
+    let bob = c.sandbox_user("9996636502", "Bob", "").await;
+    // 130 old hits (Telegram answers 100 at a time), and some noise.
+    let link = server.sandbox();
+    for i in 0..130 {
+        link.send_message(TENANT, bob.user_id, ann.user_id, format!("order {i}"))
+            .await
+            .unwrap();
+        if i % 10 == 0 {
+            link.send_message(TENANT, bob.user_id, ann.user_id, "noise".into())
+                .await
+                .unwrap();
+        }
+    }
+    let id = connected_account(&server, &mut c, &ann).await.account_id;
+    c.send_as(&bob, &id, "order live").await;
+    let mut messages = MessageServiceClient::new(server.channel().await);
+    let token = c.token.clone();
+    eventually("the live message is stored", async || {
+        messages
+            .search_messages(authed(search(&id, None, "live"), &token))
+            .await
+            .is_ok_and(|r| r.into_inner().messages.len() == 1)
+    })
+    .await;
+
+    let mut ids = Vec::new();
+    let mut page_token = String::new();
+    for _ in 0..10 {
+        let page = messages
+            .search_messages(authed(
+                pb::SearchMessagesRequest {
+                    page_size: 50,
+                    page_token: page_token.clone(),
+                    ..search(&id, Some(bob.user_id), "order")
+                },
+                &token,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        ids.extend(page.messages.iter().map(|m| m.message_id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert_eq!(ids.len(), 131, "every hit, the live one and 130 old ones");
+    let unique: HashSet<i64> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "none twice");
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
+}

@@ -1219,6 +1219,7 @@ impl State {
             m.action.is_none()
                 && query.min_date.is_none_or(|d| m.date >= d)
                 && query.max_date.is_none_or(|d| m.date <= d)
+                && query.max_id.is_none_or(|id| m.id < id)
                 && needles
                     .iter()
                     .all(|needle| text.iter().any(|word| word.starts_with(needle.as_str())))

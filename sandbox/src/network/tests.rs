@@ -957,6 +957,32 @@ fn search_matches_words_and_prefixes_case_insensitively_within_dates() {
         .unwrap()
         .len()
     };
+    let below = net
+        .search(
+            alice.id,
+            &SearchQuery {
+                text: "invoice".into(),
+                peer: Some(Peer::User(carol.id)),
+                max_id: Some(i32::MAX),
+                limit: 10,
+                ..SearchQuery::default()
+            },
+        )
+        .unwrap();
+    let newest = below[0].id;
+    let older = net
+        .search(
+            alice.id,
+            &SearchQuery {
+                text: "your".into(),
+                peer: Some(Peer::User(carol.id)),
+                max_id: Some(newest),
+                limit: 10,
+                ..SearchQuery::default()
+            },
+        )
+        .unwrap();
+    assert!(older.iter().all(|m| m.id < newest), "ids below max_id only");
     assert_eq!(hits("INV"), 2);
     assert_eq!(hits("voice"), 0);
     assert_eq!(hits("your inv"), 1);

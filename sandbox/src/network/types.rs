@@ -398,12 +398,16 @@ pub struct HistoryPage {
 /// SearchQuery is `messages.search` / `messages.searchGlobal`.
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery {
-    /// text must be contained, case-insensitively; empty matches all.
+    /// text's words must each start a word of the message,
+    /// case-insensitively; empty matches all.
     pub text: String,
     /// peer limits the search to one dialog.
     pub peer: Option<Peer>,
     pub min_date: Option<i64>,
     pub max_date: Option<i64>,
+    /// max_id keeps messages with smaller ids (paging through one dialog's
+    /// hits, as messages.search's `max_id`/`offset_id` do).
+    pub max_id: Option<i32>,
     pub limit: usize,
 }
 

@@ -313,8 +313,13 @@ fn search(call: &Call<'_>, req: tl::functions::messages::Search) -> Result<Vec<u
     let from = from_id
         .map(|from| input_peer_to_network(call.net, me, &from))
         .transpose()?;
-    // The network pages by date only; the id bounds and the author are
-    // applied here, over its largest page.
+    // Ids page one dialog's hits (a global search has no id order); the
+    // author and min_id are applied here, over the network's page.
+    let below = [max_id, offset_id]
+        .into_iter()
+        .filter(|id| *id > 0)
+        .min()
+        .filter(|_| peer.is_some());
     let all = call.net.search(
         me,
         &SearchQuery {
@@ -322,6 +327,7 @@ fn search(call: &Call<'_>, req: tl::functions::messages::Search) -> Result<Vec<u
             peer,
             min_date: (min_date > 0).then_some(i64::from(min_date)),
             max_date: (max_date > 0).then_some(i64::from(max_date)),
+            max_id: below,
             limit: network::MAX_PAGE,
         },
     )?;
@@ -376,6 +382,7 @@ fn search_global(
             peer: None,
             min_date: (min_date > 0).then_some(i64::from(min_date)),
             max_date: (max_date > 0).then_some(i64::from(max_date)),
+            max_id: None,
             limit: limit(page),
         },
     )?;
