@@ -306,3 +306,71 @@ async fn usernames_resolve_and_contacts_page_by_name() {
         .unwrap_err();
     assert_eq!(fields(&err), vec!["page_size".to_owned()]);
 }
+
+#[tokio::test]
+async fn bots_resolve_usernames_but_have_no_contacts_nor_account_wide_search() {
+    let server = TestServer::start().await;
+    let mut c = Clients::of(&server).await;
+    let bot = c.sandbox_bot("Helper", "crm_helper_bot").await;
+    let id = c
+        .start_bot_login(&bot.bot_token, "bot-contacts-1")
+        .await
+        .unwrap()
+        .account_id;
+    let carol = c
+        .sandbox
+        .create_sandbox_user(authed(
+            pb::CreateSandboxUserRequest {
+                phone_number: "9996635501".into(),
+                first_name: "Carol".into(),
+                username: "carol_for_bots".into(),
+                ..Default::default()
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .sandbox_user
+        .unwrap();
+    let channel = server.channel().await;
+    let mut chats = ChatServiceClient::new(channel.clone());
+    let mut messages = MessageServiceClient::new(channel);
+    let token = c.token.clone();
+
+    let resolved = chats
+        .resolve_chat(authed(by_username(&id, "carol_for_bots"), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resolved.chat.unwrap().chat_id, carol.user_id);
+
+    let bots_unsupported = |err: tonic::Status| {
+        assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+        assert_eq!(reason(&err), "BOTS_UNSUPPORTED");
+    };
+    bots_unsupported(
+        contacts_page(&mut chats, &token, &id, 0, "")
+            .await
+            .unwrap_err(),
+    );
+    bots_unsupported(
+        chats
+            .resolve_chat(authed(by_phone(&id, "+9996635501", ""), &token))
+            .await
+            .unwrap_err(),
+    );
+    bots_unsupported(
+        messages
+            .search_messages(authed(
+                pb::SearchMessagesRequest {
+                    account_id: id.clone(),
+                    query: "hello".into(),
+                    ..Default::default()
+                },
+                &token,
+            ))
+            .await
+            .unwrap_err(),
+    );
+}
