@@ -49,8 +49,7 @@ pub(super) fn chat_id(field: &str, value: i64, violations: &mut Violations) -> i
 /// filter_binding ties a ListChats page token to the account and filter
 /// it was issued for.
 fn filter_binding(account: Option<AccountId>, filter: &ChatFilter) -> String {
-    let bytes = serde_json::to_vec(&(account, filter)).expect("filters serialize");
-    hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)[..8])
+    page::binding(&(account, filter))
 }
 
 fn encode_chat_cursor(cursor: ChatCursor, binding: &str) -> String {

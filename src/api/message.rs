@@ -131,6 +131,26 @@ fn entities(
     out
 }
 
+/// request_id_of checks a write's required `request_id`.
+fn request_id_of(value: &str, violations: &mut Violations) -> Option<RequestId> {
+    RequestId::parse(value)
+        .map_err(|why| violations.add("request_id", why))
+        .ok()
+}
+
+/// time_of reads a wire timestamp; one outside chrono's range is named.
+fn time_of(
+    field: &str,
+    time: &prost_types::Timestamp,
+    violations: &mut Violations,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let parsed = chrono::DateTime::from_timestamp(time.seconds, time.nanos.max(0) as u32);
+    if parsed.is_none() {
+        violations.add(field, "not a valid time");
+    }
+    parsed
+}
+
 /// MAX_MESSAGE_IDS is how many messages one call may delete or forward.
 const MAX_MESSAGE_IDS: usize = 100;
 
@@ -174,13 +194,7 @@ fn send_request(request: &pb::SendMessageRequest) -> Result<SendText, Error> {
     let mut violations = Violations::default();
     let account = violations.check(account_id("account_id", account));
     let chat = chat_id("chat_id", *chat, &mut violations);
-    let request_id = match RequestId::parse(request_id) {
-        Ok(id) => Some(id),
-        Err(why) => {
-            violations.add("request_id", why);
-            None
-        }
-    };
+    let request_id = request_id_of(request_id, &mut violations);
     if *reply_to_message_id < 0 {
         violations.add("reply_to_message_id", "must be a message id, or 0 for none");
     }
@@ -247,8 +261,7 @@ fn send_request(request: &pb::SendMessageRequest) -> Result<SendText, Error> {
 
 /// search_binding ties a SearchMessages page token to the search it pages.
 fn search_binding(account: Option<AccountId>, chat: Option<i64>, search: &SearchQuery) -> String {
-    let bytes = serde_json::to_vec(&(account, chat, search)).expect("searches serialize");
-    hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)[..8])
+    page::binding(&(account, chat, search))
 }
 
 fn encode_search_cursor(cursor: &SearchCursor, binding: &str) -> String {
@@ -339,15 +352,8 @@ impl MessageService for MessageApi {
                 }
                 Anchor::After(*id)
             }
-            Some(WireAnchor::BeforeTime(time)) => {
-                match chrono::DateTime::from_timestamp(time.seconds, time.nanos.max(0) as u32) {
-                    Some(time) => Anchor::BeforeTime(time),
-                    None => {
-                        violations.add("before_time", "not a valid time");
-                        Anchor::Newest
-                    }
-                }
-            }
+            Some(WireAnchor::BeforeTime(time)) => time_of("before_time", time, &mut violations)
+                .map_or(Anchor::Newest, Anchor::BeforeTime),
         };
         if !page_token.is_empty() && anchor != Anchor::Newest {
             violations.add("page_token", "must not be combined with an anchor");
@@ -437,17 +443,12 @@ impl MessageService for MessageApi {
         } else if words.is_empty() {
             violations.add("query", "must contain a word (letters or digits)");
         }
-        let mut time = |field: &str, value: &Option<prost_types::Timestamp>| {
-            value.as_ref().and_then(|t| {
-                let parsed = chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32);
-                if parsed.is_none() {
-                    violations.add(field, "not a valid time");
-                }
-                parsed
-            })
-        };
-        let from = time("from_time", from_time);
-        let to = time("to_time", to_time);
+        let from = from_time
+            .as_ref()
+            .and_then(|t| time_of("from_time", t, &mut violations));
+        let to = to_time
+            .as_ref()
+            .and_then(|t| time_of("to_time", t, &mut violations));
         if let (Some(from), Some(to)) = (from, to)
             && to < from
         {
@@ -605,13 +606,7 @@ impl MessageService for MessageApi {
         if message_ids.iter().any(|id| !unique.insert(id)) {
             violations.add("message_ids", "must not repeat an id");
         }
-        let request_id = match RequestId::parse(request_id) {
-            Ok(id) => Some(id),
-            Err(why) => {
-                violations.add("request_id", why);
-                None
-            }
-        };
+        let request_id = request_id_of(request_id, &mut violations);
         violations.finish()?;
         let forward = Forward {
             account: account.expect("validated"),

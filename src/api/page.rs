@@ -31,6 +31,13 @@ pub fn page_size(value: i32, limits: Limits) -> Result<u32, Error> {
     }
 }
 
+/// binding names the parameters a page token was issued for (a short
+/// digest), so a token is refused with other parameters.
+pub fn binding(parameters: &impl serde::Serialize) -> String {
+    let bytes = serde_json::to_vec(parameters).expect("page parameters serialize");
+    hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)[..8])
+}
+
 pub fn encode_token(rpc: &str, cursor: &str) -> String {
     B64URL.encode(format!("v1|{rpc}|{cursor}"))
 }

@@ -632,11 +632,7 @@ impl Chats {
         chats.sort_unstable();
         chats.dedup();
         for chat_id in &chats {
-            let coverage = match self.store.coverage(account.id, *chat_id).await {
-                Ok(coverage) => coverage,
-                Err(StoreError::NotFound { .. }) => HistoryCoverage::default(),
-                Err(err) => return Err(err.into()),
-            };
+            let coverage = self.coverage_or_none(account.id, *chat_id).await?;
             let hits: Vec<Message> = found
                 .messages
                 .iter()
@@ -656,6 +652,20 @@ impl Chats {
         }
         self.retire(&account.tenant, account.id, &chats).await;
         Ok(found.messages.len())
+    }
+
+    /// coverage_or_none is a chat's stored coverage; none for a chat not
+    /// stored yet (one that Telegram's answer is about to add).
+    async fn coverage_or_none(
+        &self,
+        account: AccountId,
+        chat_id: i64,
+    ) -> Result<HistoryCoverage, Error> {
+        match self.store.coverage(account, chat_id).await {
+            Ok(coverage) => Ok(coverage),
+            Err(StoreError::NotFound { .. }) => Ok(HistoryCoverage::default()),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// writable_chat is what every write to a chat checks first: the
@@ -1030,11 +1040,7 @@ impl Chats {
                 }
             }
         }
-        let coverage = match self.store.coverage(account.id, chat_id).await {
-            Ok(coverage) => coverage,
-            Err(StoreError::NotFound { .. }) => HistoryCoverage::default(),
-            Err(err) => return Err(err.into()),
-        };
+        let coverage = self.coverage_or_none(account.id, chat_id).await?;
         let lowest = fetched.iter().map(|m| m.message_id).min();
         let next = match (reached, stored_top) {
             // Read down to the stored newest: the stored suffix goes on.

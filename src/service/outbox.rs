@@ -25,7 +25,7 @@ use rand::Rng;
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
-use crate::domain::chat::{Message, MessageState};
+use crate::domain::chat::{Chat, Message, MessageState};
 use crate::domain::login::RequestId;
 use crate::domain::outbox::{
     OutboxItem, OutboxState, Outgoing, OutgoingForward, OutgoingText, SendError, Sent,
@@ -463,21 +463,33 @@ impl Outbox {
         last.insert((account, chat_id), Instant::now());
     }
 
+    /// chat_of is a chat a row sends to or from; `None` when the account
+    /// does not know it (any more), and then the row has failed.
+    async fn chat_of(&self, item: &OutboxItem, chat_id: i64) -> Result<Option<Chat>, Error> {
+        match self
+            .inner
+            .chats
+            .known_chat(&item.tenant, item.account_id, chat_id)
+            .await
+        {
+            Ok(chat) => Ok(Some(chat)),
+            Err(Error::NotFound { .. }) => {
+                self.inner
+                    .store
+                    .mark_failed(&item.id, "CHAT_NOT_FOUND")
+                    .await?;
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
     /// send_one makes one attempt; `Ok(false)` when the account's queue
     /// must stop for now.
     async fn send_one(&self, item: &OutboxItem, sender: Option<i64>) -> Result<bool, Error> {
         let inner = &self.inner;
-        let chat = match inner
-            .chats
-            .known_chat(&item.tenant, item.account_id, item.chat_id)
-            .await
-        {
-            Ok(chat) => chat,
-            Err(Error::NotFound { .. }) => {
-                inner.store.mark_failed(&item.id, "CHAT_NOT_FOUND").await?;
-                return Ok(true);
-            }
-            Err(other) => return Err(other),
+        let Some(chat) = self.chat_of(item, item.chat_id).await? else {
+            return Ok(true);
         };
         let outcome = match &item.payload {
             Outgoing::Text(text) => inner
@@ -486,17 +498,8 @@ impl Outbox {
                 .await
                 .map(|sent| vec![sent_text(item, text, sent, sender)]),
             Outgoing::Forward(forward) => {
-                let from = match inner
-                    .chats
-                    .known_chat(&item.tenant, item.account_id, forward.from_chat_id)
-                    .await
-                {
-                    Ok(from) => from,
-                    Err(Error::NotFound { .. }) => {
-                        inner.store.mark_failed(&item.id, "CHAT_NOT_FOUND").await?;
-                        return Ok(true);
-                    }
-                    Err(other) => return Err(other),
+                let Some(from) = self.chat_of(item, forward.from_chat_id).await? else {
+                    return Ok(true);
                 };
                 let random_ids = forward_random_ids(item.random_id, forward.message_ids.len());
                 inner
