@@ -306,11 +306,13 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     let metrics = Metrics::new();
 
     let (telegram, sandbox) = telegram(&config, Arc::new(store.clone()), sealer.clone()).await?;
+    // One set of decoded copies serves every service reading through it.
+    let generations = Generations::new(cache.clone());
     let chats = Chats::new(
         Arc::new(store.clone()),
         accounts_store.clone(),
         telegram.clone(),
-        Generations::new(cache.clone()),
+        generations.clone(),
         ChatOptions::default(),
     );
     let contacts = Contacts::new(
@@ -318,11 +320,10 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         accounts_store.clone(),
         telegram.clone(),
         chats.clone(),
-        Generations::new(cache.clone()),
+        generations.clone(),
     );
     let outbox = Outbox::new(
         Arc::new(store.clone()),
-        accounts_store.clone(),
         chats.clone(),
         telegram.clone(),
         OutboxOptions {

@@ -75,6 +75,26 @@ struct Inner {
     rpc: Arc<SandboxRpc>,
     server: MtprotoServerHandle,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// scheduler sends scheduled messages when they are due.
+    scheduler: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// SCHEDULE_TICK is how often the DC looks for due scheduled messages
+/// (Telegram sends them within a few seconds of their date too).
+const SCHEDULE_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// run_schedule sends due scheduled messages until the DC is gone.
+async fn run_schedule(dc: std::sync::Weak<Inner>) {
+    let mut tick = tokio::time::interval(SCHEDULE_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tick.tick().await;
+        let Some(dc) = dc.upgrade() else { return };
+        let deliveries = dc.network.fire_scheduled();
+        if !deliveries.is_empty() {
+            dc.rpc.deliver(deliveries, None);
+        }
+    }
 }
 
 impl std::fmt::Debug for SandboxDcHandle {
@@ -127,14 +147,19 @@ impl SandboxDc {
         rpc.attach(handle.clone());
         let task = tokio::spawn(server.run());
         info!(addr = %handle.local_addr(), "sandbox dc started");
-        Ok(SandboxDcHandle {
-            inner: Arc::new(Inner {
-                network,
-                rpc,
-                server: handle,
-                task: Mutex::new(Some(task)),
-            }),
-        })
+        let inner = Arc::new(Inner {
+            network,
+            rpc,
+            server: handle,
+            task: Mutex::new(Some(task)),
+            scheduler: Mutex::new(None),
+        });
+        let scheduler = tokio::spawn(run_schedule(Arc::downgrade(&inner)));
+        *inner
+            .scheduler
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(scheduler);
+        Ok(SandboxDcHandle { inner })
     }
 }
 
@@ -242,6 +267,15 @@ impl SandboxDcHandle {
     /// network's last snapshot. Later calls only flush again.
     pub async fn shutdown(&self) -> Result<(), DcError> {
         self.inner.server.shutdown();
+        if let Some(scheduler) = self
+            .inner
+            .scheduler
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+        {
+            scheduler.abort();
+        }
         let task = self
             .inner
             .task

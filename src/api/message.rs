@@ -1,7 +1,8 @@
 //! MessageService: reading history (ListMessages, GetMessage) and
 //! searching it (SearchMessages), sending text through the outbox
 //! (SendMessage) and ForwardMessages, EditMessage, DeleteMessages, MarkRead
-//! and SetTyping. SendMessage with media or a schedule answers
+//! and SetTyping. SendMessage with `schedule_time` has Telegram hold the
+//! message (SCHEDULED) until then. SendMessage with media answers
 //! NOT_IMPLEMENTED_YET until it lands.
 
 use tezgram_sdk::v1 as pb;
@@ -186,12 +187,14 @@ fn send_request(request: &pb::SendMessageRequest) -> Result<SendText, Error> {
             rpc: "SendMessage with media_id",
         });
     }
-    if schedule_time.is_some() {
-        return Err(Error::NotImplementedYet {
-            rpc: "SendMessage with schedule_time",
-        });
-    }
     let mut violations = Violations::default();
+    // How far ahead is the outbox's to check: a retry of a scheduled send
+    // is answered even once its time has passed.
+    let schedule = schedule_time
+        .as_ref()
+        .and_then(|time| time_of("schedule_time", time, &mut violations))
+        // Telegram schedules to the second.
+        .and_then(|at| chrono::DateTime::from_timestamp(at.timestamp(), 0));
     let account = violations.check(account_id("account_id", account));
     let chat = chat_id("chat_id", *chat, &mut violations);
     let request_id = request_id_of(request_id, &mut violations);
@@ -254,6 +257,7 @@ fn send_request(request: &pb::SendMessageRequest) -> Result<SendText, Error> {
             entities,
             reply_to: (*reply_to_message_id > 0).then_some(*reply_to_message_id),
             silent: *silent,
+            schedule,
         },
         request_id: request_id.expect("validated"),
     })

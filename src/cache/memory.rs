@@ -29,65 +29,125 @@ impl Default for MemoryCacheOptions {
 /// for longer than a map update.
 #[derive(Debug)]
 pub struct MemoryCache {
-    max_entries: usize,
-    state: Mutex<State>,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    entries: HashMap<String, Entry>,
-    /// Write order: sequence number → key; the first is the oldest write.
-    by_write: BTreeMap<u64, String>,
-    /// Expiry order: (deadline, sequence number) → key.
-    by_expiry: BTreeMap<(Instant, u64), String>,
-    next_seq: u64,
-}
-
-#[derive(Debug)]
-struct Entry {
-    value: Vec<u8>,
-    expires_at: Option<Instant>,
-    seq: u64,
+    entries: Bounded<Vec<u8>>,
 }
 
 impl MemoryCache {
     pub fn new(options: MemoryCacheOptions) -> Self {
         Self {
-            max_entries: options.max_entries.max(1),
-            state: Mutex::new(State::default()),
+            entries: Bounded::new(options.max_entries),
         }
     }
 
     /// len counts the entries held, expired ones not yet purged included.
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.entries.lock().entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+/// Bounded is an in-process map whose entries expire and whose total weight
+/// is bounded: when a new entry does not fit, expired entries go first, then
+/// the oldest written ones. The [`MemoryCache`] weighs every entry 1 (a
+/// bound in entries); the read-through cache's decoded copies weigh their
+/// encoded size (a bound in bytes).
+#[derive(Debug)]
+pub(crate) struct Bounded<V> {
+    max_weight: usize,
+    state: Mutex<State<V>>,
+}
+
+#[derive(Debug)]
+struct State<V> {
+    entries: HashMap<String, Entry<V>>,
+    /// Write order: sequence number → key; the first is the oldest write.
+    by_write: BTreeMap<u64, String>,
+    /// Expiry order: (deadline, sequence number) → key.
+    by_expiry: BTreeMap<(Instant, u64), String>,
+    next_seq: u64,
+    weight: usize,
+}
+
+#[derive(Debug)]
+struct Entry<V> {
+    value: V,
+    expires_at: Option<Instant>,
+    seq: u64,
+    weight: usize,
+}
+
+impl<V: Clone> Bounded<V> {
+    /// new holds at most `max_weight` (at least 1) in total.
+    pub(crate) fn new(max_weight: usize) -> Self {
+        Self {
+            max_weight: max_weight.max(1),
+            state: Mutex::new(State {
+                entries: HashMap::new(),
+                by_write: BTreeMap::new(),
+                by_expiry: BTreeMap::new(),
+                next_seq: 0,
+                weight: 0,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<V>> {
         // A panic while holding the lock cannot leave the maps half-updated in
         // a way that breaks later reads (worst case an index entry points at a
         // missing key, which every path tolerates), so poisoning is ignored.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// get is a copy of the live value under `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<V> {
+        self.lock()
+            .live(key, Instant::now())
+            .map(|entry| entry.value.clone())
+    }
+
+    /// set stores `value` under `key` for `ttl` (at least 1 ms); a value
+    /// heavier than the whole bound is not kept.
+    pub(crate) fn set(&self, key: &str, value: V, weight: usize, ttl: Duration) {
+        if weight > self.max_weight {
+            self.remove(key);
+            return;
+        }
+        let now = Instant::now();
+        let ttl = ttl.max(Duration::from_millis(1));
+        let mut state = self.lock();
+        state.remove(key);
+        state.make_room(self.max_weight, weight, now);
+        state.insert(key, value, weight, Some(now + ttl));
+    }
+
+    pub(crate) fn remove(&self, key: &str) {
+        self.lock().remove(key);
+    }
 }
 
-impl State {
-    fn remove(&mut self, key: &str) -> Option<Entry> {
+impl<V> State<V> {
+    fn remove(&mut self, key: &str) -> Option<Entry<V>> {
         let entry = self.entries.remove(key)?;
+        self.forget(&entry);
+        Some(entry)
+    }
+
+    /// forget drops a removed entry from the indexes (one it was already
+    /// popped from is left as it is) and from the weight.
+    fn forget(&mut self, entry: &Entry<V>) {
+        self.weight -= entry.weight;
         self.by_write.remove(&entry.seq);
         if let Some(at) = entry.expires_at {
             self.by_expiry.remove(&(at, entry.seq));
         }
-        Some(entry)
     }
 
     /// live returns the entry under `key` unless it has expired (then it is
     /// dropped).
-    fn live(&mut self, key: &str, now: Instant) -> Option<&mut Entry> {
+    fn live(&mut self, key: &str, now: Instant) -> Option<&mut Entry<V>> {
         let expired = self
             .entries
             .get(key)?
@@ -107,43 +167,43 @@ impl State {
             }
             let (_, key) = self.by_expiry.pop_first().expect("first entry exists");
             if let Some(entry) = self.entries.remove(&key) {
-                self.by_write.remove(&entry.seq);
+                self.forget(&entry);
             }
         }
     }
 
-    /// make_room frees a slot for a new key: expired entries go first, then
-    /// the oldest writes.
-    fn make_room(&mut self, max_entries: usize, now: Instant) {
-        if self.entries.len() < max_entries {
+    /// make_room frees `weight` for a new entry: expired entries go first,
+    /// then the oldest writes.
+    fn make_room(&mut self, max_weight: usize, weight: usize, now: Instant) {
+        if self.weight + weight <= max_weight {
             return;
         }
         self.purge_expired(now);
-        while self.entries.len() >= max_entries {
+        while self.weight + weight > max_weight {
             let Some((_, key)) = self.by_write.pop_first() else {
                 break;
             };
-            if let Some(entry) = self.entries.remove(&key)
-                && let Some(at) = entry.expires_at
-            {
-                self.by_expiry.remove(&(at, entry.seq));
+            if let Some(entry) = self.entries.remove(&key) {
+                self.forget(&entry);
             }
         }
     }
 
-    fn insert(&mut self, key: &str, value: Vec<u8>, expires_at: Option<Instant>) {
+    fn insert(&mut self, key: &str, value: V, weight: usize, expires_at: Option<Instant>) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.by_write.insert(seq, key.to_owned());
         if let Some(at) = expires_at {
             self.by_expiry.insert((at, seq), key.to_owned());
         }
+        self.weight += weight;
         self.entries.insert(
             key.to_owned(),
             Entry {
                 value,
                 expires_at,
                 seq,
+                weight,
             },
         );
     }
@@ -152,25 +212,16 @@ impl State {
 #[async_trait]
 impl Cache for MemoryCache {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        let mut state = self.lock();
-        Ok(state
-            .live(key, Instant::now())
-            .map(|entry| entry.value.clone()))
+        Ok(self.entries.get(key))
     }
 
     async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError> {
-        let now = Instant::now();
-        let ttl = ttl.max(Duration::from_millis(1));
-        let mut state = self.lock();
-        if state.remove(key).is_none() {
-            state.make_room(self.max_entries, now);
-        }
-        state.insert(key, value.to_vec(), Some(now + ttl));
+        self.entries.set(key, value.to_vec(), 1, ttl);
         Ok(())
     }
 
     async fn delete(&self, keys: &[String]) -> Result<(), CacheError> {
-        let mut state = self.lock();
+        let mut state = self.entries.lock();
         for key in keys {
             state.remove(key);
         }
@@ -179,7 +230,7 @@ impl Cache for MemoryCache {
 
     async fn incr(&self, key: &str) -> Result<u64, CacheError> {
         let now = Instant::now();
-        let mut state = self.lock();
+        let mut state = self.entries.lock();
         // Counters are stored as decimal text, as Redis stores them, so both
         // backends agree on what `get` returns for a counter.
         let current = match state.live(key, now) {
@@ -197,12 +248,51 @@ impl Cache for MemoryCache {
             entry.value = next.to_string().into_bytes();
             return Ok(next);
         }
-        state.make_room(self.max_entries, now);
-        state.insert(key, next.to_string().into_bytes(), None);
+        state.make_room(self.entries.max_weight, 1, now);
+        state.insert(key, next.to_string().into_bytes(), 1, None);
         Ok(next)
     }
 
     async fn ping(&self) -> Result<(), CacheError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TTL: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn a_bound_in_weight_evicts_the_oldest_writes_until_a_new_entry_fits() {
+        let bounded = Bounded::new(10);
+        bounded.set("a", 'a', 4, TTL);
+        bounded.set("b", 'b', 4, TTL);
+        bounded.set("c", 'c', 4, TTL);
+        assert_eq!(bounded.get("a"), None, "the oldest write made room");
+        assert_eq!((bounded.get("b"), bounded.get("c")), (Some('b'), Some('c')));
+        // Rewriting a key gives back its old weight first.
+        bounded.set("c", 'C', 6, TTL);
+        assert_eq!((bounded.get("b"), bounded.get("c")), (Some('b'), Some('C')));
+        assert_eq!(bounded.lock().weight, 10);
+        // Heavier than the whole bound: not kept, and the old value is gone.
+        bounded.set("b", 'B', 11, TTL);
+        assert_eq!((bounded.get("b"), bounded.get("c")), (None, Some('C')));
+        assert_eq!(bounded.lock().weight, 6);
+    }
+
+    #[test]
+    fn expired_entries_are_not_served_and_go_first() {
+        let bounded = Bounded::new(2);
+        bounded.set("old", 1, 1, Duration::from_millis(1));
+        bounded.set("kept", 2, 1, TTL);
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(bounded.get("old"), None);
+        bounded.set("new", 3, 1, TTL);
+        assert_eq!(
+            (bounded.get("kept"), bounded.get("new")),
+            (Some(2), Some(3))
+        );
     }
 }

@@ -13,6 +13,7 @@ mod redis;
 
 use std::sync::Arc;
 
+pub(crate) use memory::Bounded;
 pub use memory::{MemoryCache, MemoryCacheOptions};
 pub use redis::{RedisCache, RedisCacheOptions};
 

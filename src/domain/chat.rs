@@ -580,6 +580,9 @@ pub enum Change {
     },
     /// The peer read the account's messages up to `max_id`.
     ReadOutbox { chat_id: i64, max_id: i64 },
+    /// Scheduled messages of the account were sent: each pair is (id in
+    /// the chat's schedule, id of the message it became).
+    ScheduledSent { chat_id: i64, sent: Vec<(i64, i64)> },
 }
 
 /// Touched lists the chats a batch of changes touched, for cache

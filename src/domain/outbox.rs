@@ -2,7 +2,9 @@
 //! ForwardMessages. A row is written
 //! before anything is sent, carries the random_id Telegram deduplicates
 //! sends by, and ends SENT (with the message id) or FAILED (with
-//! Telegram's reason); until then it is PENDING and retried.
+//! Telegram's reason); until then it is PENDING and retried. A send with a
+//! schedule is SCHEDULED once Telegram holds it, and SENT when Telegram
+//! reports the message it became.
 //!
 //! A forward's messages each need a random_id: they are the row's counted
 //! up ([`forward_random_ids`]).
@@ -22,6 +24,9 @@ pub struct OutgoingText {
     pub entities: Vec<Entity>,
     pub reply_to: Option<i64>,
     pub silent: bool,
+    /// When Telegram is to send it (whole seconds); `None` sends now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<DateTime<Utc>>,
 }
 
 /// OutgoingForward is what a queued forward sends: messages of another
@@ -57,6 +62,9 @@ pub fn forward_random_ids(random_id: i64, count: usize) -> Vec<i64> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxState {
     Pending,
+    /// Telegram holds the message until its schedule; only ingest moves
+    /// the row on (to SENT, when Telegram reports what it became).
+    Scheduled,
     Sent,
     Failed,
 }
@@ -65,15 +73,21 @@ impl OutboxState {
     pub fn as_str(self) -> &'static str {
         match self {
             OutboxState::Pending => "pending",
+            OutboxState::Scheduled => "scheduled",
             OutboxState::Sent => "sent",
             OutboxState::Failed => "failed",
         }
     }
 
     pub fn parse(name: &str) -> Option<OutboxState> {
-        [OutboxState::Pending, OutboxState::Sent, OutboxState::Failed]
-            .into_iter()
-            .find(|s| s.as_str() == name)
+        [
+            OutboxState::Pending,
+            OutboxState::Scheduled,
+            OutboxState::Sent,
+            OutboxState::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
     }
 }
 
@@ -96,7 +110,8 @@ pub struct OutboxItem {
     /// error while PENDING.
     pub last_error: Option<String>,
     /// The sent messages' ids (one for a text, one per forwarded message),
-    /// once Telegram has them.
+    /// once Telegram has them; while SCHEDULED, the message's id in the
+    /// chat's schedule (a numbering of its own).
     pub message_ids: Vec<i64>,
     pub created_at: DateTime<Utc>,
 }
@@ -104,8 +119,11 @@ pub struct OutboxItem {
 /// Sent is Telegram's answer to a send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sent {
+    /// The message's id, or its id in the chat's schedule when `scheduled`.
     pub message_id: i64,
+    /// When Telegram dated it (for a scheduled message, its schedule).
     pub date: DateTime<Utc>,
+    pub scheduled: bool,
 }
 
 /// SendError is why one attempt did not send.

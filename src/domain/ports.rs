@@ -688,6 +688,13 @@ pub trait OutboxStore: Send + Sync + 'static {
         item: &crate::domain::outbox::OutboxItem,
     ) -> Result<Enqueued, StoreError>;
 
+    /// request_item is the tenant's row written for `request_id`, if any.
+    async fn request_item(
+        &self,
+        tenant: &TenantId,
+        request_id: &str,
+    ) -> Result<Option<crate::domain::outbox::OutboxItem>, StoreError>;
+
     /// outbox_item reads one row of the tenant.
     async fn outbox_item(
         &self,
@@ -706,7 +713,19 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// mark_sent records the send: the row becomes SENT with the messages'
     /// ids, and the messages are stored (with the row's request id), in one
     /// transaction.
-    async fn mark_sent(&self, id: &str, messages: &[Message]) -> Result<(), StoreError>;
+    async fn mark_sent(
+        &self,
+        item: &crate::domain::outbox::OutboxItem,
+        messages: &[Message],
+    ) -> Result<(), StoreError>;
+
+    /// mark_scheduled records that Telegram holds the row's message until
+    /// its schedule, under `scheduled_id` in the chat's schedule.
+    async fn mark_scheduled(
+        &self,
+        item: &crate::domain::outbox::OutboxItem,
+        scheduled_id: i64,
+    ) -> Result<(), StoreError>;
 
     /// mark_failed ends the row FAILED with a reason.
     async fn mark_failed(&self, id: &str, reason: &str) -> Result<(), StoreError>;

@@ -16,6 +16,7 @@
 //! rather than counters precisely so that losing one can never make a counter
 //! start over at a value whose copies still exist.
 
+use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,13 +25,20 @@ use rand::RngCore;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::cache::Bounded;
 use crate::domain::Error;
 use crate::domain::ports::Cache;
 
-/// Generations caches families of copies; cheap to clone.
+/// DECODED_BYTES bounds a process's decoded copies, weighed by their
+/// encoded size.
+const DECODED_BYTES: usize = 32 << 20;
+
+/// Generations caches families of copies; cheap to clone (clones share the
+/// decoded copies).
 #[derive(Clone)]
 pub struct Generations {
     cache: Arc<dyn Cache>,
+    decoded: Arc<Bounded<Arc<dyn Any + Send + Sync>>>,
 }
 
 fn fresh_generation() -> String {
@@ -47,7 +55,10 @@ fn generation_ttl(ttl: Duration) -> Duration {
 
 impl Generations {
     pub fn new(cache: Arc<dyn Cache>) -> Self {
-        Self { cache }
+        Self {
+            cache,
+            decoded: Arc::new(Bounded::new(DECODED_BYTES)),
+        }
     }
 
     /// current is the family's generation, started now when it has none.
@@ -90,16 +101,26 @@ impl Generations {
         load: F,
     ) -> Result<T, Error>
     where
-        T: Serialize + DeserializeOwned,
+        T: Serialize + DeserializeOwned + Clone + Send + Sync + 'static,
         F: Future<Output = Result<T, Error>>,
     {
         let Some(generation) = self.current(generation_key, ttl).await else {
             return load.await;
         };
         let key = format!("{key}@{generation}");
+        if let Some(value) = self
+            .decoded
+            .get(&key)
+            .and_then(|copy| copy.downcast_ref::<T>().cloned())
+        {
+            return Ok(value);
+        }
         match self.cache.get(&key).await {
             Ok(Some(bytes)) => match serde_json::from_slice::<T>(&bytes) {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    self.remember(&key, &value, bytes.len(), ttl);
+                    return Ok(value);
+                }
                 Err(err) => tracing::warn!(error = %err, "undecodable cached copy"),
             },
             Ok(None) => {}
@@ -110,7 +131,19 @@ impl Generations {
         if let Err(err) = self.cache.set(&key, &bytes, ttl).await {
             tracing::warn!(error = %err, "cache write failed");
         }
+        self.remember(&key, &value, bytes.len(), ttl);
         Ok(value)
+    }
+
+    /// remember keeps a decoded copy in this process.
+    fn remember<T: Clone + Send + Sync + 'static>(
+        &self,
+        key: &str,
+        value: &T,
+        size: usize,
+        ttl: Duration,
+    ) {
+        self.decoded.set(key, Arc::new(value.clone()), size, ttl);
     }
 
     /// invalidate retires every copy of the family (call it after the

@@ -142,8 +142,9 @@ impl Chats {
         }
     }
 
-    async fn account(&self, caller: &Caller, id: AccountId) -> Result<Account, Error> {
-        cached_account(&self.generations, &*self.accounts, &caller.tenant, id).await
+    /// account is the tenant's account, through the account cache.
+    pub(crate) async fn account(&self, tenant: &TenantId, id: AccountId) -> Result<Account, Error> {
+        cached_account(&self.generations, &*self.accounts, tenant, id).await
     }
 
     /// retire drops the cached copies a write to these chats made stale.
@@ -202,7 +203,7 @@ impl Chats {
         require(caller, Scope::ChatsRead)?;
         let tenant = &caller.tenant;
         if let Some(id) = account {
-            let account = self.account(caller, id).await?;
+            let account = self.account(&caller.tenant, id).await?;
             if account.kind == AccountKind::Bot {
                 return Err(Error::FailedPrecondition {
                     reason: "BOTS_UNSUPPORTED",
@@ -233,7 +234,7 @@ impl Chats {
         chat_id: i64,
     ) -> Result<Chat, Error> {
         require(caller, Scope::ChatsRead)?;
-        self.account(caller, account).await?;
+        self.account(&caller.tenant, account).await?;
         self.known_chat(&caller.tenant, account, chat_id).await
     }
 
@@ -273,7 +274,7 @@ impl Chats {
     ) -> Result<MessagePage, Error> {
         require(caller, Scope::MessagesRead)?;
         let tenant = &caller.tenant;
-        let account = self.account(caller, account).await?;
+        let account = self.account(&caller.tenant, account).await?;
         let chat = self.known_chat(tenant, account.id, chat_id).await?;
         let query = match anchor {
             Anchor::Newest => HistoryQuery {
@@ -538,7 +539,7 @@ impl Chats {
     ) -> Result<SearchPage, Error> {
         require(caller, Scope::MessagesRead)?;
         let tenant = &caller.tenant;
-        let account = self.account(caller, account).await?;
+        let account = self.account(&caller.tenant, account).await?;
         let chat = match chat_id {
             Some(id) => Some(self.known_chat(tenant, account.id, id).await?),
             None if account.kind == AccountKind::Bot => {
@@ -678,7 +679,7 @@ impl Chats {
         chat_id: i64,
     ) -> Result<(Account, Chat), Error> {
         require(caller, Scope::MessagesWrite)?;
-        let account = self.account(caller, account).await?;
+        let account = self.account(&caller.tenant, account).await?;
         account.require_authorized()?;
         let chat = self.known_chat(&caller.tenant, account.id, chat_id).await?;
         Ok((account, chat))

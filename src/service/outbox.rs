@@ -31,7 +31,7 @@ use crate::domain::outbox::{
     OutboxItem, OutboxState, Outgoing, OutgoingForward, OutgoingText, SendError, Sent,
     forward_random_ids,
 };
-use crate::domain::ports::{AccountStore, FLOOD_WAIT, OutboxStore, StoreError, TelegramSender};
+use crate::domain::ports::{FLOOD_WAIT, OutboxStore, StoreError, TelegramSender};
 use crate::domain::{AccountId, Caller, Error};
 use crate::telemetry::Metrics;
 
@@ -92,25 +92,88 @@ pub struct Outbox {
 
 struct Inner {
     store: Arc<dyn OutboxStore>,
-    accounts: Arc<dyn AccountStore>,
     chats: Chats,
     telegram: Arc<dyn TelegramSender>,
     options: OutboxOptions,
     metrics: Metrics,
     nudge: Notify,
     /// Woken whenever a send attempt is recorded, so a waiting SendMessage
-    /// re-reads its row at once (rows another instance sends are seen by
-    /// the fallback poll).
+    /// looks at once for its row in `settled` (rows another instance sends
+    /// are seen by the fallback poll of the database).
     outcomes: Notify,
+    /// The rows a call in this process waits for (registered by the
+    /// waiter, removed when it stops waiting), and for the sent ones what
+    /// the dispatcher recorded: the waiter answers with it instead of
+    /// reading back what was just written.
+    settled: SettledRows,
     /// Accounts whose rows are being sent right now (one drain per account).
     draining: Mutex<HashSet<AccountId>>,
     /// When each chat was last sent to, for pacing.
     last_send: Mutex<HashMap<(AccountId, i64), Instant>>,
 }
 
+/// Settled is what a sent row became: its messages, in order.
+type Settled = Vec<Message>;
+
+/// SettledRows are the rows waited for: how many calls wait, and what the
+/// row became once sent.
+type SettledRows = Mutex<HashMap<String, (usize, Option<Settled>)>>;
+
+/// Waiting registers a call waiting for a row in `settled` while it lives
+/// (two retries of one request wait for the same row: a count each).
+struct Waiting<'a> {
+    settled: &'a SettledRows,
+    id: String,
+}
+
+impl<'a> Waiting<'a> {
+    fn new(settled: &'a SettledRows, id: &str) -> Self {
+        settled
+            .lock()
+            .expect("settled lock")
+            .entry(id.to_owned())
+            .or_default()
+            .0 += 1;
+        Self {
+            settled,
+            id: id.to_owned(),
+        }
+    }
+
+    fn settled(&self) -> Option<Settled> {
+        self.settled
+            .lock()
+            .expect("settled lock")
+            .get(&self.id)
+            .and_then(|(_, settled)| settled.clone())
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut settled = self.settled.lock().expect("settled lock");
+        if let Some((waiters, _)) = settled.get_mut(&self.id) {
+            *waiters -= 1;
+            if *waiters == 0 {
+                settled.remove(&self.id);
+            }
+        }
+    }
+}
+
 /// OUTCOME_POLL is how often a waiting SendMessage re-reads its row when
 /// no outcome in this process woke it.
 const OUTCOME_POLL: Duration = Duration::from_millis(200);
+
+/// A new send's schedule must be this far ahead at least, and at most
+/// MAX_SCHEDULE_AHEAD (the proto's bounds; Telegram's are a year).
+const MIN_SCHEDULE_AHEAD: chrono::Duration = chrono::Duration::seconds(10);
+const MAX_SCHEDULE_AHEAD: chrono::Duration = chrono::Duration::days(365);
+
+fn schedulable(at: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> bool {
+    let ahead = at - now;
+    ahead >= MIN_SCHEDULE_AHEAD && ahead <= MAX_SCHEDULE_AHEAD
+}
 
 /// random_id is a send's Telegram random_id: random, never 0.
 fn random_id() -> i64 {
@@ -125,7 +188,6 @@ fn random_id() -> i64 {
 impl Outbox {
     pub fn new(
         store: Arc<dyn OutboxStore>,
-        accounts: Arc<dyn AccountStore>,
         chats: Chats,
         telegram: Arc<dyn TelegramSender>,
         options: OutboxOptions,
@@ -134,13 +196,13 @@ impl Outbox {
         Self {
             inner: Arc::new(Inner {
                 store,
-                accounts,
                 chats,
                 telegram,
                 options,
                 metrics,
                 nudge: Notify::new(),
                 outcomes: Notify::new(),
+                settled: Mutex::new(HashMap::new()),
                 draining: Mutex::new(HashSet::new()),
                 last_send: Mutex::new(HashMap::new()),
             }),
@@ -168,6 +230,24 @@ impl Outbox {
                 })?;
         }
         let now = Utc::now();
+        if let Some(at) = send.text.schedule
+            && !schedulable(at, now)
+            && inner
+                .store
+                .request_item(tenant, send.request_id.as_str())
+                .await?
+                .is_none()
+        {
+            return Err(Error::InvalidInput {
+                reason: "INVALID_ARGUMENT",
+                field: "schedule_time",
+                description: format!(
+                    "must be at least {} seconds and at most {} days ahead",
+                    MIN_SCHEDULE_AHEAD.num_seconds(),
+                    MAX_SCHEDULE_AHEAD.num_days()
+                ),
+            });
+        }
         let item = OutboxItem {
             id: uuid::Uuid::now_v7().to_string(),
             tenant: tenant.clone(),
@@ -184,9 +264,16 @@ impl Outbox {
             created_at: now,
         };
         let item = self.enqueue(item).await?;
-        let item = self.await_outcome(item).await?;
-        self.message_of(caller, item, account.telegram_user_id)
-            .await
+        match self.await_outcome(item).await? {
+            Ok(settled) => settled
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::Internal("a sent text row has no message".into())),
+            Err(item) => {
+                self.message_of(caller, item, account.telegram_user_id)
+                    .await
+            }
+        }
     }
 
     /// enqueue writes a row, or finds the one its request id wrote: a
@@ -257,7 +344,10 @@ impl Outbox {
             created_at: now,
         };
         let item = self.enqueue(item).await?;
-        let item = self.await_outcome(item).await?;
+        let item = match self.await_outcome(item).await? {
+            Ok(settled) => return Ok(settled),
+            Err(item) => item,
+        };
         match item.state {
             OutboxState::Sent => {
                 let mut messages = Vec::with_capacity(item.message_ids.len());
@@ -276,6 +366,10 @@ impl Outbox {
                 Ok(messages)
             }
             OutboxState::Failed => Err(refusal(item.last_error.as_deref().unwrap_or_default())),
+            OutboxState::Scheduled => Err(Error::Internal(format!(
+                "forward {} is scheduled, and forwards never are",
+                item.id
+            ))),
             OutboxState::Pending => {
                 let wait = (item.next_attempt_at - Utc::now())
                     .to_std()
@@ -292,28 +386,41 @@ impl Outbox {
         }
     }
 
-    /// await_outcome re-reads the row until it is no longer pending or the
-    /// wait is over.
-    async fn await_outcome(&self, mut item: OutboxItem) -> Result<OutboxItem, Error> {
-        let deadline = Instant::now() + self.inner.options.send_wait;
+    /// await_outcome waits until the row is no longer pending or the wait
+    /// is over: `Ok` with what this process's dispatcher recorded, else
+    /// `Err` with the row as last read (sent by another process, failed,
+    /// or still pending).
+    async fn await_outcome(
+        &self,
+        mut item: OutboxItem,
+    ) -> Result<Result<Settled, OutboxItem>, Error> {
+        let inner = &self.inner;
+        let deadline = Instant::now() + inner.options.send_wait;
+        let waiting = Waiting::new(&inner.settled, &item.id);
+        let mut poll_at = Instant::now() + OUTCOME_POLL;
         while item.state == OutboxState::Pending {
-            // Listen before reading, so an outcome recorded in between is
+            // Listen before looking, so an outcome recorded in between is
             // not missed.
-            let recorded = self.inner.outcomes.notified();
+            let recorded = inner.outcomes.notified();
             tokio::pin!(recorded);
             recorded.as_mut().enable();
-            item = self.inner.store.outbox_item(&item.tenant, &item.id).await?;
-            let now = Instant::now();
-            if item.state != OutboxState::Pending || now >= deadline {
-                break;
+            if let Some(settled) = waiting.settled() {
+                return Ok(Ok(settled));
             }
-            let poll = (deadline - now).min(OUTCOME_POLL);
+            let now = Instant::now();
+            if now >= poll_at || now >= deadline {
+                item = inner.store.outbox_item(&item.tenant, &item.id).await?;
+                poll_at = Instant::now() + OUTCOME_POLL;
+                if item.state != OutboxState::Pending || Instant::now() >= deadline {
+                    break;
+                }
+            }
             tokio::select! {
                 _ = recorded => {}
-                _ = tokio::time::sleep(poll) => {}
+                _ = tokio::time::sleep_until(poll_at.min(deadline)) => {}
             }
         }
-        Ok(item)
+        Ok(Err(item))
     }
 
     /// message_of is the message a row stands for: the stored one once
@@ -339,6 +446,7 @@ impl Outbox {
         }
         let state = match item.state {
             OutboxState::Pending => MessageState::Pending,
+            OutboxState::Scheduled => MessageState::Scheduled,
             OutboxState::Failed => MessageState::Failed,
             OutboxState::Sent => MessageState::Sent,
         };
@@ -351,7 +459,11 @@ impl Outbox {
         Ok(Message {
             account_id: item.account_id,
             chat_id: item.chat_id,
-            message_id: item.message_ids.first().copied().unwrap_or(0),
+            // A scheduled message's id in the schedule is no message id.
+            message_id: match item.state {
+                OutboxState::Sent => item.message_ids.first().copied().unwrap_or(0),
+                _ => 0,
+            },
             sender_id: sender,
             outgoing: true,
             text: text.text,
@@ -361,7 +473,10 @@ impl Outbox {
             forward: None,
             grouped_id: None,
             action: None,
-            sent_at: item.created_at,
+            sent_at: match item.state {
+                OutboxState::Scheduled => text.schedule.unwrap_or(item.created_at),
+                _ => item.created_at,
+            },
             edited_at: None,
             views: None,
             state,
@@ -375,12 +490,14 @@ impl Outbox {
     /// run dispatches due rows until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         loop {
-            tokio::select! {
-                _ = self.inner.nudge.notified() => {}
-                _ = tokio::time::sleep(self.inner.options.poll_interval) => {}
+            // The pending gauge is refreshed on the timer, not on every
+            // nudge: a send does not pay for counting the queue.
+            let count = tokio::select! {
+                _ = self.inner.nudge.notified() => false,
+                _ = tokio::time::sleep(self.inner.options.poll_interval) => true,
                 _ = shutdown.wait_for(|stop| *stop) => return,
-            }
-            if let Err(err) = self.dispatch().await {
+            };
+            if let Err(err) = self.dispatch(count).await {
                 tracing::warn!(error = %err, "reading the outbox failed");
             }
         }
@@ -388,12 +505,14 @@ impl Outbox {
 
     /// dispatch starts a drain for every account with due rows that is not
     /// being drained already.
-    async fn dispatch(&self) -> Result<(), StoreError> {
-        let pending = self.inner.store.pending_count().await?;
-        self.inner
-            .metrics
-            .outbox_pending
-            .set(i64::try_from(pending).unwrap_or(i64::MAX));
+    async fn dispatch(&self, count: bool) -> Result<(), StoreError> {
+        if count {
+            let pending = self.inner.store.pending_count().await?;
+            self.inner
+                .metrics
+                .outbox_pending
+                .set(i64::try_from(pending).unwrap_or(i64::MAX));
+        }
         let due = self.inner.store.due(Utc::now(), 1000).await?;
         let mut by_account: HashMap<AccountId, Vec<OutboxItem>> = HashMap::new();
         for item in due {
@@ -428,9 +547,15 @@ impl Outbox {
     /// drain sends one account's rows in order; it stops at the first row
     /// that must wait (FLOOD_WAIT, a transient failure), keeping the order.
     async fn drain(&self, account: AccountId, items: Vec<OutboxItem>) {
-        let sender = match self.inner.accounts.find_account(account).await {
-            Ok(Some(account)) => account.telegram_user_id,
-            _ => None,
+        let sender = match items.first() {
+            Some(item) => self
+                .inner
+                .chats
+                .account(&item.tenant, account)
+                .await
+                .ok()
+                .and_then(|account| account.telegram_user_id),
+            None => None,
         };
         for item in items {
             self.pace(account, item.chat_id).await;
@@ -496,7 +621,10 @@ impl Outbox {
                 .telegram
                 .send_text(item.account_id, &chat.profile, item.random_id, text)
                 .await
-                .map(|sent| vec![sent_text(item, text, sent, sender)]),
+                .map(|sent| {
+                    let scheduled = sent.scheduled.then_some(sent.message_id);
+                    (vec![sent_text(item, text, sent, sender)], scheduled)
+                }),
             Outgoing::Forward(forward) => {
                 let Some(from) = self.chat_of(item, forward.from_chat_id).await? else {
                     return Ok(true);
@@ -520,9 +648,11 @@ impl Outbox {
                             })
                             .collect()
                     })
+                    .map(|messages| (messages, None))
             }
         };
         let label = match &outcome {
+            Ok((_, Some(_))) => "scheduled",
             Ok(_) => "sent",
             Err(SendError::FloodWait(_)) => "flood_wait",
             Err(SendError::Refused(_)) => "failed",
@@ -530,12 +660,20 @@ impl Outbox {
         };
         inner.metrics.outbox_sends.with_label_values(&[label]).inc();
         match outcome {
-            Ok(messages) => {
-                inner.store.mark_sent(&item.id, &messages).await?;
+            Ok((messages, Some(scheduled_id))) => {
+                // Telegram holds it: nothing is in the chat until it is
+                // sent, when ingest records what it became.
+                inner.store.mark_scheduled(item, scheduled_id).await?;
+                self.settle(item, messages);
+                Ok(true)
+            }
+            Ok((messages, None)) => {
+                inner.store.mark_sent(item, &messages).await?;
                 inner
                     .chats
                     .retire(&item.tenant, item.account_id, &[item.chat_id])
                     .await;
+                self.settle(item, messages);
                 Ok(true)
             }
             Err(SendError::FloodWait(wait)) => {
@@ -566,14 +704,24 @@ impl Outbox {
             }
         }
     }
+
+    /// settle hands a sent row to the call waiting for it in this process,
+    /// if any (woken by `outcomes`).
+    fn settle(&self, item: &OutboxItem, messages: Vec<Message>) {
+        let mut settled = self.inner.settled.lock().expect("settled lock");
+        if let Some((_, slot)) = settled.get_mut(&item.id) {
+            *slot = Some(messages);
+        }
+    }
 }
 
-/// sent_text is the message a text row became.
+/// sent_text is the message a text row became: SENT, or SCHEDULED (id 0:
+/// its id in the schedule is no message id) until Telegram sends it.
 fn sent_text(item: &OutboxItem, text: &OutgoingText, sent: Sent, sender: Option<i64>) -> Message {
     Message {
         account_id: item.account_id,
         chat_id: item.chat_id,
-        message_id: sent.message_id,
+        message_id: if sent.scheduled { 0 } else { sent.message_id },
         sender_id: sender,
         outgoing: true,
         text: text.text.clone(),
@@ -586,7 +734,11 @@ fn sent_text(item: &OutboxItem, text: &OutgoingText, sent: Sent, sender: Option<
         sent_at: sent.date,
         edited_at: None,
         views: None,
-        state: MessageState::Sent,
+        state: if sent.scheduled {
+            MessageState::Scheduled
+        } else {
+            MessageState::Sent
+        },
         request_id: Some(item.request_id.clone()),
         error_reason: None,
     }

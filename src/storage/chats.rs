@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, IdenStatic, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    TryIntoModel,
 };
 
 use super::entities::{accounts, chats, messages};
@@ -405,11 +406,15 @@ async fn upsert_page(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     for batch in page.chunks(UPSERT_BATCH) {
-        let ids = batch.iter().map(|m| m.message_id);
+        // A history page is a run of ids: one range scan finds the stored
+        // copies (an IN list of a hundred ids took longer to plan).
+        let (low, high) = batch.iter().fold((i64::MAX, i64::MIN), |(low, high), m| {
+            (low.min(m.message_id), high.max(m.message_id))
+        });
         let stored: std::collections::HashMap<i64, messages::Model> = messages::Entity::find()
             .filter(messages::Column::AccountId.eq(account.to_string()))
             .filter(messages::Column::PeerId.eq(chat_id))
-            .filter(messages::Column::MessageId.is_in(ids))
+            .filter(messages::Column::MessageId.between(low, high))
             .all(txn)
             .await
             .store_err(MESSAGE)?
@@ -433,12 +438,123 @@ async fn upsert_page(
         if rows.is_empty() {
             continue;
         }
-        messages::Entity::insert_many(rows)
-            .on_conflict(message_conflict())
-            .exec_without_returning(txn)
-            .await
-            .store_err(MESSAGE)?;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            insert_rows_as_json(txn, rows).await?;
+        } else {
+            messages::Entity::insert_many(rows)
+                .on_conflict(message_conflict())
+                .exec_without_returning(txn)
+                .await
+                .store_err(MESSAGE)?;
+        }
     }
+    Ok(())
+}
+
+/// MessageRecord is a `messages` row as `json_to_recordset` reads it
+/// (every written column; [`MESSAGE_RECORD`] gives their types).
+#[derive(serde::Serialize)]
+struct MessageRecord<'a> {
+    account_id: &'a str,
+    peer_id: i64,
+    message_id: i64,
+    tenant_id: &'a str,
+    sender_id: Option<i64>,
+    outgoing: bool,
+    text: &'a str,
+    entities: &'a str,
+    media: Option<&'a str>,
+    reply_to: Option<i64>,
+    forward_from: Option<&'a str>,
+    grouped_id: Option<i64>,
+    sent_at: DateTime<Utc>,
+    edited_at: Option<DateTime<Utc>>,
+    views: Option<i32>,
+    state: &'a str,
+    request_id: Option<&'a str>,
+    action: Option<&'a str>,
+    error_reason: Option<&'a str>,
+    edit_version: Option<i64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl<'a> From<&'a messages::Model> for MessageRecord<'a> {
+    fn from(m: &'a messages::Model) -> Self {
+        Self {
+            account_id: &m.account_id,
+            peer_id: m.peer_id,
+            message_id: m.message_id,
+            tenant_id: &m.tenant_id,
+            sender_id: m.sender_id,
+            outgoing: m.outgoing,
+            text: &m.text,
+            entities: &m.entities,
+            media: m.media.as_deref(),
+            reply_to: m.reply_to,
+            forward_from: m.forward_from.as_deref(),
+            grouped_id: m.grouped_id,
+            sent_at: m.sent_at,
+            edited_at: m.edited_at,
+            views: m.views,
+            state: &m.state,
+            request_id: m.request_id.as_deref(),
+            action: m.action.as_deref(),
+            error_reason: m.error_reason.as_deref(),
+            edit_version: m.edit_version,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// MESSAGE_RECORD names [`MessageRecord`]'s columns with their PostgreSQL
+/// types, in its order.
+const MESSAGE_RECORD: &str = "account_id text, peer_id bigint, message_id bigint, \
+    tenant_id text, sender_id bigint, outgoing boolean, text text, entities text, media text, \
+    reply_to bigint, forward_from text, grouped_id bigint, sent_at timestamptz, \
+    edited_at timestamptz, views integer, state text, request_id text, action text, \
+    error_reason text, edit_version bigint, created_at timestamptz, updated_at timestamptz";
+
+/// insert_rows_as_json upserts a page's rows on PostgreSQL in one
+/// statement whose rows travel as one JSON array, read back by
+/// `json_to_recordset`: one bind parameter however long the page, and one
+/// statement shape the server plans once (a multi-row VALUES binds 22
+/// parameters a row, and was most of a backfill's time).
+async fn insert_rows_as_json(
+    txn: &DatabaseTransaction,
+    rows: Vec<messages::ActiveModel>,
+) -> Result<(), StoreError> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let columns: Vec<&str> = MESSAGE_RECORD
+            .split(',')
+            .map(|c| c.split_whitespace().next().expect("a column name"))
+            .collect();
+        let updates: Vec<String> = MESSAGE_UPDATES
+            .iter()
+            .map(|c| format!("{0} = EXCLUDED.{0}", c.as_str()))
+            .collect();
+        format!(
+            "INSERT INTO messages ({columns}) SELECT {columns} \
+             FROM json_to_recordset($1::json) AS r({MESSAGE_RECORD}) \
+             ON CONFLICT (account_id, peer_id, message_id) DO UPDATE SET {updates}",
+            columns = columns.join(", "),
+            updates = updates.join(", "),
+        )
+    });
+    let models = rows
+        .into_iter()
+        .map(|row| row.try_into_model().store_err(MESSAGE))
+        .collect::<Result<Vec<_>, _>>()?;
+    let records: Vec<MessageRecord<'_>> = models.iter().map(MessageRecord::from).collect();
+    let json = serde_json::to_string(&records).expect("message rows serialize");
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        SQL.as_str(),
+        [json.into()],
+    ))
+    .await
+    .store_err(MESSAGE)?;
     Ok(())
 }
 
@@ -601,6 +717,33 @@ pub(super) async fn apply_change(
                 .exec(txn)
                 .await
                 .store_err(CHAT)?;
+            touched.add(*chat_id);
+        }
+        Change::ScheduledSent { chat_id, sent } => {
+            for (scheduled_id, message_id) in sent {
+                let Some(request_id) = super::outbox::scheduled_sent(
+                    txn,
+                    account,
+                    *chat_id,
+                    *scheduled_id,
+                    *message_id,
+                )
+                .await?
+                else {
+                    continue;
+                };
+                // The message it became carries the send's request id
+                // (its update came first, or comes later from history).
+                messages::Entity::update_many()
+                    .col_expr(messages::Column::RequestId, Expr::value(request_id))
+                    .filter(messages::Column::AccountId.eq(account.to_string()))
+                    .filter(messages::Column::PeerId.eq(*chat_id))
+                    .filter(messages::Column::MessageId.eq(*message_id))
+                    .filter(messages::Column::RequestId.is_null())
+                    .exec(txn)
+                    .await
+                    .store_err(MESSAGE)?;
+            }
             touched.add(*chat_id);
         }
     }

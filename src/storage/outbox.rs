@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, UpdateMany,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, UpdateMany,
 };
 
 use super::chats::{apply_change, lock_account};
@@ -79,6 +79,46 @@ fn failed_attempt(id: &str, error: &str) -> UpdateMany<outbox::Entity> {
         .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
 }
 
+/// scheduled_sent moves the account's SCHEDULED row for `scheduled_id` in
+/// the chat's schedule to SENT as `message_id` (ingest calls it when
+/// Telegram reports the scheduled message sent); the row's request id,
+/// or `None` when no row of this gateway scheduled it.
+pub(super) async fn scheduled_sent(
+    txn: &DatabaseTransaction,
+    account: AccountId,
+    chat_id: i64,
+    scheduled_id: i64,
+    message_id: i64,
+) -> Result<Option<String>, StoreError> {
+    let Some(row) = outbox::Entity::find()
+        .filter(outbox::Column::AccountId.eq(account.to_string()))
+        .filter(outbox::Column::PeerId.eq(chat_id))
+        .filter(outbox::Column::State.eq(OutboxState::Scheduled.as_str()))
+        .filter(outbox::Column::MessageId.eq(scheduled_id))
+        .one(txn)
+        .await
+        .store_err(RESOURCE)?
+    else {
+        return Ok(None);
+    };
+    let request_id = row.request_id.clone();
+    let mut active: outbox::ActiveModel = row.into();
+    active.state = Set(OutboxState::Sent.as_str().to_owned());
+    active.message_id = Set(Some(message_id));
+    active.result = Set(Some(
+        serde_json::to_string(&SentIds {
+            message_ids: vec![message_id],
+        })
+        .expect("ids serialize"),
+    ));
+    active.updated_at = Set(Utc::now());
+    outbox::Entity::update(active)
+        .exec(txn)
+        .await
+        .store_err(RESOURCE)?;
+    Ok(Some(request_id))
+}
+
 #[async_trait]
 impl OutboxStore for Store {
     async fn enqueue(&self, item: &OutboxItem) -> Result<Enqueued, StoreError> {
@@ -114,21 +154,30 @@ impl OutboxStore for Store {
                 item: item.clone(),
                 created: true,
             }),
-            Err(StoreError::AlreadyExists { .. }) => {
-                let existing = outbox::Entity::find()
-                    .filter(outbox::Column::TenantId.eq(item.tenant.as_str()))
-                    .filter(outbox::Column::RequestId.eq(item.request_id.as_str()))
-                    .one(self.connection())
-                    .await
-                    .store_err(RESOURCE)?
-                    .ok_or(StoreError::Conflict { resource: RESOURCE })?;
-                Ok(Enqueued {
-                    item: item_from_row(existing)?,
-                    created: false,
-                })
-            }
+            Err(StoreError::AlreadyExists { .. }) => Ok(Enqueued {
+                item: self
+                    .request_item(&item.tenant, &item.request_id)
+                    .await?
+                    .ok_or(StoreError::Conflict { resource: RESOURCE })?,
+                created: false,
+            }),
             Err(err) => Err(err),
         }
+    }
+
+    async fn request_item(
+        &self,
+        tenant: &TenantId,
+        request_id: &str,
+    ) -> Result<Option<OutboxItem>, StoreError> {
+        outbox::Entity::find()
+            .filter(outbox::Column::TenantId.eq(tenant.as_str()))
+            .filter(outbox::Column::RequestId.eq(request_id))
+            .one(self.connection())
+            .await
+            .store_err(RESOURCE)?
+            .map(item_from_row)
+            .transpose()
     }
 
     async fn outbox_item(&self, tenant: &TenantId, id: &str) -> Result<OutboxItem, StoreError> {
@@ -162,20 +211,9 @@ impl OutboxStore for Store {
             .collect()
     }
 
-    async fn mark_sent(&self, id: &str, messages: &[Message]) -> Result<(), StoreError> {
+    async fn mark_sent(&self, item: &OutboxItem, messages: &[Message]) -> Result<(), StoreError> {
         let txn = self.begin_write().await?;
-        let row = outbox::Entity::find_by_id(id.to_owned())
-            .one(&txn)
-            .await
-            .store_err(RESOURCE)?
-            .ok_or(StoreError::NotFound { resource: RESOURCE })?;
-        let tenant = TenantId::parse(&row.tenant_id)
-            .ok_or_else(|| StoreError::Corrupt(format!("outbox {id}: tenant")))?;
-        let account: AccountId = row
-            .account_id
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("outbox {id}: account id")))?;
-        lock_account(&txn, account).await?;
+        lock_account(&txn, item.account_id).await?;
         let now = Utc::now();
         for message in messages {
             let change = Change::NewMessage {
@@ -184,8 +222,8 @@ impl OutboxStore for Store {
             };
             apply_change(
                 &txn,
-                &tenant,
-                account,
+                &item.tenant,
+                item.account_id,
                 &change,
                 now,
                 &mut Touched::default(),
@@ -193,20 +231,64 @@ impl OutboxStore for Store {
             .await?;
         }
         let message_ids: Vec<i64> = messages.iter().map(|m| m.message_id).collect();
-        let mut active: outbox::ActiveModel = row.into();
-        active.state = Set(OutboxState::Sent.as_str().to_owned());
-        active.message_id = Set(message_ids.first().copied());
-        active.result = Set(Some(
-            serde_json::to_string(&SentIds { message_ids }).expect("ids serialize"),
-        ));
-        active.attempts = Set(active.attempts.as_ref() + 1);
-        active.last_error = Set(None);
-        active.updated_at = Set(now);
-        outbox::Entity::update(active)
+        let result = serde_json::to_string(&SentIds {
+            message_ids: message_ids.clone(),
+        })
+        .expect("ids serialize");
+        let updated = outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::State,
+                Expr::value(OutboxState::Sent.as_str()),
+            )
+            .col_expr(
+                outbox::Column::MessageId,
+                Expr::value(message_ids.first().copied()),
+            )
+            .col_expr(outbox::Column::Result, Expr::value(Some(result)))
+            .col_expr(
+                outbox::Column::Attempts,
+                Expr::col(outbox::Column::Attempts).add(1),
+            )
+            .col_expr(
+                outbox::Column::LastError,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
+            .filter(outbox::Column::Id.eq(item.id.as_str()))
             .exec(&txn)
             .await
             .store_err(RESOURCE)?;
+        if updated.rows_affected == 0 {
+            return Err(StoreError::NotFound { resource: RESOURCE });
+        }
         txn.commit().await.store_err(RESOURCE)
+    }
+
+    async fn mark_scheduled(&self, item: &OutboxItem, scheduled_id: i64) -> Result<(), StoreError> {
+        let updated = outbox::Entity::update_many()
+            .col_expr(
+                outbox::Column::State,
+                Expr::value(OutboxState::Scheduled.as_str()),
+            )
+            .col_expr(outbox::Column::MessageId, Expr::value(scheduled_id))
+            .col_expr(
+                outbox::Column::Attempts,
+                Expr::col(outbox::Column::Attempts).add(1),
+            )
+            .col_expr(
+                outbox::Column::LastError,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(outbox::Column::Id.eq(item.id.as_str()))
+            .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
+            .exec(self.connection())
+            .await
+            .store_err(RESOURCE)?;
+        if updated.rows_affected == 0 {
+            return Err(StoreError::NotFound { resource: RESOURCE });
+        }
+        Ok(())
     }
 
     async fn mark_failed(&self, id: &str, reason: &str) -> Result<(), StoreError> {

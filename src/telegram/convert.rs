@@ -512,6 +512,20 @@ pub(crate) fn changes(
             chat_id: channel_chat_id(u.channel_id),
             max_id: i64::from(u.max_id),
         }],
+        // Scheduled messages that were sent say what they became; ones
+        // deleted unsent say nothing a store needs.
+        U::DeleteScheduledMessages(u) => match &u.sent_messages {
+            Some(sent) if !sent.is_empty() => vec![Change::ScheduledSent {
+                chat_id: chat_id(&u.peer),
+                sent: u
+                    .messages
+                    .iter()
+                    .zip(sent)
+                    .map(|(scheduled, sent)| (i64::from(*scheduled), i64::from(*sent)))
+                    .collect(),
+            }],
+            _ => Vec::new(),
+        },
         _ => Vec::new(),
     }
 }
@@ -522,7 +536,9 @@ pub(crate) fn chat_of(change: &Change) -> Option<i64> {
         Change::NewMessage { message, .. } | Change::Edited { message, .. } => {
             Some(message.chat_id)
         }
-        Change::ReadInbox { chat_id, .. } | Change::ReadOutbox { chat_id, .. } => Some(*chat_id),
+        Change::ReadInbox { chat_id, .. }
+        | Change::ReadOutbox { chat_id, .. }
+        | Change::ScheduledSent { chat_id, .. } => Some(*chat_id),
         Change::Deleted { chat_id, .. } => *chat_id,
         Change::Profile(_) => None,
     }

@@ -147,6 +147,7 @@ fn sent_id(answer: &tl::enums::Updates, random_id: i64) -> Option<Sent> {
         tl::enums::Updates::UpdateShortSentMessage(u) => Some(Sent {
             message_id: i64::from(u.id),
             date: convert::time(u.date),
+            scheduled: false,
         }),
         tl::enums::Updates::Updates(tl::types::Updates { updates, date, .. })
         | tl::enums::Updates::Combined(tl::types::UpdatesCombined { updates, date, .. }) => {
@@ -154,7 +155,9 @@ fn sent_id(answer: &tl::enums::Updates, random_id: i64) -> Option<Sent> {
                 tl::enums::Update::MessageId(m) if m.random_id == random_id => Some(m.id),
                 _ => None,
             })?;
-            let sent_at = updates
+            // A scheduled send answers with the message in the chat's
+            // schedule (its date is the schedule), not a new message.
+            let (sent_at, scheduled) = updates
                 .iter()
                 .find_map(|u| match u {
                     tl::enums::Update::NewMessage(tl::types::UpdateNewMessage {
@@ -164,13 +167,19 @@ fn sent_id(answer: &tl::enums::Updates, random_id: i64) -> Option<Sent> {
                     | tl::enums::Update::NewChannelMessage(tl::types::UpdateNewChannelMessage {
                         message: tl::enums::Message::Message(m),
                         ..
-                    }) if m.id == id => Some(m.date),
+                    }) if m.id == id => Some((m.date, false)),
+                    tl::enums::Update::NewScheduledMessage(
+                        tl::types::UpdateNewScheduledMessage {
+                            message: tl::enums::Message::Message(m),
+                        },
+                    ) if m.id == id => Some((m.date, true)),
                     _ => None,
                 })
-                .unwrap_or(*date);
+                .unwrap_or((*date, false));
             Some(Sent {
                 message_id: i64::from(id),
                 date: convert::time(sent_at),
+                scheduled,
             })
         }
         _ => None,
@@ -232,7 +241,9 @@ impl TelegramSender for Telegram {
                     random_id,
                     reply_markup: None,
                     entities: (!entities.is_empty()).then_some(entities),
-                    schedule_date: None,
+                    schedule_date: text
+                        .schedule
+                        .map(|at| i32::try_from(at.timestamp()).unwrap_or(i32::MAX)),
                     schedule_repeat_period: None,
                     send_as: None,
                     quick_reply_shortcut: None,

@@ -15,6 +15,7 @@ mod faults;
 mod forwarding;
 mod messaging;
 mod sandbox_shared;
+mod scheduling;
 mod searching;
 mod sending;
 mod server;

@@ -86,6 +86,12 @@ pub enum Error {
     FileReferenceExpired,
     #[error("OFFSET_INVALID")]
     OffsetInvalid,
+    /// A schedule date not in the future.
+    #[error("SCHEDULE_DATE_INVALID")]
+    ScheduleDateInvalid,
+    /// A schedule date more than a year ahead.
+    #[error("SCHEDULE_DATE_TOO_LATE")]
+    ScheduleDateTooLate,
     #[error("LIMIT_INVALID")]
     LimitInvalid,
     /// The caller must wait this many seconds (`FLOOD_WAIT_n`).
@@ -138,6 +144,8 @@ impl Error {
             | LocationInvalid
             | FileReferenceExpired
             | OffsetInvalid
+            | ScheduleDateInvalid
+            | ScheduleDateTooLate
             | LimitInvalid => 400,
         }
     }

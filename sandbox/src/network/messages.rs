@@ -27,6 +27,28 @@ fn validate_text(text: &str, allow_empty: bool) -> Result<()> {
     Ok(())
 }
 
+/// MAX_SCHEDULE_AHEAD is how far ahead a message may be scheduled (365
+/// days, Telegram's limit).
+pub(super) const MAX_SCHEDULE_AHEAD: i64 = 365 * 24 * 3600;
+
+/// scheduled_view is a scheduled message as its sender sees it.
+fn scheduled_view(sender: i64, id: i32, scheduled: &super::state::ScheduledRecord) -> Message {
+    Message {
+        id,
+        peer: scheduled.peer,
+        from_id: sender,
+        out: true,
+        date: scheduled.date,
+        text: scheduled.text.clone(),
+        entities: scheduled.entities.clone(),
+        reply_to: scheduled.reply_to,
+        fwd_from: None,
+        edit_date: None,
+        action: None,
+        media: None,
+    }
+}
+
 fn channel_view(message: &Message, viewer: i64) -> Message {
     let mut message = message.clone();
     message.out = message.from_id == viewer;
@@ -295,6 +317,172 @@ impl State {
         now: i64,
     ) -> Result<Outcome<Sent>> {
         self.send_inner(sender, peer, message, None, now)
+    }
+
+    /// schedule_message is `messages.sendMessage` with a `schedule_date`:
+    /// the message waits in the sender's schedule until `date`, when
+    /// [`State::fire_scheduled`] sends it. A repeated random_id returns the
+    /// first scheduled message (or, once sent, the sent one's id is in
+    /// `sent_random`, and the send path answers with it).
+    pub(super) fn schedule_message(
+        &mut self,
+        sender: i64,
+        peer: Peer,
+        message: OutgoingMessage,
+        date: i64,
+        now: i64,
+    ) -> Result<Outcome<Scheduled>> {
+        if date <= now {
+            return Err(Error::ScheduleDateInvalid);
+        }
+        if date > now + MAX_SCHEDULE_AHEAD {
+            return Err(Error::ScheduleDateTooLate);
+        }
+        let rec = self.user_rec(sender)?;
+        if message
+            .random_id
+            .is_some_and(|random_id| rec.sent_random.contains_key(&random_id))
+        {
+            // Already sent (scheduled before, and due since).
+            return Err(Error::RandomIdDuplicate);
+        }
+        if let Some(random_id) = message.random_id
+            && let Some((id, scheduled)) = rec
+                .scheduled
+                .iter()
+                .find(|(_, s)| s.random_id == Some(random_id))
+        {
+            return Ok(Outcome {
+                value: Scheduled {
+                    message: scheduled_view(sender, *id, scheduled),
+                    random_id: Some(random_id),
+                },
+                deliveries: Vec::new(),
+            });
+        }
+        if message.media.is_some() {
+            // The sandbox schedules text; media is sent at once only.
+            return Err(Error::MessageEmpty);
+        }
+        validate_text(&message.text, false)?;
+        self.may_write(sender, peer)?;
+        let rec = self.user_rec_mut(sender)?;
+        rec.next_scheduled_id += 1;
+        let id = rec.next_scheduled_id;
+        let record = super::state::ScheduledRecord {
+            peer,
+            text: message.text,
+            entities: message.entities,
+            reply_to: message.reply_to,
+            random_id: message.random_id,
+            date,
+        };
+        let view = scheduled_view(sender, id, &record);
+        rec.scheduled.insert(id, record);
+        Ok(Outcome {
+            value: Scheduled {
+                message: view.clone(),
+                random_id: message.random_id,
+            },
+            deliveries: vec![Delivery {
+                user_id: sender,
+                update: Update::NewScheduledMessage { message: view },
+                pts: None,
+                date: now,
+            }],
+        })
+    }
+
+    /// next_scheduled is when the earliest scheduled message is due.
+    pub(super) fn next_scheduled(&self) -> Option<i64> {
+        self.users
+            .values()
+            .flat_map(|rec| rec.scheduled.values().map(|s| s.date))
+            .min()
+    }
+
+    /// fire_scheduled sends every scheduled message due at `now`, dated
+    /// `now`, with its random_id (so a resend of the original request
+    /// finds the sent message), and tells the sender which schedule ids
+    /// became which messages. One that can no longer be sent (the chat
+    /// was left meanwhile) is dropped, as Telegram drops it.
+    pub(super) fn fire_scheduled(&mut self, now: i64) -> Vec<Delivery> {
+        let due: Vec<(i64, i32)> = self
+            .users
+            .iter()
+            .flat_map(|(user_id, rec)| {
+                rec.scheduled
+                    .iter()
+                    .filter(|(_, s)| s.date <= now)
+                    .map(|(id, _)| (*user_id, *id))
+            })
+            .collect();
+        let mut deliveries = Vec::new();
+        for (sender, id) in due {
+            let Some(scheduled) = self
+                .users
+                .get_mut(&sender)
+                .and_then(|rec| rec.scheduled.remove(&id))
+            else {
+                continue;
+            };
+            let peer = scheduled.peer;
+            let sent = self.send_inner(
+                sender,
+                peer,
+                OutgoingMessage {
+                    text: scheduled.text,
+                    entities: scheduled.entities,
+                    reply_to: scheduled.reply_to,
+                    random_id: scheduled.random_id,
+                    media: None,
+                },
+                None,
+                now,
+            );
+            let sent_ids = match sent {
+                Ok(outcome) => {
+                    deliveries.extend(outcome.deliveries);
+                    vec![outcome.value.message.id]
+                }
+                Err(_) => Vec::new(),
+            };
+            deliveries.push(Delivery {
+                user_id: sender,
+                update: Update::DeleteScheduledMessages {
+                    peer,
+                    ids: vec![id],
+                    sent: sent_ids,
+                },
+                pts: None,
+                date: now,
+            });
+        }
+        deliveries
+    }
+
+    /// may_write checks `sender` may post to `peer`.
+    fn may_write(&self, sender: i64, peer: Peer) -> Result<()> {
+        match peer {
+            Peer::User(other) => {
+                if !self.users.contains_key(&other) {
+                    return Err(Error::PeerIdInvalid);
+                }
+            }
+            Peer::Chat(chat_id) => {
+                let chat = self.chats.get(&chat_id).ok_or(Error::PeerIdInvalid)?;
+                if !chat.participants.contains(&sender) {
+                    return Err(Error::ChatWriteForbidden);
+                }
+            }
+            Peer::Channel(channel_id) => {
+                let channel = self.member_channel(sender, channel_id)?;
+                if !channel.channel.megagroup && channel.channel.creator != sender {
+                    return Err(Error::ChatWriteForbidden);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn send_inner(

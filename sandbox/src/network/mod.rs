@@ -555,6 +555,34 @@ impl Network {
         self.write(|s, now| s.send_message(sender, peer, message, now))
     }
 
+    /// schedule_message is `messages.sendMessage` with a `schedule_date`
+    /// (text only). Errors: SCHEDULE_DATE_INVALID (not in the future),
+    /// SCHEDULE_DATE_TOO_LATE (over a year ahead), and those of
+    /// [`Network::send_message`].
+    pub fn schedule_message(
+        &self,
+        sender: i64,
+        peer: Peer,
+        message: OutgoingMessage,
+        date: i64,
+    ) -> Result<Outcome<Scheduled>> {
+        self.write(|s, now| s.schedule_message(sender, peer, message, date, now))
+    }
+
+    /// next_scheduled is when the earliest scheduled message is due.
+    pub fn next_scheduled(&self) -> Option<i64> {
+        self.read(|s, _| s.next_scheduled())
+    }
+
+    /// fire_scheduled sends the scheduled messages that are due; the
+    /// deliveries are for live sessions.
+    pub fn fire_scheduled(&self) -> Vec<Delivery> {
+        if self.next_scheduled().is_none_or(|at| at > self.now()) {
+            return Vec::new();
+        }
+        self.write(|s, now| s.fire_scheduled(now))
+    }
+
     /// edit_message is `messages.editMessage` (author only). Errors:
     /// MESSAGE_ID_INVALID, MESSAGE_AUTHOR_REQUIRED, MESSAGE_NOT_MODIFIED.
     pub fn edit_message(

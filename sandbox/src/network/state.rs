@@ -80,6 +80,24 @@ pub(super) struct UserRecord {
     /// owner is the tenant the user belongs to (see `NewUser::owner`).
     #[serde(default)]
     pub(super) owner: Option<String>,
+    /// scheduled holds the messages the user scheduled, by their id in the
+    /// schedule (a sequence of its own, as Telegram keeps it).
+    #[serde(default)]
+    pub(super) scheduled: BTreeMap<i32, ScheduledRecord>,
+    #[serde(default)]
+    pub(super) next_scheduled_id: i32,
+}
+
+/// ScheduledRecord is a message waiting in its sender's schedule.
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct ScheduledRecord {
+    pub(super) peer: Peer,
+    pub(super) text: String,
+    pub(super) entities: Option<serde_json::Value>,
+    pub(super) reply_to: Option<i32>,
+    pub(super) random_id: Option<i64>,
+    /// date is when it is sent.
+    pub(super) date: i64,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -286,6 +304,8 @@ impl UserRecord {
             updates: Vec::new(),
             sent_random: BTreeMap::new(),
             owner: None,
+            scheduled: BTreeMap::new(),
+            next_scheduled_id: 0,
         }
     }
 

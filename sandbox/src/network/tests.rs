@@ -3,6 +3,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 
 use super::files::{FILES_DIR, check_range};
+use super::messages::MAX_SCHEDULE_AHEAD;
 use super::state::{CODE_TTL, INITIAL_PTS, LOGIN_TOKEN_TTL, sandbox_dc};
 use super::*;
 
@@ -1594,4 +1595,104 @@ fn messages_from_snapshots_without_media_still_load() {
     json.as_object_mut().unwrap().remove("media");
     let old: Message = serde_json::from_value(json).unwrap();
     assert_eq!(old, sent);
+}
+
+// ---- scheduled messages ----
+
+#[test]
+fn scheduled_messages_wait_in_the_senders_schedule_until_their_date() {
+    let (net, clock) = network();
+    let alice = user(&net, "9996610001", "Alice");
+    let bob = user(&net, "9996610002", "Bob");
+    let history = |viewer: i64, with: i64| -> Vec<String> {
+        net.history(
+            viewer,
+            Peer::User(with),
+            &HistoryQuery {
+                limit: 100,
+                ..HistoryQuery::default()
+            },
+        )
+        .unwrap()
+        .messages
+        .into_iter()
+        .map(|m| m.text)
+        .collect()
+    };
+    let later = |t: &str, random_id: i64| OutgoingMessage {
+        random_id: Some(random_id),
+        ..text(t)
+    };
+    assert_eq!(
+        net.schedule_message(alice.id, Peer::User(bob.id), later("now", 1), T0)
+            .unwrap_err(),
+        Error::ScheduleDateInvalid
+    );
+    assert_eq!(
+        net.schedule_message(
+            alice.id,
+            Peer::User(bob.id),
+            later("next year", 1),
+            T0 + MAX_SCHEDULE_AHEAD + 1
+        )
+        .unwrap_err(),
+        Error::ScheduleDateTooLate
+    );
+    let scheduled = net
+        .schedule_message(alice.id, Peer::User(bob.id), later("see you", 7), T0 + 60)
+        .unwrap();
+    assert_eq!(
+        scheduled.value.message.id, 1,
+        "the schedule numbers its own"
+    );
+    assert_eq!(scheduled.value.message.date, T0 + 60);
+    assert!(matches!(
+        scheduled.deliveries.as_slice(),
+        [Delivery { user_id, update: Update::NewScheduledMessage { .. }, pts: None, .. }] if *user_id == alice.id
+    ));
+    // A resend of the same request is the same scheduled message.
+    let again = net
+        .schedule_message(alice.id, Peer::User(bob.id), later("see you", 7), T0 + 60)
+        .unwrap();
+    assert_eq!(again.value.message.id, 1);
+    assert!(again.deliveries.is_empty());
+    assert_eq!(net.next_scheduled(), Some(T0 + 60));
+
+    clock.advance(59);
+    assert!(net.fire_scheduled().is_empty(), "not due yet");
+    assert!(history(bob.id, alice.id).is_empty());
+    assert!(history(alice.id, bob.id).is_empty());
+
+    clock.advance(1);
+    let fired = net.fire_scheduled();
+    assert_eq!(history(bob.id, alice.id), ["see you"]);
+    assert_eq!(history(alice.id, bob.id), ["see you"]);
+    let sent_id = fired
+        .iter()
+        .find_map(|d| match &d.update {
+            Update::NewMessage { message } if d.user_id == alice.id => Some(message.id),
+            _ => None,
+        })
+        .expect("alice's copy");
+    assert!(fired.iter().any(|d| d.user_id == alice.id
+        && d.pts.is_none()
+        && d.update
+            == Update::DeleteScheduledMessages {
+                peer: Peer::User(bob.id),
+                ids: vec![1],
+                sent: vec![sent_id],
+            }));
+    assert!(net.fire_scheduled().is_empty(), "sent once");
+    assert_eq!(net.next_scheduled(), None);
+    // The request's random_id now names the sent message.
+    assert_eq!(
+        net.schedule_message(alice.id, Peer::User(bob.id), later("see you", 7), T0 + 120)
+            .unwrap_err(),
+        Error::RandomIdDuplicate
+    );
+    let resent = net
+        .send_message(alice.id, Peer::User(bob.id), later("see you", 7))
+        .unwrap();
+    assert_eq!(resent.value.message.id, sent_id);
+    assert_eq!(history(bob.id, alice.id).len(), 1);
 }

@@ -235,6 +235,19 @@ pub enum Update {
         from_id: i64,
         action: TypingAction,
     },
+    /// The sender's new scheduled message (its id is in the sender's
+    /// schedule, not its box); outside any sequence.
+    NewScheduledMessage {
+        message: Message,
+    },
+    /// Scheduled messages left `peer`'s schedule; `sent` are the ids the
+    /// sent ones got, in order (empty when they were dropped). Outside any
+    /// sequence.
+    DeleteScheduledMessages {
+        peer: Peer,
+        ids: Vec<i32>,
+        sent: Vec<i32>,
+    },
 }
 
 /// Delivery is an update to push live to every connected session of
@@ -257,6 +270,16 @@ pub struct Delivery {
 pub struct Outcome<T> {
     pub value: T,
     pub deliveries: Vec<Delivery>,
+}
+
+/// Scheduled is a message held in the sender's schedule until `date`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scheduled {
+    /// message is the scheduled message as its sender sees it: its id is
+    /// in the sender's schedule, its date is when it will be sent.
+    pub message: Message,
+    /// random_id echoes the request's, for `updateMessageID`.
+    pub random_id: Option<i64>,
 }
 
 /// Sent is a sent (or forwarded) message from the sender's side.

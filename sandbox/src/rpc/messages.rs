@@ -17,7 +17,7 @@ use super::{Call, reply};
 use crate::mtproto::RpcError;
 use crate::network::{
     self, DialogsQuery, HistoryQuery, Media, Message, NewDocument, OutgoingMessage, Peer,
-    SearchQuery, Sent,
+    Scheduled, SearchQuery, Sent,
 };
 
 pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError> {
@@ -468,6 +468,38 @@ fn sent_updates(call: &Call<'_>, me: i64, sent: &[Sent]) -> tl::enums::Updates {
     .into()
 }
 
+/// scheduled_updates is what a scheduling sendMessage answers, as
+/// Telegram does: the id the schedule gave the message and the scheduled
+/// message itself, outside any update sequence.
+fn scheduled_updates(call: &Call<'_>, me: i64, scheduled: &Scheduled) -> tl::enums::Updates {
+    let mut mentioned = Mentioned::default();
+    mentioned.message(&scheduled.message);
+    let mut updates = Vec::with_capacity(2);
+    if let Some(random_id) = scheduled.random_id {
+        updates.push(
+            tl::types::UpdateMessageId {
+                id: scheduled.message.id,
+                random_id,
+            }
+            .into(),
+        );
+    }
+    updates.push(
+        tl::types::UpdateNewScheduledMessage {
+            message: message(call.net, &scheduled.message),
+        }
+        .into(),
+    );
+    tl::types::Updates {
+        updates,
+        users: mentioned.users(call.net, me),
+        chats: mentioned.chats(call.net, me),
+        date: date(call.net.now()),
+        seq: 0,
+    }
+    .into()
+}
+
 /// MAX_CAPTION is Telegram's caption length limit, in UTF-16 code units.
 const MAX_CAPTION: usize = 1024;
 
@@ -578,7 +610,7 @@ fn send_message(
         random_id,
         reply_markup: _,
         entities: request_entities,
-        schedule_date: _,
+        schedule_date,
         schedule_repeat_period: _,
         send_as: _,
         quick_reply_shortcut: _,
@@ -589,17 +621,21 @@ fn send_message(
     } = req;
     let me = call.user()?;
     let peer = input_peer_to_network(call.net, me, &peer)?;
-    let outcome = call.net.send_message(
-        me,
-        peer,
-        OutgoingMessage {
-            text,
-            entities: entities(call, me, request_entities)?,
-            reply_to: reply_to_id(reply_to.as_ref()),
-            random_id: Some(random_id),
-            media: None,
-        },
-    )?;
+    let outgoing = OutgoingMessage {
+        text,
+        entities: entities(call, me, request_entities)?,
+        reply_to: reply_to_id(reply_to.as_ref()),
+        random_id: Some(random_id),
+        media: None,
+    };
+    if let Some(at) = schedule_date {
+        let outcome = call
+            .net
+            .schedule_message(me, peer, outgoing, i64::from(at))?;
+        call.deliver(outcome.deliveries);
+        return reply(scheduled_updates(call, me, &outcome.value));
+    }
+    let outcome = call.net.send_message(me, peer, outgoing)?;
     call.deliver(outcome.deliveries);
     let sent = outcome.value;
     if let Peer::User(_) = peer {

@@ -327,12 +327,13 @@ impl Mentioned {
         match update {
             Update::NewMessage { message }
             | Update::EditMessage { message }
+            | Update::NewScheduledMessage { message }
             | Update::NewChannelMessage { message, .. }
             | Update::EditChannelMessage { message, .. } => self.message(message),
             Update::DeleteMessages { .. } => self,
-            Update::ReadHistoryInbox { peer, .. } | Update::ReadHistoryOutbox { peer, .. } => {
-                self.peer(*peer)
-            }
+            Update::ReadHistoryInbox { peer, .. }
+            | Update::ReadHistoryOutbox { peer, .. }
+            | Update::DeleteScheduledMessages { peer, .. } => self.peer(*peer),
             Update::DeleteChannelMessages { channel_id, .. }
             | Update::ReadChannelInbox { channel_id, .. }
             | Update::ReadChannelOutbox { channel_id, .. } => self.peer(Peer::Channel(*channel_id)),

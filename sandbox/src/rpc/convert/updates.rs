@@ -42,6 +42,8 @@ pub fn pushed(network: &Network, delivery: &Delivery) -> Option<tl::enums::Updat
             | Update::DeleteChannelMessages { .. }
             | Update::ReadChannelInbox { .. }
             | Update::ReadChannelOutbox { .. }
+            | Update::NewScheduledMessage { .. }
+            | Update::DeleteScheduledMessages { .. }
     );
     if !needs_peers {
         return Some(
@@ -175,6 +177,18 @@ pub fn update(net: &Network, update: &Update, pts: Pts) -> tl::enums::Update {
             action: send_message_action(action),
         }
         .into(),
+        Update::NewScheduledMessage { message: m } => tl::types::UpdateNewScheduledMessage {
+            message: message(net, m),
+        }
+        .into(),
+        Update::DeleteScheduledMessages { peer: p, ids, sent } => {
+            tl::types::UpdateDeleteScheduledMessages {
+                peer: peer(*p),
+                messages: ids.clone(),
+                sent_messages: (!sent.is_empty()).then(|| sent.clone()),
+            }
+            .into()
+        }
     }
 }
 
