@@ -16,6 +16,7 @@ mod m20261203_000002_outbox;
 mod m20261203_000003_message_edit_version;
 mod m20261203_000004_contacts_sync;
 mod m20261203_000005_message_search;
+mod m20261203_000006_chat_full_profile;
 
 /// Migrator applies tezgram's migrations in order.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_message_edit_version::Migration),
             Box::new(m20261203_000004_contacts_sync::Migration),
             Box::new(m20261203_000005_message_search::Migration),
+            Box::new(m20261203_000006_chat_full_profile::Migration),
         ]
     }
 }

@@ -71,6 +71,8 @@ pub(crate) struct CreateUser {
     pub first_name: String,
     pub last_name: String,
     pub username: Option<String>,
+    #[serde(default)]
+    pub about: Option<String>,
     pub password: Option<String>,
     pub password_hint: Option<String>,
 }
@@ -373,6 +375,7 @@ async fn create_user(State(state): State<AppState>, Json(body): Json<CreateUser>
         first_name,
         last_name,
         username,
+        about,
         password,
         password_hint,
     } = body;
@@ -384,6 +387,7 @@ async fn create_user(State(state): State<AppState>, Json(body): Json<CreateUser>
             first_name,
             last_name,
             username,
+            about,
             password: password.map(|p| (Zeroizing::new(p), password_hint)),
         })
         .await?;

@@ -87,6 +87,7 @@ impl From<network::User> for User {
             username,
             phone,
             bot,
+            about: _,
         } = user;
         User {
             id,
@@ -176,6 +177,8 @@ pub struct NewUser {
     pub first_name: String,
     pub last_name: String,
     pub username: Option<String>,
+    /// about is the user's bio.
+    pub about: Option<String>,
     /// Two-step verification password and hint.
     pub password: Option<(Zeroizing<String>, Option<String>)>,
 }
@@ -281,6 +284,7 @@ impl SandboxLink for SandboxDcHandle {
             first_name,
             last_name,
             username,
+            about,
             password,
         } = new;
         let password = match password {
@@ -297,6 +301,7 @@ impl SandboxLink for SandboxDcHandle {
             first_name,
             last_name,
             username,
+            about,
             password,
             owner: Some(owner),
         })?;

@@ -163,6 +163,7 @@ impl SandboxLink for RemoteLink {
             first_name,
             last_name,
             username,
+            about,
             password,
         } = new;
         let (password, password_hint) = match password {
@@ -175,6 +176,7 @@ impl SandboxLink for RemoteLink {
             first_name,
             last_name,
             username,
+            about,
             password: password.as_ref().map(|p| p.as_str().to_owned()),
             password_hint,
         };

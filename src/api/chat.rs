@@ -141,7 +141,16 @@ impl ChatService for ChatApi {
             )
             .await?;
         Ok(Response::new(pb::ListChatsResponse {
-            chats: page.chats.into_iter().map(pb::Chat::from).collect(),
+            // A list leaves `about` empty (the proto's promise): only
+            // GetChat and ResolveChat read the full profile.
+            chats: page
+                .chats
+                .into_iter()
+                .map(|chat| pb::Chat {
+                    about: String::new(),
+                    ..pb::Chat::from(chat)
+                })
+                .collect(),
             next_page_token: page
                 .next
                 .map(|cursor| encode_chat_cursor(cursor, &binding))

@@ -135,6 +135,7 @@ impl From<Chat> for pb::Chat {
             account_id,
             profile,
             about,
+            full_profile_at: _,
             unread_count,
             read_inbox_max_id,
             read_outbox_max_id,

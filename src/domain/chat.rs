@@ -167,6 +167,10 @@ pub struct Chat {
     pub account_id: AccountId,
     pub profile: ChatProfile,
     pub about: Option<String>,
+    /// When `about` and the member count were last read from Telegram's
+    /// full profile; `None`: never.
+    #[serde(default)]
+    pub full_profile_at: Option<DateTime<Utc>>,
     pub unread_count: i32,
     pub read_inbox_max_id: i64,
     pub read_outbox_max_id: i64,
@@ -181,6 +185,15 @@ impl Chat {
     pub fn muted(&self, now: DateTime<Utc>) -> bool {
         self.muted_until.is_some_and(|until| until > now)
     }
+}
+
+/// FullProfile is what a chat's full profile adds to its profile: the
+/// user's bio or the group's or channel's description, and how many
+/// members a group or channel has (Telegram may not tell).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FullProfile {
+    pub about: Option<String>,
+    pub member_count: Option<i32>,
 }
 
 /// ChatFilter narrows a chat list; conditions combine with AND.

@@ -456,6 +456,17 @@ pub trait ChatStore: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Message>, StoreError>;
 
+    /// store_full_profile records a chat's full profile, read from Telegram
+    /// `at` (a member count Telegram did not tell stays as stored).
+    async fn store_full_profile(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+        full: &crate::domain::chat::FullProfile,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
     /// newest_before is the id of the newest stored message of a chat sent
     /// before `time`.
     async fn newest_before(
@@ -555,6 +566,14 @@ pub trait TelegramChats: Send + Sync + 'static {
         min_id: i64,
         limit: u32,
     ) -> Result<crate::domain::chat::History, crate::domain::Error>;
+
+    /// full_profile reads the chat's full profile (`users.getFullUser`,
+    /// `messages.getFullChat`, `channels.getFullChannel`).
+    async fn full_profile(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+    ) -> Result<crate::domain::chat::FullProfile, crate::domain::Error>;
 
     /// newest_before is the id of the chat's newest message sent before
     /// `time`, if any.

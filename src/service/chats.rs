@@ -93,6 +93,10 @@ fn messages_generation(tenant: &TenantId, account: AccountId, chat_id: i64) -> S
     format!("messages-gen:{tenant}:{account}:{chat_id}")
 }
 
+/// FULL_PROFILE_TTL is how long GetChat serves a chat's stored full
+/// profile before reading it from Telegram again.
+const FULL_PROFILE_TTL: chrono::Duration = chrono::Duration::hours(1);
+
 /// digest names a cached page by its parameters.
 fn digest(parts: &impl serde::Serialize) -> String {
     let bytes = serde_json::to_vec(parts).expect("cache key parts serialize");
@@ -234,8 +238,41 @@ impl Chats {
         chat_id: i64,
     ) -> Result<Chat, Error> {
         require(caller, Scope::ChatsRead)?;
-        self.account(&caller.tenant, account).await?;
-        self.known_chat(&caller.tenant, account, chat_id).await
+        let tenant = &caller.tenant;
+        let account = self.account(tenant, account).await?;
+        let chat = self.known_chat(tenant, account.id, chat_id).await?;
+        self.with_full_profile(&account, chat).await
+    }
+
+    /// with_full_profile is the chat with its full profile (bio or
+    /// description, member count), read from Telegram at most once an hour
+    /// and stored; when Telegram cannot answer, the stored one serves.
+    pub(crate) async fn with_full_profile(
+        &self,
+        account: &Account,
+        chat: Chat,
+    ) -> Result<Chat, Error> {
+        let now = chrono::Utc::now();
+        let fresh = chat
+            .full_profile_at
+            .is_some_and(|at| now - at < FULL_PROFILE_TTL);
+        if fresh || account.require_authorized().is_err() {
+            return Ok(chat);
+        }
+        let (tenant, chat_id) = (&account.tenant, chat.profile.chat_id);
+        match self.telegram.full_profile(account.id, &chat.profile).await {
+            Ok(full) => {
+                self.store
+                    .store_full_profile(tenant, account.id, chat_id, &full, now)
+                    .await?;
+                self.retire(tenant, account.id, &[]).await;
+                self.known_chat(tenant, account.id, chat_id).await
+            }
+            Err(err) => {
+                tracing::warn!(account_id = %account.id, chat_id, error = %err, "reading a chat's full profile failed; serving the stored one");
+                Ok(chat)
+            }
+        }
     }
 
     /// known_chat is a chat the store knows for this account (cached).

@@ -188,6 +188,7 @@ impl Contacts {
             }
         };
         let chat = self.chats.remember(&account, profile).await?;
+        let chat = self.chats.with_full_profile(&account, chat).await?;
         Ok(ResolvedChat {
             chat,
             contact_imported,

@@ -10,8 +10,11 @@
 //!
 //! Who writes a row: SendMessage inserts it; afterwards only the
 //! dispatcher, which drains one account at a time in this process (the
-//! `draining` set refuses a second drain of the same account). Outcomes:
-//! sent (row SENT + message stored, one transaction), refused for good
+//! `draining` set refuses a second drain of the same account), and, once
+//! the dispatcher left a row SCHEDULED (a row it never reads again), the
+//! account's ingest, which moves it to SENT when Telegram reports the
+//! message it became. Outcomes: sent (row SENT + message stored, one
+//! transaction), scheduled (row SCHEDULED, nothing stored), refused for good
 //! (FAILED with Telegram's reason), FLOOD_WAIT (the account's whole queue
 //! is moved past the wait; no caller sees it), transient (retried with
 //! backoff; FAILED after `max_attempts`).
@@ -263,6 +266,9 @@ impl Outbox {
             message_ids: Vec::new(),
             created_at: now,
         };
+        // Wait on the row before the dispatcher can see it, so an outcome
+        // recorded at once is handed over rather than polled for.
+        let _waiting = Waiting::new(&inner.settled, &item.id);
         let item = self.enqueue(item).await?;
         match self.await_outcome(item).await? {
             Ok(settled) => settled
@@ -343,6 +349,7 @@ impl Outbox {
             message_ids: Vec::new(),
             created_at: now,
         };
+        let _waiting = Waiting::new(&inner.settled, &item.id);
         let item = self.enqueue(item).await?;
         let item = match self.await_outcome(item).await? {
             Ok(settled) => return Ok(settled),

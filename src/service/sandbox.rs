@@ -151,6 +151,7 @@ impl SandboxAdmin {
                 first_name: new.first_name,
                 last_name: new.last_name,
                 username: new.username,
+                about: None,
                 password: new.password,
             })
             .await

@@ -20,8 +20,8 @@ use super::entities::{accounts, chats, messages};
 use super::{Store, StoreResultExt};
 use crate::domain::chat::{
     CHANNEL_ID_OFFSET, Change, Chat, ChatCursor, ChatFilter, ChatKind, ChatPage, ChatProfile,
-    Dialog, HistoryDirection, Message, MessageState, SearchCursor, SearchPage, SearchQuery,
-    Touched,
+    Dialog, FullProfile, HistoryDirection, Message, MessageState, SearchCursor, SearchPage,
+    SearchQuery, Touched,
 };
 use crate::domain::ports::{ChatStore, HistoryCoverage, StoreError};
 use crate::domain::{AccountId, TenantId};
@@ -137,6 +137,7 @@ fn chat_from_row(row: chats::Model, last_message: Option<Message>) -> Result<Cha
             access_hash: row.access_hash,
         },
         about: row.about,
+        full_profile_at: row.full_profile_at,
         unread_count: row.unread_count,
         read_inbox_max_id: row.read_inbox_max_id,
         read_outbox_max_id: row.read_outbox_max_id,
@@ -193,6 +194,7 @@ fn new_chat_row(
         message_count: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        full_profile_at: Set(None),
     }
 }
 
@@ -918,6 +920,31 @@ impl ChatStore for Store {
             .await
             .store_err(CHAT)?;
         txn.commit().await.store_err(CHAT)
+    }
+
+    async fn store_full_profile(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+        full: &FullProfile,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut update = chats::Entity::update_many()
+            .col_expr(chats::Column::About, Expr::value(full.about.clone()))
+            .col_expr(chats::Column::FullProfileAt, Expr::value(Some(at)))
+            .col_expr(chats::Column::UpdatedAt, Expr::value(at))
+            .filter(chats::Column::TenantId.eq(tenant.as_str()))
+            .filter(chats::Column::AccountId.eq(account.to_string()))
+            .filter(chats::Column::PeerId.eq(chat_id));
+        if let Some(count) = full.member_count {
+            update = update.col_expr(chats::Column::MemberCount, Expr::value(count));
+        }
+        let updated = update.exec(self.connection()).await.store_err(CHAT)?;
+        if updated.rows_affected == 0 {
+            return Err(StoreError::NotFound { resource: CHAT });
+        }
+        Ok(())
     }
 
     async fn list_chats(

@@ -18,7 +18,8 @@ use super::connection::Link;
 use super::convert;
 use super::send;
 use crate::domain::chat::{
-    ChatKind, ChatProfile, Contact, Dialog, Edited, Entity, History, SearchQuery, TypingAction,
+    ChatKind, ChatProfile, Contact, Dialog, Edited, Entity, FullProfile, History, SearchQuery,
+    TypingAction,
 };
 use crate::domain::ports::TelegramChats;
 use crate::domain::{self, AccountId};
@@ -205,6 +206,71 @@ impl TelegramChats for Telegram {
         self.with(account, async |link| {
             let history = get_history(link, account, chat, 0, date, 0, 1).await?;
             Ok(history.messages.first().map(|m| m.message_id))
+        })
+        .await
+    }
+
+    async fn full_profile(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+    ) -> Result<FullProfile, domain::Error> {
+        self.with(account, async |link| {
+            let full_chat = match input_peer(link, chat).await? {
+                tl::enums::InputPeer::User(user) => {
+                    let tl::enums::users::UserFull::Full(full) = link
+                        .invoke(&tl::functions::users::GetFullUser {
+                            id: tl::enums::InputUser::User(tl::types::InputUser {
+                                user_id: user.user_id,
+                                access_hash: user.access_hash,
+                            }),
+                        })
+                        .await?;
+                    let tl::enums::UserFull::Full(user) = full.full_user;
+                    return Ok(FullProfile {
+                        about: user.about.filter(|about| !about.is_empty()),
+                        member_count: None,
+                    });
+                }
+                tl::enums::InputPeer::Chat(group) => {
+                    link.invoke(&tl::functions::messages::GetFullChat {
+                        chat_id: group.chat_id,
+                    })
+                    .await?
+                }
+                tl::enums::InputPeer::Channel(channel) => {
+                    link.invoke(&tl::functions::channels::GetFullChannel {
+                        channel: tl::enums::InputChannel::Channel(tl::types::InputChannel {
+                            channel_id: channel.channel_id,
+                            access_hash: channel.access_hash,
+                        }),
+                    })
+                    .await?
+                }
+                other => {
+                    return Err(Error::Client(format!("no full profile for {other:?}")));
+                }
+            };
+            let tl::enums::messages::ChatFull::Full(full) = full_chat;
+            let (about, member_count) = match full.full_chat {
+                tl::enums::ChatFull::Full(group) => (
+                    group.about,
+                    match group.participants {
+                        tl::enums::ChatParticipants::Participants(p) => {
+                            i32::try_from(p.participants.len()).ok()
+                        }
+                        tl::enums::ChatParticipants::Forbidden(_) => None,
+                    },
+                ),
+                tl::enums::ChatFull::ChannelFull(channel) => {
+                    (channel.about, channel.participants_count)
+                }
+                tl::enums::ChatFull::CommunityFull(community) => (community.about, None),
+            };
+            Ok(FullProfile {
+                about: Some(about).filter(|about| !about.is_empty()),
+                member_count,
+            })
         })
         .await
     }

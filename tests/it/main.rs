@@ -14,6 +14,7 @@ mod db;
 mod faults;
 mod forwarding;
 mod messaging;
+mod profiles;
 mod sandbox_shared;
 mod scheduling;
 mod searching;

@@ -322,6 +322,19 @@ impl Network {
         self.read(|s, _| s.channels.get(&channel_id).map(|c| c.channel.clone()))
     }
 
+    /// full_channel is a channel as a member sees its full profile: the
+    /// channel and how many members it has. Errors: CHANNEL_INVALID,
+    /// CHANNEL_PRIVATE (not a member).
+    pub fn full_channel(&self, user_id: i64, channel_id: i64) -> Result<(Channel, usize)> {
+        self.read(|s, _| {
+            let channel = s.channels.get(&channel_id).ok_or(Error::ChannelInvalid)?;
+            if !channel.members.contains(&user_id) {
+                return Err(Error::ChannelPrivate);
+            }
+            Ok((channel.channel.clone(), channel.members.len()))
+        })
+    }
+
     /// check_access_hash checks an input peer's access hash (basic groups
     /// have none). Errors: PEER_ID_INVALID, CHANNEL_INVALID.
     pub fn check_access_hash(&self, peer: Peer, access_hash: i64) -> Result<()> {

@@ -447,6 +447,7 @@ impl State {
             username: new.username.map(|u| u.trim_start_matches('@').to_owned()),
             phone: Some(phone),
             bot: false,
+            about: new.about.filter(|about| !about.is_empty()),
         };
         Ok(self.insert_user(user, new.password, new.owner))
     }
@@ -472,6 +473,7 @@ impl State {
             username: Some(username),
             phone: None,
             bot: true,
+            about: None,
         };
         let user = self.insert_user(user, None, owner);
         // Telegram's tokens look like `123456:AAH…` (35 characters after the colon).
@@ -750,6 +752,7 @@ impl State {
                     username: None,
                     phone: Some(phone),
                     bot: false,
+                    about: None,
                 };
                 // Signed up through a tenant's key: the tenant's user.
                 let owner = self.key_rec(auth_key_id)?.owner.clone();

@@ -25,6 +25,10 @@ pub struct User {
     /// phone is the number without `+`, e.g. `9996621234`; bots have none.
     pub phone: Option<String>,
     pub bot: bool,
+    /// about is the user's bio (`userFull.about`); absent in snapshots
+    /// written before bios existed.
+    #[serde(default)]
+    pub about: Option<String>,
 }
 
 /// NewUser is what `Network::create_user` needs.
@@ -35,6 +39,8 @@ pub struct NewUser {
     pub first_name: String,
     pub last_name: String,
     pub username: Option<String>,
+    /// about is the user's bio.
+    pub about: Option<String>,
     /// password is derived in advance with `TwoFactor::derive` (CPU-heavy,
     /// off the runtime).
     pub password: Option<super::TwoFactor>,

@@ -11,7 +11,8 @@ use grammers_tl_types::Identifiable;
 use super::convert::messages::{Mentioned, date, dialog, entities_to_json, message};
 use super::convert::updates::typing_action;
 use super::convert::users::{
-    input_channel_to_network, input_peer_to_network, input_user_to_network,
+    channel as channel_view, chat as chat_view, default_notify_settings, input_channel_to_network,
+    input_peer_to_network, input_user_to_network, user_by_id,
 };
 use super::{Call, reply};
 use crate::mtproto::RpcError;
@@ -35,6 +36,8 @@ pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError
             let channel_id = input_channel_to_network(call.net, me, &channel)?;
             get_messages(call, Some(channel_id), &id)
         }
+        messages::GetFullChat::CONSTRUCTOR_ID => get_full_chat(call, call.parse()?),
+        channels::GetFullChannel::CONSTRUCTOR_ID => get_full_channel(call, call.parse()?),
         messages::Search::CONSTRUCTOR_ID => search(call, call.parse()?),
         messages::SearchGlobal::CONSTRUCTOR_ID => search_global(call, call.parse()?),
         messages::SendMessage::CONSTRUCTOR_ID => send_message(call, call.parse()?),
@@ -466,6 +469,169 @@ fn sent_updates(call: &Call<'_>, me: i64, sent: &[Sent]) -> tl::enums::Updates {
         seq: 0,
     }
     .into()
+}
+
+/// get_full_chat is `messages.getFullChat`: a basic group's members (the
+/// sandbox keeps no group descriptions, photos or invites).
+fn get_full_chat(
+    call: &Call<'_>,
+    req: tl::functions::messages::GetFullChat,
+) -> Result<Vec<u8>, RpcError> {
+    let me = call.user()?;
+    let chat = call
+        .net
+        .chat(req.chat_id)
+        .filter(|chat| chat.participants.contains(&me))
+        .ok_or(network::Error::PeerIdInvalid)?;
+    let participants = chat
+        .participants
+        .iter()
+        .map(|user_id| {
+            if *user_id == chat.creator {
+                tl::types::ChatParticipantCreator {
+                    user_id: *user_id,
+                    rank: None,
+                }
+                .into()
+            } else {
+                tl::types::ChatParticipant {
+                    user_id: *user_id,
+                    inviter_id: chat.creator,
+                    date: date(chat.date),
+                    rank: None,
+                }
+                .into()
+            }
+        })
+        .collect();
+    let full_chat = tl::types::ChatFull {
+        can_set_username: false,
+        has_scheduled: false,
+        translations_disabled: false,
+        has_welcome_messages: false,
+        id: chat.id,
+        about: String::new(),
+        participants: tl::types::ChatParticipants {
+            chat_id: chat.id,
+            participants,
+            version: 1,
+        }
+        .into(),
+        chat_photo: None,
+        notify_settings: default_notify_settings(),
+        exported_invite: None,
+        bot_info: None,
+        pinned_msg_id: None,
+        folder_id: None,
+        call: None,
+        ttl_period: None,
+        groupcall_default_join_as: None,
+        theme_emoticon: None,
+        requests_pending: None,
+        recent_requesters: None,
+        available_reactions: None,
+        reactions_limit: None,
+    };
+    reply(tl::enums::messages::ChatFull::Full(
+        tl::types::messages::ChatFull {
+            full_chat: full_chat.into(),
+            chats: vec![chat_view(me, &chat)],
+            users: chat
+                .participants
+                .iter()
+                .map(|id| user_by_id(call.net, me, *id))
+                .collect(),
+        },
+    ))
+}
+
+/// get_full_channel is `channels.getFullChannel`: the member count (the
+/// sandbox keeps no descriptions, photos or admin lists; the read marks are
+/// the dialog's, which clients read from getDialogs).
+fn get_full_channel(
+    call: &Call<'_>,
+    req: tl::functions::channels::GetFullChannel,
+) -> Result<Vec<u8>, RpcError> {
+    let me = call.user()?;
+    let channel_id = input_channel_to_network(call.net, me, &req.channel)?;
+    let (channel, members) = call.net.full_channel(me, channel_id)?;
+    let full_chat = tl::types::ChannelFull {
+        can_view_participants: channel.megagroup,
+        can_set_username: channel.creator == me,
+        can_set_stickers: false,
+        hidden_prehistory: false,
+        can_set_location: false,
+        has_scheduled: false,
+        can_view_stats: false,
+        blocked: false,
+        can_delete_channel: channel.creator == me,
+        antispam: false,
+        participants_hidden: false,
+        translations_disabled: false,
+        stories_pinned_available: false,
+        view_forum_as_messages: false,
+        restricted_sponsored: false,
+        can_view_revenue: false,
+        paid_media_allowed: false,
+        can_view_stars_revenue: false,
+        paid_reactions_available: false,
+        stargifts_available: false,
+        paid_messages_available: false,
+        has_welcome_messages: false,
+        id: channel.id,
+        about: String::new(),
+        participants_count: Some(i32::try_from(members).unwrap_or(i32::MAX)),
+        admins_count: None,
+        kicked_count: None,
+        banned_count: None,
+        online_count: None,
+        read_inbox_max_id: 0,
+        read_outbox_max_id: 0,
+        unread_count: 0,
+        chat_photo: tl::enums::Photo::Empty(tl::types::PhotoEmpty { id: 0 }),
+        notify_settings: default_notify_settings(),
+        exported_invite: None,
+        bot_info: Vec::new(),
+        migrated_from_chat_id: None,
+        migrated_from_max_id: None,
+        pinned_msg_id: None,
+        stickerset: None,
+        available_min_id: None,
+        folder_id: None,
+        linked_chat_id: None,
+        location: None,
+        slowmode_seconds: None,
+        slowmode_next_send_date: None,
+        stats_dc: None,
+        pts: call.net.channel_pts(channel.id).unwrap_or(0),
+        call: None,
+        ttl_period: None,
+        pending_suggestions: None,
+        groupcall_default_join_as: None,
+        theme_emoticon: None,
+        requests_pending: None,
+        recent_requesters: None,
+        default_send_as: None,
+        available_reactions: None,
+        reactions_limit: None,
+        stories: None,
+        wallpaper: None,
+        boosts_applied: None,
+        boosts_unrestrict: None,
+        emojiset: None,
+        bot_verification: None,
+        stargifts_count: None,
+        send_paid_messages_stars: None,
+        main_tab: None,
+        guard_bot_id: None,
+    };
+    reply(tl::enums::messages::ChatFull::Full(
+        tl::types::messages::ChatFull {
+            full_chat: full_chat.into(),
+            chats: vec![channel_view(call.net, me, &channel)],
+            users: Vec::new(),
+        },
+    ))
 }
 
 /// scheduled_updates is what a scheduling sendMessage answers, as

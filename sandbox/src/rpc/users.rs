@@ -44,7 +44,8 @@ pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError
     }
 }
 
-/// full_user is `userFull`: the sandbox keeps no bio, photos or settings.
+/// full_user is `userFull`: the bio; the sandbox keeps no photos or
+/// settings.
 fn full_user(user: &network::User) -> tl::enums::UserFull {
     tl::enums::UserFull::Full(tl::types::UserFull {
         blocked: false,
@@ -68,7 +69,7 @@ fn full_user(user: &network::User) -> tl::enums::UserFull {
         noforwards_peer_enabled: false,
         unofficial_security_risk: false,
         id: user.id,
-        about: None,
+        about: user.about.clone(),
         settings: tl::enums::PeerSettings::Settings(tl::types::PeerSettings {
             report_spam: false,
             add_contact: false,

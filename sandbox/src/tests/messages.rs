@@ -810,3 +810,80 @@ async fn a_document_reaches_the_recipient_and_downloads_intact() {
         Some(grammers_client::media::Media::Document(_))
     ));
 }
+
+#[tokio::test]
+async fn full_profiles_tell_bios_and_member_counts() {
+    let dc = Dc::start().await;
+    let mut alice = dc.user("9996621041", "Alice", "alice5");
+    let bob = dc.user("9996621042", "Bob", "bobby5");
+    let carol = dc
+        .net
+        .create_user(NewUser {
+            phone: "9996621043".into(),
+            first_name: "Carol".into(),
+            about: Some("buys invoices in bulk".into()),
+            ..NewUser::default()
+        })
+        .unwrap();
+    let chat = dc
+        .net
+        .create_chat(alice.user.id, "Team", &[bob.user.id, carol.id])
+        .unwrap()
+        .value;
+    let channel = dc
+        .net
+        .create_channel(alice.user.id, "News", false, Some("news5"), &[bob.user.id])
+        .unwrap()
+        .value;
+    let client = alice.connect(false).await;
+
+    let about = async |user: &network::User| {
+        let tl::enums::users::UserFull::Full(full) = within(
+            client.invoke(&tl::functions::users::GetFullUser {
+                id: tl::types::InputUser {
+                    user_id: user.id,
+                    access_hash: user.access_hash,
+                }
+                .into(),
+            }),
+        )
+        .await
+        .unwrap();
+        let tl::enums::UserFull::Full(full) = full.full_user;
+        full.about
+    };
+    assert_eq!(
+        about(&carol).await.as_deref(),
+        Some("buys invoices in bulk")
+    );
+    assert_eq!(about(&bob.user).await, None, "no bio");
+
+    let tl::enums::messages::ChatFull::Full(full) =
+        within(client.invoke(&tl::functions::messages::GetFullChat { chat_id: chat.id }))
+            .await
+            .unwrap();
+    let tl::enums::ChatFull::Full(group) = full.full_chat else {
+        panic!("a basic group's full profile is chatFull");
+    };
+    let tl::enums::ChatParticipants::Participants(members) = group.participants else {
+        panic!("a member sees the participants");
+    };
+    assert_eq!(members.participants.len(), 3);
+
+    let tl::enums::messages::ChatFull::Full(full) = within(
+        client.invoke(&tl::functions::channels::GetFullChannel {
+            channel: tl::types::InputChannel {
+                channel_id: channel.id,
+                access_hash: channel.access_hash,
+            }
+            .into(),
+        }),
+    )
+    .await
+    .unwrap();
+    let tl::enums::ChatFull::ChannelFull(news) = full.full_chat else {
+        panic!("a channel's full profile is channelFull");
+    };
+    assert_eq!(news.participants_count, Some(2));
+    assert_eq!(news.id, channel.id);
+}

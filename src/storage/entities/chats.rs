@@ -37,6 +37,9 @@ pub struct Model {
     pub message_count: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When `about` and `member_count` were last read from Telegram's
+    /// full profile (GetChat).
+    pub full_profile_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
