@@ -231,6 +231,40 @@ impl SandboxDcHandle {
         Ok(auth_key_id)
     }
 
+    /// create_supergroup makes `creator` a supergroup with `members`, as
+    /// their own apps would, and tells their live sessions: for tests of
+    /// group chats. Returns the channel id.
+    pub fn create_supergroup(
+        &self,
+        creator: i64,
+        title: &str,
+        members: &[i64],
+    ) -> link::Result<i64> {
+        let outcome = self
+            .inner
+            .network
+            .create_channel(creator, title, true, None, members)?;
+        self.deliver(outcome.deliveries);
+        Ok(outcome.value.id)
+    }
+
+    /// post sends `text` as `from` to a channel or supergroup it is a
+    /// member of, and tells the members' live sessions; returns the post's
+    /// id.
+    pub fn post(&self, from: i64, channel_id: i64, text: &str) -> link::Result<i32> {
+        let outcome = self.inner.network.send_message(
+            from,
+            network::Peer::Channel(channel_id),
+            network::OutgoingMessage {
+                text: text.to_owned(),
+                ..network::OutgoingMessage::default()
+            },
+        )?;
+        let id = outcome.value.message.id;
+        self.deliver(outcome.deliveries);
+        Ok(id)
+    }
+
     /// auth_keys lists every auth key the sandbox knows (registered or
     /// signed in), for tests that check keys never leak elsewhere.
     pub fn auth_keys(&self) -> Vec<[u8; 256]> {

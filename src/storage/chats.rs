@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, IdenStatic, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
-    TryIntoModel,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseTransaction, DbBackend, EntityTrait, IdenStatic, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TryIntoModel,
 };
 
 use super::entities::{accounts, chats, messages};
@@ -227,26 +227,45 @@ async fn upsert_profile(
             .await?
             .ok_or(StoreError::NotFound { resource: CHAT });
     };
-    let mut active: chats::ActiveModel = row.clone().into();
-    active.kind = Set(profile.kind.as_str().to_owned());
+    let mut merged = row.clone();
+    merged.kind = profile.kind.as_str().to_owned();
     if !profile.title.is_empty() {
-        active.title = Set(profile.title.clone());
+        merged.title = profile.title.clone();
     }
-    active.username = Set(profile.username.clone());
+    merged.username = profile.username.clone();
     if profile.first_name.is_some() {
-        active.first_name = Set(profile.first_name.clone());
-        active.last_name = Set(profile.last_name.clone());
+        merged.first_name = profile.first_name.clone();
+        merged.last_name = profile.last_name.clone();
     }
     if profile.phone_number.is_some() {
-        active.phone_number = Set(profile.phone_number.clone());
+        merged.phone_number = profile.phone_number.clone();
     }
     if profile.member_count.is_some() {
-        active.member_count = Set(profile.member_count);
+        merged.member_count = profile.member_count;
     }
     if profile.access_hash.is_some() {
-        active.access_hash = Set(profile.access_hash);
+        merged.access_hash = profile.access_hash;
     }
-    active.updated_at = Set(now);
+    if merged == row {
+        // Telegram said nothing new (most history pages and updates).
+        return Ok(row);
+    }
+    merged.updated_at = now;
+    let mut active: chats::ActiveModel = merged.into();
+    // Only what a profile says is written back.
+    for column in [
+        chats::Column::Kind,
+        chats::Column::Title,
+        chats::Column::Username,
+        chats::Column::FirstName,
+        chats::Column::LastName,
+        chats::Column::PhoneNumber,
+        chats::Column::MemberCount,
+        chats::Column::AccessHash,
+        chats::Column::UpdatedAt,
+    ] {
+        active.reset(column);
+    }
     chats::Entity::update(active)
         .exec(txn)
         .await
@@ -900,10 +919,17 @@ impl ChatStore for Store {
         let txn = self.begin_write().await?;
         lock_account(&txn, account).await?;
         let now = Utc::now();
+        let mut row = None;
         for profile in profiles {
-            upsert_profile(&txn, tenant, account, profile, now).await?;
+            let stored = upsert_profile(&txn, tenant, account, profile, now).await?;
+            if profile.chat_id == chat_id {
+                row = Some(stored);
+            }
         }
-        let row = ensure_chat(&txn, tenant, account, chat_id, now).await?;
+        let row = match row {
+            Some(row) => row,
+            None => ensure_chat(&txn, tenant, account, chat_id, now).await?,
+        };
         upsert_page(&txn, tenant, account, chat_id, messages, now).await?;
         let mut active: chats::ActiveModel = row.clone().into();
         if let Some(newest) = messages.iter().max_by_key(|m| m.message_id) {

@@ -354,6 +354,37 @@ async fn connected(
     cache_dialog_peers(conn, account).await?;
     let saved = conn.session().snapshot()?.updates;
     let skipped = skipped_by_too_long(conn, &saved).await?;
+    let skipped_channels = channels_skipped_by_too_long(conn, &saved).await;
+    inner.telegram.go_live(account, conn.link());
+    // The common pts every stored update so far reaches; an update that
+    // starts beyond it means Telegram skipped some (see below).
+    let mut handled_pts = saved.pts;
+    // Each channel's too: grammers answers a channel's "difference too
+    // long" the same way, per channel.
+    let mut handled_channels: HashMap<i64, i32> =
+        saved.channels.iter().map(|c| (c.id, c.pts)).collect();
+    // A gap Telegram will not replay is filled, and the saved state moved
+    // to where Telegram is, before the update stream loads it: its
+    // catch-up then starts there, and whatever arrives meanwhile comes
+    // through it (a catch-up meeting "too long" itself would swallow it).
+    if skipped.is_some() || !skipped_channels.is_empty() {
+        fill_gap(inner, tenant, account).await?;
+    }
+    if let Some(pts) = skipped {
+        let state = UpdateState::Primary {
+            pts,
+            date: saved.date,
+            seq: saved.seq,
+        };
+        conn.session().set_update_state(state).await?;
+        handled_pts = pts;
+    }
+    for (id, pts) in skipped_channels {
+        conn.session()
+            .set_update_state(UpdateState::Channel { id, pts })
+            .await?;
+        handled_channels.insert(id, pts);
+    }
     let updates = conn
         .take_updates()
         .ok_or_else(|| Error::Client("updates channel already taken".into()))?;
@@ -367,21 +398,7 @@ async fn connected(
         .snapshot()?
         .self_user
         .map(PeerId::bare_id_unchecked);
-    inner.telegram.go_live(account, conn.link());
     tracing::info!(account_id = %account, "account connected");
-    // The common pts every stored update so far reaches; an update that
-    // starts beyond it means Telegram skipped some (see below).
-    let mut handled_pts = saved.pts;
-    if let Some(pts) = skipped {
-        fill_gap(inner, tenant, account).await?;
-        let state = UpdateState::Primary {
-            pts,
-            date: saved.date,
-            seq: saved.seq,
-        };
-        conn.session().set_update_state(state).await?;
-        handled_pts = pts;
-    }
     let _connected = Connected::new(&inner.metrics.connected_accounts);
     let mut probe_tick = tokio::time::interval(inner.options.probe_interval);
     probe_tick.tick().await;
@@ -400,6 +417,14 @@ async fn connected(
                 {
                     tracing::warn!(account_id = %account, stored_pts = handled_pts, update_pts = pts, "updates were skipped; filling from history");
                     fill_gap(inner, tenant, account).await?;
+                } else if let (Some((pts, count)), Some(MessageBox::Channel { channel_id, .. })) =
+                    (channel_pts(&update), state.message_box)
+                    && let Some(handled) = handled_channels.get(&channel_id).copied()
+                    && handled > 0
+                    && pts - count > handled
+                {
+                    tracing::warn!(account_id = %account, channel_id, stored_pts = handled, update_pts = pts, "channel updates were skipped; filling from history");
+                    fill_gap(inner, tenant, account).await?;
                 }
                 let changes = changes_with_profiles(account, self_id, &update, &peers);
                 if !changes.is_empty() {
@@ -410,8 +435,12 @@ async fn connected(
                         .map_err(|err| Error::Unavailable(format!("storing an update: {err}")))?;
                 }
                 if let Some(handled) = handled_state(&state) {
-                    if let UpdateState::Primary { pts, .. } = handled {
-                        handled_pts = pts;
+                    match handled {
+                        UpdateState::Primary { pts, .. } => handled_pts = pts,
+                        UpdateState::Channel { id, pts } => {
+                            handled_channels.insert(id, pts);
+                        }
+                        _ => {}
                     }
                     conn.session().set_update_state(handled).await?;
                 }
@@ -485,6 +514,52 @@ async fn skipped_by_too_long(
     })
 }
 
+/// channels_skipped_by_too_long is [`skipped_by_too_long`] for each
+/// channel the saved state follows: one `updates.getChannelDifference` of
+/// at most one update each; the channels Telegram answers "too long" for,
+/// with the pts Telegram is at. A channel that cannot be asked (left,
+/// banned, no access hash cached) is skipped here; grammers' catch-up
+/// meets the same answer.
+async fn channels_skipped_by_too_long(
+    conn: &Connection,
+    saved: &grammers_session::types::UpdatesState,
+) -> Vec<(i64, i32)> {
+    let mut skipped = Vec::new();
+    for channel in saved.channels.iter().filter(|c| c.pts > 0) {
+        let Some(access_hash) =
+            chats::cached_access_hash(conn, PeerId::channel_unchecked(channel.id)).await
+        else {
+            continue;
+        };
+        let answer = conn
+            .invoke(&tl::functions::updates::GetChannelDifference {
+                force: false,
+                channel: tl::enums::InputChannel::Channel(tl::types::InputChannel {
+                    channel_id: channel.id,
+                    access_hash,
+                }),
+                filter: tl::enums::ChannelMessagesFilter::Empty,
+                pts: channel.pts,
+                limit: 1,
+            })
+            .await;
+        match answer {
+            Ok(tl::enums::updates::ChannelDifference::TooLong(too_long)) => {
+                if let tl::enums::Dialog::Dialog(dialog) = too_long.dialog
+                    && let Some(pts) = dialog.pts
+                {
+                    skipped.push((channel.id, pts));
+                }
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::debug!(channel_id = channel.id, error = %err, "probing a channel's difference failed");
+            }
+        }
+    }
+    skipped
+}
+
 /// fill_gap stores what a "too long" difference skipped.
 async fn fill_gap(inner: &Inner, tenant: &TenantId, account: AccountId) -> Result<(), Error> {
     inner.metrics.update_gaps.inc();
@@ -510,6 +585,21 @@ fn common_pts(update: &tl::enums::Update) -> Option<(i32, i32)> {
         U::WebPage(u) => (u.pts, u.pts_count),
         U::PinnedMessages(u) => (u.pts, u.pts_count),
         U::FolderPeers(u) => (u.pts, u.pts_count),
+        _ => return None,
+    };
+    (pts > 0 && count > 0).then_some((pts, count))
+}
+
+/// channel_pts is the (pts, pts_count) of an update of a channel's own
+/// sequence as Telegram sent it; `None` for other updates and for those
+/// from a difference.
+fn channel_pts(update: &tl::enums::Update) -> Option<(i32, i32)> {
+    use tl::enums::Update as U;
+    let (pts, count) = match update {
+        U::NewChannelMessage(u) => (u.pts, u.pts_count),
+        U::EditChannelMessage(u) => (u.pts, u.pts_count),
+        U::DeleteChannelMessages(u) => (u.pts, u.pts_count),
+        U::PinnedChannelMessages(u) => (u.pts, u.pts_count),
         _ => return None,
     };
     (pts > 0 && count > 0).then_some((pts, count))

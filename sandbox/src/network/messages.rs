@@ -1519,6 +1519,7 @@ impl State {
         channel_id: i64,
         pts: i32,
         limit: usize,
+        too_long_after: usize,
     ) -> Result<ChannelDifference> {
         let channel = self.member_channel(user_id, channel_id)?;
         if pts < 0 {
@@ -1526,6 +1527,21 @@ impl State {
         }
         if pts >= channel.pts {
             return Ok(ChannelDifference::Empty { pts: channel.pts });
+        }
+        let behind = channel.updates.len() - channel.updates.partition_point(|u| u.pts <= pts);
+        if behind > too_long_after {
+            let dialog = self
+                .dialog_entries(user_id)?
+                .into_iter()
+                .map(|(dialog, _)| dialog)
+                .find(|d| d.peer == Peer::Channel(channel_id))
+                .ok_or(Error::ChannelPrivate)?;
+            let messages = self
+                .dialog_messages(user_id, Peer::Channel(channel_id))?
+                .into_iter()
+                .take(limit.clamp(1, MAX_PAGE))
+                .collect();
+            return Ok(ChannelDifference::TooLong { dialog, messages });
         }
         let start = channel.updates.partition_point(|u| u.pts <= pts);
         let limit = limit.clamp(1, MAX_PAGE);

@@ -734,7 +734,9 @@ impl Network {
         self.read(|s, now| s.difference(user_id, pts, now, limit, too_long_after))
     }
 
-    /// channel_difference is `updates.getChannelDifference` for a member.
+    /// channel_difference is `updates.getChannelDifference` for a member;
+    /// [`ChannelDifference::TooLong`] when it is more than the network's
+    /// `max_difference` updates behind.
     pub fn channel_difference(
         &self,
         user_id: i64,
@@ -743,7 +745,8 @@ impl Network {
         limit: usize,
     ) -> Result<ChannelDifference> {
         let limit = if limit == 0 { MAX_PAGE } else { limit };
-        self.read(|s, _| s.channel_difference(user_id, channel_id, pts, limit))
+        let too_long_after = self.inner.max_difference;
+        self.read(|s, _| s.channel_difference(user_id, channel_id, pts, limit, too_long_after))
     }
 
     // ---- lookups for the TL layer ----

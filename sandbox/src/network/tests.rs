@@ -1359,6 +1359,9 @@ proptest! {
                         break p;
                     }
                 }
+                ChannelDifference::TooLong { .. } => {
+                    prop_assert!(false, "the default max_difference is never reached here");
+                }
             }
         };
         let log = &net.inner.lock().channels[&channel].updates;
@@ -1695,4 +1698,45 @@ fn scheduled_messages_wait_in_the_senders_schedule_until_their_date() {
         .unwrap();
     assert_eq!(resent.value.message.id, sent_id);
     assert_eq!(history(bob.id, alice.id).len(), 1);
+}
+
+#[test]
+fn a_channel_difference_too_far_behind_is_too_long_with_the_dialog_as_it_is() {
+    let clock = Clock::manual(T0);
+    let net = Network::in_memory(Options {
+        data_dir: None,
+        seed: Some(7),
+        clock,
+        max_difference: Some(3),
+    });
+    let alice = user(&net, "9996610001", "Alice");
+    let bob = user(&net, "9996610002", "Bob");
+    let channel = net
+        .create_channel(alice.id, "Team", true, None, &[bob.id])
+        .unwrap()
+        .value;
+    let start = net.channel_pts(channel.id).unwrap();
+    for i in 0..5 {
+        net.send_message(alice.id, Peer::Channel(channel.id), text(&format!("p{i}")))
+            .unwrap();
+    }
+    let now = net.channel_pts(channel.id).unwrap();
+    assert_eq!(now, start + 5);
+    // Three behind: the difference itself.
+    assert!(matches!(
+        net.channel_difference(bob.id, channel.id, now - 3, 0),
+        Ok(ChannelDifference::Difference { .. })
+    ));
+    // Five behind: too long, with the dialog (its pts) and the newest posts.
+    let Ok(ChannelDifference::TooLong { dialog, messages }) =
+        net.channel_difference(bob.id, channel.id, start, 2)
+    else {
+        panic!("five behind is too long");
+    };
+    assert_eq!(dialog.peer, Peer::Channel(channel.id));
+    assert_eq!(dialog.pts, Some(now));
+    // The supergroup's creation and the five posts.
+    assert_eq!(dialog.unread_count, 6);
+    let texts: Vec<_> = messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["p4", "p3"]);
 }

@@ -361,6 +361,13 @@ pub enum ChannelDifference {
         /// is_final is false when more updates follow (call again).
         is_final: bool,
     },
+    /// TooLong: the caller is too far behind; here is the dialog as it is
+    /// now (its pts included) and its newest messages, newest first, as
+    /// Telegram answers `updates.channelDifferenceTooLong`.
+    TooLong {
+        dialog: Dialog,
+        messages: Vec<Message>,
+    },
 }
 
 /// Dialog is one entry of a user's chat list.

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use grammers_tl_types as tl;
 use grammers_tl_types::{Deserializable, Serializable};
 
-use super::messages::{Mentioned, date, message, peer};
+use super::messages::{Mentioned, date, dialog, message, peer};
 use crate::network::{
     ChannelDifference, Delivery, Difference, Network, Peer, Pts, TypingAction, Update, UpdatesState,
 };
@@ -324,6 +324,25 @@ pub fn channel_difference(
                 timeout: None,
                 new_messages: new_messages.iter().map(|m| message(net, m)).collect(),
                 other_updates: other_updates.iter().map(|u| update(net, u, at)).collect(),
+                chats: mentioned.chats(net, viewer),
+                users: mentioned.users(net, viewer),
+            }
+            .into()
+        }
+        ChannelDifference::TooLong {
+            dialog: channel_dialog,
+            messages,
+        } => {
+            let mut mentioned = Mentioned::default();
+            mentioned.peer(channel_dialog.peer);
+            messages.iter().for_each(|m| {
+                mentioned.message(m);
+            });
+            tl::types::updates::ChannelDifferenceTooLong {
+                r#final: true,
+                timeout: None,
+                dialog: dialog(&channel_dialog),
+                messages: messages.iter().map(|m| message(net, m)).collect(),
                 chats: mentioned.chats(net, viewer),
                 users: mentioned.users(net, viewer),
             }
