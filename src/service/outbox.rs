@@ -115,8 +115,14 @@ struct Inner {
     last_send: Mutex<HashMap<(AccountId, i64), Instant>>,
 }
 
-/// Settled is what a sent row became: its messages, in order.
-type Settled = Vec<Message>;
+/// Settled is what the dispatcher recorded for a row a call waits for.
+#[derive(Debug, Clone)]
+enum Settled {
+    /// Sent (or scheduled): its messages, in order.
+    Sent(Vec<Message>),
+    /// Another outcome (failed, retrying, paused): the row tells.
+    Recorded,
+}
 
 /// SettledRows are the rows waited for: how many calls wait, and what the
 /// row became once sent.
@@ -143,12 +149,15 @@ impl<'a> Waiting<'a> {
         }
     }
 
-    fn settled(&self) -> Option<Settled> {
-        self.settled
-            .lock()
-            .expect("settled lock")
-            .get(&self.id)
-            .and_then(|(_, settled)| settled.clone())
+    /// outcome is what was recorded for the row since the last look; a
+    /// `Recorded` is seen once.
+    fn outcome(&self) -> Option<Settled> {
+        let mut settled = self.settled.lock().expect("settled lock");
+        let (_, slot) = settled.get_mut(&self.id)?;
+        match slot {
+            Some(Settled::Recorded) => slot.take(),
+            other => other.clone(),
+        }
     }
 }
 
@@ -400,7 +409,7 @@ impl Outbox {
     async fn await_outcome(
         &self,
         mut item: OutboxItem,
-    ) -> Result<Result<Settled, OutboxItem>, Error> {
+    ) -> Result<Result<Vec<Message>, OutboxItem>, Error> {
         let inner = &self.inner;
         let deadline = Instant::now() + inner.options.send_wait;
         let waiting = Waiting::new(&inner.settled, &item.id);
@@ -411,11 +420,13 @@ impl Outbox {
             let recorded = inner.outcomes.notified();
             tokio::pin!(recorded);
             recorded.as_mut().enable();
-            if let Some(settled) = waiting.settled() {
-                return Ok(Ok(settled));
-            }
+            let recorded_other = match waiting.outcome() {
+                Some(Settled::Sent(messages)) => return Ok(Ok(messages)),
+                Some(Settled::Recorded) => true,
+                None => false,
+            };
             let now = Instant::now();
-            if now >= poll_at || now >= deadline {
+            if recorded_other || now >= poll_at || now >= deadline {
                 item = inner.store.outbox_item(&item.tenant, &item.id).await?;
                 poll_at = Instant::now() + OUTCOME_POLL;
                 if item.state != OutboxState::Pending || Instant::now() >= deadline {
@@ -567,6 +578,7 @@ impl Outbox {
         for item in items {
             self.pace(account, item.chat_id).await;
             let outcome = self.send_one(&item, sender).await;
+            self.settle(&item, Settled::Recorded);
             self.inner.outcomes.notify_waiters();
             match outcome {
                 Ok(true) => continue,
@@ -671,7 +683,7 @@ impl Outbox {
                 // Telegram holds it: nothing is in the chat until it is
                 // sent, when ingest records what it became.
                 inner.store.mark_scheduled(item, scheduled_id).await?;
-                self.settle(item, messages);
+                self.settle(item, Settled::Sent(messages));
                 Ok(true)
             }
             Ok((messages, None)) => {
@@ -680,7 +692,7 @@ impl Outbox {
                     .chats
                     .retire(&item.tenant, item.account_id, &[item.chat_id])
                     .await;
-                self.settle(item, messages);
+                self.settle(item, Settled::Sent(messages));
                 Ok(true)
             }
             Err(SendError::FloodWait(wait)) => {
@@ -712,12 +724,15 @@ impl Outbox {
         }
     }
 
-    /// settle hands a sent row to the call waiting for it in this process,
-    /// if any (woken by `outcomes`).
-    fn settle(&self, item: &OutboxItem, messages: Vec<Message>) {
+    /// settle hands what was recorded for a row to the call waiting for it
+    /// in this process, if any (woken by `outcomes`); a `Recorded` does
+    /// not replace a `Sent`.
+    fn settle(&self, item: &OutboxItem, outcome: Settled) {
         let mut settled = self.inner.settled.lock().expect("settled lock");
-        if let Some((_, slot)) = settled.get_mut(&item.id) {
-            *slot = Some(messages);
+        if let Some((_, slot)) = settled.get_mut(&item.id)
+            && !matches!(slot, Some(Settled::Sent(_)))
+        {
+            *slot = Some(outcome);
         }
     }
 }
