@@ -253,7 +253,13 @@ impl TelegramSender for Telegram {
                     rich_message: None,
                 })
                 .await?;
+            // A scheduled send's id is in the chat's schedule, whatever
+            // else the answer carries.
             sent_id(&answer, random_id)
+                .map(|sent| Sent {
+                    scheduled: sent.scheduled || text.schedule.is_some(),
+                    ..sent
+                })
                 .ok_or_else(|| Error::Client("telegram's answer to a send names no message".into()))
         })
         .await
