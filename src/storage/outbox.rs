@@ -64,19 +64,38 @@ fn item_from_row(row: outbox::Model) -> Result<OutboxItem, StoreError> {
     })
 }
 
-/// failed_attempt is what an attempt that did not send writes, whether the
-/// row ends FAILED or retries: one more attempt and its error, on a row
-/// still pending (a row already ended is left as it is).
-fn failed_attempt(id: &str, error: &str) -> UpdateMany<outbox::Entity> {
+/// attempt is what every recorded attempt on a row writes: one more
+/// attempt, now.
+fn attempt(id: &str) -> UpdateMany<outbox::Entity> {
     outbox::Entity::update_many()
-        .col_expr(outbox::Column::LastError, Expr::value(error))
         .col_expr(
             outbox::Column::Attempts,
             Expr::col(outbox::Column::Attempts).add(1),
         )
         .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(outbox::Column::Id.eq(id))
+}
+
+/// failed_attempt is what an attempt that did not send writes, whether the
+/// row ends FAILED or retries: one more attempt and its error, on a row
+/// still pending (a row already ended is left as it is).
+fn failed_attempt(id: &str, error: &str) -> UpdateMany<outbox::Entity> {
+    attempt(id)
+        .col_expr(outbox::Column::LastError, Expr::value(error))
         .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
+}
+
+/// reached is what an attempt Telegram took writes: the row's new state
+/// and message id (a sent message's, or one in the chat's schedule), and
+/// no error.
+fn reached(id: &str, state: OutboxState, message_id: Option<i64>) -> UpdateMany<outbox::Entity> {
+    attempt(id)
+        .col_expr(outbox::Column::State, Expr::value(state.as_str()))
+        .col_expr(outbox::Column::MessageId, Expr::value(message_id))
+        .col_expr(
+            outbox::Column::LastError,
+            Expr::value(Option::<String>::None),
+        )
 }
 
 /// scheduled_sent moves the account's SCHEDULED row for `scheduled_id` in
@@ -235,26 +254,8 @@ impl OutboxStore for Store {
             message_ids: message_ids.clone(),
         })
         .expect("ids serialize");
-        let updated = outbox::Entity::update_many()
-            .col_expr(
-                outbox::Column::State,
-                Expr::value(OutboxState::Sent.as_str()),
-            )
-            .col_expr(
-                outbox::Column::MessageId,
-                Expr::value(message_ids.first().copied()),
-            )
+        let updated = reached(&item.id, OutboxState::Sent, message_ids.first().copied())
             .col_expr(outbox::Column::Result, Expr::value(Some(result)))
-            .col_expr(
-                outbox::Column::Attempts,
-                Expr::col(outbox::Column::Attempts).add(1),
-            )
-            .col_expr(
-                outbox::Column::LastError,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
-            .filter(outbox::Column::Id.eq(item.id.as_str()))
             .exec(&txn)
             .await
             .store_err(RESOURCE)?;
@@ -265,22 +266,7 @@ impl OutboxStore for Store {
     }
 
     async fn mark_scheduled(&self, item: &OutboxItem, scheduled_id: i64) -> Result<(), StoreError> {
-        let updated = outbox::Entity::update_many()
-            .col_expr(
-                outbox::Column::State,
-                Expr::value(OutboxState::Scheduled.as_str()),
-            )
-            .col_expr(outbox::Column::MessageId, Expr::value(scheduled_id))
-            .col_expr(
-                outbox::Column::Attempts,
-                Expr::col(outbox::Column::Attempts).add(1),
-            )
-            .col_expr(
-                outbox::Column::LastError,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(outbox::Column::Id.eq(item.id.as_str()))
+        let updated = reached(&item.id, OutboxState::Scheduled, Some(scheduled_id))
             .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
             .exec(self.connection())
             .await

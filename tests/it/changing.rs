@@ -15,7 +15,7 @@ use crate::clients::reason;
 use crate::sending::{Scene, bob_side, fields, quick_pacing, sent, text_request};
 use crate::server::{authed, with_api_key};
 
-async fn history(
+pub(crate) async fn history(
     messages: &mut MessageServiceClient<Channel>,
     token: &str,
     account_id: &str,

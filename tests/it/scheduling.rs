@@ -8,40 +8,17 @@
 use std::time::Duration;
 
 use tezgram_sdk::v1 as pb;
-use tezgram_sdk::v1::message_service_client::MessageServiceClient;
 use tonic::Code;
-use tonic::transport::Channel;
 
+use crate::changing::history;
 use crate::clients::eventually;
 use crate::sending::{Scene, bob_side, fields, quick_pacing, send, text_request};
-use crate::server::authed;
 
 fn at(seconds_ahead: i64) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: chrono::Utc::now().timestamp() + seconds_ahead,
         nanos: 0,
     }
-}
-
-async fn listed(
-    messages: &mut MessageServiceClient<Channel>,
-    token: &str,
-    account_id: &str,
-    chat_id: i64,
-) -> Vec<pb::Message> {
-    messages
-        .list_messages(authed(
-            pb::ListMessagesRequest {
-                account_id: account_id.into(),
-                chat_id,
-                ..Default::default()
-            },
-            token,
-        ))
-        .await
-        .expect("ListMessages")
-        .into_inner()
-        .messages
 }
 
 #[tokio::test]
@@ -102,7 +79,7 @@ async fn a_scheduled_message_waits_at_telegram_and_is_listed_with_its_request_id
     // Telegram holds it: not in the chat on either side yet.
     assert!(from_ann().await.is_empty(), "sent before its time");
     assert!(
-        listed(&mut messages, &token, &id, bob.user_id)
+        history(&mut messages, &token, &id, bob.user_id)
             .await
             .iter()
             .all(|m| m.text != "let's talk at 5"),
@@ -113,7 +90,7 @@ async fn a_scheduled_message_waits_at_telegram_and_is_listed_with_its_request_id
     // the request.
     let mut sent = None;
     eventually("the scheduled message is sent and listed", async || {
-        sent = listed(&mut messages, &token, &id, bob.user_id)
+        sent = history(&mut messages, &token, &id, bob.user_id)
             .await
             .into_iter()
             .find(|m| m.text == "let's talk at 5" && m.request_id == "talk-at-5");

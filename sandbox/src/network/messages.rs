@@ -461,7 +461,8 @@ impl State {
         deliveries
     }
 
-    /// may_write checks `sender` may post to `peer`.
+    /// may_write checks `sender` may post to `peer`: the one rule every
+    /// send (now or scheduled) goes by.
     fn may_write(&self, sender: i64, peer: Peer) -> Result<()> {
         match peer {
             Peer::User(other) => {
@@ -545,23 +546,13 @@ impl State {
         action: Option<ServiceAction>,
         now: i64,
     ) -> Result<Outcome<Sent>> {
+        self.may_write(sender, peer)?;
         // Each recipient with the peer it sees the dialog as.
         let recipients: Vec<(i64, Peer)> = match peer {
-            Peer::User(other) => {
-                if !self.users.contains_key(&other) {
-                    return Err(Error::PeerIdInvalid);
-                }
-                if other == sender {
-                    vec![(sender, Peer::User(sender))]
-                } else {
-                    vec![(sender, Peer::User(other)), (other, Peer::User(sender))]
-                }
-            }
+            Peer::User(other) if other == sender => vec![(sender, Peer::User(sender))],
+            Peer::User(other) => vec![(sender, Peer::User(other)), (other, Peer::User(sender))],
             Peer::Chat(chat_id) => {
                 let chat = self.chats.get(&chat_id).ok_or(Error::PeerIdInvalid)?;
-                if !chat.participants.contains(&sender) {
-                    return Err(Error::ChatWriteForbidden);
-                }
                 chat.participants
                     .iter()
                     .map(|p| (*p, Peer::Chat(chat_id)))
@@ -651,10 +642,8 @@ impl State {
         action: Option<ServiceAction>,
         now: i64,
     ) -> Result<Outcome<Sent>> {
+        self.may_write(sender, Peer::Channel(channel_id))?;
         let channel = self.member_channel_mut(sender, channel_id)?;
-        if !channel.channel.megagroup && channel.channel.creator != sender {
-            return Err(Error::ChatWriteForbidden);
-        }
         let reply_to = message
             .reply_to
             .filter(|id| channel.messages.contains_key(id));
