@@ -42,6 +42,25 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub telegram: TelegramConfig,
     pub sandbox: SandboxConfig,
+    pub events: EventsConfig,
+}
+
+/// EventsConfig tunes the event log and Subscribe's streams.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// How long the log keeps events; a cursor older than that is
+    /// CURSOR_EXPIRED.
+    pub retention_seconds: u64,
+    /// How often the retention sweep runs.
+    pub sweep_interval_seconds: u64,
+    /// How often an idle stream gets a heartbeat.
+    pub heartbeat_seconds: u64,
+    /// Subscribe streams one caller (tenant and principal) may have open.
+    pub streams_per_caller: u32,
+    /// How many events a stream may fall behind the live feed before it
+    /// reads the log itself (at its own pace).
+    pub stream_window: usize,
 }
 
 /// LimitsConfig caps what one tenant may do at once.
@@ -201,6 +220,7 @@ impl std::fmt::Debug for Config {
             secrets,
             telegram,
             sandbox,
+            events,
         } = self;
         f.debug_struct("Config")
             .field("listen", listen)
@@ -219,6 +239,7 @@ impl std::fmt::Debug for Config {
             .field("secrets", secrets)
             .field("telegram", telegram)
             .field("sandbox", sandbox)
+            .field("events", events)
             .finish()
     }
 }
@@ -374,6 +395,13 @@ impl Default for Config {
                 remote: None,
                 admin_token: None,
                 max_difference: None,
+            },
+            events: EventsConfig {
+                retention_seconds: 7 * 24 * 3600,
+                sweep_interval_seconds: 600,
+                heartbeat_seconds: 15,
+                streams_per_caller: 16,
+                stream_window: 1024,
             },
         }
     }

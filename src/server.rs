@@ -30,14 +30,15 @@ use crate::auth::{self, Authenticator, JwtVerifier};
 use crate::config::Config;
 use crate::crypto::Sealer;
 use crate::domain::AccountState;
-use crate::domain::ports::{AccountStore, ApiKeyStore, EventLog, SessionStore, Supervision};
+use crate::domain::ports::{AccountStore, ApiKeyStore, SessionStore, Supervision};
 use crate::service::accounts::AccountLimits;
 use crate::service::cached::Generations;
 use crate::service::chats::ChatOptions;
 use crate::service::outbox::OutboxOptions;
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
-use crate::service::{Accounts, Chats, Contacts, Outbox};
+use crate::service::updates::UpdateOptions;
+use crate::service::{Accounts, Chats, Contacts, Outbox, Updates};
 use crate::storage::Store;
 use crate::telegram::accounts::{Provisioner, RealTelegram, Telegram, TelegramOptions};
 use crate::telegram::login::App;
@@ -342,13 +343,11 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         },
         metrics.clone(),
     );
-    let events: Arc<dyn EventLog> = Arc::new(store.clone());
     let limits = &config.limits;
     let accounts = Accounts::new(
         accounts_store.clone(),
         cache,
         telegram.clone(),
-        events,
         Arc::new(supervisor.clone()),
         sealer,
         AccountLimits {
@@ -405,11 +404,28 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let events = &config.events;
+    let updates = Updates::new(
+        Arc::new(store.clone()),
+        chats.clone(),
+        UpdateOptions {
+            heartbeat: seconds(events.heartbeat_seconds),
+            retention: seconds(events.retention_seconds),
+            sweep_interval: seconds(events.sweep_interval_seconds),
+            streams_per_caller: events.streams_per_caller,
+            window: events.stream_window,
+            ..UpdateOptions::default()
+        },
+        shutdown_rx.clone(),
+        metrics.clone(),
+    );
     let routes = api::routes(Services {
         accounts,
         chats,
         contacts,
         outbox: outbox.clone(),
+        updates: updates.clone(),
         #[cfg(feature = "sandbox")]
         sandbox: sandbox_admin,
     })
@@ -435,7 +451,6 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
             .context("rate_limit.per_principal_* must be positive")?,
     );
 
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut tasks = Vec::new();
 
     // Forget idle rate-limit keys so the limiter's memory stays bounded.
@@ -473,6 +488,12 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
             }
         }));
     }
+
+    // Feeds learn of appended events, and the log is pruned, until shutdown.
+    tasks.push(tokio::spawn(async move {
+        updates.run().await;
+        Ok(())
+    }));
 
     // The outbox's dispatcher sends queued messages until shutdown.
     {

@@ -95,6 +95,10 @@ pub struct Metrics {
     /// Outbox send attempts by outcome (`sent`, `failed`, `flood_wait`,
     /// `retry`).
     pub outbox_sends: IntCounterVec,
+    /// Open Subscribe streams in this process.
+    pub stream_subscribers: IntGauge,
+    /// Times a stream fell behind its feed and read the log itself.
+    pub stream_catch_ups: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -153,6 +157,16 @@ impl Metrics {
             &["outcome"],
         )
         .expect("valid metric definition");
+        let stream_subscribers = IntGauge::new(
+            "stream_subscribers",
+            "open Subscribe streams in this process",
+        )
+        .expect("valid metric definition");
+        let stream_catch_ups = prometheus::IntCounter::new(
+            "stream_catch_ups_total",
+            "times a Subscribe stream fell behind its feed and read the event log itself",
+        )
+        .expect("valid metric definition");
         for collector in [
             Box::new(rpc_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(rpc_duration.clone()),
@@ -163,6 +177,8 @@ impl Metrics {
             Box::new(update_gaps.clone()),
             Box::new(outbox_pending.clone()),
             Box::new(outbox_sends.clone()),
+            Box::new(stream_subscribers.clone()),
+            Box::new(stream_catch_ups.clone()),
         ] {
             registry
                 .register(collector)
@@ -179,6 +195,8 @@ impl Metrics {
             update_gaps,
             outbox_pending,
             outbox_sends,
+            stream_subscribers,
+            stream_catch_ups,
         }
     }
 

@@ -17,6 +17,7 @@ mod m20261203_000003_message_edit_version;
 mod m20261203_000004_contacts_sync;
 mod m20261203_000005_message_search;
 mod m20261203_000006_chat_full_profile;
+mod m20261204_000001_event_horizon;
 
 /// Migrator applies tezgram's migrations in order.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000004_contacts_sync::Migration),
             Box::new(m20261203_000005_message_search::Migration),
             Box::new(m20261203_000006_chat_full_profile::Migration),
+            Box::new(m20261204_000001_event_horizon::Migration),
         ]
     }
 }

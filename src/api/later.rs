@@ -6,7 +6,6 @@
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::crm_service_server::CrmService;
 use tezgram_sdk::v1::media_service_server::MediaService;
-use tezgram_sdk::v1::update_service_server::UpdateService;
 use tonic::{Request, Response, Status};
 
 use super::{NotImplementedStream, caller, not_implemented};
@@ -52,7 +51,7 @@ macro_rules! plain_api {
     };
 }
 
-plain_api!(MediaApi, UpdateApi, CrmApi);
+plain_api!(MediaApi, CrmApi);
 
 later_service! {
     MediaApi: MediaService {
@@ -70,20 +69,6 @@ later_service! {
     ) -> Result<Response<Self::DownloadMediaStream>, Status> {
         self.check(&request)?;
         not_implemented(&request, "DownloadMedia")
-    }
-}
-
-later_service! {
-    UpdateApi: UpdateService {}
-
-    type SubscribeStream = NotImplementedStream<pb::SubscribeResponse>;
-
-    async fn subscribe(
-        &self,
-        request: Request<pb::SubscribeRequest>,
-    ) -> Result<Response<Self::SubscribeStream>, Status> {
-        self.check(&request)?;
-        not_implemented(&request, "Subscribe")
     }
 }
 

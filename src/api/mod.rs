@@ -14,6 +14,7 @@ pub mod page;
 mod sandbox;
 #[cfg(not(feature = "sandbox"))]
 mod sandbox_unbuilt;
+mod update;
 
 use std::pin::Pin;
 
@@ -31,7 +32,7 @@ use tonic::{Request, Status};
 use crate::domain::{Caller, Error, FieldViolation};
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
-use crate::service::{Accounts, Chats, Contacts, Outbox};
+use crate::service::{Accounts, Chats, Contacts, Outbox, Updates};
 
 /// API_PREFIX is the path prefix of tezgram's own RPCs; everything under it
 /// requires credentials. Health and reflection do not.
@@ -99,6 +100,7 @@ pub struct Services {
     pub chats: Chats,
     pub contacts: Contacts,
     pub outbox: Outbox,
+    pub updates: Updates,
     /// The sandbox's admin side; `None` when the gateway talks to real Telegram.
     #[cfg(feature = "sandbox")]
     pub sandbox: Option<SandboxAdmin>,
@@ -111,6 +113,7 @@ pub fn routes(services: Services) -> Routes {
         chats,
         contacts,
         outbox,
+        updates,
         #[cfg(feature = "sandbox")]
         sandbox,
     } = services;
@@ -129,7 +132,7 @@ pub fn routes(services: Services) -> Routes {
         chats, outbox,
     )))
     .add_service(MediaServiceServer::new(later::MediaApi))
-    .add_service(UpdateServiceServer::new(later::UpdateApi))
+    .add_service(UpdateServiceServer::new(update::UpdateApi::new(updates)))
     .add_service(CrmServiceServer::new(later::CrmApi))
     .add_service(SandboxServiceServer::new(sandbox))
 }

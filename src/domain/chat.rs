@@ -277,8 +277,10 @@ pub enum EntityKind {
     CustomEmoji,
 }
 
-/// TypingAction is the chat action SetTyping shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// TypingAction is a chat action: what SetTyping shows, or what a typing
+/// event reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TypingAction {
     Typing,
     Cancel,

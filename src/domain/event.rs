@@ -1,12 +1,47 @@
-//! Events: the ordered log behind resumable update streams. Only account
-//! state changes are produced so far; messages, reads and the rest arrive
-//! with the real-time capability.
+//! Events: the ordered log behind resumable update streams. Every event is
+//! appended in the transaction that stores what it describes (an ingested
+//! message, a recorded send outcome, an account's new state), so the log
+//! and the data never disagree; `position` orders the log (see
+//! `storage::events` for why a reader can never skip a position).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::account::{AccountId, AccountState};
+use super::account::{Account, AccountId, AccountState};
 use super::caller::TenantId;
+use super::chat::{Chat, Message, TypingAction};
+
+/// EventKind is the kind of an event, as stored and filtered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    MessageCreated,
+    MessageEdited,
+    MessageDeleted,
+    MessageSendFailed,
+    Read,
+    Typing,
+    ChatUpdated,
+    AccountStateChanged,
+    /// A CRM trigger matched (the CRM issue): filters may name it already.
+    TriggerFired,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::MessageCreated => "message_created",
+            EventKind::MessageEdited => "message_edited",
+            EventKind::MessageDeleted => "message_deleted",
+            EventKind::MessageSendFailed => "message_send_failed",
+            EventKind::Read => "read",
+            EventKind::Typing => "typing",
+            EventKind::ChatUpdated => "chat_updated",
+            EventKind::AccountStateChanged => "account_state_changed",
+            EventKind::TriggerFired => "trigger_fired",
+        }
+    }
+}
 
 /// EventPayload is what happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,16 +55,74 @@ pub enum EventPayload {
         previous_state: Option<AccountState>,
         /// Why, in a few words (e.g. `AUTH_KEY_UNREGISTERED`).
         reason: String,
+        /// The account as the change left it; absent in events written
+        /// before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<Box<Account>>,
     },
+    /// A message arrived or was sent, or a send of the outbox reached
+    /// Telegram (then it carries the send's request id).
+    MessageCreated { message: Box<Message> },
+    /// A message's stored copy took an edit.
+    MessageEdited { message: Box<Message> },
+    /// Stored messages of one chat were deleted.
+    MessageDeleted { chat_id: i64, message_ids: Vec<i64> },
+    /// A queued send ended FAILED.
+    MessageSendFailed { message: Box<Message> },
+    /// A chat's read state moved: `outgoing` when the peer read the
+    /// account's messages.
+    Read {
+        chat_id: i64,
+        max_message_id: i64,
+        outgoing: bool,
+        unread_count: i32,
+    },
+    /// Someone acts in a chat; never stored, only fanned out.
+    Typing {
+        chat_id: i64,
+        user_id: i64,
+        action: TypingAction,
+    },
+    /// A chat is new to the account or its profile changed.
+    ChatUpdated { chat: Box<Chat> },
 }
 
 impl EventPayload {
-    /// kind is the stored kind, for filtering without decoding the payload.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> EventKind {
         match self {
-            EventPayload::AccountStateChanged { .. } => "account_state_changed",
+            EventPayload::AccountStateChanged { .. } => EventKind::AccountStateChanged,
+            EventPayload::MessageCreated { .. } => EventKind::MessageCreated,
+            EventPayload::MessageEdited { .. } => EventKind::MessageEdited,
+            EventPayload::MessageDeleted { .. } => EventKind::MessageDeleted,
+            EventPayload::MessageSendFailed { .. } => EventKind::MessageSendFailed,
+            EventPayload::Read { .. } => EventKind::Read,
+            EventPayload::Typing { .. } => EventKind::Typing,
+            EventPayload::ChatUpdated { .. } => EventKind::ChatUpdated,
         }
     }
+
+    /// chat_id is the chat the event is about; `None` for account events
+    /// and deletions Telegram did not place in a chat.
+    pub fn chat_id(&self) -> Option<i64> {
+        match self {
+            EventPayload::AccountStateChanged { .. } => None,
+            EventPayload::MessageCreated { message }
+            | EventPayload::MessageEdited { message }
+            | EventPayload::MessageSendFailed { message } => Some(message.chat_id),
+            EventPayload::MessageDeleted { chat_id, .. }
+            | EventPayload::Read { chat_id, .. }
+            | EventPayload::Typing { chat_id, .. } => Some(*chat_id),
+            EventPayload::ChatUpdated { chat } => Some(chat.profile.chat_id),
+        }
+    }
+}
+
+/// NewEvent is an event about to be appended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub tenant: TenantId,
+    pub account: Option<AccountId>,
+    pub payload: EventPayload,
 }
 
 /// Event is one entry of the log; `position` orders the log.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::chat::Entity;
+use super::chat::{Entity, Message, MessageState};
 use super::{AccountId, TenantId};
 
 /// OutgoingText is what a queued send sends.
@@ -114,6 +114,49 @@ pub struct OutboxItem {
     /// chat's schedule (a numbering of its own).
     pub message_ids: Vec<i64>,
     pub created_at: DateTime<Utc>,
+}
+
+impl OutboxItem {
+    /// unsent_message is the message the row stands for while Telegram has
+    /// no message of it (PENDING, SCHEDULED or FAILED): id 0, the row's
+    /// request id and, once FAILED, its error. A forward's has no text.
+    pub fn unsent_message(&self, sender: Option<i64>) -> Message {
+        let state = match self.state {
+            OutboxState::Pending => MessageState::Pending,
+            OutboxState::Scheduled => MessageState::Scheduled,
+            OutboxState::Failed => MessageState::Failed,
+            OutboxState::Sent => MessageState::Sent,
+        };
+        let text = match &self.payload {
+            Outgoing::Text(text) => Some(text),
+            Outgoing::Forward(_) => None,
+        };
+        Message {
+            account_id: self.account_id,
+            chat_id: self.chat_id,
+            message_id: 0,
+            sender_id: sender,
+            outgoing: true,
+            text: text.map(|t| t.text.clone()).unwrap_or_default(),
+            entities: text.map(|t| t.entities.clone()).unwrap_or_default(),
+            media: None,
+            reply_to: text.and_then(|t| t.reply_to),
+            forward: None,
+            grouped_id: None,
+            action: None,
+            sent_at: match self.state {
+                OutboxState::Scheduled => text.and_then(|t| t.schedule).unwrap_or(self.created_at),
+                _ => self.created_at,
+            },
+            edited_at: None,
+            views: None,
+            state,
+            request_id: Some(self.request_id.clone()),
+            error_reason: (self.state == OutboxState::Failed)
+                .then(|| self.last_error.clone())
+                .flatten(),
+        }
+    }
 }
 
 /// Sent is Telegram's answer to a send.

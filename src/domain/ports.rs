@@ -94,7 +94,12 @@ pub trait AccountStore: Send + Sync + 'static {
     /// as `expect` says (compare-and-set); `Conflict` if it moved on,
     /// `NotFound` if it is gone, `AlreadyExists` if the Telegram user or
     /// phone number belongs to another account of the tenant.
-    async fn update_account(&self, account: &Account, expect: Expect) -> Result<(), StoreError>;
+    async fn update_account(
+        &self,
+        account: &Account,
+        expect: Expect,
+        events: &[crate::domain::event::NewEvent],
+    ) -> Result<(), StoreError>;
 
     /// find_account reads an account by id in any tenant. Only for callers
     /// that learnt the id internally (a revocation report), never for ids
@@ -335,16 +340,15 @@ pub trait QrLoginFlow: Send {
     async fn close(&mut self);
 }
 
-/// EventLog is the ordered, tenant-scoped log of events.
+/// EventLog is the ordered, tenant-scoped log of events. Positions are
+/// committed in order: a reader that has seen a position never finds a
+/// smaller one committed later.
 #[async_trait]
 pub trait EventLog: Send + Sync + 'static {
-    /// append adds an event and returns its position.
-    async fn append(
-        &self,
-        tenant: &TenantId,
-        account: Option<AccountId>,
-        payload: &crate::domain::event::EventPayload,
-    ) -> Result<i64, StoreError>;
+    /// append adds events in their own transaction. Stores that write the
+    /// data an event describes append it in that write's transaction
+    /// instead; this is for events about nothing stored.
+    async fn append(&self, events: &[crate::domain::event::NewEvent]) -> Result<(), StoreError>;
 
     /// events_after lists a tenant's events after `position`, oldest first.
     async fn events_after(
@@ -353,6 +357,22 @@ pub trait EventLog: Send + Sync + 'static {
         position: i64,
         limit: u32,
     ) -> Result<Vec<crate::domain::event::Event>, StoreError>;
+
+    /// head is the newest position of the whole log (0 when nothing was
+    /// ever appended): a stream that starts now starts after it.
+    async fn head(&self) -> Result<i64, StoreError>;
+
+    /// horizon is the position the log was pruned through: events at or
+    /// below it may be gone.
+    async fn horizon(&self) -> Result<i64, StoreError>;
+
+    /// prune deletes the events recorded before `before` and moves the
+    /// horizon past them; the number deleted.
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// appended tells, after each commit that appended events, whose
+    /// tenant they were (a lagging listener must read every tenant).
+    fn appended(&self) -> tokio::sync::broadcast::Receiver<TenantId>;
 }
 
 /// Supervision starts and stops the long-lived connection of authorized
@@ -746,8 +766,14 @@ pub trait OutboxStore: Send + Sync + 'static {
         scheduled_id: i64,
     ) -> Result<(), StoreError>;
 
-    /// mark_failed ends the row FAILED with a reason.
-    async fn mark_failed(&self, id: &str, reason: &str) -> Result<(), StoreError>;
+    /// mark_failed ends the row FAILED with a reason, announcing it
+    /// (MessageSendFailed) in the same transaction; a row already ended
+    /// is left as it is.
+    async fn mark_failed(
+        &self,
+        item: &crate::domain::outbox::OutboxItem,
+        reason: &str,
+    ) -> Result<(), StoreError>;
 
     /// retry_later counts a failed attempt and moves the row's next attempt.
     async fn retry_later(&self, id: &str, at: DateTime<Utc>, error: &str)

@@ -4,10 +4,10 @@
 //!
 //! Every state change goes through [`Accounts::transition`], which asks the
 //! domain's state machine ([`AccountState::after`]) and writes the row by
-//! compare-and-set on the state it read: a writer that raced it (a log-out
-//! against a revocation, two login steps) is refused instead of
-//! overwriting. Then the cached copy is retired, an event appended, and the
-//! account's supervision started or stopped.
+//! compare-and-set on the state it read, with its event in the same
+//! transaction: a writer that raced it (a log-out against a revocation, two
+//! login steps) is refused instead of overwriting. Then the cached copy is
+//! retired and the account's supervision started or stopped.
 //!
 //! Who changes an account, and how racing writers are kept apart:
 //! - login steps and log-out/delete hold the account's login lock (one step
@@ -31,14 +31,14 @@ use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 use crate::crypto::Sealer;
 use crate::domain::account::Transition;
-use crate::domain::event::EventPayload;
+use crate::domain::event::{EventPayload, NewEvent};
 use crate::domain::login::{
     BotToken, CodeSent, LoginCode, Password, PhoneNumber, QrLogin, RequestId, SignIn,
     TelegramDevice, TelegramUser,
 };
 use crate::domain::ports::{
-    AccountPage, AccountStore, Cache, EventLog, Expect, QrLoginFlow, Sealed, StoreError,
-    Supervision, TelegramAccounts,
+    AccountPage, AccountStore, Cache, Expect, QrLoginFlow, Sealed, StoreError, Supervision,
+    TelegramAccounts,
 };
 use crate::domain::{
     Account, AccountId, AccountKind, AccountState, Caller, Error, Scope, TenantId,
@@ -96,7 +96,6 @@ pub struct Accounts {
     store: Arc<dyn AccountStore>,
     generations: Generations,
     telegram: Arc<dyn TelegramAccounts>,
-    events: Arc<dyn EventLog>,
     supervision: Arc<dyn Supervision>,
     sealer: Sealer,
     limits: AccountLimits,
@@ -282,7 +281,6 @@ impl Accounts {
         store: Arc<dyn AccountStore>,
         cache: Arc<dyn Cache>,
         telegram: Arc<dyn TelegramAccounts>,
-        events: Arc<dyn EventLog>,
         supervision: Arc<dyn Supervision>,
         sealer: Sealer,
         limits: AccountLimits,
@@ -293,7 +291,6 @@ impl Accounts {
             store,
             generations: Generations::new(cache),
             telegram,
-            events,
             supervision,
             sealer,
             limits,
@@ -360,6 +357,18 @@ impl Accounts {
         if to != AccountState::PasswordRequired {
             account.password_hint = None;
         }
+        // The event is appended in the row's transaction: a subscriber
+        // sees every state the row took, and no state it did not.
+        let event = (from != to).then(|| NewEvent {
+            tenant: account.tenant.clone(),
+            account: Some(account.id),
+            payload: EventPayload::AccountStateChanged {
+                state: to,
+                previous_state: Some(from),
+                reason: transition.name().to_owned(),
+                account: Some(Box::new(account.clone())),
+            },
+        });
         self.store
             .update_account(
                 &account,
@@ -367,6 +376,7 @@ impl Accounts {
                     state: from,
                     session_epoch,
                 },
+                event.as_slice(),
             )
             .await?;
         self.invalidate(&account.tenant, account.id).await;
@@ -374,21 +384,6 @@ impl Accounts {
             self.supervision.supervise(&account.tenant, account.id);
         } else {
             self.supervision.release(account.id).await;
-        }
-        if from != to {
-            let payload = EventPayload::AccountStateChanged {
-                state: to,
-                previous_state: Some(from),
-                reason: transition.name().to_owned(),
-            };
-            if let Err(err) = self
-                .events
-                .append(&account.tenant, Some(account.id), &payload)
-                .await
-            {
-                // The state itself is stored; subscribers will see it on read.
-                tracing::error!(account_id = %account.id, error = %err, "appending the state event failed");
-            }
         }
         tracing::info!(account_id = %account.id, from = from.as_str(), to = to.as_str(), transition = transition.name(), "account state");
         Ok(account)
@@ -1131,7 +1126,6 @@ mod tests {
             Arc::new(store.clone()),
             Arc::new(MemoryCache::new(MemoryCacheOptions::default())),
             telegram.clone(),
-            Arc::new(store.clone()),
             supervised.clone(),
             Sealer::from_specs(&[Sealer::generate_spec("k").to_string()], None).unwrap(),
             AccountLimits::default(),

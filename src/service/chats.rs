@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
+use tokio::sync::OwnedMutexGuard;
 
 use crate::domain::chat::{
     Change, Chat, ChatCursor, ChatFilter, ChatKind, ChatPage, ChatProfile, Dialog, Entity,
@@ -80,7 +81,13 @@ pub struct Chats {
     generations: Generations,
     options: ChatOptions,
     load_locks: Arc<KeyedLocks<AccountId>>,
+    /// Held by the outbox from a send to its record (see [`Chats::sending`]).
+    sends: Arc<KeyedLocks<AccountId>>,
 }
+
+/// SEND_GATE_WAIT bounds how long ingest waits for a send in flight to be
+/// recorded (a send's Telegram call has its own, shorter deadline).
+const SEND_GATE_WAIT: Duration = Duration::from_secs(120);
 
 fn chats_generation(tenant: &TenantId, account: Option<AccountId>) -> String {
     match account {
@@ -143,12 +150,22 @@ impl Chats {
             generations,
             options,
             load_locks: Arc::new(KeyedLocks::default()),
+            sends: Arc::new(KeyedLocks::default()),
         }
     }
 
     /// account is the tenant's account, through the account cache.
     pub(crate) async fn account(&self, tenant: &TenantId, id: AccountId) -> Result<Account, Error> {
         cached_account(&self.generations, &*self.accounts, tenant, id).await
+    }
+
+    /// sending is held by the outbox from a send until its outcome is
+    /// recorded. Telegram's answer to a send also reaches the update
+    /// stream, without the send's request id; ingest waits for the record
+    /// before storing an outgoing message it cannot place, so the message
+    /// is stored (and announced, MessageCreated) once, with the request id.
+    pub(crate) async fn sending(&self, account: AccountId) -> Option<OwnedMutexGuard<()>> {
+        self.sends.lock(&account, SEND_GATE_WAIT).await
     }
 
     /// retire drops the cached copies a write to these chats made stale.
@@ -997,6 +1014,15 @@ impl Ingest for Chats {
         account: AccountId,
         changes: Vec<Change>,
     ) -> Result<(), Error> {
+        let unplaced = changes.iter().any(|change| {
+            matches!(change, Change::NewMessage { message, .. }
+                if message.outgoing && message.request_id.is_none())
+        });
+        // A send in flight is recorded first (see `sending`).
+        let _recorded = match unplaced {
+            true => self.sending(account).await,
+            false => None,
+        };
         let touched = self.store.apply(tenant, account, &changes).await?;
         self.retire(tenant, account, &touched.chats).await;
         Ok(())

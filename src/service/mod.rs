@@ -9,11 +9,13 @@ pub mod locks;
 pub mod outbox;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod updates;
 
 pub use accounts::Accounts;
 pub use chats::Chats;
 pub use contacts::Contacts;
 pub use outbox::Outbox;
+pub use updates::Updates;
 
 use crate::domain::{Caller, Error, Scope};
 

@@ -462,47 +462,17 @@ impl Outbox {
                 Err(other) => return Err(other),
             }
         }
-        let state = match item.state {
-            OutboxState::Pending => MessageState::Pending,
-            OutboxState::Scheduled => MessageState::Scheduled,
-            OutboxState::Failed => MessageState::Failed,
-            OutboxState::Sent => MessageState::Sent,
-        };
-        let Outgoing::Text(text) = item.payload else {
+        if !matches!(item.payload, Outgoing::Text(_)) {
             return Err(Error::Internal(format!(
                 "outbox row {} is not a text",
                 item.id
             )));
-        };
-        Ok(Message {
-            account_id: item.account_id,
-            chat_id: item.chat_id,
-            // A scheduled message's id in the schedule is no message id.
-            message_id: match item.state {
-                OutboxState::Sent => item.message_ids.first().copied().unwrap_or(0),
-                _ => 0,
-            },
-            sender_id: sender,
-            outgoing: true,
-            text: text.text,
-            entities: text.entities,
-            media: None,
-            reply_to: text.reply_to,
-            forward: None,
-            grouped_id: None,
-            action: None,
-            sent_at: match item.state {
-                OutboxState::Scheduled => text.schedule.unwrap_or(item.created_at),
-                _ => item.created_at,
-            },
-            edited_at: None,
-            views: None,
-            state,
-            request_id: Some(item.request_id),
-            error_reason: (item.state == OutboxState::Failed)
-                .then_some(item.last_error)
-                .flatten(),
-        })
+        }
+        let mut message = item.unsent_message(sender);
+        if item.state == OutboxState::Sent {
+            message.message_id = item.message_ids.first().copied().unwrap_or(0);
+        }
+        Ok(message)
     }
 
     /// run dispatches due rows until `shutdown` turns true.
@@ -577,7 +547,10 @@ impl Outbox {
         };
         for item in items {
             self.pace(account, item.chat_id).await;
+            // Ingest stores what this send made only once it is recorded.
+            let sending = self.inner.chats.sending(account).await;
             let outcome = self.send_one(&item, sender).await;
+            drop(sending);
             self.settle(&item, Settled::Recorded);
             self.inner.outcomes.notify_waiters();
             match outcome {
@@ -618,10 +591,7 @@ impl Outbox {
         {
             Ok(chat) => Ok(Some(chat)),
             Err(Error::NotFound { .. }) => {
-                self.inner
-                    .store
-                    .mark_failed(&item.id, "CHAT_NOT_FOUND")
-                    .await?;
+                self.inner.store.mark_failed(item, "CHAT_NOT_FOUND").await?;
                 Ok(None)
             }
             Err(other) => Err(other),
@@ -703,12 +673,12 @@ impl Outbox {
             }
             Err(SendError::Refused(reason)) => {
                 tracing::info!(account_id = %item.account_id, reason, "telegram refused a send");
-                inner.store.mark_failed(&item.id, &reason).await?;
+                inner.store.mark_failed(item, &reason).await?;
                 Ok(true)
             }
             Err(SendError::Transient(error)) => {
                 if item.attempts + 1 >= inner.options.max_attempts {
-                    inner.store.mark_failed(&item.id, "UNAVAILABLE").await?;
+                    inner.store.mark_failed(item, "UNAVAILABLE").await?;
                     return Ok(true);
                 }
                 let backoff = inner

@@ -10,6 +10,7 @@ use sea_orm::{
 use super::entities::{accounts, events};
 use super::sessions::{LOGIN_STATE, load_sealed, save_sealed};
 use super::{Store, StoreResultExt};
+use crate::domain::event::NewEvent;
 use crate::domain::ports::{AccountPage, AccountStore, Expect, Sealed, StoreError};
 use crate::domain::{Account, AccountId, AccountState, TenantId};
 
@@ -92,7 +93,12 @@ impl AccountStore for Store {
         }
     }
 
-    async fn update_account(&self, account: &Account, expect: Expect) -> Result<(), StoreError> {
+    async fn update_account(
+        &self,
+        account: &Account,
+        expect: Expect,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
         let Account {
             id,
             tenant,
@@ -134,14 +140,16 @@ impl AccountStore for Store {
             Some(epoch) => update.filter(accounts::Column::SessionEpoch.eq(epoch)),
             None => update,
         };
-        let result = update.exec(self.connection()).await.store_err(RESOURCE)?;
+        let txn = self.begin_write().await?;
+        let result = update.exec(&txn).await.store_err(RESOURCE)?;
         if result.rows_affected == 0 {
+            txn.rollback().await.store_err(RESOURCE)?;
             return match self.get_account(tenant, *id).await {
                 Ok(_) => Err(StoreError::Conflict { resource: RESOURCE }),
                 Err(err) => Err(err),
             };
         }
-        Ok(())
+        self.commit_with_events(txn, events, RESOURCE).await
     }
 
     async fn find_account(&self, id: AccountId) -> Result<Option<Account>, StoreError> {

@@ -23,6 +23,7 @@ use crate::domain::chat::{
     Dialog, FullProfile, HistoryDirection, Message, MessageState, SearchCursor, SearchPage,
     SearchQuery, Touched,
 };
+use crate::domain::event::{EventPayload, NewEvent};
 use crate::domain::ports::{ChatStore, HistoryCoverage, StoreError};
 use crate::domain::{AccountId, TenantId};
 
@@ -210,22 +211,24 @@ async fn find_chat(
 }
 
 /// upsert_profile writes what Telegram says about a chat, keeping what it
-/// did not say (an access hash, a member count) as stored.
+/// did not say (an access hash, a member count) as stored; the row, and
+/// whether the chat was new or changed.
 async fn upsert_profile(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
     account: AccountId,
     profile: &ChatProfile,
     now: DateTime<Utc>,
-) -> Result<chats::Model, StoreError> {
+) -> Result<(chats::Model, bool), StoreError> {
     let Some(row) = find_chat(txn, account, profile.chat_id).await? else {
         chats::Entity::insert(new_chat_row(tenant, account, profile, now))
             .exec_without_returning(txn)
             .await
             .store_err(CHAT)?;
-        return find_chat(txn, account, profile.chat_id)
+        let row = find_chat(txn, account, profile.chat_id)
             .await?
-            .ok_or(StoreError::NotFound { resource: CHAT });
+            .ok_or(StoreError::NotFound { resource: CHAT })?;
+        return Ok((row, true));
     };
     let mut merged = row.clone();
     merged.kind = profile.kind.as_str().to_owned();
@@ -248,7 +251,7 @@ async fn upsert_profile(
     }
     if merged == row {
         // Telegram said nothing new (most history pages and updates).
-        return Ok(row);
+        return Ok((row, false));
     }
     merged.updated_at = now;
     let mut active: chats::ActiveModel = merged.into();
@@ -266,10 +269,11 @@ async fn upsert_profile(
     ] {
         active.reset(column);
     }
-    chats::Entity::update(active)
+    let row = chats::Entity::update(active)
         .exec(txn)
         .await
-        .store_err(CHAT)
+        .store_err(CHAT)?;
+    Ok((row, true))
 }
 
 /// lock_account serializes the transactions writing one account's chats
@@ -316,7 +320,7 @@ async fn ensure_chat(
         member_count: None,
         access_hash: None,
     };
-    upsert_profile(txn, tenant, account, &profile, now).await
+    Ok(upsert_profile(txn, tenant, account, &profile, now).await?.0)
 }
 
 /// MESSAGE_UPDATES are the columns an upsert of a known message rewrites.
@@ -384,15 +388,28 @@ fn merged_row(
     Some(row)
 }
 
-/// upsert_message stores a message (see [`merged_row`]); true when it was
-/// new.
+/// Upserted is what an upsert of a message did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Upserted {
+    /// The message was not stored before.
+    new: bool,
+    /// A stored copy got the request id of the send it came from.
+    request_attached: bool,
+    /// A stored copy's text, entities or edit time changed.
+    edited: bool,
+    /// The request id the stored copy keeps (the write carried none).
+    kept_request_id: Option<String>,
+}
+
+/// upsert_message stores a message (see [`merged_row`]) and says what
+/// that did.
 async fn upsert_message(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
     message: &Message,
     edit_version: Option<i64>,
     now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
+) -> Result<Upserted, StoreError> {
     let existed = messages::Entity::find_by_id((
         message.account_id.to_string(),
         message.chat_id,
@@ -402,14 +419,27 @@ async fn upsert_message(
     .await
     .store_err(MESSAGE)?;
     let Some(row) = merged_row(tenant, message, edit_version, existed.as_ref(), now) else {
-        return Ok(false);
+        return Ok(Upserted::default());
     };
     messages::Entity::insert(row)
         .on_conflict(message_conflict())
         .exec_without_returning(txn)
         .await
         .store_err(MESSAGE)?;
-    Ok(existed.is_none())
+    Ok(match existed {
+        None => Upserted {
+            new: true,
+            ..Upserted::default()
+        },
+        Some(old) => Upserted {
+            new: false,
+            request_attached: old.request_id.is_none() && message.request_id.is_some(),
+            edited: old.text != message.text
+                || old.edited_at != message.edited_at
+                || old.entities != json(&message.entities),
+            kept_request_id: old.request_id,
+        },
+    })
 }
 
 /// UPSERT_BATCH is how many messages one statement of a page upsert writes.
@@ -588,6 +618,67 @@ fn raise_top(active: &mut chats::ActiveModel, row: &chats::Model, message: &Mess
     }
 }
 
+/// Recorder collects, in order, the events of the changes one transaction
+/// applies. A chat's event carries the chat as the transaction leaves it,
+/// so it is read in [`Recorder::finish`], right before the commit.
+#[derive(Default)]
+pub(super) struct Recorder {
+    entries: Vec<Recorded>,
+}
+
+enum Recorded {
+    Ready(EventPayload),
+    Chat(i64),
+}
+
+impl Recorder {
+    fn push(&mut self, payload: EventPayload) {
+        self.entries.push(Recorded::Ready(payload));
+    }
+
+    fn chat(&mut self, chat_id: i64) {
+        let known = |entry: &Recorded| matches!(entry, Recorded::Chat(c) if *c == chat_id);
+        if !self.entries.iter().any(known) {
+            self.entries.push(Recorded::Chat(chat_id));
+        }
+    }
+
+    /// finish turns what was recorded into the events to append.
+    pub(super) async fn finish(
+        self,
+        txn: &DatabaseTransaction,
+        tenant: &TenantId,
+        account: AccountId,
+    ) -> Result<Vec<NewEvent>, StoreError> {
+        let mut events = Vec::with_capacity(self.entries.len());
+        for entry in self.entries {
+            let payload = match entry {
+                Recorded::Ready(payload) => payload,
+                Recorded::Chat(chat_id) => {
+                    let Some(row) = find_chat(txn, account, chat_id).await? else {
+                        continue;
+                    };
+                    let chat = attach_last_messages(txn, vec![row]).await?.remove(0);
+                    EventPayload::ChatUpdated {
+                        chat: Box::new(chat),
+                    }
+                }
+            };
+            events.push(NewEvent {
+                tenant: tenant.clone(),
+                account: Some(account),
+                payload,
+            });
+        }
+        Ok(events)
+    }
+}
+
+/// apply_change stores one change, noting the chats it touched and the
+/// events it makes: a message new to the store, one that took an edit or
+/// the request id of its send, messages that were deleted, read marks
+/// that moved, a chat new to the account or whose profile changed. A
+/// replayed change stores nothing new and makes no event.
 pub(super) async fn apply_change(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
@@ -595,15 +686,25 @@ pub(super) async fn apply_change(
     change: &Change,
     now: DateTime<Utc>,
     touched: &mut Touched,
+    events: &mut Recorder,
 ) -> Result<(), StoreError> {
     match change {
         Change::Profile(profile) => {
-            upsert_profile(txn, tenant, account, profile, now).await?;
+            let (_, changed) = upsert_profile(txn, tenant, account, profile, now).await?;
+            if changed {
+                events.chat(profile.chat_id);
+            }
             touched.add(profile.chat_id);
         }
         Change::NewMessage { message, live } => {
             let row = ensure_chat(txn, tenant, account, message.chat_id, now).await?;
-            let new = upsert_message(txn, tenant, message, None, now).await?;
+            let upserted = upsert_message(txn, tenant, message, None, now).await?;
+            if upserted.new || upserted.request_attached {
+                events.push(EventPayload::MessageCreated {
+                    message: Box::new(message.clone()),
+                });
+            }
+            let new = upserted.new;
             let mut active: chats::ActiveModel = row.clone().into();
             raise_top(&mut active, &row, message);
             if new {
@@ -633,7 +734,16 @@ pub(super) async fn apply_change(
         }
         Change::Edited { message, version } => {
             ensure_chat(txn, tenant, account, message.chat_id, now).await?;
-            upsert_message(txn, tenant, message, *version, now).await?;
+            let upserted = upsert_message(txn, tenant, message, *version, now).await?;
+            if upserted.new || upserted.edited {
+                let mut message = message.clone();
+                if message.request_id.is_none() {
+                    message.request_id = upserted.kept_request_id;
+                }
+                events.push(EventPayload::MessageEdited {
+                    message: Box::new(message),
+                });
+            }
             touched.add(message.chat_id);
         }
         Change::Deleted {
@@ -672,6 +782,10 @@ pub(super) async fn apply_change(
                     continue;
                 };
                 let in_chat = gone.iter().filter(|m| m.peer_id == chat);
+                events.push(EventPayload::MessageDeleted {
+                    chat_id: chat,
+                    message_ids: in_chat.clone().map(|m| m.message_id).collect(),
+                });
                 let unread_gone = in_chat
                     .clone()
                     .filter(|m| !m.outgoing && m.message_id > row.read_inbox_max_id)
@@ -719,6 +833,14 @@ pub(super) async fn apply_change(
                     .await
                     .store_err(MESSAGE)? as i32,
             };
+            if max_id != row.read_inbox_max_id || unread != row.unread_count {
+                events.push(EventPayload::Read {
+                    chat_id: *chat_id,
+                    max_message_id: max_id,
+                    outgoing: false,
+                    unread_count: unread,
+                });
+            }
             let mut active: chats::ActiveModel = row.into();
             active.read_inbox_max_id = Set(max_id);
             active.unread_count = Set(unread);
@@ -731,6 +853,14 @@ pub(super) async fn apply_change(
         }
         Change::ReadOutbox { chat_id, max_id } => {
             let row = ensure_chat(txn, tenant, account, *chat_id, now).await?;
+            if *max_id > row.read_outbox_max_id {
+                events.push(EventPayload::Read {
+                    chat_id: *chat_id,
+                    max_message_id: *max_id,
+                    outgoing: true,
+                    unread_count: row.unread_count,
+                });
+            }
             let mut active: chats::ActiveModel = row.clone().into();
             active.read_outbox_max_id = Set((*max_id).max(row.read_outbox_max_id));
             active.updated_at = Set(now);
@@ -755,7 +885,7 @@ pub(super) async fn apply_change(
                 };
                 // The message it became carries the send's request id
                 // (its update came first, or comes later from history).
-                messages::Entity::update_many()
+                let attached = messages::Entity::update_many()
                     .col_expr(messages::Column::RequestId, Expr::value(request_id))
                     .filter(messages::Column::AccountId.eq(account.to_string()))
                     .filter(messages::Column::PeerId.eq(*chat_id))
@@ -764,6 +894,21 @@ pub(super) async fn apply_change(
                     .exec(txn)
                     .await
                     .store_err(MESSAGE)?;
+                if attached.rows_affected > 0 {
+                    // Telegram reported the message before saying which
+                    // send it was: it is announced again, with the send's
+                    // request id.
+                    let row =
+                        messages::Entity::find_by_id((account.to_string(), *chat_id, *message_id))
+                            .one(txn)
+                            .await
+                            .store_err(MESSAGE)?;
+                    if let Some(row) = row {
+                        events.push(EventPayload::MessageCreated {
+                            message: Box::new(message_from_row(row)?),
+                        });
+                    }
+                }
             }
             touched.add(*chat_id);
         }
@@ -829,10 +974,21 @@ impl ChatStore for Store {
         lock_account(&txn, account).await?;
         let now = Utc::now();
         let mut touched = Touched::default();
+        let mut events = Recorder::default();
         for change in changes {
-            apply_change(&txn, tenant, account, change, now, &mut touched).await?;
+            apply_change(
+                &txn,
+                tenant,
+                account,
+                change,
+                now,
+                &mut touched,
+                &mut events,
+            )
+            .await?;
         }
-        txn.commit().await.store_err(CHAT)?;
+        let events = events.finish(&txn, tenant, account).await?;
+        self.commit_with_events(txn, &events, CHAT).await?;
         Ok(touched)
     }
 
@@ -856,7 +1012,7 @@ impl ChatStore for Store {
             });
         }
         for dialog in dialogs {
-            let row = upsert_profile(&txn, tenant, account, &dialog.profile, now).await?;
+            let (row, _) = upsert_profile(&txn, tenant, account, &dialog.profile, now).await?;
             if let Some(top) = &dialog.top_message {
                 upsert_message(&txn, tenant, top, None, now).await?;
             }
@@ -921,7 +1077,7 @@ impl ChatStore for Store {
         let now = Utc::now();
         let mut row = None;
         for profile in profiles {
-            let stored = upsert_profile(&txn, tenant, account, profile, now).await?;
+            let (stored, _) = upsert_profile(&txn, tenant, account, profile, now).await?;
             if profile.chat_id == chat_id {
                 row = Some(stored);
             }

@@ -26,6 +26,7 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
+use tokio::sync::broadcast;
 
 pub use error::Error;
 pub(crate) use error::{StoreResultExt, classify};
@@ -45,7 +46,13 @@ const SQLITE_MAX_CONNECTIONS: u32 = 4;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Tenants whose events were just committed (see `EventLog::appended`).
+    appended: broadcast::Sender<crate::domain::TenantId>,
 }
+
+/// APPENDED_BACKLOG is how many unread announcements a listener may fall
+/// behind before it is told it lagged (and reads every tenant's log).
+const APPENDED_BACKLOG: usize = 1024;
 
 impl Store {
     /// connect opens a pool for a `postgres://` or `sqlite:` URL.
@@ -97,7 +104,10 @@ impl Store {
         let db = Database::connect(options)
             .await
             .map_err(|err| classify(err, "database"))?;
-        Ok(Store { db })
+        Ok(Store {
+            db,
+            appended: broadcast::channel(APPENDED_BACKLOG).0,
+        })
     }
 
     /// migrate applies pending migrations; applied ones are skipped, so it is

@@ -13,10 +13,11 @@ use sea_orm::{
     QueryOrder, QuerySelect, UpdateMany,
 };
 
-use super::chats::{apply_change, lock_account};
+use super::chats::{Recorder, apply_change, lock_account};
 use super::entities::{accounts, outbox};
 use super::{Store, StoreResultExt};
 use crate::domain::chat::{Change, Message, Touched};
+use crate::domain::event::{EventPayload, NewEvent};
 use crate::domain::outbox::{OutboxItem, OutboxState, Outgoing, OutgoingForward, OutgoingText};
 use crate::domain::ports::{Enqueued, FLOOD_WAIT, OutboxStore, StoreError};
 use crate::domain::{AccountId, AccountState, TenantId};
@@ -234,6 +235,7 @@ impl OutboxStore for Store {
         let txn = self.begin_write().await?;
         lock_account(&txn, item.account_id).await?;
         let now = Utc::now();
+        let mut events = Recorder::default();
         for message in messages {
             let change = Change::NewMessage {
                 message: message.clone(),
@@ -246,9 +248,11 @@ impl OutboxStore for Store {
                 &change,
                 now,
                 &mut Touched::default(),
+                &mut events,
             )
             .await?;
         }
+        let events = events.finish(&txn, &item.tenant, item.account_id).await?;
         let message_ids: Vec<i64> = messages.iter().map(|m| m.message_id).collect();
         let result = serde_json::to_string(&SentIds {
             message_ids: message_ids.clone(),
@@ -262,7 +266,7 @@ impl OutboxStore for Store {
         if updated.rows_affected == 0 {
             return Err(StoreError::NotFound { resource: RESOURCE });
         }
-        txn.commit().await.store_err(RESOURCE)
+        self.commit_with_events(txn, &events, RESOURCE).await
     }
 
     async fn mark_scheduled(&self, item: &OutboxItem, scheduled_id: i64) -> Result<(), StoreError> {
@@ -277,16 +281,32 @@ impl OutboxStore for Store {
         Ok(())
     }
 
-    async fn mark_failed(&self, id: &str, reason: &str) -> Result<(), StoreError> {
-        failed_attempt(id, reason)
+    async fn mark_failed(&self, item: &OutboxItem, reason: &str) -> Result<(), StoreError> {
+        let txn = self.begin_write().await?;
+        let ended = failed_attempt(&item.id, reason)
             .col_expr(
                 outbox::Column::State,
                 Expr::value(OutboxState::Failed.as_str()),
             )
-            .exec(self.connection())
+            .exec(&txn)
             .await
             .store_err(RESOURCE)?;
-        Ok(())
+        if ended.rows_affected == 0 {
+            return Ok(());
+        }
+        let failed = OutboxItem {
+            state: OutboxState::Failed,
+            last_error: Some(reason.to_owned()),
+            ..item.clone()
+        };
+        let event = NewEvent {
+            tenant: item.tenant.clone(),
+            account: Some(item.account_id),
+            payload: EventPayload::MessageSendFailed {
+                message: Box::new(failed.unsent_message(None)),
+            },
+        };
+        self.commit_with_events(txn, &[event], RESOURCE).await
     }
 
     async fn retry_later(

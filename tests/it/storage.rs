@@ -411,10 +411,10 @@ async fn accounts_update_delete_and_keep_login_state() {
     a.telegram_user_id = Some(4242);
     a.display_name = "Renamed".into();
     a.updated_at = now();
-    store.update_account(&a, from).await.unwrap();
+    store.update_account(&a, from, &[]).await.unwrap();
     // The same write again expects a state that is gone: refused.
     assert!(matches!(
-        store.update_account(&a, from).await,
+        store.update_account(&a, from, &[]).await,
         Err(StoreError::Conflict { .. })
     ));
     store.save_login_state(a.id, None).await.unwrap();
@@ -436,7 +436,8 @@ async fn accounts_update_delete_and_keep_login_state() {
                 Expect {
                     state: AccountState::Authorized,
                     session_epoch: None
-                }
+                },
+                &[]
             )
             .await,
         Err(StoreError::NotFound { .. })
@@ -446,17 +447,24 @@ async fn accounts_update_delete_and_keep_login_state() {
         Err(StoreError::NotFound { .. })
     ));
     // Its events go with it; another account's stay.
-    use tezgram::domain::event::EventPayload;
+    use tezgram::domain::event::{EventPayload, NewEvent};
     use tezgram::domain::ports::EventLog;
-    let changed = EventPayload::AccountStateChanged {
-        state: AccountState::Authorized,
-        previous_state: Some(AccountState::LoginCodeRequired),
-        reason: "LOGGED_IN".into(),
+    let changed = |account| NewEvent {
+        tenant: acme.clone(),
+        account: Some(account),
+        payload: EventPayload::AccountStateChanged {
+            state: AccountState::Authorized,
+            previous_state: Some(AccountState::LoginCodeRequired),
+            reason: "LOGGED_IN".into(),
+            account: None,
+        },
     };
     let other = account(&acme, 2);
     store.insert_account(&other).await.unwrap();
-    store.append(&acme, Some(a.id), &changed).await.unwrap();
-    store.append(&acme, Some(other.id), &changed).await.unwrap();
+    store
+        .append(&[changed(a.id), changed(other.id)])
+        .await
+        .unwrap();
     store.delete_account(&acme, a.id).await.unwrap();
     let left = store.events_after(&acme, 0, 10).await.unwrap();
     assert_eq!(

@@ -12,6 +12,7 @@ pub mod audit_log;
 pub mod chats;
 pub mod contacts;
 pub mod crm_links;
+pub mod event_horizon;
 pub mod events;
 pub mod media;
 pub mod messages;

@@ -1865,7 +1865,10 @@ const PACKAGE: &'static str = "tez.telegram.v1";
 fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.Event".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.Event".into() }}
 /// MessageCreated reports a new message: one the account received, one it sent
 /// from any device, or one of its PENDING sends that reached Telegram (then
-/// `message.request_id` is the send's `request_id`).
+/// `message.request_id` is the send's `request_id`). Each message is reported
+/// once, except a scheduled send's: Telegram sends it without saying which
+/// send it was, so it is reported when it appears and again, with
+/// `request_id`, once Telegram names the scheduled send it came from.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct MessageCreated {
     /// message is the new message, in state SENT.

@@ -149,7 +149,10 @@ export const EventSchema: GenMessage<Event> = /*@__PURE__*/
 /**
  * MessageCreated reports a new message: one the account received, one it sent
  * from any device, or one of its PENDING sends that reached Telegram (then
- * `message.request_id` is the send's `request_id`).
+ * `message.request_id` is the send's `request_id`). Each message is reported
+ * once, except a scheduled send's: Telegram sends it without saying which
+ * send it was, so it is reported when it appears and again, with
+ * `request_id`, once Telegram names the scheduled send it came from.
  *
  * @generated from message tez.telegram.v1.MessageCreated
  */

@@ -1,0 +1,564 @@
+//! Updates: Subscribe's resumable streams over the event log.
+//!
+//! The log (`EventLog`) is the source of truth; what moves in memory only
+//! saves reads. Each tenant with subscribers in this process has one
+//! [`Feed`]: a task that reads the tenant's log after the last position it
+//! saw, whenever a commit announces news (and at least every
+//! `poll_interval`, for events other processes append), and broadcasts
+//! what it read, in log order. A subscriber:
+//!
+//! 1. joins the feed's broadcast *first*,
+//! 2. reads the log after its cursor until it is level with it (catch-up),
+//! 3. then takes the broadcast, skipping what catch-up already sent.
+//!
+//! Nothing is lost between 2 and 3: positions commit in order (see
+//! `storage::events`), the feed's starting position was read before the
+//! subscriber joined, so every event committed after the last catch-up
+//! read is above that start and is broadcast after the subscriber joined.
+//! A subscriber too slow for the broadcast's window is told it lagged and
+//! goes back to step 1 from its cursor: a slow client is served from the
+//! log at its own pace, and never slows the feed or anyone else; memory
+//! stays bounded (one window per feed, a few messages per stream).
+//!
+//! Who writes what: only a feed's task moves its position; only a stream's
+//! task moves its cursor. Feeds are created and dropped under one lock, so
+//! a subscriber never joins a feed whose task is ending.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
+
+use super::chats::Chats;
+use crate::domain::event::{Event, EventKind};
+use crate::domain::ports::EventLog;
+use crate::domain::{AccountId, Caller, Error, Scope, TenantId};
+use crate::telemetry::Metrics;
+
+/// STREAM_RETRY is when a caller at its cap of open streams is told to
+/// try again.
+const STREAM_RETRY: Duration = Duration::from_secs(5);
+
+/// UpdateOptions tune the streams.
+#[derive(Debug, Clone)]
+pub struct UpdateOptions {
+    /// How often an idle stream gets a heartbeat.
+    pub heartbeat: Duration,
+    /// How long the log keeps events.
+    pub retention: Duration,
+    /// How often the retention sweep runs.
+    pub sweep_interval: Duration,
+    /// Open streams per caller (tenant and principal).
+    pub streams_per_caller: u32,
+    /// How far a subscriber may fall behind its feed (in events) before
+    /// it reads the log itself.
+    pub window: usize,
+    /// How often a feed reads the log without being told of news (events
+    /// other processes appended).
+    pub poll_interval: Duration,
+    /// Events per log read.
+    pub page: u32,
+}
+
+impl Default for UpdateOptions {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_secs(15),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            sweep_interval: Duration::from_secs(600),
+            streams_per_caller: 16,
+            window: 1024,
+            poll_interval: Duration::from_secs(1),
+            page: 500,
+        }
+    }
+}
+
+/// Filter is what a stream keeps; empty lists keep everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub accounts: Vec<AccountId>,
+    pub chats: Vec<i64>,
+    pub kinds: Vec<EventKind>,
+}
+
+impl Filter {
+    fn keeps(&self, event: &Event) -> bool {
+        let account_ok =
+            self.accounts.is_empty() || event.account.is_some_and(|a| self.accounts.contains(&a));
+        // Events about no chat pass a chat filter.
+        let chat_ok = self.chats.is_empty()
+            || event
+                .payload
+                .chat_id()
+                .is_none_or(|chat| self.chats.contains(&chat));
+        let kind_ok = self.kinds.is_empty() || self.kinds.contains(&event.payload.kind());
+        account_ok && chat_ok && kind_ok
+    }
+}
+
+/// Streamed is one message of a stream.
+#[derive(Debug, Clone)]
+pub enum Streamed {
+    Event { cursor: String, event: Arc<Event> },
+    Heartbeat { cursor: String },
+}
+
+/// cursor_tag binds a position to its tenant: a cursor of another tenant
+/// (or a mangled one) is refused. Not a secret: anyone may build a cursor
+/// of their own tenant, and it shows only positions they may read.
+fn cursor_tag(tenant: &TenantId, position: i64) -> [u8; 8] {
+    let digest = Sha256::new()
+        .chain_update(b"tezgram cursor v1\0")
+        .chain_update(tenant.as_str().as_bytes())
+        .chain_update(b"\0")
+        .chain_update(position.to_be_bytes())
+        .finalize();
+    digest[..8].try_into().expect("8 of 32 bytes")
+}
+
+/// encode_cursor is the opaque cursor of a position in a tenant's log.
+pub fn encode_cursor(tenant: &TenantId, position: i64) -> String {
+    let mut raw = Vec::with_capacity(16);
+    raw.extend_from_slice(&position.to_be_bytes());
+    raw.extend_from_slice(&cursor_tag(tenant, position));
+    format!("c1.{}", B64URL.encode(raw))
+}
+
+/// decode_cursor is the position of a cursor this server issued to the
+/// tenant.
+pub fn decode_cursor(tenant: &TenantId, cursor: &str) -> Result<i64, Error> {
+    let invalid = || Error::invalid("cursor", "not a cursor this server issued to the caller");
+    let raw = cursor
+        .strip_prefix("c1.")
+        .and_then(|body| B64URL.decode(body).ok())
+        .filter(|raw| raw.len() == 16)
+        .ok_or_else(invalid)?;
+    let position = i64::from_be_bytes(raw[..8].try_into().expect("8 bytes"));
+    if position < 0 || raw[8..] != cursor_tag(tenant, position) {
+        return Err(invalid());
+    }
+    Ok(position)
+}
+
+fn cursor_expired() -> Error {
+    Error::FailedPrecondition {
+        reason: "CURSOR_EXPIRED",
+        message: "the cursor is older than the event log's retention: subscribe without a cursor and reload state through the list RPCs".to_owned(),
+    }
+}
+
+/// Feed is one tenant's broadcast of its log in this process.
+struct Feed {
+    events: broadcast::Sender<Arc<Event>>,
+    news: Notify,
+}
+
+#[derive(Clone)]
+pub struct Updates {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    log: Arc<dyn EventLog>,
+    chats: Chats,
+    options: UpdateOptions,
+    feeds: tokio::sync::Mutex<HashMap<TenantId, Arc<Feed>>>,
+    /// Open streams per (tenant, principal).
+    streams: Mutex<HashMap<(TenantId, String), u32>>,
+    stopping: watch::Receiver<bool>,
+    metrics: Metrics,
+}
+
+/// StreamSlot is one open stream of a caller, counted until dropped.
+struct StreamSlot {
+    inner: Arc<Inner>,
+    key: (TenantId, String),
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.inner.metrics.stream_subscribers.dec();
+        let mut streams = self.inner.streams.lock().expect("streams lock");
+        if let Some(count) = streams.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                streams.remove(&self.key);
+            }
+        }
+    }
+}
+
+impl Updates {
+    /// new builds the service; `shutdown` turning true ends every stream.
+    pub fn new(
+        log: Arc<dyn EventLog>,
+        chats: Chats,
+        options: UpdateOptions,
+        shutdown: watch::Receiver<bool>,
+        metrics: Metrics,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                log,
+                chats,
+                options,
+                feeds: tokio::sync::Mutex::new(HashMap::new()),
+                streams: Mutex::new(HashMap::new()),
+                stopping: shutdown,
+                metrics,
+            }),
+        }
+    }
+
+    /// subscribe validates a subscription and starts its stream: events
+    /// after `cursor` (or after the present, without one) that `filter`
+    /// keeps, then heartbeats and live events until the receiver is
+    /// dropped, the server stops (UNAVAILABLE) or the stream falls behind
+    /// retention (CURSOR_EXPIRED).
+    pub async fn subscribe(
+        &self,
+        caller: &Caller,
+        filter: Filter,
+        cursor: Option<&str>,
+    ) -> Result<mpsc::Receiver<Result<Streamed, Error>>, Error> {
+        crate::service::require(caller, Scope::UpdatesRead)?;
+        let tenant = caller.tenant.clone();
+        for account in &filter.accounts {
+            self.inner.chats.account(&tenant, *account).await?;
+        }
+        let position = match cursor {
+            Some(cursor) => {
+                let position = decode_cursor(&tenant, cursor)?;
+                if position < self.inner.log.horizon().await? {
+                    return Err(cursor_expired());
+                }
+                Some(position)
+            }
+            None => None,
+        };
+        let slot = self.slot(caller)?;
+        let feed = self.feed(&tenant).await?;
+        // Joined before the present is read: nothing falls in between.
+        let live = feed.events.subscribe();
+        let position = match position {
+            Some(position) => position,
+            None => self.inner.log.head().await?,
+        };
+        let (tx, rx) = mpsc::channel(16);
+        let stream = Stream {
+            inner: self.inner.clone(),
+            tenant,
+            filter,
+            cursor: position,
+            quiet_since: Instant::now(),
+            tx,
+            feed,
+            _slot: slot,
+        };
+        tokio::spawn(stream.run(live));
+        Ok(rx)
+    }
+
+    fn slot(&self, caller: &Caller) -> Result<StreamSlot, Error> {
+        let limit = self.inner.options.streams_per_caller;
+        let key = (caller.tenant.clone(), caller.principal.clone());
+        let mut streams = self.inner.streams.lock().expect("streams lock");
+        let count = streams.entry(key.clone()).or_default();
+        if *count >= limit {
+            // As the contract says: RATE_LIMITED, retry once a stream closed.
+            return Err(Error::RateLimited {
+                retry_after: STREAM_RETRY,
+            });
+        }
+        *count += 1;
+        self.inner.metrics.stream_subscribers.inc();
+        Ok(StreamSlot {
+            inner: self.inner.clone(),
+            key,
+        })
+    }
+
+    /// feed is the tenant's feed, started at the log's present when new.
+    async fn feed(&self, tenant: &TenantId) -> Result<Arc<Feed>, Error> {
+        let mut feeds = self.inner.feeds.lock().await;
+        if let Some(feed) = feeds.get(tenant) {
+            return Ok(feed.clone());
+        }
+        let start = self.inner.log.head().await?;
+        let feed = Arc::new(Feed {
+            events: broadcast::channel(self.inner.options.window.max(1)).0,
+            news: Notify::new(),
+        });
+        feeds.insert(tenant.clone(), feed.clone());
+        tokio::spawn(run_feed(
+            self.inner.clone(),
+            tenant.clone(),
+            feed.clone(),
+            start,
+        ));
+        Ok(feed)
+    }
+
+    /// run wakes feeds when commits announce news for their tenant, and
+    /// prunes the log past retention, until `shutdown` turns true.
+    pub async fn run(self) {
+        let mut shutdown = self.inner.stopping.clone();
+        let mut appended = self.inner.log.appended();
+        let mut sweep = tokio::time::interval(self.inner.options.sweep_interval);
+        loop {
+            let news = tokio::select! {
+                news = appended.recv() => Some(news),
+                _ = sweep.tick() => None,
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            };
+            let Some(news) = news else {
+                self.sweep().await;
+                continue;
+            };
+            let feeds = self.inner.feeds.lock().await;
+            match news {
+                Ok(tenant) => {
+                    if let Some(feed) = feeds.get(&tenant) {
+                        feed.news.notify_one();
+                    }
+                }
+                // Announcements were missed: every feed reads its log.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    feeds.values().for_each(|feed| feed.news.notify_one());
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+
+    /// sweep deletes the events older than the retention.
+    pub async fn sweep(&self) {
+        let retention = chrono::Duration::from_std(self.inner.options.retention)
+            .unwrap_or(chrono::Duration::MAX);
+        let before = Utc::now()
+            .checked_sub_signed(retention)
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        match self.inner.log.prune(before).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "event log pruned past retention"),
+            Err(err) => tracing::warn!(error = %err, "pruning the event log failed"),
+        }
+    }
+}
+
+/// run_feed reads the tenant's log after `position` whenever there is
+/// news (or the poll interval passed) and broadcasts it, until nobody
+/// listens.
+async fn run_feed(inner: Arc<Inner>, tenant: TenantId, feed: Arc<Feed>, mut position: i64) {
+    let mut stopping = inner.stopping.clone();
+    loop {
+        tokio::select! {
+            _ = feed.news.notified() => {}
+            _ = tokio::time::sleep(inner.options.poll_interval) => {}
+            _ = stopping.wait_for(|stop| *stop) => break,
+        }
+        {
+            let mut feeds = inner.feeds.lock().await;
+            if feed.events.receiver_count() == 0 {
+                feeds.remove(&tenant);
+                return;
+            }
+        }
+        loop {
+            match inner
+                .log
+                .events_after(&tenant, position, inner.options.page)
+                .await
+            {
+                Ok(events) => {
+                    let full = events.len() as u32 == inner.options.page;
+                    for event in events {
+                        position = event.position;
+                        // Nobody listening is fine: the next round ends the feed.
+                        let _ = feed.events.send(Arc::new(event));
+                    }
+                    if !full {
+                        break;
+                    }
+                }
+                Err(err) => {
+                    // Subscribers are level with what was broadcast; the
+                    // next round reads again.
+                    tracing::warn!(tenant = %tenant, error = %err, "reading the event log failed");
+                    break;
+                }
+            }
+        }
+    }
+    inner.feeds.lock().await.remove(&tenant);
+}
+
+/// Stream is one subscriber's task.
+struct Stream {
+    inner: Arc<Inner>,
+    tenant: TenantId,
+    filter: Filter,
+    /// The last position sent (or skipped by the filter).
+    cursor: i64,
+    /// When the client was last sent something.
+    quiet_since: Instant,
+    tx: mpsc::Sender<Result<Streamed, Error>>,
+    feed: Arc<Feed>,
+    _slot: StreamSlot,
+}
+
+/// Next is what a following stream does next.
+enum Next {
+    Live(Result<Arc<Event>, broadcast::error::RecvError>),
+    Heartbeat,
+    Gone,
+    Stop,
+}
+
+/// Ended is why a stream stops.
+enum Ended {
+    /// The client went away.
+    Gone,
+    /// Tell the client, then stop.
+    Failed(Error),
+}
+
+impl Stream {
+    async fn run(mut self, mut live: broadcast::Receiver<Arc<Event>>) {
+        let ended = loop {
+            if let Err(ended) = self.catch_up().await {
+                break ended;
+            }
+            match self.follow(&mut live).await {
+                // Lagged: rejoin first, then read the log from the cursor.
+                Ok(()) => {
+                    self.inner.metrics.stream_catch_ups.inc();
+                    live = self.feed.events.subscribe();
+                }
+                Err(ended) => break ended,
+            }
+        };
+        if let Ended::Failed(err) = ended {
+            let _ = self.tx.send(Err(err)).await;
+        }
+    }
+
+    /// catch_up sends the log after the cursor until it is level.
+    async fn catch_up(&mut self) -> Result<(), Ended> {
+        let page = self.inner.options.page;
+        loop {
+            let events = self
+                .inner
+                .log
+                .events_after(&self.tenant, self.cursor, page)
+                .await
+                .map_err(|err| Ended::Failed(err.into()))?;
+            // Read after the page: a prune that committed before the read
+            // moved the horizon past the cursor, and the page has a hole.
+            let horizon = self
+                .inner
+                .log
+                .horizon()
+                .await
+                .map_err(|err| Ended::Failed(err.into()))?;
+            if self.cursor < horizon {
+                return Err(Ended::Failed(cursor_expired()));
+            }
+            let full = events.len() as u32 == page;
+            for event in events {
+                self.deliver(Arc::new(event)).await?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// follow sends the feed's events (and heartbeats while it is quiet);
+    /// `Ok` when the stream lagged behind the feed.
+    async fn follow(&mut self, live: &mut broadcast::Receiver<Arc<Event>>) -> Result<(), Ended> {
+        let mut stopping = self.inner.stopping.clone();
+        let heartbeat = self.inner.options.heartbeat;
+        loop {
+            // Decided first, acted on after: no branch's future lives
+            // across the awaits below.
+            let next = tokio::select! {
+                received = live.recv() => Next::Live(received),
+                _ = tokio::time::sleep_until(self.quiet_since + heartbeat) => Next::Heartbeat,
+                _ = self.tx.closed() => Next::Gone,
+                _ = stopping.wait_for(|stop| *stop) => Next::Stop,
+            };
+            match next {
+                Next::Live(Ok(event)) => {
+                    if event.position > self.cursor {
+                        self.deliver(event).await?;
+                    }
+                }
+                Next::Live(Err(broadcast::error::RecvError::Lagged(_))) => return Ok(()),
+                Next::Live(Err(broadcast::error::RecvError::Closed)) | Next::Stop => {
+                    return Err(Ended::Failed(Error::Unavailable(
+                        "the gateway is stopping; resume from the last cursor".into(),
+                    )));
+                }
+                Next::Heartbeat => {
+                    let cursor = encode_cursor(&self.tenant, self.cursor);
+                    self.send(Streamed::Heartbeat { cursor }).await?;
+                }
+                Next::Gone => return Err(Ended::Gone),
+            }
+        }
+    }
+
+    async fn deliver(&mut self, event: Arc<Event>) -> Result<(), Ended> {
+        self.cursor = event.position;
+        if !self.filter.keeps(&event) {
+            return Ok(());
+        }
+        let cursor = encode_cursor(&self.tenant, event.position);
+        self.send(Streamed::Event { cursor, event }).await
+    }
+
+    async fn send(&mut self, streamed: Streamed) -> Result<(), Ended> {
+        self.tx.send(Ok(streamed)).await.map_err(|_| Ended::Gone)?;
+        self.quiet_since = Instant::now();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_are_bound_to_their_tenant() {
+        let acme = TenantId::parse("acme").unwrap();
+        let globex = TenantId::parse("globex").unwrap();
+        for position in [0, 1, 42, i64::MAX] {
+            let cursor = encode_cursor(&acme, position);
+            assert!(cursor.len() <= 128);
+            assert_eq!(decode_cursor(&acme, &cursor).unwrap(), position);
+            assert!(decode_cursor(&globex, &cursor).is_err());
+        }
+        let cursor = encode_cursor(&acme, 7);
+        let mut mangled = cursor.clone().into_bytes();
+        let last = mangled.len() - 1;
+        mangled[last] = if mangled[last] == b'A' { b'B' } else { b'A' };
+        for bad in [
+            "",
+            "c1.",
+            "7",
+            "c2.AAAAAAAAAAcAAAAAAAAAAAA",
+            std::str::from_utf8(&mangled).unwrap(),
+        ] {
+            assert!(decode_cursor(&acme, bad).is_err(), "{bad:?}");
+        }
+    }
+}
