@@ -343,6 +343,7 @@ async fn gateway(addr: SocketAddr, keys: &[[u8; 256]], work: &Path) -> (u64, u64
     let supervisor = AccountSupervisor::new(
         telegram,
         Arc::new(chats),
+        Arc::new(NobodyStreams),
         SupervisorOptions::default(),
         tezgram::telemetry::Metrics::new(),
     );
@@ -367,4 +368,11 @@ async fn gateway(addr: SocketAddr, keys: &[[u8; 256]], work: &Path) -> (u64, u64
     let after = rss_kib();
     supervisor.shutdown().await;
     (before, after, connect_ms)
+}
+
+/// NobodyStreams drops typing: the bench has no Subscribe streams.
+struct NobodyStreams;
+
+impl tezgram::domain::ports::Ephemera for NobodyStreams {
+    fn ephemeral(&self, _event: tezgram::domain::event::NewEvent) {}
 }

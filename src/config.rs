@@ -27,6 +27,10 @@ pub struct Config {
     pub database_url: Option<String>,
     /// `redis://…`; unset means the in-process cache.
     pub redis_url: Option<String>,
+    /// Prepended to every Redis key and pub/sub channel. Deployments that
+    /// share one Redis need distinct prefixes; instances of one deployment
+    /// need the same.
+    pub redis_key_prefix: String,
     /// Run database migrations when `serve` starts.
     pub migrate_on_start: bool,
     /// Origins allowed to call over grpc-web; `["*"]` allows any.
@@ -61,6 +65,10 @@ pub struct EventsConfig {
     /// How many events a stream may fall behind the live feed before it
     /// reads the log itself (at its own pace).
     pub stream_window: usize,
+    /// How often a tenant's feed reads the log unprompted, in
+    /// milliseconds: how late events of another instance arrive when no
+    /// Redis carries the news (or its notice was lost).
+    pub poll_interval_ms: u64,
 }
 
 /// LimitsConfig caps what one tenant may do at once.
@@ -153,6 +161,11 @@ pub struct TelegramConfig {
     /// The least time between two sends to one chat, in milliseconds:
     /// Telegram allows about one message per second in a chat.
     pub send_interval_per_chat_ms: u64,
+    /// Whether this instance keeps authorized accounts connected (ingest)
+    /// and sends their queued messages. Off: an API-only instance, which
+    /// serves reads, queues sends and streams events while another
+    /// instance owns the connections.
+    pub supervise_accounts: bool,
 }
 
 /// REDACTED stands in for a secret in `Debug` output.
@@ -209,6 +222,7 @@ impl std::fmt::Debug for Config {
             data_dir,
             database_url,
             redis_url,
+            redis_key_prefix,
             migrate_on_start,
             cors_allowed_origins,
             log_format,
@@ -228,6 +242,7 @@ impl std::fmt::Debug for Config {
             .field("data_dir", data_dir)
             .field("database_url", &database_url.as_deref().map(redact_url))
             .field("redis_url", &redis_url.as_deref().map(redact_url))
+            .field("redis_key_prefix", redis_key_prefix)
             .field("migrate_on_start", migrate_on_start)
             .field("cors_allowed_origins", cors_allowed_origins)
             .field("log_format", log_format)
@@ -301,6 +316,7 @@ impl std::fmt::Debug for TelegramConfig {
             )
             .field("send_wait_ms", &self.send_wait_ms)
             .field("send_interval_per_chat_ms", &self.send_interval_per_chat_ms)
+            .field("supervise_accounts", &self.supervise_accounts)
             .finish()
     }
 }
@@ -347,6 +363,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             redis_url: None,
+            redis_key_prefix: "tezgram:".to_owned(),
             migrate_on_start: true,
             cors_allowed_origins: vec!["*".to_owned()],
             log_format: "json".to_owned(),
@@ -388,6 +405,7 @@ impl Default for Config {
                 session_flush_timeout_seconds: 10,
                 send_wait_ms: 5000,
                 send_interval_per_chat_ms: 1000,
+                supervise_accounts: true,
             },
             sandbox: SandboxConfig {
                 enabled: None,
@@ -402,6 +420,7 @@ impl Default for Config {
                 heartbeat_seconds: 15,
                 streams_per_caller: 16,
                 stream_window: 1024,
+                poll_interval_ms: 1000,
             },
         }
     }

@@ -298,7 +298,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     config.validate().map_err(anyhow::Error::msg)?;
     let sealer = sealer(&config).await?;
     let store = open_store(&config, config.migrate_on_start).await?;
-    let cache = crate::cache::connect(config.redis_url.as_deref())
+    let cache = crate::cache::connect(config.redis_url.as_deref(), &config.redis_key_prefix)
         .await
         .context("connecting to the cache")?;
     let api_keys: Arc<dyn ApiKeyStore> = Arc::new(store.clone());
@@ -334,9 +334,31 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         },
         metrics.clone(),
     );
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let events = &config.events;
+    let bus = crate::cache::bus(config.redis_url.as_deref(), &config.redis_key_prefix)
+        .await
+        .context("connecting to the event bus")?;
+    let updates = Updates::new(
+        Arc::new(store.clone()),
+        bus,
+        chats.clone(),
+        UpdateOptions {
+            heartbeat: seconds(events.heartbeat_seconds),
+            retention: seconds(events.retention_seconds),
+            sweep_interval: seconds(events.sweep_interval_seconds),
+            streams_per_caller: events.streams_per_caller,
+            window: events.stream_window,
+            poll_interval: Duration::from_millis(events.poll_interval_ms.max(10)),
+            ..UpdateOptions::default()
+        },
+        shutdown_rx.clone(),
+        metrics.clone(),
+    );
     let supervisor = AccountSupervisor::new(
         telegram.clone(),
         Arc::new(chats.clone()),
+        Arc::new(updates.clone()),
         SupervisorOptions {
             probe_interval: seconds(config.telegram.probe_interval_seconds),
             ..SupervisorOptions::default()
@@ -348,7 +370,10 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         accounts_store.clone(),
         cache,
         telegram.clone(),
-        Arc::new(supervisor.clone()),
+        match config.telegram.supervise_accounts {
+            true => Arc::new(supervisor.clone()) as Arc<dyn Supervision>,
+            false => Arc::new(ApiOnly),
+        },
         sealer,
         AccountLimits {
             login_starts_per_minute: limits.login_starts_per_minute,
@@ -366,12 +391,15 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
             Box::pin(async move { accounts.revoked(id, epoch, &reason).await })
         }));
     }
-    // Every authorized account is kept connected from the start.
-    for account in accounts_store
-        .accounts_in_state(AccountState::Authorized)
-        .await?
-    {
-        supervisor.supervise(&account.tenant, account.id);
+    // Every authorized account is kept connected from the start (by the
+    // instances that supervise).
+    if config.telegram.supervise_accounts {
+        for account in accounts_store
+            .accounts_in_state(AccountState::Authorized)
+            .await?
+        {
+            supervisor.supervise(&account.tenant, account.id);
+        }
     }
     #[cfg(feature = "sandbox")]
     let sandbox_admin = sandbox.as_ref().map(|parts| {
@@ -404,22 +432,6 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let events = &config.events;
-    let updates = Updates::new(
-        Arc::new(store.clone()),
-        chats.clone(),
-        UpdateOptions {
-            heartbeat: seconds(events.heartbeat_seconds),
-            retention: seconds(events.retention_seconds),
-            sweep_interval: seconds(events.sweep_interval_seconds),
-            streams_per_caller: events.streams_per_caller,
-            window: events.stream_window,
-            ..UpdateOptions::default()
-        },
-        shutdown_rx.clone(),
-        metrics.clone(),
-    );
     let routes = api::routes(Services {
         accounts,
         chats,
@@ -495,8 +507,9 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         Ok(())
     }));
 
-    // The outbox's dispatcher sends queued messages until shutdown.
-    {
+    // The outbox's dispatcher sends queued messages until shutdown (on the
+    // instances that own connections).
+    if config.telegram.supervise_accounts {
         let (outbox, stop) = (outbox.clone(), shutdown_rx.clone());
         tasks.push(tokio::spawn(async move {
             outbox.run(stop).await;
@@ -595,6 +608,18 @@ async fn signalled(mut rx: watch::Receiver<bool>) {
 }
 
 /// seconds turns a configured number of seconds into a duration of at least one.
+/// ApiOnly is the supervision of an instance that connects no account
+/// (`telegram.supervise_accounts = false`): the instances that supervise
+/// keep them connected.
+struct ApiOnly;
+
+#[async_trait::async_trait]
+impl Supervision for ApiOnly {
+    fn supervise(&self, _tenant: &crate::domain::TenantId, _account: crate::domain::AccountId) {}
+
+    async fn release(&self, _account: crate::domain::AccountId) {}
+}
+
 fn seconds(n: u64) -> Duration {
     Duration::from_secs(n.max(1))
 }

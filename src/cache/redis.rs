@@ -134,7 +134,7 @@ impl Drop for RedisCache {
 /// classify sorts a fred error into the port's kinds where it is born: anything
 /// that means "Redis could not be reached or did not answer in time" is
 /// retryable `Unavailable`.
-fn classify(error: FredError) -> CacheError {
+pub(super) fn classify(error: FredError) -> CacheError {
     let message = format!("{:?}: {}", error.kind(), error.details());
     match error.kind() {
         ErrorKind::IO

@@ -117,15 +117,21 @@ impl EventPayload {
     }
 }
 
-/// NewEvent is an event about to be appended.
-#[derive(Debug, Clone, PartialEq)]
+/// NewEvent is an event about to be appended (or, ephemeral, streamed
+/// without being stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewEvent {
     pub tenant: TenantId,
     pub account: Option<AccountId>,
     pub payload: EventPayload,
 }
 
-/// Event is one entry of the log; `position` orders the log.
+/// EPHEMERAL is the position of an event that is streamed but not stored
+/// (typing): it has no place in the log, so it never moves a cursor.
+pub const EPHEMERAL: i64 = 0;
+
+/// Event is one entry of the log; `position` orders the log (see
+/// [`EPHEMERAL`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub position: i64,

@@ -375,6 +375,41 @@ pub trait EventLog: Send + Sync + 'static {
     fn appended(&self) -> tokio::sync::broadcast::Receiver<TenantId>;
 }
 
+/// Notice is what the event bus tells a process.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// Another process appended events of this tenant.
+    News(TenantId),
+    /// Notices may have been lost (a reconnect, a listener that lagged):
+    /// read every log followed.
+    Missed,
+    /// An event of another process that is streamed, not stored (typing).
+    Ephemeral(crate::domain::event::NewEvent),
+}
+
+/// EventBus carries "a tenant's event log has news" between processes.
+/// At most once: the log is the source of truth, notices save reads.
+#[async_trait]
+pub trait EventBus: Send + Sync + 'static {
+    /// publish tells the other processes that the tenant has news.
+    async fn publish(&self, tenant: &TenantId) -> Result<(), CacheError>;
+    /// publish_ephemeral hands the other processes an event that is not
+    /// stored (typing).
+    async fn publish_ephemeral(
+        &self,
+        event: &crate::domain::event::NewEvent,
+    ) -> Result<(), CacheError>;
+    /// notices are what other processes published, and reports of loss.
+    fn notices(&self) -> tokio::sync::broadcast::Receiver<Notice>;
+}
+
+/// Ephemera takes the events that are streamed but never stored (typing,
+/// from the account supervisors). It must not block: an event it cannot
+/// take at once is dropped, as Telegram's own typing updates may be.
+pub trait Ephemera: Send + Sync + 'static {
+    fn ephemeral(&self, event: crate::domain::event::NewEvent);
+}
+
 /// Supervision starts and stops the long-lived connection of authorized
 /// accounts (the `AccountSupervisor`).
 #[async_trait]

@@ -37,8 +37,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use super::chats::Chats;
-use crate::domain::event::{Event, EventKind};
-use crate::domain::ports::EventLog;
+use crate::domain::event::{EPHEMERAL, Event, EventKind, NewEvent};
+use crate::domain::ports::{Ephemera, EventBus, EventLog, Notice};
 use crate::domain::{AccountId, Caller, Error, Scope, TenantId};
 use crate::telemetry::Metrics;
 
@@ -168,6 +168,8 @@ pub struct Updates {
 
 struct Inner {
     log: Arc<dyn EventLog>,
+    /// Notices to and from other processes (Redis), when configured.
+    bus: Option<Arc<dyn EventBus>>,
     chats: Chats,
     options: UpdateOptions,
     feeds: tokio::sync::Mutex<HashMap<TenantId, Arc<Feed>>>,
@@ -175,6 +177,9 @@ struct Inner {
     streams: Mutex<HashMap<(TenantId, String), u32>>,
     stopping: watch::Receiver<bool>,
     metrics: Metrics,
+    /// Events streamed, never stored (typing), on their way to the hub.
+    ephemera: mpsc::Sender<NewEvent>,
+    ephemera_rx: Mutex<Option<mpsc::Receiver<NewEvent>>>,
 }
 
 /// StreamSlot is one open stream of a caller, counted until dropped.
@@ -200,14 +205,19 @@ impl Updates {
     /// new builds the service; `shutdown` turning true ends every stream.
     pub fn new(
         log: Arc<dyn EventLog>,
+        bus: Option<Arc<dyn EventBus>>,
         chats: Chats,
         options: UpdateOptions,
         shutdown: watch::Receiver<bool>,
         metrics: Metrics,
     ) -> Self {
+        let (ephemera, ephemera_rx) = mpsc::channel(EPHEMERA_BACKLOG);
         Self {
             inner: Arc::new(Inner {
+                ephemera,
+                ephemera_rx: Mutex::new(Some(ephemera_rx)),
                 log,
+                bus,
                 chats,
                 options,
                 feeds: tokio::sync::Mutex::new(HashMap::new()),
@@ -307,35 +317,85 @@ impl Updates {
         Ok(feed)
     }
 
-    /// run wakes feeds when commits announce news for their tenant, and
-    /// prunes the log past retention, until `shutdown` turns true.
+    /// run wakes feeds when this process's commits or other processes'
+    /// notices announce news for their tenant (all feeds, when notices may
+    /// have been lost), tells other processes of this one's news, and
+    /// prunes the log past retention, until shutdown.
     pub async fn run(self) {
         let mut shutdown = self.inner.stopping.clone();
         let mut appended = self.inner.log.appended();
+        let mut notices = self.inner.bus.as_ref().map(|bus| bus.notices());
+        let Some(mut ephemera) = self.inner.ephemera_rx.lock().expect("ephemera").take() else {
+            return;
+        };
+        let publish = self.inner.bus.clone().map(|bus| {
+            let (tx, rx) = mpsc::channel(PUBLISH_BACKLOG);
+            tokio::spawn(publish_news(bus, rx));
+            tx
+        });
         let mut sweep = tokio::time::interval(self.inner.options.sweep_interval);
         loop {
-            let news = tokio::select! {
-                news = appended.recv() => Some(news),
-                _ = sweep.tick() => None,
+            let woke = tokio::select! {
+                news = appended.recv() => Woke::Local(news),
+                notice = next_notice(&mut notices) => Woke::Remote(notice),
+                Some(event) = ephemera.recv() => Woke::Ephemeral(event),
+                _ = sweep.tick() => Woke::Sweep,
                 _ = shutdown.wait_for(|stop| *stop) => return,
             };
-            let Some(news) = news else {
-                self.sweep().await;
-                continue;
+            let tenant = match woke {
+                Woke::Sweep => {
+                    self.sweep().await;
+                    continue;
+                }
+                Woke::Local(Ok(tenant)) => {
+                    if let Some(publish) = &publish {
+                        // Full: the publisher is behind on a Redis that is
+                        // down or slow; the others poll meanwhile.
+                        let _ = publish.try_send(Publish::News(tenant.clone()));
+                    }
+                    Some(tenant)
+                }
+                Woke::Ephemeral(event) => {
+                    if let Some(publish) = &publish {
+                        let _ = publish.try_send(Publish::Ephemeral(event.clone()));
+                    }
+                    self.stream_ephemeral(event).await;
+                    continue;
+                }
+                Woke::Remote(Ok(Notice::Ephemeral(event))) => {
+                    self.stream_ephemeral(event).await;
+                    continue;
+                }
+                Woke::Remote(Ok(Notice::News(tenant))) => Some(tenant),
+                Woke::Local(Err(broadcast::error::RecvError::Closed)) => return,
+                // Notices were lost: every feed reads its log.
+                Woke::Local(Err(_)) | Woke::Remote(Ok(Notice::Missed)) | Woke::Remote(Err(_)) => {
+                    None
+                }
             };
             let feeds = self.inner.feeds.lock().await;
-            match news {
-                Ok(tenant) => {
+            match tenant {
+                Some(tenant) => {
                     if let Some(feed) = feeds.get(&tenant) {
                         feed.news.notify_one();
                     }
                 }
-                // Announcements were missed: every feed reads its log.
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    feeds.values().for_each(|feed| feed.news.notify_one());
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
+                None => feeds.values().for_each(|feed| feed.news.notify_one()),
             }
+        }
+    }
+
+    /// stream_ephemeral hands an event that is not stored to the streams
+    /// of its tenant in this process (if any).
+    async fn stream_ephemeral(&self, event: NewEvent) {
+        if let Some(feed) = self.inner.feeds.lock().await.get(&event.tenant) {
+            let _ = feed.events.send(Arc::new(Event {
+                position: EPHEMERAL,
+                tenant: event.tenant,
+                account: event.account,
+                payload: event.payload,
+                time: Utc::now(),
+            }));
         }
     }
 
@@ -413,6 +473,69 @@ struct Stream {
     tx: mpsc::Sender<Result<Streamed, Error>>,
     feed: Arc<Feed>,
     _slot: StreamSlot,
+}
+
+/// PUBLISH_BACKLOG bounds the notices waiting for Redis.
+const PUBLISH_BACKLOG: usize = 1024;
+/// EPHEMERA_BACKLOG bounds the typing events waiting for the hub.
+const EPHEMERA_BACKLOG: usize = 1024;
+
+/// Woke is why the hub's loop woke.
+enum Woke {
+    Local(Result<TenantId, broadcast::error::RecvError>),
+    Remote(Result<Notice, broadcast::error::RecvError>),
+    Ephemeral(NewEvent),
+    Sweep,
+}
+
+/// Publish is what the hub tells other processes.
+enum Publish {
+    News(TenantId),
+    Ephemeral(NewEvent),
+}
+
+impl Ephemera for Updates {
+    fn ephemeral(&self, event: NewEvent) {
+        // Full: the hub is far behind; typing is the first thing to drop.
+        let _ = self.inner.ephemera.try_send(event);
+    }
+}
+
+/// next_notice is the bus's next notice; never, without a bus.
+async fn next_notice(
+    notices: &mut Option<broadcast::Receiver<Notice>>,
+) -> Result<Notice, broadcast::error::RecvError> {
+    match notices {
+        Some(notices) => notices.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// publish_news tells other processes which tenants have news, each once
+/// per batch however many commits it had, and hands them typing, until
+/// the hub stops.
+async fn publish_news(bus: Arc<dyn EventBus>, mut news: mpsc::Receiver<Publish>) {
+    while let Some(first) = news.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = news.try_recv() {
+            batch.push(more);
+        }
+        let mut told: Vec<TenantId> = Vec::new();
+        for item in batch {
+            let published = match item {
+                Publish::News(tenant) if !told.contains(&tenant) => {
+                    let published = bus.publish(&tenant).await;
+                    told.push(tenant);
+                    published
+                }
+                Publish::News(_) => Ok(()),
+                Publish::Ephemeral(event) => bus.publish_ephemeral(&event).await,
+            };
+            if let Err(err) = published {
+                tracing::debug!(error = %err, "publishing to other processes failed; they poll");
+            }
+        }
+    }
 }
 
 /// Next is what a following stream does next.
@@ -497,6 +620,13 @@ impl Stream {
                 _ = stopping.wait_for(|stop| *stop) => Next::Stop,
             };
             match next {
+                Next::Live(Ok(event)) if event.position == EPHEMERAL => {
+                    // Not in the log: sent as it comes, the cursor stays.
+                    if self.filter.keeps(&event) {
+                        let cursor = encode_cursor(&self.tenant, self.cursor);
+                        self.send(Streamed::Event { cursor, event }).await?;
+                    }
+                }
                 Next::Live(Ok(event)) => {
                     if event.position > self.cursor {
                         self.deliver(event).await?;

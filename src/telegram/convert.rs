@@ -9,7 +9,7 @@ use crate::domain::AccountId;
 use crate::domain::chat::{
     ActionKind, CHANNEL_ID_OFFSET, Change, ChatKind, ChatProfile, Contact, DialogState, Entity,
     EntityKind, ForwardHeader, ForwardOrigin, MediaInfo, MediaKind, Message, MessageAction,
-    MessageState, person_title,
+    MessageState, TypingAction, person_title,
 };
 
 pub(crate) fn time(unix: i32) -> DateTime<Utc> {
@@ -527,6 +527,47 @@ pub(crate) fn changes(
             _ => Vec::new(),
         },
         _ => Vec::new(),
+    }
+}
+
+/// typing_action is what a chat action shows, when it is one tezgram
+/// reports (emoji interactions, drafts and the like are not).
+fn typing_action(raw: &tl::enums::SendMessageAction) -> Option<TypingAction> {
+    use tl::enums::SendMessageAction as A;
+    Some(match raw {
+        A::SendMessageTypingAction => TypingAction::Typing,
+        A::SendMessageCancelAction => TypingAction::Cancel,
+        A::SendMessageRecordAudioAction | A::SendMessageUploadAudioAction(_) => {
+            TypingAction::RecordVoice
+        }
+        A::SendMessageUploadPhotoAction(_) => TypingAction::UploadPhoto,
+        A::SendMessageRecordVideoAction
+        | A::SendMessageUploadVideoAction(_)
+        | A::SendMessageRecordRoundAction
+        | A::SendMessageUploadRoundAction(_) => TypingAction::UploadVideo,
+        A::SendMessageUploadDocumentAction(_) => TypingAction::UploadDocument,
+        A::SendMessageChooseStickerAction => TypingAction::ChooseSticker,
+        _ => return None,
+    })
+}
+
+/// typing is who acts in which chat, when the update is a chat action:
+/// (chat id, user id, action). Typing is never stored, only streamed.
+pub(crate) fn typing(update: &tl::enums::Update) -> Option<(i64, i64, TypingAction)> {
+    use tl::enums::Update as U;
+    let user_of = |peer: &tl::enums::Peer| match peer {
+        tl::enums::Peer::User(user) => Some(user.user_id),
+        _ => None,
+    };
+    match update {
+        U::UserTyping(u) => Some((u.user_id, u.user_id, typing_action(&u.action)?)),
+        U::ChatUserTyping(u) => Some((-u.chat_id, user_of(&u.from_id)?, typing_action(&u.action)?)),
+        U::ChannelUserTyping(u) => Some((
+            channel_chat_id(u.channel_id),
+            user_of(&u.from_id)?,
+            typing_action(&u.action)?,
+        )),
+        _ => None,
     }
 }
 

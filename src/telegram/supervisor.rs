@@ -41,7 +41,8 @@ use super::accounts::Telegram;
 use super::connection::Connection;
 use super::{chats, convert};
 use crate::domain::chat::Change;
-use crate::domain::ports::{Ingest, Supervision};
+use crate::domain::event::{EventPayload, NewEvent};
+use crate::domain::ports::{Ephemera, Ingest, Supervision};
 use crate::domain::{AccountId, TenantId};
 use crate::telemetry::Metrics;
 
@@ -143,6 +144,8 @@ impl Registry {
 struct Inner {
     telegram: Arc<Telegram>,
     ingest: Arc<dyn Ingest>,
+    /// Where typing goes: streamed, never stored.
+    ephemera: Arc<dyn Ephemera>,
     options: SupervisorOptions,
     metrics: Metrics,
     registry: Registry,
@@ -182,6 +185,7 @@ impl AccountSupervisor {
     pub fn new(
         telegram: Arc<Telegram>,
         ingest: Arc<dyn Ingest>,
+        ephemera: Arc<dyn Ephemera>,
         options: SupervisorOptions,
         metrics: Metrics,
     ) -> Self {
@@ -189,6 +193,7 @@ impl AccountSupervisor {
             inner: Arc::new(Inner {
                 telegram,
                 ingest,
+                ephemera,
                 options,
                 metrics,
                 registry: Registry::default(),
@@ -425,6 +430,13 @@ async fn connected(
                 {
                     tracing::warn!(account_id = %account, channel_id, stored_pts = handled, update_pts = pts, "channel updates were skipped; filling from history");
                     fill_gap(inner, tenant, account).await?;
+                }
+                if let Some((chat_id, user_id, action)) = convert::typing(&update) {
+                    inner.ephemera.ephemeral(NewEvent {
+                        tenant: tenant.clone(),
+                        account: Some(account),
+                        payload: EventPayload::Typing { chat_id, user_id, action },
+                    });
                 }
                 let changes = changes_with_profiles(account, self_id, &update, &peers);
                 if !changes.is_empty() {

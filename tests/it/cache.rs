@@ -278,7 +278,7 @@ async fn redis_url_that_does_not_parse_is_rejected() {
 
 #[tokio::test]
 async fn connect_picks_the_in_process_cache_without_a_url() {
-    let cache = tezgram::cache::connect(None).await.unwrap();
+    let cache = tezgram::cache::connect(None, "tezgram:").await.unwrap();
     cache.set("k", b"v", Duration::from_secs(5)).await.unwrap();
     assert_eq!(cache.get("k").await.unwrap(), Some(b"v".to_vec()));
 }

@@ -105,7 +105,7 @@ impl Drop for TcpProxy {
 }
 
 /// with_port replaces the port of a `scheme://user@host:port/path` URL.
-fn with_port(url: &str, port: u16) -> (String, SocketAddr) {
+pub(crate) fn with_port(url: &str, port: u16) -> (String, SocketAddr) {
     let (scheme, rest) = url.split_once("://").unwrap();
     let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
     let (user, hostport) = authority

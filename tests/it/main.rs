@@ -12,6 +12,7 @@ mod clients;
 mod contacts;
 mod db;
 mod event_log;
+mod fanout;
 mod faults;
 mod forwarding;
 mod messaging;

@@ -102,7 +102,10 @@ pub(crate) fn free_port() -> SocketAddr {
 }
 
 /// on_shared configures a gateway to use the standalone sandbox.
-fn on_shared(sandbox: &Sandbox, token: &str) -> impl FnOnce(&mut tezgram::config::Config) {
+pub(crate) fn on_shared(
+    sandbox: &Sandbox,
+    token: &str,
+) -> impl FnOnce(&mut tezgram::config::Config) {
     let url = sandbox.url();
     let token = token.to_owned();
     move |config| {

@@ -616,14 +616,15 @@ async fn bad_sends_name_every_field_and_send_nothing() {
 }
 
 /// Gateway is `tezgram serve` in its own process, so it can be SIGKILLed.
-struct Gateway {
+pub(crate) struct Gateway {
     child: tokio::process::Child,
     grpc: std::net::SocketAddr,
+    metrics: std::net::SocketAddr,
 }
 
 impl Gateway {
-    async fn start(env: &[(String, String)]) -> Gateway {
-        let grpc = free_port();
+    pub(crate) async fn start(env: &[(String, String)]) -> Gateway {
+        let (grpc, metrics) = (free_port(), free_port());
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tezgram"));
         command
             .arg("serve")
@@ -639,12 +640,31 @@ impl Gateway {
         command
             .envs(env.iter().map(|(k, v)| (k, v)))
             .env("TEZGRAM_LISTEN", grpc.to_string())
-            .env("TEZGRAM_METRICS_LISTEN", free_port().to_string());
+            .env("TEZGRAM_METRICS_LISTEN", metrics.to_string());
         let child = command.spawn().expect("start tezgram serve");
-        Gateway { child, grpc }
+        Gateway {
+            child,
+            grpc,
+            metrics,
+        }
     }
 
-    async fn channel(&self) -> Channel {
+    /// metric reads one sample from the process's /metrics, 0 when absent.
+    pub(crate) async fn metric(&self, sample: &str) -> f64 {
+        let (_, body) = crate::api::http1(
+            self.metrics,
+            "GET /metrics HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n",
+            b"",
+        )
+        .await;
+        String::from_utf8_lossy(&body)
+            .lines()
+            .filter_map(|l| l.strip_prefix(sample)?.strip_prefix(' '))
+            .find_map(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    pub(crate) async fn channel(&self) -> Channel {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(channel) = Channel::from_shared(format!("http://{}", self.grpc))
@@ -659,7 +679,7 @@ impl Gateway {
         }
     }
 
-    async fn kill(mut self) {
+    pub(crate) async fn kill(mut self) {
         self.child.start_kill().expect("SIGKILL");
         let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
     }

@@ -53,6 +53,9 @@ impl TestServer {
             data_dir: data_dir.path().to_owned(),
             database_url: Some(db.url.clone()),
             redis_url: std::env::var(REDIS_URL_ENV).ok().filter(|u| !u.is_empty()),
+            // Tests share one Redis: each gateway is a deployment of its
+            // own (tests with several instances give them one prefix).
+            redis_key_prefix: format!("tezgram-test-{}:", uuid::Uuid::new_v4().simple()),
             ..Config::default()
         };
         config.auth.jwt_hs256_secret = Some(JWT_SECRET.to_owned());

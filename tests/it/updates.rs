@@ -18,7 +18,7 @@ use crate::sending::{Scene, fields, quick_pacing, sent, text_request};
 use crate::server::{TestServer, authed};
 
 /// quick lets streams beat every second (tests wait for heartbeats).
-fn quick(config: &mut Config) {
+pub(crate) fn quick(config: &mut Config) {
     quick_pacing(config);
     config.events.heartbeat_seconds = 1;
 }
@@ -28,13 +28,21 @@ async fn subscribe(
     token: &str,
     request: pb::SubscribeRequest,
 ) -> Result<Streaming<pb::SubscribeResponse>, tonic::Status> {
-    UpdateServiceClient::new(server.channel().await)
+    subscribe_on(server.channel().await, token, request).await
+}
+
+pub(crate) async fn subscribe_on(
+    channel: Channel,
+    token: &str,
+    request: pb::SubscribeRequest,
+) -> Result<Streaming<pb::SubscribeResponse>, tonic::Status> {
+    UpdateServiceClient::new(channel)
         .subscribe(authed(request, token))
         .await
         .map(|r| r.into_inner())
 }
 
-fn from(cursor: &str) -> pb::SubscribeRequest {
+pub(crate) fn from(cursor: &str) -> pb::SubscribeRequest {
     pb::SubscribeRequest {
         cursor: cursor.into(),
         ..Default::default()
@@ -58,7 +66,10 @@ fn is_heartbeat(event: &pb::Event) -> bool {
 
 /// events takes the next `count` events, skipping heartbeats; they must
 /// all arrive within 60 s.
-async fn events(stream: &mut Streaming<pb::SubscribeResponse>, count: usize) -> Vec<pb::Event> {
+pub(crate) async fn events(
+    stream: &mut Streaming<pb::SubscribeResponse>,
+    count: usize,
+) -> Vec<pb::Event> {
     let mut out = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while out.len() < count {
@@ -78,7 +89,7 @@ async fn events(stream: &mut Streaming<pb::SubscribeResponse>, count: usize) -> 
 
 /// quiet asserts that nothing but heartbeats arrives until two heartbeats
 /// passed: the stream has nothing more to tell.
-async fn quiet(stream: &mut Streaming<pb::SubscribeResponse>) {
+pub(crate) async fn quiet(stream: &mut Streaming<pb::SubscribeResponse>) {
     let mut beats = 0;
     while beats < 2 {
         let event = next(stream).await;
@@ -115,7 +126,7 @@ fn show(event: &pb::Event) -> String {
     }
 }
 
-fn shown(events: &[pb::Event]) -> Vec<String> {
+pub(crate) fn shown(events: &[pb::Event]) -> Vec<String> {
     events.iter().map(show).collect()
 }
 
@@ -522,5 +533,65 @@ async fn a_slow_subscriber_reads_the_log_at_its_own_pace_and_loses_nothing() {
     );
     quiet(&mut slow).await;
     quiet(&mut fast).await;
+    scene.server.stop().await;
+}
+
+#[tokio::test]
+async fn typing_is_streamed_as_it_happens_and_never_replayed() {
+    let mut scene = Scene::start("99966398", "hello", quick).await;
+    let token = scene.token.clone();
+    // Bob is connected as an account too: Ann's typing reaches his.
+    let bob_account = crate::messaging::connected_account(&scene.server, &mut scene.c, &scene.bob)
+        .await
+        .account_id;
+    let request = pb::SubscribeRequest {
+        account_ids: vec![bob_account.clone()],
+        kinds: vec![pb::EventKind::Typing as i32],
+        ..Default::default()
+    };
+    let mut stream = subscribe(&scene.server, &token, request.clone())
+        .await
+        .unwrap();
+    let beat = next(&mut stream).await;
+    assert!(is_heartbeat(&beat), "{beat:?}");
+    scene
+        .messages
+        .set_typing(authed(
+            pb::SetTypingRequest {
+                account_id: scene.id.clone(),
+                chat_id: scene.bob.user_id,
+                action: pb::TypingAction::Typing as i32,
+            },
+            &token,
+        ))
+        .await
+        .unwrap();
+    let typing = events(&mut stream, 1).await.remove(0);
+    assert_eq!(typing.account_id, bob_account);
+    match typing.payload {
+        Some(pb::event::Payload::Typing(t)) => {
+            assert_eq!(t.chat_id, scene.ann.user_id);
+            assert_eq!(t.user_id, scene.ann.user_id);
+            assert_eq!(t.action(), pb::TypingAction::Typing);
+        }
+        other => panic!("not typing: {other:?}"),
+    }
+    // Typing has no place in the log: resuming from before it, or from
+    // its own cursor (where the stream stood), does not replay it.
+    drop(stream);
+    for cursor in [&beat.cursor, &typing.cursor] {
+        let resumed = pb::SubscribeRequest {
+            cursor: cursor.clone(),
+            ..request.clone()
+        };
+        let mut resumed = subscribe(&scene.server, &token, resumed).await.unwrap();
+        quiet(&mut resumed).await;
+    }
+    let resumed = pb::SubscribeRequest {
+        cursor: beat.cursor.clone(),
+        ..request
+    };
+    let mut resumed = subscribe(&scene.server, &token, resumed).await.unwrap();
+    quiet(&mut resumed).await;
     scene.server.stop().await;
 }
