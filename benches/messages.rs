@@ -20,9 +20,12 @@
 //! and installs them. Results are printed and written to
 //! `$CARGO_TARGET_DIR/bench/messages.md`.
 
+#[path = "shared/mod.rs"]
+mod shared;
+
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,16 +33,14 @@ use std::time::{Duration, Instant};
 use grammers_session::Session as _;
 use grammers_tl_types as tl;
 use prost::Message as _;
-use sea_orm::{ConnectionTrait, Database};
-use tezgram::auth;
-use tezgram::config::Config;
+use shared::{BenchDb, TENANT, authed, gateway_config};
 use tezgram::domain::chat::HistoryDirection;
 use tezgram::domain::ports::{ChatStore, HistoryCoverage};
 use tezgram::domain::{AccountId, TenantId};
 use tezgram::server;
 use tezgram::storage::Store;
 use tezgram::telegram::provision::sandbox_dc_option;
-use tezgram_sandbox::{NewUser, SandboxLink, login_code};
+use tezgram_sandbox::{NewUser, SandboxLink};
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::account_service_client::AccountServiceClient;
 use tezgram_sdk::v1::chat_service_client::ChatServiceClient;
@@ -52,23 +53,12 @@ use tonic::transport::Channel;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-const TENANT: &str = "bench";
-const JWT_SECRET: &str = "bench-secret-0123456789abcdef-0123456789";
 /// BACKFILL is how many messages (b) pages through.
 const BACKFILL: usize = 3000;
 /// SENDS is how many sends (c) times, on each path.
 const SENDS: usize = 300;
 /// H2LOAD_REQUESTS is how many requests (a) makes of each RPC.
 const H2LOAD_REQUESTS: u32 = 20_000;
-
-fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().expect("ascii token"),
-    );
-    request
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -80,56 +70,18 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn main() {
-    let admin_url = std::env::var("TEZGRAM_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .expect("TEZGRAM_TEST_DATABASE_URL (a PostgreSQL admin URL): run `make bench`");
-    // The gateway's warnings (a cache or database falling back) would
-    // explain a figure: show them.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,sqlx=error".into()),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let table = runtime.block_on(run(&admin_url));
-    println!("{table}");
-    let dir = PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
-        .join("bench");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("messages.md"), &table).unwrap();
-    eprintln!("written to {}", dir.join("messages.md").display());
+    shared::main(
+        "messages.md",
+        |admin_url| async move { run(&admin_url).await },
+    );
 }
 
 async fn run(admin_url: &str) -> String {
-    let name = format!("tezgram_bench_{}", std::process::id());
-    let admin = Database::connect(admin_url).await.expect("postgres");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .expect("create the bench database");
-    let (base, _) = admin_url.rsplit_once('/').expect("a database URL");
-    let database_url = format!("{base}/{name}");
+    let db = BenchDb::create(admin_url, "messages").await;
+    let database_url = db.url.clone();
     let work = tempfile::tempdir().expect("temp dir");
-
-    let mut config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        metrics_listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: work.path().to_owned(),
-        database_url: Some(database_url.clone()),
-        ..Config::default()
-    };
-    config.auth.jwt_hs256_secret = Some(JWT_SECRET.to_owned());
-    config.sandbox.listen = "127.0.0.1:0".parse().unwrap();
-    config.rate_limit.per_principal_per_second = 1_000_000;
-    config.rate_limit.per_principal_burst = 1_000_000;
-    config.rate_limit.per_ip_per_second = 1_000_000;
-    config.rate_limit.per_ip_burst = 1_000_000;
+    let (mut config, token) = gateway_config(work.path(), &database_url);
     config.telegram.send_interval_per_chat_ms = 0;
-    let claims = auth::dev_claims(&config.auth, TENANT, "bench", Duration::from_secs(3600));
-    let token = auth::issue_hs256(JWT_SECRET.as_bytes(), &claims);
     let gateway = server::start(config).await.expect("gateway starts");
     let dc = gateway.sandbox().expect("the in-process sandbox").clone();
     let user = |phone: &str, first_name: &str| NewUser {
@@ -159,33 +111,7 @@ async fn run(admin_url: &str) -> String {
     let mut accounts = AccountServiceClient::new(channel.clone());
     let mut chats = ChatServiceClient::new(channel.clone());
     let mut messages = MessageServiceClient::new(channel.clone());
-    let account = accounts
-        .start_login(authed(
-            pb::StartLoginRequest {
-                credential: Some(pb::start_login_request::Credential::PhoneNumber(
-                    ann.phone.clone().unwrap(),
-                )),
-                ..Default::default()
-            },
-            &token,
-        ))
-        .await
-        .expect("StartLogin")
-        .into_inner()
-        .account
-        .unwrap();
-    let code = login_code(ann.phone.as_deref().unwrap()).expect("a sandbox number");
-    accounts
-        .submit_code(authed(
-            pb::SubmitCodeRequest {
-                account_id: account.account_id.clone(),
-                code,
-            },
-            &token,
-        ))
-        .await
-        .expect("SubmitCode");
-    let id = account.account_id;
+    let id = shared::log_in(&mut accounts, &token, ann.phone.as_deref().unwrap()).await;
     let started = Instant::now();
     loop {
         let listed = chats
@@ -309,9 +235,7 @@ async fn run(admin_url: &str) -> String {
     let bare_sends = bare_round_trips(&dc, bob.id, carol.id).await;
 
     let _ = gateway.shutdown().await;
-    let _ = admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await;
+    db.drop().await;
 
     gateway_sends.sort();
     let mut bare_sends = bare_sends;

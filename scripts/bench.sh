@@ -16,5 +16,6 @@ eval "$(scripts/services.sh env)"
 
 cargo bench --locked --bench accounts
 cargo bench --locked --bench messages
+cargo bench --locked --bench updates
 echo
 echo "tables: $CARGO_TARGET_DIR/bench/"

@@ -51,6 +51,7 @@ step "cargo clippy: gateway without sandbox" \
 step "rust tests: gateway without sandbox" \
   cargo test -p tezgram --no-default-features --lib --locked
 step "sdk drift (regenerate, diff)" scripts/sdk-drift.sh
+step "inbox drift (rebuild, diff)" scripts/inbox-drift.sh
 step "rust tests: sqlite + in-process cache" \
   env -u TEZGRAM_TEST_DATABASE_URL -u TEZGRAM_TEST_REDIS_URL cargo test --workspace --locked
 step "rust tests: postgresql + redis" cargo test --locked --test it
@@ -62,15 +63,18 @@ start_gateway() {
   smoke_dir="$(mktemp -d)"
   local ports
   ports="$(python3 -c 'import socket
-s=[socket.socket() for _ in range(3)]
+s=[socket.socket() for _ in range(4)]
 [x.bind(("127.0.0.1",0)) for x in s]
 print(" ".join(str(x.getsockname()[1]) for x in s))')"
-  read -r grpc_port metrics_port sandbox_port <<<"$ports"
+  read -r grpc_port metrics_port sandbox_port inbox_port <<<"$ports"
   export TEZGRAM_SMOKE_ADDR="127.0.0.1:$grpc_port"
+  # The inbox page as make run serves it; the browser test loads it there.
+  export TEZGRAM_INBOX_URL="http://127.0.0.1:$inbox_port"
   (
     unset TEZGRAM_DATABASE_URL TEZGRAM_REDIS_URL
     export TEZGRAM_DATA_DIR="$smoke_dir" TEZGRAM_LISTEN="$TEZGRAM_SMOKE_ADDR" \
-      TEZGRAM_METRICS_LISTEN="127.0.0.1:$metrics_port" TEZGRAM_SANDBOX__LISTEN="127.0.0.1:$sandbox_port"
+      TEZGRAM_METRICS_LISTEN="127.0.0.1:$metrics_port" TEZGRAM_SANDBOX__LISTEN="127.0.0.1:$sandbox_port" \
+      TEZGRAM_INBOX_LISTEN="127.0.0.1:$inbox_port" TEZGRAM_EVENTS__HEARTBEAT_SECONDS=2
     exec "$CARGO_TARGET_DIR/debug/tezgram" serve >"$smoke_dir/gateway.log" 2>&1
   ) &
   gateway_pid=$!

@@ -35,8 +35,12 @@ pub struct Config {
     pub migrate_on_start: bool,
     /// Origins allowed to call over grpc-web; `["*"]` allows any.
     pub cors_allowed_origins: Vec<String>,
-    /// `json` (structured, the default) or `text`.
+    /// `auto` (the default: readable text while stderr is a terminal,
+    /// JSON otherwise), `json` or `text`.
     pub log_format: String,
+    /// Where the inbox page (a live inbox built on the TypeScript SDK) is
+    /// served; unset: not served. `make run` serves it.
+    pub inbox_listen: Option<SocketAddr>,
     /// OTLP/gRPC collector endpoint (e.g. `http://127.0.0.1:4317`); unset disables export.
     pub otlp_endpoint: Option<String>,
     pub auth: AuthConfig,
@@ -226,6 +230,7 @@ impl std::fmt::Debug for Config {
             migrate_on_start,
             cors_allowed_origins,
             log_format,
+            inbox_listen,
             otlp_endpoint,
             auth,
             rate_limit,
@@ -246,6 +251,7 @@ impl std::fmt::Debug for Config {
             .field("migrate_on_start", migrate_on_start)
             .field("cors_allowed_origins", cors_allowed_origins)
             .field("log_format", log_format)
+            .field("inbox_listen", inbox_listen)
             .field("otlp_endpoint", &otlp_endpoint.as_deref().map(redact_url))
             .field("auth", auth)
             .field("rate_limit", rate_limit)
@@ -366,7 +372,8 @@ impl Default for Config {
             redis_key_prefix: "tezgram:".to_owned(),
             migrate_on_start: true,
             cors_allowed_origins: vec!["*".to_owned()],
-            log_format: "json".to_owned(),
+            log_format: "auto".to_owned(),
+            inbox_listen: None,
             otlp_endpoint: None,
             auth: AuthConfig {
                 jwt_hs256_secret: None,
@@ -477,6 +484,12 @@ impl Config {
                  a gateway talks to real Telegram or to the sandbox, not both"
                     .to_owned(),
             );
+        }
+        if !["auto", "json", "text"].contains(&self.log_format.as_str()) {
+            return Err(format!(
+                "log_format must be auto, json or text, not {:?}",
+                self.log_format
+            ));
         }
         Ok(())
     }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod files;
+pub mod inbox;
 pub mod server;
 pub mod service;
 pub mod shutdown;

@@ -58,6 +58,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Gateway {
     pub grpc_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
+    /// Where the inbox page is served (`inbox_listen`), if it is.
+    pub inbox_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<anyhow::Result<()>>>,
     supervisor: AccountSupervisor,
@@ -587,10 +589,29 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         }));
     }
 
-    tracing::info!(%grpc_addr, %metrics_addr, database = store.backend_name(), "serving");
+    let inbox_addr = match config.inbox_listen {
+        Some(listen) => {
+            let listener = TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding the inbox page's {listen}"))?;
+            let addr = listener.local_addr()?;
+            let stop = signalled(shutdown_rx.clone());
+            tasks.push(tokio::spawn(async move {
+                axum::serve(listener, crate::inbox::router())
+                    .with_graceful_shutdown(stop)
+                    .await
+                    .context("serving the inbox page")
+            }));
+            Some(addr)
+        }
+        None => None,
+    };
+
+    tracing::info!(%grpc_addr, %metrics_addr, inbox = ?inbox_addr, database = store.backend_name(), "serving");
     Ok(Gateway {
         grpc_addr,
         metrics_addr,
+        inbox_addr,
         shutdown: shutdown_tx,
         tasks,
         supervisor,

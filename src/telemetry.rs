@@ -27,7 +27,8 @@ impl Telemetry {
     }
 }
 
-/// init installs the global subscriber: logs to stderr (JSON or text)
+/// init installs the global subscriber: logs to stderr (JSON, or text for
+/// a person: `text`, or `auto` while stderr is a terminal)
 /// filtered by `RUST_LOG` (default `info`, sqlx at `warn` because it logs
 /// every statement at INFO), and spans to OTLP when `otlp_endpoint` is set.
 /// The log filter applies to the log layer only, so it never hides spans
@@ -35,12 +36,17 @@ impl Telemetry {
 pub fn init(log_format: &str, otlp_endpoint: Option<&str>) -> anyhow::Result<Telemetry> {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,h2=warn,hyper=warn"));
-    let logs = match log_format {
-        "text" => tracing_subscriber::fmt::layer()
+    let text = match log_format {
+        "text" => true,
+        "auto" => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        _ => false,
+    };
+    let logs = match text {
+        true => tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_filter(filter)
             .boxed(),
-        _ => tracing_subscriber::fmt::layer()
+        false => tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)
             .with_span_list(false)

@@ -195,16 +195,26 @@ impl UpdateService for UpdateApi {
             .subscribe(&caller, filter, cursor.as_deref())
             .await?;
         let stream = ReceiverStream::new(rx).map(|item| {
-            let event = match item? {
-                Streamed::Event { cursor, event: e } => event(cursor, &e),
-                Streamed::Heartbeat { cursor } => pb::Event {
+            Ok(match item? {
+                // Converted once for all the streams it goes to.
+                Streamed::Logged(delivered) => delivered.wire(|e, cursor| pb::SubscribeResponse {
+                    event: Some(event(cursor.to_owned(), e)),
+                }),
+                Streamed::Ephemeral {
                     cursor,
-                    event_time: Some(timestamp(chrono::Utc::now())),
-                    account_id: String::new(),
-                    payload: Some(pb::event::Payload::Heartbeat(pb::Heartbeat {})),
+                    event: delivered,
+                } => pb::SubscribeResponse {
+                    event: Some(event(cursor, &delivered.event)),
                 },
-            };
-            Ok(pb::SubscribeResponse { event: Some(event) })
+                Streamed::Heartbeat { cursor } => pb::SubscribeResponse {
+                    event: Some(pb::Event {
+                        cursor,
+                        event_time: Some(timestamp(chrono::Utc::now())),
+                        account_id: String::new(),
+                        payload: Some(pb::event::Payload::Heartbeat(pb::Heartbeat {})),
+                    }),
+                },
+            })
         });
         Ok(Response::new(Box::pin(stream)))
     }

@@ -24,8 +24,9 @@
 //! task moves its cursor. Feeds are created and dropped under one lock, so
 //! a subscriber never joins a feed whose task is ending.
 
+use std::any::Any;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -104,11 +105,64 @@ impl Filter {
     }
 }
 
+/// Delivered is an event as the streams of a tenant share it: with its
+/// cursor (the same for all of them) and, once one stream made it, its
+/// wire form, so a thousand streams convert it once.
+pub struct Delivered {
+    pub event: Event,
+    /// Empty for an ephemeral event (each stream sends its own cursor).
+    pub cursor: String,
+    wire: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+impl Delivered {
+    fn new(event: Event) -> Arc<Self> {
+        let cursor = match event.position {
+            EPHEMERAL => String::new(),
+            position => encode_cursor(&event.tenant, position),
+        };
+        Arc::new(Self {
+            event,
+            cursor,
+            wire: OnceLock::new(),
+        })
+    }
+
+    /// wire is the event's wire form, made by the first caller with
+    /// `make`; every caller must ask for the same type.
+    pub fn wire<T: Clone + Send + Sync + 'static>(
+        &self,
+        make: impl FnOnce(&Event, &str) -> T,
+    ) -> T {
+        self.wire
+            .get_or_init(|| Box::new(make(&self.event, &self.cursor)))
+            .downcast_ref::<T>()
+            .expect("one wire type per event")
+            .clone()
+    }
+}
+
+impl std::fmt::Debug for Delivered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivered")
+            .field("event", &self.event)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Streamed is one message of a stream.
 #[derive(Debug, Clone)]
 pub enum Streamed {
-    Event { cursor: String, event: Arc<Event> },
-    Heartbeat { cursor: String },
+    /// An event of the log, with its own cursor.
+    Logged(Arc<Delivered>),
+    /// An event that is not stored, with the stream's cursor.
+    Ephemeral {
+        cursor: String,
+        event: Arc<Delivered>,
+    },
+    Heartbeat {
+        cursor: String,
+    },
 }
 
 /// cursor_tag binds a position to its tenant: a cursor of another tenant
@@ -157,7 +211,7 @@ fn cursor_expired() -> Error {
 
 /// Feed is one tenant's broadcast of its log in this process.
 struct Feed {
-    events: broadcast::Sender<Arc<Event>>,
+    events: broadcast::Sender<Arc<Delivered>>,
     news: Notify,
 }
 
@@ -389,7 +443,7 @@ impl Updates {
     /// of its tenant in this process (if any).
     async fn stream_ephemeral(&self, event: NewEvent) {
         if let Some(feed) = self.inner.feeds.lock().await.get(&event.tenant) {
-            let _ = feed.events.send(Arc::new(Event {
+            let _ = feed.events.send(Delivered::new(Event {
                 position: EPHEMERAL,
                 tenant: event.tenant,
                 account: event.account,
@@ -443,7 +497,7 @@ async fn run_feed(inner: Arc<Inner>, tenant: TenantId, feed: Arc<Feed>, mut posi
                     for event in events {
                         position = event.position;
                         // Nobody listening is fine: the next round ends the feed.
-                        let _ = feed.events.send(Arc::new(event));
+                        let _ = feed.events.send(Delivered::new(event));
                     }
                     if !full {
                         break;
@@ -540,7 +594,7 @@ async fn publish_news(bus: Arc<dyn EventBus>, mut news: mpsc::Receiver<Publish>)
 
 /// Next is what a following stream does next.
 enum Next {
-    Live(Result<Arc<Event>, broadcast::error::RecvError>),
+    Live(Result<Arc<Delivered>, broadcast::error::RecvError>),
     Heartbeat,
     Gone,
     Stop,
@@ -555,7 +609,7 @@ enum Ended {
 }
 
 impl Stream {
-    async fn run(mut self, mut live: broadcast::Receiver<Arc<Event>>) {
+    async fn run(mut self, mut live: broadcast::Receiver<Arc<Delivered>>) {
         let ended = loop {
             if let Err(ended) = self.catch_up().await {
                 break ended;
@@ -597,7 +651,7 @@ impl Stream {
             }
             let full = events.len() as u32 == page;
             for event in events {
-                self.deliver(Arc::new(event)).await?;
+                self.deliver(Delivered::new(event)).await?;
             }
             if !full {
                 return Ok(());
@@ -607,28 +661,46 @@ impl Stream {
 
     /// follow sends the feed's events (and heartbeats while it is quiet);
     /// `Ok` when the stream lagged behind the feed.
-    async fn follow(&mut self, live: &mut broadcast::Receiver<Arc<Event>>) -> Result<(), Ended> {
-        let mut stopping = self.inner.stopping.clone();
+    async fn follow(
+        &mut self,
+        live: &mut broadcast::Receiver<Arc<Delivered>>,
+    ) -> Result<(), Ended> {
+        // Made once per follow, not per event: a busy stream would
+        // otherwise register a timer and two waits for every event.
         let heartbeat = self.inner.options.heartbeat;
+        let check = (heartbeat / 4).max(Duration::from_millis(10));
+        let mut beat = tokio::time::interval_at(Instant::now() + check, check);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stopping = self.inner.stopping.clone();
+        let stop = async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        };
+        let tx = self.tx.clone();
+        let gone = async move { tx.closed().await };
+        tokio::pin!(stop, gone);
         loop {
-            // Decided first, acted on after: no branch's future lives
-            // across the awaits below.
             let next = tokio::select! {
+                biased;
+                _ = &mut stop => Next::Stop,
                 received = live.recv() => Next::Live(received),
-                _ = tokio::time::sleep_until(self.quiet_since + heartbeat) => Next::Heartbeat,
-                _ = self.tx.closed() => Next::Gone,
-                _ = stopping.wait_for(|stop| *stop) => Next::Stop,
+                // Checked four times a heartbeat: a quiet stream beats
+                // about every heartbeat, a busy one never needs to.
+                _ = beat.tick() => match self.quiet_since.elapsed() >= heartbeat {
+                    true => Next::Heartbeat,
+                    false => continue,
+                },
+                _ = &mut gone => Next::Gone,
             };
             match next {
-                Next::Live(Ok(event)) if event.position == EPHEMERAL => {
+                Next::Live(Ok(event)) if event.event.position == EPHEMERAL => {
                     // Not in the log: sent as it comes, the cursor stays.
-                    if self.filter.keeps(&event) {
+                    if self.filter.keeps(&event.event) {
                         let cursor = encode_cursor(&self.tenant, self.cursor);
-                        self.send(Streamed::Event { cursor, event }).await?;
+                        self.send(Streamed::Ephemeral { cursor, event }).await?;
                     }
                 }
                 Next::Live(Ok(event)) => {
-                    if event.position > self.cursor {
+                    if event.event.position > self.cursor {
                         self.deliver(event).await?;
                     }
                 }
@@ -647,13 +719,12 @@ impl Stream {
         }
     }
 
-    async fn deliver(&mut self, event: Arc<Event>) -> Result<(), Ended> {
-        self.cursor = event.position;
-        if !self.filter.keeps(&event) {
+    async fn deliver(&mut self, event: Arc<Delivered>) -> Result<(), Ended> {
+        self.cursor = event.event.position;
+        if !self.filter.keeps(&event.event) {
             return Ok(());
         }
-        let cursor = encode_cursor(&self.tenant, event.position);
-        self.send(Streamed::Event { cursor, event }).await
+        self.send(Streamed::Logged(event)).await
     }
 
     async fn send(&mut self, streamed: Streamed) -> Result<(), Ended> {

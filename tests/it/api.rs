@@ -673,3 +673,42 @@ async fn cors_allows_only_the_configured_origins() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_inbox_page_is_served_on_its_own_address_when_configured() {
+    let off = TestServer::start().await;
+    assert_eq!(off.inbox_addr(), None, "not served unless configured");
+    off.stop().await;
+
+    let server =
+        TestServer::start_with(|c| c.inbox_listen = Some("127.0.0.1:0".parse().unwrap())).await;
+    let addr = server.inbox_addr().expect("the inbox is served");
+    assert_ne!(addr, server.grpc_addr());
+    let get =
+        |path: &str| format!("GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n");
+    let (head, body) = http1(addr, &get("/"), b"").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_lowercase().contains("content-type: text/html"),
+        "{head}"
+    );
+    assert_eq!(
+        body,
+        std::fs::read("sdk/typescript/inbox/dist/index.html").unwrap(),
+        "the committed build of the page"
+    );
+    let (head, body) = http1(addr, &get("/inbox.js"), b"").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_lowercase()
+            .contains("content-type: text/javascript"),
+        "{head}"
+    );
+    assert_eq!(
+        body,
+        std::fs::read("sdk/typescript/inbox/dist/inbox.js").unwrap()
+    );
+    let (head, _) = http1(addr, &get("/secrets"), b"").await;
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    server.stop().await;
+}

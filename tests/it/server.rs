@@ -122,6 +122,10 @@ impl TestServer {
             .unwrap_or(0.0)
     }
 
+    pub fn inbox_addr(&self) -> Option<std::net::SocketAddr> {
+        self.gateway().inbox_addr
+    }
+
     pub fn metrics_addr(&self) -> std::net::SocketAddr {
         self.gateway().metrics_addr
     }

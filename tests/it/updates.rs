@@ -497,8 +497,12 @@ async fn a_slow_subscriber_reads_the_log_at_its_own_pace_and_loses_nothing() {
             }
         })
     };
-    // The slow client reads one event in a while, from the start.
+    // The slow client reads nothing until half the events are out (far
+    // more than its connection, its stream and the feed's window hold),
+    // then one event in a while as the rest arrive.
+    let (half, halfway) = tokio::sync::oneshot::channel::<()>();
     let slow_reader = tokio::spawn(async move {
+        let _ = halfway.await;
         let mut got = Vec::new();
         while got.len() < COUNT {
             got.extend(events(&mut slow, 1).await);
@@ -507,7 +511,9 @@ async fn a_slow_subscriber_reads_the_log_at_its_own_pace_and_loses_nothing() {
         (got, slow)
     });
     // The fast client gets everything as it happens.
-    let everything = events(&mut fast, COUNT).await;
+    let mut everything = events(&mut fast, COUNT / 2).await;
+    let _ = half.send(());
+    everything.extend(events(&mut fast, COUNT - COUNT / 2).await);
     writer.await.unwrap();
     let texts: Vec<String> = everything
         .iter()

@@ -44,3 +44,32 @@ test("grpc-web: ListAccounts page_size=-5 is INVALID_ARGUMENT", { skip }, async 
   const accounts = createClient(v1.AccountService, createWebTransport({ baseUrl, token }));
   await expectCode(accounts.listAccounts({ pageSize: -5 }, { timeoutMs }), Code.InvalidArgument);
 });
+
+test("grpc-web: Subscribe streams heartbeats with a cursor and refuses a bad cursor", { skip }, async () => {
+  const updates = createClient(v1.UpdateService, createWebTransport({ baseUrl, token }));
+  // With nothing happening, a heartbeat comes within the server's heartbeat
+  // interval (15 s by default). Our own deadline and abort rather than
+  // timeoutMs: leaving the loop ends neither the fetch nor Connect's deadline
+  // timer under Node, and either keeps the test process alive.
+  const done = new AbortController();
+  const deadline = setTimeout(() => done.abort(new Error("no heartbeat within 25 s")), 25_000);
+  let heartbeat: v1.Event | undefined;
+  try {
+    for await (const { event } of updates.subscribe({}, { signal: done.signal })) {
+      assert.ok(event?.cursor, `an event without a cursor: ${event?.payload.case}`);
+      if (event.payload.case === "heartbeat") {
+        heartbeat = event;
+        break;
+      }
+    }
+  } finally {
+    clearTimeout(deadline);
+    done.abort();
+  }
+  assert.ok(heartbeat, "the stream ended without a heartbeat");
+
+  const drain = async (stream: AsyncIterable<unknown>) => {
+    for await (const _ of stream);
+  };
+  await expectCode(drain(updates.subscribe({ cursor: "garbage" }, { timeoutMs })), Code.InvalidArgument);
+});
