@@ -240,10 +240,32 @@ impl SandboxDcHandle {
         title: &str,
         members: &[i64],
     ) -> link::Result<i64> {
+        self.create_channel(creator, title, true, members)
+    }
+
+    /// create_broadcast makes `creator` a broadcast channel with
+    /// `members` as subscribers (only the creator posts), and tells their
+    /// live sessions. Returns the channel id.
+    pub fn create_broadcast(
+        &self,
+        creator: i64,
+        title: &str,
+        members: &[i64],
+    ) -> link::Result<i64> {
+        self.create_channel(creator, title, false, members)
+    }
+
+    fn create_channel(
+        &self,
+        creator: i64,
+        title: &str,
+        megagroup: bool,
+        members: &[i64],
+    ) -> link::Result<i64> {
         let outcome = self
             .inner
             .network
-            .create_channel(creator, title, true, None, members)?;
+            .create_channel(creator, title, megagroup, None, members)?;
         self.deliver(outcome.deliveries);
         Ok(outcome.value.id)
     }

@@ -601,3 +601,65 @@ async fn typing_is_streamed_as_it_happens_and_never_replayed() {
     quiet(&mut resumed).await;
     scene.server.stop().await;
 }
+
+#[tokio::test]
+async fn a_refused_send_and_an_account_state_change_are_streamed() {
+    let mut scene = Scene::start("99966399", "hello", quick).await;
+    let token = scene.token.clone();
+    // Bob's broadcast channel: Ann reads it, only Bob may post.
+    let channel = scene
+        .server
+        .sandbox()
+        .create_broadcast(scene.bob.user_id, "Price list", &[scene.ann.user_id])
+        .unwrap();
+    let chat_id = -(tezgram::domain::chat::CHANNEL_ID_OFFSET + channel);
+    crate::sending::chat_with(&mut scene.chats, &token, &scene.id, chat_id).await;
+    let mut stream = subscribe(&scene.server, &token, from("")).await.unwrap();
+
+    // Telegram refuses the send for good: the stream says so, with the
+    // request id and Telegram's reason.
+    let _ = scene
+        .messages
+        .send_message(authed(
+            text_request(&scene.id, chat_id, "may I post?", "req-refused"),
+            &token,
+        ))
+        .await;
+    let failed = events(&mut stream, 1).await.remove(0);
+    match &failed.payload {
+        Some(pb::event::Payload::MessageSendFailed(f)) => {
+            let m = f.message.as_ref().unwrap();
+            assert_eq!(m.request_id, "req-refused");
+            assert_eq!(m.error_reason, "CHAT_WRITE_FORBIDDEN");
+            assert_eq!(m.state(), pb::MessageState::Failed);
+            assert_eq!((m.chat_id, m.text.as_str()), (chat_id, "may I post?"));
+        }
+        other => panic!("not a failed send: {other:?}"),
+    }
+
+    // The account logs out: its new state and the one it left.
+    scene
+        .c
+        .accounts
+        .log_out(authed(
+            pb::LogOutRequest {
+                account_id: scene.id.clone(),
+            },
+            &token,
+        ))
+        .await
+        .expect("LogOut");
+    let changed = events(&mut stream, 1).await.remove(0);
+    assert_eq!(changed.account_id, scene.id);
+    match &changed.payload {
+        Some(pb::event::Payload::AccountStateChanged(a)) => {
+            assert_eq!(a.previous_state(), pb::AccountState::Authorized);
+            let account = a.account.as_ref().unwrap();
+            assert_eq!(account.state(), pb::AccountState::LoggedOut);
+            assert_eq!(account.account_id, scene.id);
+        }
+        other => panic!("not a state change: {other:?}"),
+    }
+    quiet(&mut stream).await;
+    scene.server.stop().await;
+}
