@@ -309,9 +309,8 @@ impl Updates {
             None => None,
         };
         let slot = self.slot(caller)?;
-        let feed = self.feed(&tenant).await?;
         // Joined before the present is read: nothing falls in between.
-        let live = feed.events.subscribe();
+        let (feed, live) = self.join(&tenant).await?;
         let position = match position {
             Some(position) => position,
             None => self.inner.log.head().await?,
@@ -350,17 +349,24 @@ impl Updates {
         })
     }
 
-    /// feed is the tenant's feed, started at the log's present when new.
-    async fn feed(&self, tenant: &TenantId) -> Result<Arc<Feed>, Error> {
+    /// join joins the tenant's feed (started at the log's present when
+    /// new). It joins under the feeds' lock, which a feed's task takes to
+    /// end when nobody listens: a stream never joins a feed that is ending.
+    async fn join(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<(Arc<Feed>, broadcast::Receiver<Arc<Delivered>>), Error> {
         let mut feeds = self.inner.feeds.lock().await;
         if let Some(feed) = feeds.get(tenant) {
-            return Ok(feed.clone());
+            let live = feed.events.subscribe();
+            return Ok((feed.clone(), live));
         }
         let start = self.inner.log.head().await?;
         let feed = Arc::new(Feed {
             events: broadcast::channel(self.inner.options.window.max(1)).0,
             news: Notify::new(),
         });
+        let live = feed.events.subscribe();
         feeds.insert(tenant.clone(), feed.clone());
         tokio::spawn(run_feed(
             self.inner.clone(),
@@ -368,7 +374,7 @@ impl Updates {
             feed.clone(),
             start,
         ));
-        Ok(feed)
+        Ok((feed, live))
     }
 
     /// run wakes feeds when this process's commits or other processes'
