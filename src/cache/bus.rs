@@ -81,15 +81,12 @@ impl RedisBus {
         // The connection tasks run until the clients quit.
         let _publishing = publisher.connect();
         let _listening = subscriber.connect();
-        for client in [&publisher as &dyn Waitable, &subscriber] {
-            if tokio::time::timeout(connect_timeout, client.wait())
-                .await
-                .is_err()
-            {
-                tracing::warn!(
-                    "redis not reachable yet: events cross processes by polling until it is"
-                );
-            }
+        let publishing = tokio::time::timeout(connect_timeout, publisher.wait_for_connect()).await;
+        let listening = tokio::time::timeout(connect_timeout, subscriber.wait_for_connect()).await;
+        if !matches!((publishing, listening), (Ok(Ok(())), Ok(Ok(())))) {
+            tracing::warn!(
+                "redis not reachable yet: events cross processes by polling until it is"
+            );
         }
         let bus = std::sync::Arc::new(RedisBus {
             publisher,
@@ -119,26 +116,6 @@ impl RedisBus {
             }
             _ => None,
         }
-    }
-}
-
-/// Waitable waits for a fred client's first connection.
-#[async_trait]
-trait Waitable: Sync {
-    async fn wait(&self);
-}
-
-#[async_trait]
-impl Waitable for Client {
-    async fn wait(&self) {
-        let _ = self.wait_for_connect().await;
-    }
-}
-
-#[async_trait]
-impl Waitable for SubscriberClient {
-    async fn wait(&self) {
-        let _ = self.wait_for_connect().await;
     }
 }
 

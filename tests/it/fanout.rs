@@ -7,8 +7,6 @@
 
 use std::time::Duration;
 
-use tezgram::auth;
-use tezgram::config::Config;
 use tezgram_sandbox::{RemoteLink, SandboxLink};
 
 use crate::clients::{Clients, eventually};
@@ -22,18 +20,6 @@ use crate::updates::{events, from, quick, quiet, shown, subscribe_on};
 
 fn redis_url() -> Option<String> {
     std::env::var(REDIS_URL_ENV).ok().filter(|u| !u.is_empty())
-}
-
-fn token() -> String {
-    auth::issue_hs256(
-        JWT_SECRET.as_bytes(),
-        &auth::dev_claims(
-            &Config::default().auth,
-            TENANT,
-            "user-1",
-            Duration::from_secs(600),
-        ),
-    )
 }
 
 /// process_env configures a `tezgram serve` on `database_url`, the shared
@@ -85,7 +71,7 @@ async fn a_second_gateway_process_streams_what_the_first_one_ingested() {
     }
     let second = Gateway::start(&env).await;
     let channel = second.channel().await;
-    let token = token();
+    let token = Gateway::token();
 
     let mut c = Clients::of(&first).await;
     let ann = c.sandbox_user("9996639801", "Ann", "").await;
@@ -122,7 +108,7 @@ async fn a_client_of_a_killed_gateway_resumes_on_the_restarted_one_without_loss(
     let db = TestDb::fresh().await;
     let prefix = format!("tezgram-test-{}:", uuid::Uuid::new_v4().simple());
     let (env, _data_dir) = process_env(&db.url, &prefix, &sandbox);
-    let token = token();
+    let token = Gateway::token();
     let gateway = Gateway::start(&env).await;
     let channel = gateway.channel().await;
     let mut c = Clients::on(channel.clone(), token.clone());

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use tezgram::domain::Scope;
-use tezgram_sandbox::{SandboxDc, SandboxDcOptions, SandboxLink};
+use tezgram_sandbox::SandboxLink;
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::chat_service_client::ChatServiceClient;
 use tezgram_sdk::v1::list_messages_request::Anchor;
@@ -349,26 +349,15 @@ async fn messages_sent_while_the_gateway_was_down_are_ingested_after_it_starts()
     })
     .await;
 
-    let (data_dir, database_url) = (
-        server.config.data_dir.clone(),
-        server.config.database_url.clone(),
-    );
-    let kept = server.stop_keeping_data().await;
     // The gateway is down; Telegram (the sandbox, on the same data) is not.
-    let dc = SandboxDc::start(SandboxDcOptions {
-        data_dir: Some(data_dir.join("sandbox")),
-        ..Default::default()
-    })
-    .await
-    .expect("the sandbox alone");
-    write(&dc, bob.user_id, ann.user_id, "while-down-", 3).await;
-    dc.shutdown().await.expect("sandbox stops");
-
-    let restarted = TestServer::start_on(kept, |config| {
-        config.data_dir = data_dir.clone();
-        config.database_url = database_url.clone();
-    })
-    .await;
+    let restarted = server
+        .restart_after(
+            async |dc| {
+                write(dc, bob.user_id, ann.user_id, "while-down-", 3).await;
+            },
+            |_| {},
+        )
+        .await;
     let mut inbox = Inbox::of(&restarted, restarted.token(TENANT)).await;
     // Catch-up (getDifference from the stored update state) stores them:
     // the first page is served from the store, in order, nothing twice.
@@ -413,31 +402,21 @@ async fn a_supergroup_gap_telegram_will_not_replay_is_filled_from_history_after_
     })
     .await;
 
-    let (data_dir, database_url) = (
-        server.config.data_dir.clone(),
-        server.config.database_url.clone(),
-    );
-    let kept = server.stop_keeping_data().await;
-    let dc = SandboxDc::start(SandboxDcOptions {
-        data_dir: Some(data_dir.join("sandbox")),
-        ..Default::default()
-    })
-    .await
-    .expect("the sandbox alone");
-    for i in 0..8 {
-        dc.post(bob.user_id, channel, &format!("gap-{i}")).unwrap();
-    }
-    dc.shutdown().await.expect("sandbox stops");
-
-    // Telegram answers the supergroup's getChannelDifference "too long"
+    // While it is down, Telegram (the sandbox alone) gets posts; then it answers the supergroup's getChannelDifference "too long"
     // (5 updates at most): grammers moves the channel's pts on without
     // delivering anything. The supervisor asks first, and fills the gap.
-    let restarted = TestServer::start_on(kept, |config| {
-        config.data_dir = data_dir.clone();
-        config.database_url = database_url.clone();
-        config.sandbox.max_difference = Some(5);
-    })
-    .await;
+    let restarted = server
+        .restart_after(
+            async |dc| {
+                for i in 0..8 {
+                    dc.post(bob.user_id, channel, &format!("gap-{i}")).unwrap();
+                }
+            },
+            |config| {
+                config.sandbox.max_difference = Some(5);
+            },
+        )
+        .await;
     let mut inbox = Inbox::of(&restarted, restarted.token(TENANT)).await;
     let skipped = [
         "gap-7", "gap-6", "gap-5", "gap-4", "gap-3", "gap-2", "gap-1", "gap-0", "before",
@@ -484,28 +463,18 @@ async fn a_gap_telegram_will_not_replay_is_filled_from_history_after_a_restart()
     let page = inbox.page(&id, bob.user_id, 10, "").await;
     assert_eq!(texts(&page.messages), ["before"]);
 
-    let (data_dir, database_url) = (
-        server.config.data_dir.clone(),
-        server.config.database_url.clone(),
-    );
-    let kept = server.stop_keeping_data().await;
-    let dc = SandboxDc::start(SandboxDcOptions {
-        data_dir: Some(data_dir.join("sandbox")),
-        ..Default::default()
-    })
-    .await
-    .expect("the sandbox alone");
-    write(&dc, bob.user_id, ann.user_id, "gap-", 8).await;
-    dc.shutdown().await.expect("sandbox stops");
-
-    // Telegram now answers the stored state's getDifference "too long"
+    // While it is down, Telegram gets messages; then it answers the stored state's getDifference "too long"
     // (5 updates at most): grammers moves on without delivering them.
-    let restarted = TestServer::start_on(kept, |config| {
-        config.data_dir = data_dir.clone();
-        config.database_url = database_url.clone();
-        config.sandbox.max_difference = Some(5);
-    })
-    .await;
+    let restarted = server
+        .restart_after(
+            async |dc| {
+                write(dc, bob.user_id, ann.user_id, "gap-", 8).await;
+            },
+            |config| {
+                config.sandbox.max_difference = Some(5);
+            },
+        )
+        .await;
     let mut inbox = Inbox::of(&restarted, restarted.token(TENANT)).await;
     let expected = [
         "gap-7", "gap-6", "gap-5", "gap-4", "gap-3", "gap-2", "gap-1", "gap-0", "before",

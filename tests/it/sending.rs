@@ -649,6 +649,20 @@ impl Gateway {
         }
     }
 
+    /// token is a token of the tenant for a process started with
+    /// `TEZGRAM_AUTH__JWT_HS256_SECRET` = [`JWT_SECRET`].
+    pub(crate) fn token() -> String {
+        auth::issue_hs256(
+            JWT_SECRET.as_bytes(),
+            &auth::dev_claims(
+                &Config::default().auth,
+                TENANT,
+                "user-1",
+                Duration::from_secs(600),
+            ),
+        )
+    }
+
     /// metric reads one sample from the process's /metrics, 0 when absent.
     pub(crate) async fn metric(&self, sample: &str) -> f64 {
         let (_, body) = crate::api::http1(
@@ -727,15 +741,7 @@ async fn a_gateway_killed_mid_burst_sends_every_accepted_message_exactly_once() 
     {
         env.push(("TEZGRAM_REDIS_URL".into(), url));
     }
-    let token = auth::issue_hs256(
-        JWT_SECRET.as_bytes(),
-        &auth::dev_claims(
-            &Config::default().auth,
-            TENANT,
-            "user-1",
-            Duration::from_secs(600),
-        ),
-    );
+    let token = Gateway::token();
 
     let gateway = Gateway::start(&env).await;
     let channel = gateway.channel().await;
@@ -895,12 +901,20 @@ async fn mark_read_is_seen_by_the_peer_and_typing_reaches_it() {
     assert_eq!(answer.unread_count, 1);
     let chat = get_chat(&mut chats, &ann_id, bob.user_id).await.unwrap();
     assert_eq!((chat.unread_count, chat.read_inbox_max_id), (1, m2));
-    let bob_view = messages
-        .list_messages(authed(history(&bob_id, ann.user_id), &token))
-        .await
-        .unwrap()
-        .into_inner()
-        .messages;
+    // Bob's own connection stores what he wrote on its own time.
+    let mut bob_view = Vec::new();
+    eventually("Bob's account has his three messages", async || {
+        bob_view = messages
+            .list_messages(authed(history(&bob_id, ann.user_id), &token))
+            .await
+            .unwrap()
+            .into_inner()
+            .messages;
+        ["m1", "m2", "m3"]
+            .iter()
+            .all(|text| bob_view.iter().any(|m| m.text == *text))
+    })
+    .await;
     let in_bobs_box = |text: &str| bob_view.iter().find(|m| m.text == text).unwrap().message_id;
     eventually("Bob sees m2 read", async || {
         get_chat(&mut chats, &bob_id, ann.user_id)

@@ -189,6 +189,36 @@ impl TestServer {
         self.db.cleanup().await;
     }
 
+    /// restart_after stops the gateway, runs `meanwhile` against Telegram
+    /// alone (the sandbox DC on the gateway's sandbox data, as Telegram
+    /// goes on while a gateway is down), then starts the gateway again on
+    /// the same database and data dir, `adjust`ed.
+    pub async fn restart_after(
+        self,
+        meanwhile: impl AsyncFnOnce(&tezgram_sandbox::SandboxDcHandle),
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        let (data_dir, database_url) = (
+            self.config.data_dir.clone(),
+            self.config.database_url.clone(),
+        );
+        let kept = self.stop_keeping_data().await;
+        let dc = tezgram_sandbox::SandboxDc::start(tezgram_sandbox::SandboxDcOptions {
+            data_dir: Some(data_dir.join("sandbox")),
+            ..Default::default()
+        })
+        .await
+        .expect("the sandbox alone");
+        meanwhile(&dc).await;
+        dc.shutdown().await.expect("sandbox stops");
+        TestServer::start_on(kept, |config| {
+            config.data_dir = data_dir;
+            config.database_url = database_url;
+            adjust(config);
+        })
+        .await
+    }
+
     /// stop_keeping_data stops the gateway and keeps its database and data
     /// dir for a restart with [`TestServer::start_on`].
     pub async fn stop_keeping_data(mut self) -> Kept {

@@ -260,38 +260,27 @@ async fn events_written_while_the_gateway_was_down_reach_a_client_resuming_after
     assert_eq!(shown(&before), ["created in \"before\" "]);
     drop(stream);
 
-    let (data_dir, database_url) = (
-        scene.server.config.data_dir.clone(),
-        scene.server.config.database_url.clone(),
-    );
     let (bob, ann) = (scene.bob.user_id, scene.ann.user_id);
-    let kept = scene.server.stop_keeping_data().await;
     // The gateway is down; Telegram (the sandbox, on the same data) is not.
-    let dc = tezgram_sandbox::SandboxDc::start(tezgram_sandbox::SandboxDcOptions {
-        data_dir: Some(data_dir.join("sandbox")),
-        ..Default::default()
-    })
-    .await
-    .expect("the sandbox alone");
-    for text in ["while down 1", "while down 2"] {
-        tezgram_sandbox::SandboxLink::send_message(
-            &dc,
-            crate::sending::TENANT,
-            bob,
-            ann,
-            text.into(),
+    let restarted = scene
+        .server
+        .restart_after(
+            async |dc| {
+                for text in ["while down 1", "while down 2"] {
+                    tezgram_sandbox::SandboxLink::send_message(
+                        dc,
+                        crate::sending::TENANT,
+                        bob,
+                        ann,
+                        text.into(),
+                    )
+                    .await
+                    .expect("sandbox send");
+                }
+            },
+            quick,
         )
-        .await
-        .expect("sandbox send");
-    }
-    dc.shutdown().await.expect("sandbox stops");
-
-    let restarted = TestServer::start_on(kept, |config| {
-        quick(config);
-        config.data_dir = data_dir.clone();
-        config.database_url = database_url.clone();
-    })
-    .await;
+        .await;
     // getDifference ingests them; the old cursor is still good.
     let mut resumed = subscribe(&restarted, &token, from(&before[0].cursor))
         .await
