@@ -17,5 +17,6 @@ eval "$(scripts/services.sh env)"
 cargo bench --locked --bench accounts
 cargo bench --locked --bench messages
 cargo bench --locked --bench updates
+cargo bench --locked --bench media
 echo
 echo "tables: $CARGO_TARGET_DIR/bench/"

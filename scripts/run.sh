@@ -12,11 +12,15 @@ listen="${TEZGRAM_LISTEN:-127.0.0.1:50051}"
 metrics="${TEZGRAM_METRICS_LISTEN:-127.0.0.1:9464}"
 inbox="${TEZGRAM_INBOX_LISTEN:-127.0.0.1:50080}"
 export TEZGRAM_INBOX_LISTEN="$inbox"
+# Signed download links of media (Media.download_url) are served here.
+links="${TEZGRAM_MEDIA__LINKS_LISTEN:-127.0.0.1:50082}"
+export TEZGRAM_MEDIA__LINKS_LISTEN="$links"
 token="$("$bin" token 2>/dev/null | tail -n 1)"
 
 cat <<MSG
 
-tezgram — gRPC and grpc-web on http://$listen, metrics on http://$metrics/metrics
+tezgram — gRPC and grpc-web on http://$listen, metrics on http://$metrics/metrics,
+media download links on http://$links
 dev token (tenant "dev", role admin, valid 24h; get another with: $bin token):
 
 $token

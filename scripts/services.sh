@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# services.sh — the real PostgreSQL 15 and Redis the test suite runs against,
-# listening on 127.0.0.1 only, with their state under one directory.
+# services.sh — the real PostgreSQL 15, Redis and S3-compatible server (moto,
+# in server mode) the test suite runs against, listening on 127.0.0.1 only,
+# with their state under one directory.
 #
-#   scripts/services.sh start    install (first time only) and start both; idempotent
+#   scripts/services.sh start    install (first time only) and start all three; idempotent
 #   scripts/services.sh env      print the exports the tests read:
 #                                  eval "$(scripts/services.sh env)"
 #   scripts/services.sh status   say what is running
@@ -13,6 +14,7 @@
 #                         reachable by the `postgres` user, so not under /root
 #   TEZGRAM_PG_PORT       PostgreSQL port (default 55432)
 #   TEZGRAM_REDIS_PORT    Redis port (default 56379)
+#   TEZGRAM_S3_PORT       S3 server port (default 59000)
 #   TEZGRAM_PG_BIN        PostgreSQL bin dir (default /usr/lib/postgresql/15/bin)
 #
 # Runs as root (installs Debian packages, starts PostgreSQL as `postgres` through
@@ -31,6 +33,14 @@ REDIS_LOG="$STATE_DIR/redis.log"
 # also record the port it was started on, so `env` and `stop` agree with `start`.
 PG_OWNED="$STATE_DIR/pg.owned"
 REDIS_OWNED="$STATE_DIR/redis.owned"
+S3_OWNED="$STATE_DIR/s3.owned"
+S3_PID="$STATE_DIR/s3.pid"
+S3_LOG="$STATE_DIR/s3.log"
+# moto lives in its own virtualenv, pinned, outside the repository.
+S3_VENV="${TEZGRAM_CACHE:-$HOME/.cache/tezgram}/s3-venv"
+MOTO_VERSION=5.2.5
+# The bucket the tests share (each gateway under a key prefix of its own).
+S3_BUCKET=tezgram-test
 
 log() { echo "services: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -42,6 +52,7 @@ recorded_port() {
 }
 pg_port() { recorded_port "$PG_OWNED" "${TEZGRAM_PG_PORT:-}" 55432; }
 redis_port() { recorded_port "$REDIS_OWNED" "${TEZGRAM_REDIS_PORT:-}" 56379; }
+s3_port() { recorded_port "$S3_OWNED" "${TEZGRAM_S3_PORT:-}" 59000; }
 
 pick_pg_bin() {
     if [[ -n "${TEZGRAM_PG_BIN:-}" ]]; then echo "$TEZGRAM_PG_BIN"; return; fi
@@ -173,6 +184,83 @@ start_redis() {
     die "redis on 127.0.0.1:$port does not answer (see $REDIS_LOG)"
 }
 
+install_moto() {
+    local stamp="$S3_VENV/.moto-$MOTO_VERSION"
+    [[ -f "$stamp" && -x "$S3_VENV/bin/moto_server" ]] && return 0
+    log "installing moto $MOTO_VERSION (S3-compatible server) into $S3_VENV"
+    "${PYTHON:-python3}" -m venv "$S3_VENV"
+    "$S3_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "moto[server]==$MOTO_VERSION" >"$STATE_DIR/pip.log" 2>&1 ||
+        { tail -n 20 "$STATE_DIR/pip.log" >&2; die "pip install moto failed"; }
+    touch "$stamp"
+}
+
+s3_running() {
+    [[ -s "$S3_PID" ]] && alive "$(cat "$S3_PID")"
+}
+
+# s3_request METHOD PATH: one unsigned request to the S3 server (moto
+# accepts them); prints the HTTP status.
+s3_request() {
+    "$S3_VENV/bin/python" - "$1" "http://127.0.0.1:$(s3_port)$2" <<'PY'
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[2], method=sys.argv[1])
+try:
+    print(urllib.request.urlopen(req, timeout=2).status)
+except urllib.error.HTTPError as err:
+    print(err.code)
+except Exception:
+    print(0)
+PY
+}
+
+start_s3() {
+    local port
+    port="$(s3_port)"
+    install_moto
+    if s3_running; then
+        log "s3 (moto) already running on 127.0.0.1:$port"
+        [[ -s "$S3_OWNED" ]] || echo "$port" >"$S3_OWNED"
+        return 0
+    fi
+    if [[ "$(s3_request GET /)" != 0 ]]; then
+        die "port $port is taken by a server this script did not start; set TEZGRAM_S3_PORT"
+    fi
+    echo "$port" >"$S3_OWNED"
+    setsid "$S3_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$S3_LOG" 2>&1 9>&- </dev/null &
+    echo $! >"$S3_PID"
+    local i
+    for ((i = 0; i < 150; i++)); do
+        if [[ "$(s3_request GET /)" == 200 ]]; then
+            [[ "$(s3_request PUT "/$S3_BUCKET")" == 200 ]] || die "creating bucket $S3_BUCKET failed"
+            log "s3 (moto) up on 127.0.0.1:$port, bucket $S3_BUCKET"
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "s3 (moto) on 127.0.0.1:$port does not answer (see $S3_LOG)"
+}
+
+# stop_pidfile PIDFILE NAME: stops the daemon whose pid the file holds and
+# waits (10 s at most) until it is gone.
+stop_pidfile() {
+    local pid i
+    pid="$(cat "$1")"
+    kill "$pid"
+    for ((i = 0; i < 100; i++)); do
+        alive "$pid" || break
+        sleep 0.1
+    done
+    alive "$pid" && die "$2 (pid $pid) did not exit"
+    log "$2 stopped"
+}
+
+stop_s3() {
+    [[ -e "$S3_OWNED" ]] || return 0
+    s3_running && stop_pidfile "$S3_PID" "s3 (moto)"
+    rm -f "$S3_OWNED" "$S3_PID"
+}
+
 stop_pg() {
     [[ -e "$PG_OWNED" ]] || return 0
     if pg_running; then
@@ -184,17 +272,7 @@ stop_pg() {
 
 stop_redis() {
     [[ -e "$REDIS_OWNED" ]] || return 0
-    if redis_running; then
-        local pid i
-        pid="$(cat "$REDIS_PID")"
-        kill "$pid"
-        for ((i = 0; i < 100; i++)); do
-            alive "$pid" || break
-            sleep 0.1
-        done
-        alive "$pid" && die "redis (pid $pid) did not exit"
-        log "redis stopped"
-    fi
+    redis_running && stop_pidfile "$REDIS_PID" redis
     rm -f "$REDIS_OWNED" "$REDIS_PID"
 }
 
@@ -215,10 +293,12 @@ cmd_start() {
     install_packages
     start_pg
     start_redis
+    start_s3
     log "ready in $((SECONDS - started))s; run: eval \"\$($0 env)\""
 }
 
 cmd_stop() {
+    stop_s3
     stop_redis
     stop_pg
 }
@@ -226,11 +306,13 @@ cmd_stop() {
 cmd_env() {
     echo "export TEZGRAM_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$(pg_port)/postgres"
     echo "export TEZGRAM_TEST_REDIS_URL=redis://127.0.0.1:$(redis_port)"
+    echo "export TEZGRAM_TEST_S3_URL=http://127.0.0.1:$(s3_port)/$S3_BUCKET"
 }
 
 cmd_status() {
     if pg_running; then echo "postgresql: running on 127.0.0.1:$(pg_port)"; else echo "postgresql: stopped"; fi
     if redis_running; then echo "redis: running on 127.0.0.1:$(redis_port)"; else echo "redis: stopped"; fi
+    if s3_running; then echo "s3 (moto): running on 127.0.0.1:$(s3_port)"; else echo "s3 (moto): stopped"; fi
 }
 
 case "${1:-}" in

@@ -51,6 +51,91 @@ pub struct Config {
     pub telegram: TelegramConfig,
     pub sandbox: SandboxConfig,
     pub events: EventsConfig,
+    pub media: MediaConfig,
+}
+
+/// MediaConfig says where files are kept and how long unfinished uploads
+/// live.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaConfig {
+    /// An unfinished upload is dropped, and its bytes collected, this long
+    /// after it was created.
+    pub upload_expiry_seconds: u64,
+    /// How often expired uploads are collected.
+    pub sweep_interval_seconds: u64,
+    /// How long past its expiry an upload is left alone before it is
+    /// collected; keep it above `transport.request_timeout_seconds`.
+    pub sweep_grace_seconds: u64,
+    /// Where files are kept on the local filesystem; unset means
+    /// `data_dir/media`. Ignored when `s3_bucket` is set.
+    pub dir: Option<PathBuf>,
+    /// An S3 bucket to keep files in instead (any S3-compatible server).
+    pub s3_bucket: Option<String>,
+    /// The S3 server's URL; unset means AWS (by `s3_region`).
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    /// Allow a plain-HTTP `s3_endpoint` (a server on a private network).
+    pub s3_allow_http: bool,
+    /// Prepended to every object's key: deployments sharing a bucket need
+    /// distinct prefixes.
+    pub s3_prefix: String,
+    /// Where signed download links are served (plain HTTP); unset: no
+    /// links. `make run` serves them.
+    pub links_listen: Option<SocketAddr>,
+    /// The base URL links point to (a CDN in front of `links_listen`);
+    /// unset: `http://` + the listener's address.
+    pub links_base_url: Option<String>,
+    /// How long a link is good for.
+    pub link_ttl_seconds: u64,
+    /// The HMAC key links are signed with, at least 32 bytes, the same on
+    /// every instance; unset means one generated once in
+    /// `data_dir/media-link-secret`.
+    pub link_secret: Option<String>,
+}
+
+impl std::fmt::Debug for MediaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let MediaConfig {
+            upload_expiry_seconds,
+            sweep_interval_seconds,
+            sweep_grace_seconds,
+            dir,
+            s3_bucket,
+            s3_endpoint,
+            s3_region,
+            s3_access_key_id,
+            s3_secret_access_key,
+            s3_allow_http,
+            s3_prefix,
+            links_listen,
+            links_base_url,
+            link_ttl_seconds,
+            link_secret,
+        } = self;
+        f.debug_struct("MediaConfig")
+            .field("upload_expiry_seconds", upload_expiry_seconds)
+            .field("sweep_interval_seconds", sweep_interval_seconds)
+            .field("sweep_grace_seconds", sweep_grace_seconds)
+            .field("dir", dir)
+            .field("s3_bucket", s3_bucket)
+            .field("s3_endpoint", &s3_endpoint.as_deref().map(redact_url))
+            .field("s3_region", s3_region)
+            .field("s3_access_key_id", s3_access_key_id)
+            .field(
+                "s3_secret_access_key",
+                &s3_secret_access_key.as_ref().map(|_| REDACTED),
+            )
+            .field("s3_allow_http", s3_allow_http)
+            .field("s3_prefix", s3_prefix)
+            .field("links_listen", links_listen)
+            .field("links_base_url", links_base_url)
+            .field("link_ttl_seconds", link_ttl_seconds)
+            .field("link_secret", &link_secret.as_ref().map(|_| REDACTED))
+            .finish()
+    }
 }
 
 /// EventsConfig tunes the event log and Subscribe's streams.
@@ -240,6 +325,7 @@ impl std::fmt::Debug for Config {
             telegram,
             sandbox,
             events,
+            media,
         } = self;
         f.debug_struct("Config")
             .field("listen", listen)
@@ -261,6 +347,7 @@ impl std::fmt::Debug for Config {
             .field("telegram", telegram)
             .field("sandbox", sandbox)
             .field("events", events)
+            .field("media", media)
             .finish()
     }
 }
@@ -428,6 +515,23 @@ impl Default for Config {
                 streams_per_caller: 16,
                 stream_window: 1024,
                 poll_interval_ms: 1000,
+            },
+            media: MediaConfig {
+                upload_expiry_seconds: 24 * 3600,
+                sweep_interval_seconds: 600,
+                sweep_grace_seconds: 600,
+                dir: None,
+                s3_bucket: None,
+                s3_endpoint: None,
+                s3_region: "us-east-1".to_owned(),
+                s3_access_key_id: None,
+                s3_secret_access_key: None,
+                s3_allow_http: false,
+                s3_prefix: String::new(),
+                links_listen: None,
+                links_base_url: None,
+                link_ttl_seconds: 3600,
+                link_secret: None,
             },
         }
     }
@@ -598,6 +702,8 @@ mod tests {
             "pg-password-42",
             "redis-password-42",
             "otlp-token-42",
+            "s3-secret-access-key-42",
+            "media-link-secret-0123456789abcdef-42",
         ];
         let mut config = Config::default();
         config.auth.jwt_hs256_secret = Some(secrets[0].into());
@@ -613,6 +719,9 @@ mod tests {
         ));
         config.redis_url = Some(format!("redis://:{}@cache.internal:6379/0", secrets[5]));
         config.otlp_endpoint = Some(format!("http://collector:4317/?token={}", secrets[6]));
+        config.media.s3_secret_access_key = Some(secrets[7].into());
+        config.media.s3_bucket = Some("files".into());
+        config.media.link_secret = Some(secrets[8].into());
         for printed in [format!("{config:?}"), format!("{config:#?}")] {
             for secret in secrets {
                 assert!(!printed.contains(secret), "{secret} printed in {printed}");

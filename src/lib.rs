@@ -8,6 +8,7 @@ pub mod crypto;
 pub mod domain;
 pub mod files;
 pub mod inbox;
+pub mod links;
 pub mod server;
 pub mod service;
 pub mod shutdown;

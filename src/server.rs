@@ -30,16 +30,18 @@ use crate::auth::{self, Authenticator, JwtVerifier};
 use crate::config::Config;
 use crate::crypto::Sealer;
 use crate::domain::AccountState;
-use crate::domain::ports::{AccountStore, ApiKeyStore, SessionStore, Supervision};
+use crate::domain::ports::{AccountStore, ApiKeyStore, BlobStore, SessionStore, Supervision};
+use crate::links::Links;
 use crate::service::accounts::AccountLimits;
 use crate::service::cached::Generations;
 use crate::service::chats::ChatOptions;
+use crate::service::media::MediaOptions;
 use crate::service::outbox::OutboxOptions;
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
 use crate::service::updates::UpdateOptions;
-use crate::service::{Accounts, Chats, Contacts, Outbox, Updates};
-use crate::storage::Store;
+use crate::service::{Accounts, Chats, Contacts, Files, Outbox, Updates};
+use crate::storage::{Blobs, S3Settings, Store};
 use crate::telegram::accounts::{Provisioner, RealTelegram, Telegram, TelegramOptions};
 use crate::telegram::login::App;
 #[cfg(feature = "sandbox")]
@@ -60,6 +62,8 @@ pub struct Gateway {
     pub metrics_addr: SocketAddr,
     /// Where the inbox page is served (`inbox_listen`), if it is.
     pub inbox_addr: Option<SocketAddr>,
+    /// Where signed download links are served (`media.links_listen`).
+    pub links_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<anyhow::Result<()>>>,
     supervisor: AccountSupervisor,
@@ -244,6 +248,26 @@ pub async fn jwt_secret(config: &Config) -> anyhow::Result<Zeroizing<String>> {
     }
 }
 
+/// link_secret is the key download links are signed with: configured, or
+/// the dev key kept in the data dir.
+async fn link_secret(config: &Config) -> anyhow::Result<Zeroizing<String>> {
+    match &config.media.link_secret {
+        Some(secret) => {
+            auth::check_hs256_secret(secret)
+                .map_err(anyhow::Error::msg)
+                .context("media.link_secret is too short")?;
+            Ok(Zeroizing::new(secret.clone()))
+        }
+        None => auth::load_or_create_secret(
+            &config.data_dir.join("media-link-secret"),
+            auth::random_secret,
+            auth::check_hs256_secret,
+        )
+        .await
+        .context("the dev media link secret"),
+    }
+}
+
 async fn jwt_verifier(config: &Config) -> anyhow::Result<JwtVerifier> {
     if let Some(path) = &config.auth.jwt_rs256_public_key_file {
         let pem = tokio::fs::read(path)
@@ -295,6 +319,31 @@ pub async fn open_store(config: &Config, migrate: bool) -> anyhow::Result<Store>
     Ok(store)
 }
 
+/// blob_store is where the gateway keeps files: the configured S3 bucket,
+/// else the local filesystem (`media.dir`, or `media` in the data dir).
+pub async fn blob_store(config: &Config) -> anyhow::Result<Blobs> {
+    let media = &config.media;
+    let blobs = match &media.s3_bucket {
+        Some(bucket) => Blobs::s3(&S3Settings {
+            bucket: bucket.clone(),
+            endpoint: media.s3_endpoint.clone(),
+            region: media.s3_region.clone(),
+            access_key_id: media.s3_access_key_id.clone(),
+            secret_access_key: media.s3_secret_access_key.clone(),
+            allow_http: media.s3_allow_http,
+            prefix: media.s3_prefix.clone(),
+        }),
+        None => {
+            let dir = media
+                .dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("media"));
+            Blobs::local(&dir).await
+        }
+    };
+    blobs.context("opening the blob store")
+}
+
 /// start binds both listeners and serves until [`Gateway::shutdown`].
 pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     config.validate().map_err(anyhow::Error::msg)?;
@@ -325,9 +374,22 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         chats.clone(),
         generations.clone(),
     );
+    let blobs: Arc<dyn BlobStore> = Arc::new(blob_store(&config).await?);
+    let files = Files::new(
+        Arc::new(store.clone()),
+        blobs.clone(),
+        telegram.clone(),
+        chats.clone(),
+        MediaOptions {
+            upload_ttl: seconds(config.media.upload_expiry_seconds),
+            sweep_interval: seconds(config.media.sweep_interval_seconds),
+            sweep_grace: seconds(config.media.sweep_grace_seconds),
+        },
+    );
     let outbox = Outbox::new(
         Arc::new(store.clone()),
         chats.clone(),
+        files.clone(),
         telegram.clone(),
         OutboxOptions {
             send_wait: Duration::from_millis(config.telegram.send_wait_ms),
@@ -377,6 +439,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
             false => Arc::new(ApiOnly),
         },
         sealer,
+        blobs,
         AccountLimits {
             login_starts_per_minute: limits.login_starts_per_minute,
             concurrent_qr_logins: limits.concurrent_qr_logins,
@@ -416,6 +479,26 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     let grpc_listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
+    // Links need their listener's address before any is signed.
+    let (links, links_listener) = match config.media.links_listen {
+        Some(listen) => {
+            let listener = TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding the media links' {listen}"))?;
+            let base = match &config.media.links_base_url {
+                Some(base) => base.clone(),
+                None => format!("http://{}", listener.local_addr()?),
+            };
+            let secret = link_secret(&config).await?;
+            let links = Links::new(
+                secret.as_bytes(),
+                &base,
+                seconds(config.media.link_ttl_seconds),
+            );
+            (Some(links), Some(listener))
+        }
+        None => (None, None),
+    };
     let metrics_listener = TcpListener::bind(config.metrics_listen)
         .await
         .with_context(|| format!("binding {}", config.metrics_listen))?;
@@ -440,6 +523,8 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         contacts,
         outbox: outbox.clone(),
         updates: updates.clone(),
+        files: files.clone(),
+        links: links.clone(),
         #[cfg(feature = "sandbox")]
         sandbox: sandbox_admin,
     })
@@ -508,6 +593,15 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         updates.run().await;
         Ok(())
     }));
+
+    // Expired uploads are collected until shutdown.
+    {
+        let (files, stop) = (files.clone(), shutdown_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            files.run(stop).await;
+            Ok(())
+        }));
+    }
 
     // The outbox's dispatcher sends queued messages until shutdown (on the
     // instances that own connections).
@@ -589,6 +683,22 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         }));
     }
 
+    let links_addr = match (links, links_listener) {
+        (Some(links), Some(listener)) => {
+            let addr = listener.local_addr()?;
+            let stop = signalled(shutdown_rx.clone());
+            let router = crate::links::router(links, files.clone());
+            tasks.push(tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(stop)
+                    .await
+                    .context("serving media links")
+            }));
+            Some(addr)
+        }
+        _ => None,
+    };
+
     let inbox_addr = match config.inbox_listen {
         Some(listen) => {
             let listener = TcpListener::bind(listen)
@@ -607,11 +717,12 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         None => None,
     };
 
-    tracing::info!(%grpc_addr, %metrics_addr, inbox = ?inbox_addr, database = store.backend_name(), "serving");
+    tracing::info!(%grpc_addr, %metrics_addr, inbox = ?inbox_addr, links = ?links_addr, database = store.backend_name(), "serving");
     Ok(Gateway {
         grpc_addr,
         metrics_addr,
         inbox_addr,
+        links_addr,
         shutdown: shutdown_tx,
         tasks,
         supervisor,

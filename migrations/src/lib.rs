@@ -18,6 +18,8 @@ mod m20261203_000004_contacts_sync;
 mod m20261203_000005_message_search;
 mod m20261203_000006_chat_full_profile;
 mod m20261204_000001_event_horizon;
+mod m20261205_000001_upload_requests;
+mod m20261205_000002_outbox_file_upload;
 
 /// Migrator applies tezgram's migrations in order.
 pub struct Migrator;
@@ -35,6 +37,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000005_message_search::Migration),
             Box::new(m20261203_000006_chat_full_profile::Migration),
             Box::new(m20261204_000001_event_horizon::Migration),
+            Box::new(m20261205_000001_upload_requests::Migration),
+            Box::new(m20261205_000002_outbox_file_upload::Migration),
         ]
     }
 }

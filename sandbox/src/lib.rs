@@ -52,7 +52,9 @@ mod tests;
 
 pub use admin::AdminApiOptions;
 pub use dc::{DcError, SandboxDc, SandboxDcHandle, SandboxDcOptions, serve};
-pub use link::{Error, History, Message, NewUser, Peer, Result, SandboxLink, User, UserRef};
+pub use link::{
+    Error, History, MediaFile, Message, NewUser, Peer, Result, SandboxLink, User, UserRef,
+};
 pub use remote::RemoteLink;
 
 /// DC_ID is the data-center id the sandbox answers as; sessions for the

@@ -117,11 +117,25 @@ pub struct Message {
     /// reply_to is the replied message's id in the viewer's box.
     pub reply_to: Option<i32>,
     pub edit_date: Option<i64>,
+    /// media is the attached file, if any.
+    #[serde(default)]
+    pub media: Option<MediaFile>,
+}
+
+/// MediaFile is a file attached to a message, as its recipient can check
+/// it: what it is and a digest of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaFile {
+    pub mime_type: String,
+    pub size: i64,
+    pub file_name: String,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
 }
 
 impl From<network::Message> for Message {
     fn from(message: network::Message) -> Self {
-        // Entities, forwards, service actions and media stay inside: the
+        // Entities, forwards and service actions stay inside: the
         // operations that return messages only send plain text.
         let network::Message {
             id,
@@ -135,7 +149,7 @@ impl From<network::Message> for Message {
             fwd_from: _,
             edit_date,
             action: _,
-            media: _,
+            media,
         } = message;
         Message {
             id,
@@ -146,6 +160,14 @@ impl From<network::Message> for Message {
             text,
             reply_to,
             edit_date,
+            media: media.map(|media| match media {
+                network::Media::Document(d) => MediaFile {
+                    mime_type: d.mime_type,
+                    size: d.size,
+                    file_name: d.file_name,
+                    sha256: d.sha256,
+                },
+            }),
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::domain::chat::{
     MediaInfo, MediaKind, Message, MessageAction, MessageState,
 };
 use crate::domain::login::TelegramDevice;
+use crate::domain::media::received_media_id;
 use crate::domain::{Account, AccountKind, AccountState};
 
 pub fn timestamp(time: DateTime<Utc>) -> Timestamp {
@@ -262,8 +263,7 @@ impl From<MediaInfo> for pb::MessageMedia {
         } = media;
         pb::MessageMedia {
             kind: pb::MediaKind::from(kind) as i32,
-            // Files are served by MediaService, which has not landed: no
-            // media_id to download with yet.
+            // Set by the message it belongs to (see `From<Message>`).
             media_id: String::new(),
             file_name: file_name.unwrap_or_default(),
             mime_type: mime_type.unwrap_or_default(),
@@ -393,7 +393,17 @@ impl From<Message> for pb::Message {
             outgoing,
             text,
             entities: entities.into_iter().map(pb::MessageEntity::from).collect(),
-            media: media.map(pb::MessageMedia::from),
+            media: media.map(|media| {
+                let file = media.kind != MediaKind::Other && message_id > 0;
+                pb::MessageMedia {
+                    // What DownloadMedia takes to read the file.
+                    media_id: match file {
+                        true => received_media_id(account_id, chat_id, message_id),
+                        false => String::new(),
+                    },
+                    ..media.into()
+                }
+            }),
             reply_to_message_id: reply_to.unwrap_or_default(),
             forward_from: forward.map(pb::ForwardHeader::from),
             send_time: Some(timestamp(sent_at)),

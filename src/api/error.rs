@@ -135,6 +135,27 @@ impl From<Error> for Status {
             Error::FailedPrecondition { reason, message } => {
                 status(Code::FailedPrecondition, reason, message, &[], |_| {})
             }
+            Error::OutOfRange { field, description } => status(
+                Code::OutOfRange,
+                "INVALID_ARGUMENT",
+                format!("{field}: {description}"),
+                &[("fields", field.to_owned())],
+                |details| {
+                    details.add_bad_request_violation(field, &description);
+                },
+            ),
+            Error::UploadBehind {
+                reason,
+                received_bytes,
+            } => status(
+                Code::FailedPrecondition,
+                reason,
+                format!(
+                    "the upload has {received_bytes} bytes; continue from offset {received_bytes}"
+                ),
+                &[("received_bytes", received_bytes.to_string())],
+                |_| {},
+            ),
             Error::Unavailable(what) => {
                 tracing::warn!(what = %what, "dependency unavailable");
                 status(

@@ -5,10 +5,9 @@
 
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::crm_service_server::CrmService;
-use tezgram_sdk::v1::media_service_server::MediaService;
 use tonic::{Request, Response, Status};
 
-use super::{NotImplementedStream, caller, not_implemented};
+use super::{caller, not_implemented};
 
 /// later_service implements a service whose unary RPCs answer
 /// NOT_IMPLEMENTED_YET after `self.check(&request)`; streaming RPCs follow
@@ -51,26 +50,7 @@ macro_rules! plain_api {
     };
 }
 
-plain_api!(MediaApi, CrmApi);
-
-later_service! {
-    MediaApi: MediaService {
-        create_upload(CreateUploadRequest) -> CreateUploadResponse = "CreateUpload";
-        upload_chunk(UploadChunkRequest) -> UploadChunkResponse = "UploadChunk";
-        get_upload(GetUploadRequest) -> GetUploadResponse = "GetUpload";
-        complete_upload(CompleteUploadRequest) -> CompleteUploadResponse = "CompleteUpload";
-    }
-
-    type DownloadMediaStream = NotImplementedStream<pb::DownloadMediaResponse>;
-
-    async fn download_media(
-        &self,
-        request: Request<pb::DownloadMediaRequest>,
-    ) -> Result<Response<Self::DownloadMediaStream>, Status> {
-        self.check(&request)?;
-        not_implemented(&request, "DownloadMedia")
-    }
-}
+plain_api!(CrmApi);
 
 later_service! {
     CrmApi: CrmService {

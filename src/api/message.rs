@@ -1,9 +1,9 @@
 //! MessageService: reading history (ListMessages, GetMessage) and
-//! searching it (SearchMessages), sending text through the outbox
+//! searching it (SearchMessages), sending text or an uploaded file (with a
+//! caption of at most 1024 UTF-16 code units) through the outbox
 //! (SendMessage) and ForwardMessages, EditMessage, DeleteMessages, MarkRead
 //! and SetTyping. SendMessage with `schedule_time` has Telegram hold the
-//! message (SCHEDULED) until then. SendMessage with media answers
-//! NOT_IMPLEMENTED_YET until it lands.
+//! message (SCHEDULED) until then.
 
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::list_messages_request::Anchor as WireAnchor;
@@ -15,14 +15,14 @@ use super::chat::chat_id;
 use super::page::{self, Limits};
 use super::{Violations, caller};
 use crate::domain::chat::{
-    Entity, EntityKind, MAX_SEARCH_QUERY, MAX_TEXT, SearchCursor, SearchQuery, TextEdit,
-    TypingAction, search_words, utf16_len,
+    Entity, EntityKind, MAX_CAPTION, MAX_SEARCH_QUERY, MAX_TEXT, MediaKind, SearchCursor,
+    SearchQuery, TextEdit, TypingAction, search_words, utf16_len,
 };
 use crate::domain::login::RequestId;
 use crate::domain::outbox::OutgoingText;
 use crate::domain::{AccountId, Error};
 use crate::service::chats::Anchor;
-use crate::service::outbox::{Forward, SendText};
+use crate::service::outbox::{Forward, MediaChoice, SendText};
 use crate::service::{Chats, Outbox};
 use crate::telegram::send::{Markup, parse_markup};
 
@@ -177,17 +177,13 @@ fn send_request(request: &pb::SendMessageRequest) -> Result<SendText, Error> {
         parse_mode,
         reply_to_message_id,
         media_id,
-        send_as: _,
+        send_as,
         schedule_time,
         silent,
         request_id,
     } = request;
-    if !media_id.is_empty() {
-        return Err(Error::NotImplementedYet {
-            rpc: "SendMessage with media_id",
-        });
-    }
     let mut violations = Violations::default();
+    let media = media_choice(media_id, *send_as, &mut violations);
     // How far ahead is the outbox's to check: a retry of a scheduled send
     // is answered even once its time has passed.
     let schedule = schedule_time
@@ -234,7 +230,14 @@ fn send_request(request: &pb::SendMessageRequest) -> Result<SendText, Error> {
         }
     };
     let length = utf16_len(&text);
-    if text.trim().is_empty() {
+    if media.is_some() {
+        if length > MAX_CAPTION {
+            violations.add(
+                "text",
+                format!("{length} UTF-16 code units; a caption may have at most {MAX_CAPTION}"),
+            );
+        }
+    } else if text.trim().is_empty() {
         violations.add("text", "required: the message text");
     } else if length > MAX_TEXT {
         violations.add(
@@ -259,7 +262,55 @@ fn send_request(request: &pb::SendMessageRequest) -> Result<SendText, Error> {
             silent: *silent,
             schedule,
         },
+        media,
         request_id: request_id.expect("validated"),
+    })
+}
+
+/// MAX_MEDIA_ID is the longest media id, as the proto documents.
+const MAX_MEDIA_ID: usize = 128;
+
+/// media_choice reads SendMessage's file, if it has one: the media and how
+/// to send it (`None`: as its MIME type says).
+fn media_choice(media_id: &str, send_as: i32, violations: &mut Violations) -> Option<MediaChoice> {
+    let send_as = match pb::MediaKind::try_from(send_as) {
+        Ok(pb::MediaKind::Unspecified) => None,
+        Ok(kind) => Some(kind),
+        Err(_) => {
+            violations.add("send_as", "not a known media kind");
+            None
+        }
+    };
+    if media_id.is_empty() {
+        if send_as.is_some() {
+            violations.add("send_as", "only with media_id");
+        }
+        return None;
+    }
+    if media_id.len() > MAX_MEDIA_ID || media_id.chars().any(char::is_control) {
+        violations.add("media_id", "not a media id this server issued");
+        return None;
+    }
+    let send_as = match send_as {
+        None => None,
+        Some(pb::MediaKind::Photo) => Some(MediaKind::Photo),
+        Some(pb::MediaKind::Video) => Some(MediaKind::Video),
+        Some(pb::MediaKind::Audio) => Some(MediaKind::Audio),
+        Some(pb::MediaKind::Voice) => Some(MediaKind::Voice),
+        Some(pb::MediaKind::VideoNote) => Some(MediaKind::VideoNote),
+        Some(pb::MediaKind::Animation) => Some(MediaKind::Animation),
+        Some(pb::MediaKind::Document) => Some(MediaKind::Document),
+        Some(pb::MediaKind::Sticker | pb::MediaKind::Other | pb::MediaKind::Unspecified) => {
+            violations.add(
+                "send_as",
+                "an uploaded file is sent as a photo, video, audio, voice, video note, animation or document",
+            );
+            None
+        }
+    };
+    Some(MediaChoice {
+        media_id: media_id.to_owned(),
+        send_as,
     })
 }
 

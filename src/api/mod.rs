@@ -8,6 +8,7 @@ pub mod convert;
 pub mod error;
 mod later;
 pub mod layers;
+mod media;
 mod message;
 pub mod page;
 #[cfg(feature = "sandbox")]
@@ -16,9 +17,6 @@ mod sandbox;
 mod sandbox_unbuilt;
 mod update;
 
-use std::pin::Pin;
-
-use futures::Stream;
 use tezgram_sdk::v1::account_service_server::AccountServiceServer;
 use tezgram_sdk::v1::chat_service_server::ChatServiceServer;
 use tezgram_sdk::v1::crm_service_server::CrmServiceServer;
@@ -30,9 +28,10 @@ use tonic::service::Routes;
 use tonic::{Request, Status};
 
 use crate::domain::{Caller, Error, FieldViolation};
+use crate::links::Links;
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
-use crate::service::{Accounts, Chats, Contacts, Outbox, Updates};
+use crate::service::{Accounts, Chats, Contacts, Files, Outbox, Updates};
 
 /// API_PREFIX is the path prefix of tezgram's own RPCs; everything under it
 /// requires credentials. Health and reflection do not.
@@ -45,10 +44,6 @@ fn caller<T>(request: &Request<T>) -> Result<&Caller, Status> {
         .get::<Caller>()
         .ok_or_else(|| Error::Unauthenticated("missing credentials").into())
 }
-
-/// NotImplementedStream is the stream type of streaming RPCs that are not
-/// implemented yet (they fail before producing it).
-type NotImplementedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 fn not_implemented<T, R>(request: &Request<T>, rpc: &'static str) -> Result<R, Status> {
     caller(request)?;
@@ -101,6 +96,9 @@ pub struct Services {
     pub contacts: Contacts,
     pub outbox: Outbox,
     pub updates: Updates,
+    pub files: Files,
+    /// Signs download links, when they are served.
+    pub links: Option<Links>,
     /// The sandbox's admin side; `None` when the gateway talks to real Telegram.
     #[cfg(feature = "sandbox")]
     pub sandbox: Option<SandboxAdmin>,
@@ -114,6 +112,8 @@ pub fn routes(services: Services) -> Routes {
         contacts,
         outbox,
         updates,
+        files,
+        links,
         #[cfg(feature = "sandbox")]
         sandbox,
     } = services;
@@ -131,7 +131,7 @@ pub fn routes(services: Services) -> Routes {
     .add_service(MessageServiceServer::new(message::MessageApi::new(
         chats, outbox,
     )))
-    .add_service(MediaServiceServer::new(later::MediaApi))
+    .add_service(MediaServiceServer::new(media::MediaApi::new(files, links)))
     .add_service(UpdateServiceServer::new(update::UpdateApi::new(updates)))
     .add_service(CrmServiceServer::new(later::CrmApi))
     .add_service(SandboxServiceServer::new(sandbox))

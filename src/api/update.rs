@@ -6,7 +6,6 @@ use std::pin::Pin;
 use futures::{Stream, StreamExt};
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::update_service_server::UpdateService;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::account::account_id;
@@ -190,11 +189,11 @@ impl UpdateService for UpdateApi {
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         let caller = caller(&request)?.clone();
         let (filter, cursor) = filter(request.into_inner())?;
-        let rx = self
+        let stream = self
             .updates
             .subscribe(&caller, filter, cursor.as_deref())
             .await?;
-        let stream = ReceiverStream::new(rx).map(|item| {
+        let stream = stream.map(|item| {
             Ok(match item? {
                 // Converted once for all the streams it goes to.
                 Streamed::Logged(delivered) => delivered.wire(|e, cursor| pb::SubscribeResponse {

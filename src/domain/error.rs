@@ -79,6 +79,21 @@ pub enum Error {
     /// (or was built without the sandbox).
     #[error("the sandbox dc is disabled")]
     SandboxDisabled,
+    /// An upload has fewer bytes than the call needs (a chunk past them,
+    /// or completion before all of them): FAILED_PRECONDITION with
+    /// `received_bytes`, where the client resumes.
+    #[error("the upload has {received_bytes} bytes")]
+    UploadBehind {
+        reason: &'static str,
+        received_bytes: i64,
+    },
+    /// A position past the end of what it points into (a download's
+    /// offset past the file).
+    #[error("{field}: {description}")]
+    OutOfRange {
+        field: &'static str,
+        description: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

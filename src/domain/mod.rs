@@ -10,6 +10,7 @@ pub mod chat;
 pub mod error;
 pub mod event;
 pub mod login;
+pub mod media;
 pub mod outbox;
 pub mod ports;
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::chat::{Entity, Message, MessageState};
+use super::chat::{Entity, MediaKind, Message, MessageState};
 use super::{AccountId, TenantId};
 
 /// OutgoingText is what a queued send sends.
@@ -37,12 +37,60 @@ pub struct OutgoingForward {
     pub message_ids: Vec<i64>,
 }
 
+/// OutgoingMedia is what a queued media send sends: a stored file as
+/// `kind`, with a caption.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingMedia {
+    pub media_id: String,
+    pub kind: MediaKind,
+    pub caption: String,
+    pub entities: Vec<Entity>,
+    pub reply_to: Option<i64>,
+    pub silent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<DateTime<Utc>>,
+}
+
 /// Outgoing is what an outbox row sends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outgoing {
     Text(OutgoingText),
     Forward(OutgoingForward),
+    Media(OutgoingMedia),
 }
+
+/// FileUpload is how far a media send's file has gone to Telegram: the
+/// file id its parts are saved under and how many parts, from the first,
+/// Telegram has. Kept with the row, so a send continues where it stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileUpload {
+    pub file_id: i64,
+    pub parts_done: i64,
+}
+
+/// FilePart is one part of a file on its way to Telegram.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    pub file_id: i64,
+    pub part: i64,
+    pub total_parts: i64,
+    /// Files over 10 MiB go as "big" files (`upload.saveBigFilePart`).
+    pub big: bool,
+    pub bytes: bytes::Bytes,
+}
+
+/// UploadedFile is a file whose parts Telegram has, ready to send.
+#[derive(Debug, Clone)]
+pub struct UploadedFile {
+    pub file_id: i64,
+    pub parts: i64,
+    pub big: bool,
+    pub name: String,
+    pub mime_type: String,
+}
+
+/// BIG_FILE is the size above which Telegram takes a file as "big".
+pub const BIG_FILE: i64 = 10 * 1024 * 1024;
 
 /// forward_random_ids are the random_ids of a forward's messages: the
 /// row's, counted up (never 0), one per message in order, so a resend
@@ -113,6 +161,8 @@ pub struct OutboxItem {
     /// once Telegram has them; while SCHEDULED, the message's id in the
     /// chat's schedule (a numbering of its own).
     pub message_ids: Vec<i64>,
+    /// A media send's progress uploading its file.
+    pub file_upload: Option<FileUpload>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -127,9 +177,16 @@ impl OutboxItem {
             OutboxState::Failed => MessageState::Failed,
             OutboxState::Sent => MessageState::Sent,
         };
-        let text = match &self.payload {
-            Outgoing::Text(text) => Some(text),
-            Outgoing::Forward(_) => None,
+        // (text, entities, reply_to, schedule) of what is sent.
+        let (text, entities, reply_to, schedule) = match &self.payload {
+            Outgoing::Text(t) => (t.text.clone(), t.entities.clone(), t.reply_to, t.schedule),
+            Outgoing::Media(m) => (
+                m.caption.clone(),
+                m.entities.clone(),
+                m.reply_to,
+                m.schedule,
+            ),
+            Outgoing::Forward(_) => (String::new(), Vec::new(), None, None),
         };
         Message {
             account_id: self.account_id,
@@ -137,15 +194,15 @@ impl OutboxItem {
             message_id: 0,
             sender_id: sender,
             outgoing: true,
-            text: text.map(|t| t.text.clone()).unwrap_or_default(),
-            entities: text.map(|t| t.entities.clone()).unwrap_or_default(),
+            text,
+            entities,
             media: None,
-            reply_to: text.and_then(|t| t.reply_to),
+            reply_to,
             forward: None,
             grouped_id: None,
             action: None,
             sent_at: match self.state {
-                OutboxState::Scheduled => text.and_then(|t| t.schedule).unwrap_or(self.created_at),
+                OutboxState::Scheduled => schedule.unwrap_or(self.created_at),
                 _ => self.created_at,
             },
             edited_at: None,

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use super::account::{Account, AccountId, AccountState};
@@ -13,6 +14,7 @@ use super::chat::{
     Touched,
 };
 use super::login::{CodeSent, QrLogin, SignIn, TelegramDevice, TelegramUser};
+use super::media::{Media, RemoteFile, Upload, UploadId};
 
 /// StoreError is a database failure, classified where it is born.
 #[derive(Debug, thiserror::Error)]
@@ -810,6 +812,14 @@ pub trait OutboxStore: Send + Sync + 'static {
         reason: &str,
     ) -> Result<(), StoreError>;
 
+    /// save_file_upload records how far a pending media send's file has
+    /// gone to Telegram.
+    async fn save_file_upload(
+        &self,
+        id: &str,
+        upload: &crate::domain::outbox::FileUpload,
+    ) -> Result<(), StoreError>;
+
     /// retry_later counts a failed attempt and moves the row's next attempt.
     async fn retry_later(&self, id: &str, at: DateTime<Utc>, error: &str)
     -> Result<(), StoreError>;
@@ -848,4 +858,100 @@ pub trait TelegramSender: Send + Sync + 'static {
         message_ids: &[i64],
         random_ids: &[i64],
     ) -> Result<Vec<Message>, crate::domain::outbox::SendError>;
+
+    /// save_file_part hands Telegram one part of a file to send later.
+    async fn save_file_part(
+        &self,
+        account: AccountId,
+        part: &crate::domain::outbox::FilePart,
+    ) -> Result<(), crate::domain::outbox::SendError>;
+
+    /// send_media sends a file whose parts Telegram has, as `media.kind`,
+    /// with its caption.
+    async fn send_media(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        random_id: i64,
+        media: &crate::domain::outbox::OutgoingMedia,
+        file: &crate::domain::outbox::UploadedFile,
+    ) -> Result<crate::domain::outbox::Sent, crate::domain::outbox::SendError>;
+}
+
+/// MediaStore keeps uploads and the media they become (see
+/// `storage::media` for who may write what).
+#[async_trait]
+pub trait MediaStore: Send + Sync + 'static {
+    /// create_upload stores `upload`, or returns the upload its request id
+    /// made earlier (for the same tenant and account).
+    async fn create_upload(&self, upload: &Upload) -> Result<Upload, StoreError>;
+    async fn upload(&self, tenant: &TenantId, id: UploadId) -> Result<Option<Upload>, StoreError>;
+    /// advance_upload moves an uploading upload's received bytes from
+    /// `from` to `to`; `Conflict` when they are not `from` any more or the
+    /// upload is no longer uploading.
+    async fn advance_upload(
+        &self,
+        tenant: &TenantId,
+        id: UploadId,
+        from: i64,
+        to: i64,
+    ) -> Result<(), StoreError>;
+    /// fail_upload marks an uploading upload FAILED; `Conflict` otherwise.
+    async fn fail_upload(&self, tenant: &TenantId, id: UploadId) -> Result<(), StoreError>;
+    /// complete_upload marks an uploading upload COMPLETED and stores the
+    /// media it made, in one transaction; `Conflict` (and no media) when
+    /// it is not uploading any more.
+    async fn complete_upload(
+        &self,
+        tenant: &TenantId,
+        id: UploadId,
+        media: &Media,
+    ) -> Result<(), StoreError>;
+    async fn media(&self, tenant: &TenantId, id: &str) -> Result<Option<Media>, StoreError>;
+    /// expired_uploads lists unfinished uploads that expired before
+    /// `before`, of every tenant, oldest first.
+    async fn expired_uploads(
+        &self,
+        before: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<Upload>, StoreError>;
+    /// delete_upload deletes an upload unless it completed meanwhile.
+    async fn delete_upload(&self, upload: &Upload) -> Result<(), StoreError>;
+    /// add_media stores media, or keeps the row already stored under its
+    /// id (a racing writer's); returns what is stored.
+    async fn add_media(&self, media: &Media) -> Result<Media, StoreError>;
+}
+
+/// TelegramFiles reads the files of messages from Telegram.
+#[async_trait]
+pub trait TelegramFiles: Send + Sync + 'static {
+    /// message_file is where Telegram serves a message's file now;
+    /// `None` when the message is gone or has no file.
+    async fn message_file(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        message_id: i64,
+    ) -> Result<Option<RemoteFile>, crate::domain::Error>;
+    /// file_chunk is chunk `index` (512 KiB, the last shorter) of a file;
+    /// FAILED_PRECONDITION FILE_REFERENCE_EXPIRED when the location must
+    /// be fetched again.
+    async fn file_chunk(
+        &self,
+        account: AccountId,
+        file: &RemoteFile,
+        index: i64,
+    ) -> Result<Bytes, crate::domain::Error>;
+}
+
+/// BlobStore keeps files' bytes: whole objects, one per chunk
+/// (`domain::media::chunk_path`). Failures are `StoreError::Unavailable`.
+#[async_trait]
+pub trait BlobStore: Send + Sync + 'static {
+    /// put writes an object whole, replacing one at the same path.
+    async fn put(&self, path: &str, bytes: Bytes) -> Result<(), StoreError>;
+    /// get reads an object; `None` when there is none.
+    async fn get(&self, path: &str) -> Result<Option<Bytes>, StoreError>;
+    /// delete_prefix deletes every object under `prefix`; how many.
+    async fn delete_prefix(&self, prefix: &str) -> Result<u64, StoreError>;
 }

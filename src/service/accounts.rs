@@ -36,9 +36,10 @@ use crate::domain::login::{
     BotToken, CodeSent, LoginCode, Password, PhoneNumber, QrLogin, RequestId, SignIn,
     TelegramDevice, TelegramUser,
 };
+use crate::domain::media::account_prefix;
 use crate::domain::ports::{
-    AccountPage, AccountStore, Cache, Expect, QrLoginFlow, Sealed, StoreError, Supervision,
-    TelegramAccounts,
+    AccountPage, AccountStore, BlobStore, Cache, Expect, QrLoginFlow, Sealed, StoreError,
+    Supervision, TelegramAccounts,
 };
 use crate::domain::{
     Account, AccountId, AccountKind, AccountState, Caller, Error, Scope, TenantId,
@@ -98,6 +99,8 @@ pub struct Accounts {
     telegram: Arc<dyn TelegramAccounts>,
     supervision: Arc<dyn Supervision>,
     sealer: Sealer,
+    /// Where a deleted account's files are erased.
+    blobs: Arc<dyn BlobStore>,
     limits: AccountLimits,
     login_locks: Arc<KeyedLocks<AccountId>>,
     /// Serializes account creation per tenant, so concurrent logins cannot
@@ -283,6 +286,7 @@ impl Accounts {
         telegram: Arc<dyn TelegramAccounts>,
         supervision: Arc<dyn Supervision>,
         sealer: Sealer,
+        blobs: Arc<dyn BlobStore>,
         limits: AccountLimits,
     ) -> Self {
         let per_minute =
@@ -293,6 +297,7 @@ impl Accounts {
             telegram,
             supervision,
             sealer,
+            blobs,
             limits,
             login_locks: Arc::new(KeyedLocks::default()),
             creation_locks: Arc::new(KeyedLocks::default()),
@@ -952,7 +957,15 @@ impl Accounts {
                 Err(err) => return Err(err),
             }
         }
+        // Its files go first: a failure here keeps the account, so the
+        // call can be retried; after the rows are gone, again, for a chunk
+        // that was being written meanwhile.
+        let files = account_prefix(id);
+        self.blobs.delete_prefix(&files).await?;
         self.store.delete_account(&caller.tenant, id).await?;
+        if let Err(err) = self.blobs.delete_prefix(&files).await {
+            tracing::warn!(account_id = %id, error = %err, "erasing a deleted account's files again failed");
+        }
         self.invalidate(&caller.tenant, id).await;
         tracing::info!(account_id = %id, "account deleted");
         Ok(())
@@ -1030,7 +1043,7 @@ mod tests {
     use crate::cache::{MemoryCache, MemoryCacheOptions};
     use crate::domain::PrincipalKind;
     use crate::domain::ports::{FIRST_SESSION_VERSION, SessionStore};
-    use crate::storage::Store;
+    use crate::storage::{Blobs, Store};
 
     /// FakeTelegram answers log-outs, optionally pausing inside one.
     #[derive(Default)]
@@ -1095,6 +1108,7 @@ mod tests {
 
     struct Setup {
         accounts: Accounts,
+        _files: tempfile::TempDir,
         store: Store,
         telegram: Arc<FakeTelegram>,
         supervised: Arc<Supervised>,
@@ -1122,12 +1136,14 @@ mod tests {
         let telegram = Arc::new(FakeTelegram::default());
         let supervised = Arc::new(Supervised::default());
         supervised.supervise(&tenant, account.id);
+        let files = tempfile::tempdir().unwrap();
         let accounts = Accounts::new(
             Arc::new(store.clone()),
             Arc::new(MemoryCache::new(MemoryCacheOptions::default())),
             telegram.clone(),
             supervised.clone(),
             Sealer::from_specs(&[Sealer::generate_spec("k").to_string()], None).unwrap(),
+            Arc::new(Blobs::local(files.path()).await.unwrap()),
             AccountLimits::default(),
         );
         let caller = Caller {
@@ -1140,6 +1156,7 @@ mod tests {
         };
         Setup {
             accounts,
+            _files: files,
             store,
             telegram,
             supervised,

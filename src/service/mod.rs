@@ -6,6 +6,7 @@ pub mod cached;
 pub mod chats;
 pub mod contacts;
 pub mod locks;
+pub mod media;
 pub mod outbox;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
@@ -14,6 +15,7 @@ pub mod updates;
 pub use accounts::Accounts;
 pub use chats::Chats;
 pub use contacts::Contacts;
+pub use media::Files;
 pub use outbox::Outbox;
 pub use updates::Updates;
 

@@ -25,20 +25,21 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rand::Rng;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, OwnedMutexGuard, watch};
 use tokio::time::Instant;
 
-use crate::domain::chat::{Chat, Message, MessageState};
+use crate::domain::chat::{Chat, MediaInfo, MediaKind, Message, MessageState};
 use crate::domain::login::RequestId;
+use crate::domain::media::{CHUNK_SIZE, chunk_count, send_kind};
 use crate::domain::outbox::{
-    OutboxItem, OutboxState, Outgoing, OutgoingForward, OutgoingText, SendError, Sent,
-    forward_random_ids,
+    BIG_FILE, FilePart, FileUpload, OutboxItem, OutboxState, Outgoing, OutgoingForward,
+    OutgoingMedia, OutgoingText, SendError, Sent, UploadedFile, forward_random_ids,
 };
 use crate::domain::ports::{FLOOD_WAIT, OutboxStore, StoreError, TelegramSender};
 use crate::domain::{AccountId, Caller, Error};
 use crate::telemetry::Metrics;
 
-use super::Chats;
+use super::{Chats, Files};
 
 #[derive(Debug, Clone, Copy)]
 pub struct OutboxOptions {
@@ -79,13 +80,23 @@ pub struct Forward {
     pub request_id: RequestId,
 }
 
-/// SendText is a validated SendMessage.
+/// SendText is a validated SendMessage: a text, or with `media` a file
+/// whose caption the text is.
 #[derive(Debug, Clone)]
 pub struct SendText {
     pub account: AccountId,
     pub chat_id: i64,
     pub text: OutgoingText,
+    pub media: Option<MediaChoice>,
     pub request_id: RequestId,
+}
+
+/// MediaChoice is the file a SendMessage attaches, and how to send it
+/// (`None`: as its MIME type says).
+#[derive(Debug, Clone)]
+pub struct MediaChoice {
+    pub media_id: String,
+    pub send_as: Option<MediaKind>,
 }
 
 #[derive(Clone)]
@@ -96,6 +107,8 @@ pub struct Outbox {
 struct Inner {
     store: Arc<dyn OutboxStore>,
     chats: Chats,
+    /// The files media sends read their parts from.
+    files: Files,
     telegram: Arc<dyn TelegramSender>,
     options: OutboxOptions,
     metrics: Metrics,
@@ -201,6 +214,7 @@ impl Outbox {
     pub fn new(
         store: Arc<dyn OutboxStore>,
         chats: Chats,
+        files: Files,
         telegram: Arc<dyn TelegramSender>,
         options: OutboxOptions,
         metrics: Metrics,
@@ -209,6 +223,7 @@ impl Outbox {
             inner: Arc::new(Inner {
                 store,
                 chats,
+                files,
                 telegram,
                 options,
                 metrics,
@@ -221,7 +236,8 @@ impl Outbox {
         }
     }
 
-    /// send_message queues a text message and waits briefly for Telegram.
+    /// send_message queues a message (a text, or a file with a caption)
+    /// and waits briefly for Telegram.
     pub async fn send_message(&self, caller: &Caller, send: SendText) -> Result<Message, Error> {
         let inner = &self.inner;
         let tenant = &caller.tenant;
@@ -260,6 +276,31 @@ impl Outbox {
                 ),
             });
         }
+        let payload = match &send.media {
+            None => Outgoing::Text(send.text.clone()),
+            Some(choice) => {
+                let media = inner
+                    .files
+                    .sendable(tenant, account.id, &choice.media_id)
+                    .await?;
+                let OutgoingText {
+                    text,
+                    entities,
+                    reply_to,
+                    silent,
+                    schedule,
+                } = send.text.clone();
+                Outgoing::Media(OutgoingMedia {
+                    kind: send_kind(choice.send_as, &media.mime_type, media.size)?,
+                    media_id: media.id,
+                    caption: text,
+                    entities,
+                    reply_to,
+                    silent,
+                    schedule,
+                })
+            }
+        };
         let item = OutboxItem {
             id: uuid::Uuid::now_v7().to_string(),
             tenant: tenant.clone(),
@@ -267,12 +308,13 @@ impl Outbox {
             request_id: send.request_id.as_str().to_owned(),
             chat_id: send.chat_id,
             random_id: random_id(),
-            payload: Outgoing::Text(send.text.clone()),
+            payload,
             state: OutboxState::Pending,
             attempts: 0,
             next_attempt_at: now,
             last_error: None,
             message_ids: Vec::new(),
+            file_upload: None,
             created_at: now,
         };
         // Wait on the row before the dispatcher can see it, so an outcome
@@ -356,6 +398,7 @@ impl Outbox {
             next_attempt_at: now,
             last_error: None,
             message_ids: Vec::new(),
+            file_upload: None,
             created_at: now,
         };
         let _waiting = Waiting::new(&inner.settled, &item.id);
@@ -462,9 +505,9 @@ impl Outbox {
                 Err(other) => return Err(other),
             }
         }
-        if !matches!(item.payload, Outgoing::Text(_)) {
+        if matches!(item.payload, Outgoing::Forward(_)) {
             return Err(Error::Internal(format!(
-                "outbox row {} is not a text",
+                "outbox row {} is a forward",
                 item.id
             )));
         }
@@ -548,7 +591,11 @@ impl Outbox {
         for item in items {
             self.pace(account, item.chat_id).await;
             // Ingest stores what this send made only once it is recorded.
-            let sending = self.inner.chats.sending(account).await;
+            // A file's parts go out before: its send takes the gate itself.
+            let sending = match item.payload {
+                Outgoing::Media(_) => None,
+                _ => self.inner.chats.sending(account).await,
+            };
             let outcome = self.send_one(&item, sender).await;
             drop(sending);
             self.settle(&item, Settled::Recorded);
@@ -605,6 +652,8 @@ impl Outbox {
         let Some(chat) = self.chat_of(item, item.chat_id).await? else {
             return Ok(true);
         };
+        // Held from a file's send until its outcome is recorded.
+        let mut _sending = None;
         let outcome = match &item.payload {
             Outgoing::Text(text) => inner
                 .telegram
@@ -612,8 +661,19 @@ impl Outbox {
                 .await
                 .map(|sent| {
                     let scheduled = sent.scheduled.then_some(sent.message_id);
-                    (vec![sent_text(item, text, sent, sender)], scheduled)
+                    (vec![sent_message(item, sent, sender, None)], scheduled)
                 }),
+            Outgoing::Media(media) => {
+                let (sent, gate) = self.send_file(item, media, &chat).await?;
+                _sending = gate;
+                sent.map(|(sent, info)| {
+                    let scheduled = sent.scheduled.then_some(sent.message_id);
+                    (
+                        vec![sent_message(item, sent, sender, Some(info))],
+                        scheduled,
+                    )
+                })
+            }
             Outgoing::Forward(forward) => {
                 let Some(from) = self.chat_of(item, forward.from_chat_id).await? else {
                     return Ok(true);
@@ -694,6 +754,112 @@ impl Outbox {
         }
     }
 
+    /// send_file makes one attempt at a media send: the file's parts
+    /// Telegram does not have yet, each recorded with the row once saved
+    /// (a restart or a flood wait continues from the next), then the send,
+    /// under the account's send gate (returned, to hold until the outcome
+    /// is recorded): ingest waits for a send, not for a file's upload.
+    async fn send_file(
+        &self,
+        item: &OutboxItem,
+        outgoing: &OutgoingMedia,
+        chat: &Chat,
+    ) -> Result<(FileSent, Option<OwnedMutexGuard<()>>), Error> {
+        let inner = &self.inner;
+        let media = match inner
+            .files
+            .sendable(&item.tenant, item.account_id, &outgoing.media_id)
+            .await
+        {
+            Ok(media) => media,
+            Err(Error::NotFound { .. }) => {
+                return Ok((Err(SendError::Refused("MEDIA_NOT_FOUND".into())), None));
+            }
+            Err(err) => return Err(err),
+        };
+        let parts = chunk_count(media.size, CHUNK_SIZE);
+        let big = media.size > BIG_FILE;
+        let mut upload = match item.file_upload {
+            Some(upload) => upload,
+            None => {
+                let upload = FileUpload {
+                    file_id: random_id(),
+                    parts_done: 0,
+                };
+                inner.store.save_file_upload(&item.id, &upload).await?;
+                upload
+            }
+        };
+        while upload.parts_done < parts {
+            let part = FilePart {
+                file_id: upload.file_id,
+                part: upload.parts_done,
+                total_parts: parts,
+                big,
+                bytes: inner.files.chunk(&media, upload.parts_done).await?,
+            };
+            if let Err(err) = inner.telegram.save_file_part(item.account_id, &part).await {
+                return Ok((Err(err), None));
+            }
+            upload.parts_done += 1;
+            inner.store.save_file_upload(&item.id, &upload).await?;
+        }
+        let file = UploadedFile {
+            file_id: upload.file_id,
+            parts,
+            big,
+            name: media.file_name.clone(),
+            mime_type: media.mime_type.clone(),
+        };
+        let sending = inner.chats.sending(item.account_id).await;
+        let sent = inner
+            .telegram
+            .send_media(
+                item.account_id,
+                &chat.profile,
+                item.random_id,
+                outgoing,
+                &file,
+            )
+            .await;
+        match sent {
+            Ok(sent) => Ok((
+                Ok((
+                    sent,
+                    MediaInfo {
+                        kind: outgoing.kind,
+                        file_name: Some(media.file_name),
+                        mime_type: Some(media.mime_type),
+                        size_bytes: Some(media.size),
+                        width: None,
+                        height: None,
+                        duration_secs: None,
+                        title: None,
+                        performer: None,
+                        emoji: None,
+                    },
+                )),
+                sending,
+            )),
+            // Telegram no longer has the parts (they expire): upload again,
+            // from the first part, under a new file id.
+            Err(SendError::Refused(reason))
+                if reason.starts_with("FILE_PART") || reason == "FILE_PARTS_INVALID" =>
+            {
+                let again = FileUpload {
+                    file_id: random_id(),
+                    parts_done: 0,
+                };
+                inner.store.save_file_upload(&item.id, &again).await?;
+                let retry = SendError::Transient(format!(
+                    "telegram lost the file's parts ({reason}); uploading again"
+                ));
+                Ok((Err(retry), sending))
+            }
+            Err(err) => Ok((Err(err), sending)),
+        }
+    }
+
     /// settle hands what was recorded for a row to the call waiting for it
     /// in this process, if any (woken by `outcomes`); a `Recorded` does
     /// not replace a `Sent`.
@@ -707,32 +873,30 @@ impl Outbox {
     }
 }
 
-/// sent_text is the message a text row became: SENT, or SCHEDULED (id 0:
-/// its id in the schedule is no message id) until Telegram sends it.
-fn sent_text(item: &OutboxItem, text: &OutgoingText, sent: Sent, sender: Option<i64>) -> Message {
+/// FileSent is one media send attempt's outcome: the send and what it
+/// attached.
+type FileSent = Result<(Sent, MediaInfo), SendError>;
+
+/// sent_message is the message a text or media row became: SENT, or
+/// SCHEDULED (id 0: its id in the schedule is no message id) until
+/// Telegram sends it.
+fn sent_message(
+    item: &OutboxItem,
+    sent: Sent,
+    sender: Option<i64>,
+    media: Option<MediaInfo>,
+) -> Message {
     Message {
-        account_id: item.account_id,
-        chat_id: item.chat_id,
         message_id: if sent.scheduled { 0 } else { sent.message_id },
-        sender_id: sender,
-        outgoing: true,
-        text: text.text.clone(),
-        entities: text.entities.clone(),
-        media: None,
-        reply_to: text.reply_to,
-        forward: None,
-        grouped_id: None,
-        action: None,
+        media,
         sent_at: sent.date,
-        edited_at: None,
-        views: None,
         state: if sent.scheduled {
             MessageState::Scheduled
         } else {
             MessageState::Sent
         },
-        request_id: Some(item.request_id.clone()),
         error_reason: None,
+        ..item.unsent_message(sender)
     }
 }
 

@@ -18,14 +18,18 @@
 //! A subscriber too slow for the broadcast's window is told it lagged and
 //! goes back to step 1 from its cursor: a slow client is served from the
 //! log at its own pace, and never slows the feed or anyone else; memory
-//! stays bounded (one window per feed, a few messages per stream).
+//! stays bounded (one window per feed, one catch-up page per stream).
+//! A stream has no task of its own: it advances when its connection asks
+//! for the next message, so a client that stops reading stops its stream.
 //!
-//! Who writes what: only a feed's task moves its position; only a stream's
-//! task moves its cursor. Feeds are created and dropped under one lock, so
+//! Who writes what: only a feed's task moves its position; only a stream
+//! (polled by its one connection) moves its cursor. Feeds are created and dropped under one lock, so
 //! a subscriber never joins a feed whose task is ending.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -284,7 +288,7 @@ impl Updates {
 
     /// subscribe validates a subscription and starts its stream: events
     /// after `cursor` (or after the present, without one) that `filter`
-    /// keeps, then heartbeats and live events until the receiver is
+    /// keeps, then heartbeats and live events until the stream is
     /// dropped, the server stops (UNAVAILABLE) or the stream falls behind
     /// retention (CURSOR_EXPIRED).
     pub async fn subscribe(
@@ -292,7 +296,7 @@ impl Updates {
         caller: &Caller,
         filter: Filter,
         cursor: Option<&str>,
-    ) -> Result<mpsc::Receiver<Result<Streamed, Error>>, Error> {
+    ) -> Result<impl futures::Stream<Item = Result<Streamed, Error>> + Send + 'static, Error> {
         crate::service::require(caller, Scope::UpdatesRead)?;
         let tenant = caller.tenant.clone();
         for account in &filter.accounts {
@@ -315,19 +319,27 @@ impl Updates {
             Some(position) => position,
             None => self.inner.log.head().await?,
         };
-        let (tx, rx) = mpsc::channel(16);
         let stream = Stream {
             inner: self.inner.clone(),
             tenant,
             filter,
             cursor: position,
             quiet_since: Instant::now(),
-            tx,
+            phase: Phase::CatchUp { level: false },
+            pending: VecDeque::new(),
             feed,
+            live,
+            beat: tokio::time::interval(self.inner.options.heartbeat),
+            stop: {
+                let mut stopping = self.inner.stopping.clone();
+                Box::pin(async move {
+                    // The sender gone is the process ending too.
+                    let _ = stopping.wait_for(|stop| *stop).await;
+                })
+            },
             _slot: slot,
         };
-        tokio::spawn(stream.run(live));
-        Ok(rx)
+        Ok(stream.into_stream())
     }
 
     fn slot(&self, caller: &Caller) -> Result<StreamSlot, Error> {
@@ -521,7 +533,7 @@ async fn run_feed(inner: Arc<Inner>, tenant: TenantId, feed: Arc<Feed>, mut posi
     inner.feeds.lock().await.remove(&tenant);
 }
 
-/// Stream is one subscriber's task.
+/// Stream is one subscriber's state, advanced as its client reads.
 struct Stream {
     inner: Arc<Inner>,
     tenant: TenantId,
@@ -530,8 +542,15 @@ struct Stream {
     cursor: i64,
     /// When the client was last sent something.
     quiet_since: Instant,
-    tx: mpsc::Sender<Result<Streamed, Error>>,
+    phase: Phase,
+    /// A catch-up page not yet sent.
+    pending: VecDeque<Arc<Delivered>>,
     feed: Arc<Feed>,
+    live: broadcast::Receiver<Arc<Delivered>>,
+    beat: tokio::time::Interval,
+    /// Ready once the gateway stops. Made once: a wait registered anew at
+    /// every poll would have a thousand streams queue on one lock per event.
+    stop: Pin<Box<dyn Future<Output = ()> + Send>>,
     _slot: StreamSlot,
 }
 
@@ -598,146 +617,156 @@ async fn publish_news(bus: Arc<dyn EventBus>, mut news: mpsc::Receiver<Publish>)
     }
 }
 
-/// Next is what a following stream does next.
-enum Next {
-    Live(Result<Arc<Delivered>, broadcast::error::RecvError>),
-    Heartbeat,
-    Gone,
-    Stop,
-}
-
-/// Ended is why a stream stops.
-enum Ended {
-    /// The client went away.
-    Gone,
-    /// Tell the client, then stop.
-    Failed(Error),
+/// Phase is where a stream stands.
+enum Phase {
+    /// Reading the log after the cursor; `level` once the last page read
+    /// was not full (what is pending is all there is).
+    CatchUp { level: bool },
+    /// Taking the feed's broadcast.
+    Follow,
+    /// Ended: the stream yields nothing more.
+    Done,
 }
 
 impl Stream {
-    async fn run(mut self, mut live: broadcast::Receiver<Arc<Delivered>>) {
-        let ended = loop {
-            if let Err(ended) = self.catch_up().await {
-                break ended;
-            }
-            match self.follow(&mut live).await {
-                // Lagged: rejoin first, then read the log from the cursor.
-                Ok(()) => {
-                    self.inner.metrics.stream_catch_ups.inc();
-                    live = self.feed.events.subscribe();
+    /// into_stream is the stream as tonic polls it: each item is made
+    /// when the client's connection asks for it, by the task that writes
+    /// to the connection, with no task or queue of its own in between.
+    fn into_stream(self) -> impl futures::Stream<Item = Result<Streamed, Error>> + Send + 'static {
+        futures::stream::unfold(self, |mut stream| async move {
+            let item = stream.next().await?;
+            Some((item, stream))
+        })
+    }
+
+    /// next is the stream's next message; `None` once it ended.
+    async fn next(&mut self) -> Option<Result<Streamed, Error>> {
+        loop {
+            match self.phase {
+                Phase::Done => return None,
+                Phase::CatchUp { level } => {
+                    if let Some(event) = self.pending.pop_front() {
+                        if let Some(streamed) = self.deliver(event) {
+                            return Some(Ok(streamed));
+                        }
+                        continue;
+                    }
+                    if level {
+                        self.follow_from_now();
+                        continue;
+                    }
+                    if let Err(err) = self.read_page().await {
+                        self.phase = Phase::Done;
+                        return Some(Err(err));
+                    }
                 }
-                Err(ended) => break ended,
-            }
-        };
-        if let Ended::Failed(err) = ended {
-            let _ = self.tx.send(Err(err)).await;
-        }
-    }
-
-    /// catch_up sends the log after the cursor until it is level.
-    async fn catch_up(&mut self) -> Result<(), Ended> {
-        let page = self.inner.options.page;
-        loop {
-            let events = self
-                .inner
-                .log
-                .events_after(&self.tenant, self.cursor, page)
-                .await
-                .map_err(|err| Ended::Failed(err.into()))?;
-            // Read after the page: a prune that committed before the read
-            // moved the horizon past the cursor, and the page has a hole.
-            let horizon = self
-                .inner
-                .log
-                .horizon()
-                .await
-                .map_err(|err| Ended::Failed(err.into()))?;
-            if self.cursor < horizon {
-                return Err(Ended::Failed(cursor_expired()));
-            }
-            let full = events.len() as u32 == page;
-            for event in events {
-                self.deliver(Delivered::new(event)).await?;
-            }
-            if !full {
-                return Ok(());
-            }
-        }
-    }
-
-    /// follow sends the feed's events (and heartbeats while it is quiet);
-    /// `Ok` when the stream lagged behind the feed.
-    async fn follow(
-        &mut self,
-        live: &mut broadcast::Receiver<Arc<Delivered>>,
-    ) -> Result<(), Ended> {
-        // Made once per follow, not per event: a busy stream would
-        // otherwise register a timer and two waits for every event.
-        let heartbeat = self.inner.options.heartbeat;
-        let check = (heartbeat / 4).max(Duration::from_millis(10));
-        let mut beat = tokio::time::interval_at(Instant::now() + check, check);
-        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut stopping = self.inner.stopping.clone();
-        let stop = async move {
-            let _ = stopping.wait_for(|stop| *stop).await;
-        };
-        let tx = self.tx.clone();
-        let gone = async move { tx.closed().await };
-        tokio::pin!(stop, gone);
-        loop {
-            let next = tokio::select! {
-                biased;
-                _ = &mut stop => Next::Stop,
-                received = live.recv() => Next::Live(received),
-                // Checked four times a heartbeat: a quiet stream beats
-                // about every heartbeat, a busy one never needs to.
-                _ = beat.tick() => match self.quiet_since.elapsed() >= heartbeat {
-                    true => Next::Heartbeat,
-                    false => continue,
+                Phase::Follow => match self.follow().await {
+                    Ok(Some(streamed)) => return Some(Ok(streamed)),
+                    Ok(None) => {
+                        // Lagged: rejoin first, then read the log from the cursor.
+                        self.inner.metrics.stream_catch_ups.inc();
+                        self.live = self.feed.events.subscribe();
+                        self.phase = Phase::CatchUp { level: false };
+                    }
+                    Err(err) => {
+                        self.phase = Phase::Done;
+                        return Some(Err(err));
+                    }
                 },
-                _ = &mut gone => Next::Gone,
+            }
+        }
+    }
+
+    /// read_page reads the log's next page after the cursor.
+    async fn read_page(&mut self) -> Result<(), Error> {
+        let page = self.inner.options.page;
+        let events = self
+            .inner
+            .log
+            .events_after(&self.tenant, self.cursor, page)
+            .await?;
+        // Read after the page: a prune that committed before the read
+        // moved the horizon past the cursor, and the page has a hole.
+        if self.cursor < self.inner.log.horizon().await? {
+            return Err(cursor_expired());
+        }
+        self.phase = Phase::CatchUp {
+            level: events.len() as u32 != page,
+        };
+        self.pending = events.into_iter().map(Delivered::new).collect();
+        Ok(())
+    }
+
+    /// follow_from_now starts following the feed, the heartbeat's clock
+    /// running from now.
+    fn follow_from_now(&mut self) {
+        // Checked four times a heartbeat: a quiet stream beats about every
+        // heartbeat, a busy one never needs to.
+        let check = (self.inner.options.heartbeat / 4).max(Duration::from_millis(10));
+        self.beat = tokio::time::interval_at(Instant::now() + check, check);
+        self.beat
+            .set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        self.phase = Phase::Follow;
+    }
+
+    /// follow is the feed's next message for the client (or a heartbeat
+    /// while it is quiet); `Ok(None)` when the stream lagged behind the
+    /// feed.
+    async fn follow(&mut self) -> Result<Option<Streamed>, Error> {
+        let heartbeat = self.inner.options.heartbeat;
+        loop {
+            let received = tokio::select! {
+                biased;
+                _ = &mut self.stop => return Err(stopping()),
+                received = self.live.recv() => received,
+                _ = self.beat.tick() => {
+                    if self.quiet_since.elapsed() < heartbeat {
+                        continue;
+                    }
+                    let cursor = encode_cursor(&self.tenant, self.cursor);
+                    return Ok(Some(self.sent(Streamed::Heartbeat { cursor })));
+                }
             };
-            match next {
-                Next::Live(Ok(event)) if event.event.position == EPHEMERAL => {
+            match received {
+                Ok(event) if event.event.position == EPHEMERAL => {
                     // Not in the log: sent as it comes, the cursor stays.
                     if self.filter.keeps(&event.event) {
                         let cursor = encode_cursor(&self.tenant, self.cursor);
-                        self.send(Streamed::Ephemeral { cursor, event }).await?;
+                        return Ok(Some(self.sent(Streamed::Ephemeral { cursor, event })));
                     }
                 }
-                Next::Live(Ok(event)) => {
-                    if event.event.position > self.cursor {
-                        self.deliver(event).await?;
+                Ok(event) => {
+                    if event.event.position > self.cursor
+                        && let Some(streamed) = self.deliver(event)
+                    {
+                        return Ok(Some(streamed));
                     }
                 }
-                Next::Live(Err(broadcast::error::RecvError::Lagged(_))) => return Ok(()),
-                Next::Live(Err(broadcast::error::RecvError::Closed)) | Next::Stop => {
-                    return Err(Ended::Failed(Error::Unavailable(
-                        "the gateway is stopping; resume from the last cursor".into(),
-                    )));
-                }
-                Next::Heartbeat => {
-                    let cursor = encode_cursor(&self.tenant, self.cursor);
-                    self.send(Streamed::Heartbeat { cursor }).await?;
-                }
-                Next::Gone => return Err(Ended::Gone),
+                Err(broadcast::error::RecvError::Lagged(_)) => return Ok(None),
+                Err(broadcast::error::RecvError::Closed) => return Err(stopping()),
             }
         }
     }
 
-    async fn deliver(&mut self, event: Arc<Delivered>) -> Result<(), Ended> {
+    /// deliver moves the cursor past a logged event and says what to send
+    /// for it, if the filter keeps it.
+    fn deliver(&mut self, event: Arc<Delivered>) -> Option<Streamed> {
         self.cursor = event.event.position;
         if !self.filter.keeps(&event.event) {
-            return Ok(());
+            return None;
         }
-        self.send(Streamed::Logged(event)).await
+        Some(self.sent(Streamed::Logged(event)))
     }
 
-    async fn send(&mut self, streamed: Streamed) -> Result<(), Ended> {
-        self.tx.send(Ok(streamed)).await.map_err(|_| Ended::Gone)?;
+    /// sent notes that the client is being sent `streamed`.
+    fn sent(&mut self, streamed: Streamed) -> Streamed {
         self.quiet_since = Instant::now();
-        Ok(())
+        streamed
     }
+}
+
+fn stopping() -> Error {
+    Error::Unavailable("the gateway is stopping; resume from the last cursor".into())
 }
 
 #[cfg(test)]

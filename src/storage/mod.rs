@@ -8,11 +8,13 @@
 
 mod accounts;
 mod api_keys;
+pub mod blobs;
 mod chats;
 mod contacts;
 pub mod entities;
 mod error;
 mod events;
+mod media;
 mod outbox;
 mod sessions;
 
@@ -28,6 +30,7 @@ use sea_orm::{
 };
 use tokio::sync::broadcast;
 
+pub use blobs::{Blobs, S3Settings};
 pub use error::Error;
 pub(crate) use error::{StoreResultExt, classify};
 

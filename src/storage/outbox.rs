@@ -1,6 +1,7 @@
 //! `OutboxStore` on the `outbox` table. Rows are unique per (tenant,
 //! request_id): a retried SendMessage or ForwardMessages finds its row.
-//! `kind` says what `payload` holds (a text, a forward); a sent row keeps
+//! `kind` says what `payload` holds (a text, a forward, a media send; a
+//! media send's progress uploading its file is in `file_upload`); a sent row keeps
 //! its messages' ids in `result` (the first also in `message_id`). After enqueue only the
 //! dispatcher writes a row; `mark_sent` stores the message in the same
 //! transaction, so a sent row always has its message.
@@ -18,13 +19,16 @@ use super::entities::{accounts, outbox};
 use super::{Store, StoreResultExt};
 use crate::domain::chat::{Change, Message, Touched};
 use crate::domain::event::{EventPayload, NewEvent};
-use crate::domain::outbox::{OutboxItem, OutboxState, Outgoing, OutgoingForward, OutgoingText};
+use crate::domain::outbox::{
+    FileUpload, OutboxItem, OutboxState, Outgoing, OutgoingForward, OutgoingMedia, OutgoingText,
+};
 use crate::domain::ports::{Enqueued, FLOOD_WAIT, OutboxStore, StoreError};
 use crate::domain::{AccountId, AccountState, TenantId};
 
 const RESOURCE: &str = "outbox item";
 const KIND_TEXT: &str = "text";
 const KIND_FORWARD: &str = "forward";
+const KIND_MEDIA: &str = "media";
 
 /// SentIds is a sent row's `result`: the new messages' ids, in order.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -45,6 +49,7 @@ fn item_from_row(row: outbox::Model) -> Result<OutboxItem, StoreError> {
             KIND_FORWARD => {
                 serde_json::from_str::<OutgoingForward>(&row.payload).map(Outgoing::Forward)
             }
+            KIND_MEDIA => serde_json::from_str::<OutgoingMedia>(&row.payload).map(Outgoing::Media),
             other => return Err(corrupt(&format!("kind {other}"))),
         }
         .map_err(|err| corrupt(&err.to_string()))?,
@@ -60,6 +65,12 @@ fn item_from_row(row: outbox::Model) -> Result<OutboxItem, StoreError> {
             }
             None => row.message_id.into_iter().collect(),
         },
+        file_upload: row
+            .file_upload
+            .as_deref()
+            .map(serde_json::from_str::<FileUpload>)
+            .transpose()
+            .map_err(|err| corrupt(&err.to_string()))?,
         created_at: row.created_at,
         id: row.id,
     })
@@ -145,6 +156,7 @@ impl OutboxStore for Store {
         let (kind, payload) = match &item.payload {
             Outgoing::Text(text) => (KIND_TEXT, serde_json::to_string(text)),
             Outgoing::Forward(forward) => (KIND_FORWARD, serde_json::to_string(forward)),
+            Outgoing::Media(media) => (KIND_MEDIA, serde_json::to_string(media)),
         };
         let payload = payload.expect("payloads serialize");
         let row = outbox::ActiveModel {
@@ -162,6 +174,7 @@ impl OutboxStore for Store {
             last_error: Set(None),
             result: Set(None),
             message_id: Set(None),
+            file_upload: Set(None),
             created_at: Set(item.created_at),
             updated_at: Set(item.created_at),
         };
@@ -317,6 +330,19 @@ impl OutboxStore for Store {
     ) -> Result<(), StoreError> {
         failed_attempt(id, error)
             .col_expr(outbox::Column::NextAttemptAt, Expr::value(at))
+            .exec(self.connection())
+            .await
+            .store_err(RESOURCE)?;
+        Ok(())
+    }
+
+    async fn save_file_upload(&self, id: &str, upload: &FileUpload) -> Result<(), StoreError> {
+        let upload = serde_json::to_string(upload).expect("progress serializes");
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::FileUpload, Expr::value(upload))
+            .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(outbox::Column::Id.eq(id))
+            .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
             .exec(self.connection())
             .await
             .store_err(RESOURCE)?;

@@ -7,6 +7,7 @@ pub mod chats;
 pub mod connection;
 pub(crate) mod convert;
 pub mod error;
+pub mod files;
 pub mod login;
 #[cfg(feature = "sandbox")]
 pub mod provision;

@@ -15,8 +15,8 @@ use super::chats::{cached_access_hash, input_peer, own_id};
 use super::connection::Link;
 use super::convert;
 use crate::domain::AccountId;
-use crate::domain::chat::{ChatProfile, Entity, EntityKind, Message};
-use crate::domain::outbox::{OutgoingText, SendError, Sent};
+use crate::domain::chat::{ChatProfile, Entity, EntityKind, MediaKind, Message};
+use crate::domain::outbox::{FilePart, OutgoingMedia, OutgoingText, SendError, Sent, UploadedFile};
 use crate::domain::ports::TelegramSender;
 
 /// Markup is how a SendMessage text is marked up.
@@ -141,6 +141,123 @@ pub(crate) async fn entity(link: &Link, entity: &Entity) -> tl::enums::MessageEn
     }
 }
 
+/// entities are a text's entities as Telegram takes them; `None` for none.
+async fn entities(link: &Link, entities: &[Entity]) -> Option<Vec<tl::enums::MessageEntity>> {
+    let mut wire = Vec::with_capacity(entities.len());
+    for e in entities {
+        wire.push(entity(link, e).await);
+    }
+    (!wire.is_empty()).then_some(wire)
+}
+
+/// reply_to makes a send a reply to a message of the same chat.
+fn reply_to(id: Option<i64>) -> Option<tl::enums::InputReplyTo> {
+    id.map(|id| {
+        tl::enums::InputReplyTo::Message(tl::types::InputReplyToMessage {
+            reply_to_msg_id: i32::try_from(id).unwrap_or(i32::MAX),
+            top_msg_id: None,
+            reply_to_peer_id: None,
+            quote_text: None,
+            quote_entities: None,
+            quote_offset: None,
+            monoforum_peer_id: None,
+            todo_item_id: None,
+            poll_option: None,
+        })
+    })
+}
+
+fn schedule_date(at: Option<chrono::DateTime<chrono::Utc>>) -> Option<i32> {
+    at.map(|at| i32::try_from(at.timestamp()).unwrap_or(i32::MAX))
+}
+
+/// sent reads a send's outcome from Telegram's answer. A scheduled send's
+/// id is in the chat's schedule, whatever else the answer carries.
+fn sent(answer: &tl::enums::Updates, random_id: i64, scheduled: bool) -> Result<Sent, Error> {
+    sent_id(answer, random_id)
+        .map(|sent| Sent {
+            scheduled: sent.scheduled || scheduled,
+            ..sent
+        })
+        .ok_or_else(|| Error::Client("telegram's answer to a send names no message".into()))
+}
+
+/// input_media is an uploaded file as Telegram is to send it: a photo, or
+/// a document whose attributes say what it is.
+fn input_media(kind: MediaKind, file: &UploadedFile) -> tl::enums::InputMedia {
+    let parts = i32::try_from(file.parts).unwrap_or(i32::MAX);
+    let input = match file.big {
+        true => tl::enums::InputFile::Big(tl::types::InputFileBig {
+            id: file.file_id,
+            parts,
+            name: file.name.clone(),
+        }),
+        false => tl::enums::InputFile::File(tl::types::InputFile {
+            id: file.file_id,
+            parts,
+            name: file.name.clone(),
+            md5_checksum: String::new(),
+        }),
+    };
+    if kind == MediaKind::Photo {
+        return tl::enums::InputMedia::UploadedPhoto(tl::types::InputMediaUploadedPhoto {
+            spoiler: false,
+            live_photo: false,
+            file: input,
+            stickers: None,
+            ttl_seconds: None,
+            video: None,
+        });
+    }
+    use tl::enums::DocumentAttribute as A;
+    let mut attributes = vec![A::Filename(tl::types::DocumentAttributeFilename {
+        file_name: file.name.clone(),
+    })];
+    let video = |round_message| {
+        A::Video(tl::types::DocumentAttributeVideo {
+            round_message,
+            supports_streaming: true,
+            nosound: false,
+            duration: 0.0,
+            w: 0,
+            h: 0,
+            preload_prefix_size: None,
+            video_start_ts: None,
+            video_codec: None,
+        })
+    };
+    let audio = |voice| {
+        A::Audio(tl::types::DocumentAttributeAudio {
+            voice,
+            duration: 0,
+            title: None,
+            performer: None,
+            waveform: None,
+        })
+    };
+    match kind {
+        MediaKind::Video => attributes.push(video(false)),
+        MediaKind::VideoNote => attributes.push(video(true)),
+        MediaKind::Audio => attributes.push(audio(false)),
+        MediaKind::Voice => attributes.push(audio(true)),
+        MediaKind::Animation => attributes.push(A::Animated),
+        _ => {}
+    }
+    tl::enums::InputMedia::UploadedDocument(tl::types::InputMediaUploadedDocument {
+        nosound_video: false,
+        force_file: kind == MediaKind::Document,
+        spoiler: false,
+        file: input,
+        thumb: None,
+        mime_type: file.mime_type.clone(),
+        attributes,
+        stickers: None,
+        video_cover: None,
+        video_timestamp: None,
+        ttl_seconds: None,
+    })
+}
+
 /// sent_id finds the id Telegram gave the message sent with `random_id`.
 fn sent_id(answer: &tl::enums::Updates, random_id: i64) -> Option<Sent> {
     match answer {
@@ -208,23 +325,7 @@ impl TelegramSender for Telegram {
     ) -> Result<Sent, SendError> {
         self.with_raw(account, async |link| {
             let peer = input_peer(link, chat).await?;
-            let mut entities = Vec::with_capacity(text.entities.len());
-            for e in &text.entities {
-                entities.push(entity(link, e).await);
-            }
-            let reply_to = text.reply_to.map(|id| {
-                tl::enums::InputReplyTo::Message(tl::types::InputReplyToMessage {
-                    reply_to_msg_id: i32::try_from(id).unwrap_or(i32::MAX),
-                    top_msg_id: None,
-                    reply_to_peer_id: None,
-                    quote_text: None,
-                    quote_entities: None,
-                    quote_offset: None,
-                    monoforum_peer_id: None,
-                    todo_item_id: None,
-                    poll_option: None,
-                })
-            });
+            let entities = entities(link, &text.entities).await;
             let answer = link
                 .invoke(&tl::functions::messages::SendMessage {
                     no_webpage: false,
@@ -236,14 +337,12 @@ impl TelegramSender for Telegram {
                     invert_media: false,
                     allow_paid_floodskip: false,
                     peer,
-                    reply_to,
+                    reply_to: reply_to(text.reply_to),
                     message: text.text.clone(),
                     random_id,
                     reply_markup: None,
-                    entities: (!entities.is_empty()).then_some(entities),
-                    schedule_date: text
-                        .schedule
-                        .map(|at| i32::try_from(at.timestamp()).unwrap_or(i32::MAX)),
+                    entities,
+                    schedule_date: schedule_date(text.schedule),
                     schedule_repeat_period: None,
                     send_as: None,
                     quick_reply_shortcut: None,
@@ -253,14 +352,80 @@ impl TelegramSender for Telegram {
                     rich_message: None,
                 })
                 .await?;
-            // A scheduled send's id is in the chat's schedule, whatever
-            // else the answer carries.
-            sent_id(&answer, random_id)
-                .map(|sent| Sent {
-                    scheduled: sent.scheduled || text.schedule.is_some(),
-                    ..sent
+            sent(&answer, random_id, text.schedule.is_some())
+        })
+        .await
+        .map_err(send_error)
+    }
+
+    async fn save_file_part(&self, account: AccountId, part: &FilePart) -> Result<(), SendError> {
+        let file_part = i32::try_from(part.part).unwrap_or(i32::MAX);
+        self.with_raw(account, async |link| {
+            let saved = match part.big {
+                true => {
+                    link.invoke(&tl::functions::upload::SaveBigFilePart {
+                        file_id: part.file_id,
+                        file_part,
+                        file_total_parts: i32::try_from(part.total_parts).unwrap_or(i32::MAX),
+                        bytes: part.bytes.to_vec(),
+                    })
+                    .await?
+                }
+                false => {
+                    link.invoke(&tl::functions::upload::SaveFilePart {
+                        file_id: part.file_id,
+                        file_part,
+                        bytes: part.bytes.to_vec(),
+                    })
+                    .await?
+                }
+            };
+            match saved {
+                true => Ok(()),
+                false => Err(Error::Client("telegram did not save a file part".into())),
+            }
+        })
+        .await
+        .map_err(send_error)
+    }
+
+    async fn send_media(
+        &self,
+        account: AccountId,
+        chat: &ChatProfile,
+        random_id: i64,
+        media: &OutgoingMedia,
+        file: &UploadedFile,
+    ) -> Result<Sent, SendError> {
+        self.with_raw(account, async |link| {
+            let peer = input_peer(link, chat).await?;
+            let entities = entities(link, &media.entities).await;
+            let answer = link
+                .invoke(&tl::functions::messages::SendMedia {
+                    silent: media.silent,
+                    background: false,
+                    clear_draft: false,
+                    noforwards: false,
+                    update_stickersets_order: false,
+                    invert_media: false,
+                    allow_paid_floodskip: false,
+                    peer,
+                    reply_to: reply_to(media.reply_to),
+                    media: input_media(media.kind, file),
+                    message: media.caption.clone(),
+                    random_id,
+                    reply_markup: None,
+                    entities,
+                    schedule_date: schedule_date(media.schedule),
+                    schedule_repeat_period: None,
+                    send_as: None,
+                    quick_reply_shortcut: None,
+                    effect: None,
+                    allow_paid_stars: None,
+                    suggested_post: None,
                 })
-                .ok_or_else(|| Error::Client("telegram's answer to a send names no message".into()))
+                .await?;
+            sent(&answer, random_id, media.schedule.is_some())
         })
         .await
         .map_err(send_error)

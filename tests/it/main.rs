@@ -15,6 +15,7 @@ mod event_log;
 mod fanout;
 mod faults;
 mod forwarding;
+mod media;
 mod messaging;
 mod profiles;
 mod sandbox_shared;

@@ -572,7 +572,7 @@ async fn bad_sends_name_every_field_and_send_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
-    // Not built yet: said so, not half done.
+    // A file the account never uploaded.
     let err = send(
         &mut messages,
         &token,
@@ -583,7 +583,7 @@ async fn bad_sends_name_every_field_and_send_nothing() {
     )
     .await
     .unwrap_err();
-    assert_eq!(err.code(), Code::Unimplemented);
+    assert_eq!(err.code(), Code::NotFound);
     // Another tenant's account does not exist for it.
     let err = send(
         &mut messages,

@@ -16,6 +16,9 @@ use zeroize::Zeroizing;
 use crate::db::TestDb;
 
 pub const REDIS_URL_ENV: &str = "TEZGRAM_TEST_REDIS_URL";
+/// The S3-compatible server and bucket files go to (`http://host:port/bucket`);
+/// unset: the local filesystem under the data dir.
+pub const S3_URL_ENV: &str = "TEZGRAM_TEST_S3_URL";
 pub const JWT_SECRET: &str = "integration-test-secret-0123456789abcdef";
 
 pub struct TestServer {
@@ -59,7 +62,21 @@ impl TestServer {
             ..Config::default()
         };
         config.auth.jwt_hs256_secret = Some(JWT_SECRET.to_owned());
+        if let Some(url) = std::env::var(S3_URL_ENV).ok().filter(|u| !u.is_empty()) {
+            let (endpoint, bucket) = url.rsplit_once('/').expect("http://host:port/bucket");
+            config.media.s3_endpoint = Some(endpoint.to_owned());
+            config.media.s3_bucket = Some(bucket.to_owned());
+            config.media.s3_allow_http = true;
+            config.media.s3_access_key_id = Some("tezgram-test".into());
+            config.media.s3_secret_access_key = Some("tezgram-test".into());
+            // Gateways share the bucket; a restarted one (same data dir)
+            // finds its files again.
+            let dir = data_dir.path().file_name().expect("a temp dir's name");
+            let dir = dir.to_string_lossy();
+            config.media.s3_prefix = format!("gw-{}", dir.trim_start_matches('.'));
+        }
         config.sandbox.listen = "127.0.0.1:0".parse().unwrap();
+        config.media.links_listen = Some("127.0.0.1:0".parse().unwrap());
         // Idle accounts probe their session every second, so a revoked
         // session is noticed quickly.
         config.telegram.probe_interval_seconds = 1;
@@ -124,6 +141,13 @@ impl TestServer {
 
     pub fn inbox_addr(&self) -> Option<std::net::SocketAddr> {
         self.gateway().inbox_addr
+    }
+
+    /// blobs is the gateway's blob store, opened as the gateway opens it.
+    pub async fn blobs(&self) -> tezgram::storage::Blobs {
+        server::blob_store(&self.config)
+            .await
+            .expect("the blob store")
     }
 
     pub fn metrics_addr(&self) -> std::net::SocketAddr {

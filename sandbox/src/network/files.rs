@@ -104,6 +104,7 @@ impl Network {
                 file_name,
                 dc_id: crate::DC_ID,
                 uploader,
+                sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
             }
         };
         match self.inner.files_dir() {

@@ -142,6 +142,10 @@ pub struct Document {
     pub dc_id: i32,
     /// uploader is the user who uploaded it.
     pub uploader: i64,
+    /// sha256 of the bytes, lowercase hex (empty for documents stored
+    /// before it was kept).
+    #[serde(default)]
+    pub sha256: String,
 }
 
 /// NewDocument is what `Network::store_document` needs.

@@ -24,6 +24,8 @@ pub struct Model {
     pub result: Option<String>,
     /// The sent message's id, once Telegram has it.
     pub message_id: Option<i64>,
+    /// JSON of a media send's progress uploading its file to Telegram.
+    pub file_upload: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -19,6 +19,8 @@ pub struct Model {
     pub state: String,
     /// The media the upload became, once complete.
     pub media_id: Option<String>,
+    /// The CreateUpload request id; unique per (tenant, account).
+    pub request_id: Option<String>,
     pub expires_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

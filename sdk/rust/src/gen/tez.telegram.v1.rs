@@ -3068,6 +3068,13 @@ pub struct Media {
     /// create_time is when the gateway first stored or saw the file.
     #[prost(message, optional, tag="8")]
     pub create_time: ::core::option::Option<::prost_types::Timestamp>,
+    /// download_url is a signed link to the file's bytes over plain HTTP (GET,
+    /// with Range, ETag and Cache-Control), so a browser's <img src> works and
+    /// a CDN can front it. It expires (an hour by default); afterwards, and if
+    /// altered, it answers 403. Anyone holding it can read the file until then.
+    /// Empty when the gateway serves no links.
+    #[prost(string, tag="9")]
+    pub download_url: ::prost::alloc::string::String,
 }
 impl ::prost::Name for Media {
 const NAME: &'static str = "Media";

@@ -248,7 +248,13 @@ type Media struct {
 	// received files not downloaded yet.
 	Sha256 string `protobuf:"bytes,7,opt,name=sha256,proto3" json:"sha256,omitempty"`
 	// create_time is when the gateway first stored or saw the file.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// download_url is a signed link to the file's bytes over plain HTTP (GET,
+	// with Range, ETag and Cache-Control), so a browser's <img src> works and
+	// a CDN can front it. It expires (an hour by default); afterwards, and if
+	// altered, it answers 403. Anyone holding it can read the file until then.
+	// Empty when the gateway serves no links.
+	DownloadUrl   string `protobuf:"bytes,9,opt,name=download_url,json=downloadUrl,proto3" json:"download_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -337,6 +343,13 @@ func (x *Media) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Media) GetDownloadUrl() string {
+	if x != nil {
+		return x.DownloadUrl
+	}
+	return ""
 }
 
 // MessageRef names a message of an account by chat and id.
@@ -1032,7 +1045,7 @@ const file_tez_telegram_v1_media_proto_rawDesc = "" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vexpire_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\x9f\x02\n" +
+	"expireTime\"\xc2\x02\n" +
 	"\x05Media\x12\x19\n" +
 	"\bmedia_id\x18\x01 \x01(\tR\amediaId\x12\x1d\n" +
 	"\n" +
@@ -1044,7 +1057,8 @@ const file_tez_telegram_v1_media_proto_rawDesc = "" +
 	"size_bytes\x18\x06 \x01(\x03R\tsizeBytes\x12\x16\n" +
 	"\x06sha256\x18\a \x01(\tR\x06sha256\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"D\n" +
+	"createTime\x12!\n" +
+	"\fdownload_url\x18\t \x01(\tR\vdownloadUrl\"D\n" +
 	"\n" +
 	"MessageRef\x12\x17\n" +
 	"\achat_id\x18\x01 \x01(\x03R\x06chatId\x12\x1d\n" +

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from tez.telegram.v1 import message_pb2 as tez_dot_telegram_dot_v1_dot_message__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btez/telegram/v1/media.proto\x12\x0ftez.telegram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtez/telegram/v1/message.proto\"\xc4\x03\n\x06Upload\x12\x1b\n\tupload_id\x18\x01 \x01(\tR\x08uploadId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x1b\n\tfile_name\x18\x03 \x01(\tR\x08\x66ileName\x12\x1b\n\tmime_type\x18\x04 \x01(\tR\x08mimeType\x12\x1d\n\nsize_bytes\x18\x05 \x01(\x03R\tsizeBytes\x12\x16\n\x06sha256\x18\x06 \x01(\tR\x06sha256\x12\x1d\n\nchunk_size\x18\x07 \x01(\x05R\tchunkSize\x12%\n\x0ereceived_bytes\x18\x08 \x01(\x03R\rreceivedBytes\x12\x32\n\x05state\x18\t \x01(\x0e\x32\x1c.tez.telegram.v1.UploadStateR\x05state\x12\x19\n\x08media_id\x18\n \x01(\tR\x07mediaId\x12;\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0b\x65xpire_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\"\x9f\x02\n\x05Media\x12\x19\n\x08media_id\x18\x01 \x01(\tR\x07mediaId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12.\n\x04kind\x18\x03 \x01(\x0e\x32\x1a.tez.telegram.v1.MediaKindR\x04kind\x12\x1b\n\tfile_name\x18\x04 \x01(\tR\x08\x66ileName\x12\x1b\n\tmime_type\x18\x05 \x01(\tR\x08mimeType\x12\x1d\n\nsize_bytes\x18\x06 \x01(\x03R\tsizeBytes\x12\x16\n\x06sha256\x18\x07 \x01(\tR\x06sha256\x12;\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"D\n\nMessageRef\x12\x17\n\x07\x63hat_id\x18\x01 \x01(\x03R\x06\x63hatId\x12\x1d\n\nmessage_id\x18\x02 \x01(\x03R\tmessageId\"\xc4\x01\n\x13\x43reateUploadRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x1b\n\tfile_name\x18\x02 \x01(\tR\x08\x66ileName\x12\x1b\n\tmime_type\x18\x03 \x01(\tR\x08mimeType\x12\x1d\n\nsize_bytes\x18\x04 \x01(\x03R\tsizeBytes\x12\x16\n\x06sha256\x18\x05 \x01(\tR\x06sha256\x12\x1d\n\nrequest_id\x18\x06 \x01(\tR\trequestId\"G\n\x14\x43reateUploadResponse\x12/\n\x06upload\x18\x01 \x01(\x0b\x32\x17.tez.telegram.v1.UploadR\x06upload\"]\n\x12UploadChunkRequest\x12\x1b\n\tupload_id\x18\x01 \x01(\tR\x08uploadId\x12\x16\n\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x12\n\x04\x64\x61ta\x18\x03 \x01(\x0cR\x04\x64\x61ta\"F\n\x13UploadChunkResponse\x12/\n\x06upload\x18\x01 \x01(\x0b\x32\x17.tez.telegram.v1.UploadR\x06upload\"/\n\x10GetUploadRequest\x12\x1b\n\tupload_id\x18\x01 \x01(\tR\x08uploadId\"D\n\x11GetUploadResponse\x12/\n\x06upload\x18\x01 \x01(\x0b\x32\x17.tez.telegram.v1.UploadR\x06upload\"4\n\x15\x43ompleteUploadRequest\x12\x1b\n\tupload_id\x18\x01 \x01(\tR\x08uploadId\"F\n\x16\x43ompleteUploadResponse\x12,\n\x05media\x18\x01 \x01(\x0b\x32\x16.tez.telegram.v1.MediaR\x05media\"\xad\x01\n\x14\x44ownloadMediaRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x1b\n\x08media_id\x18\x02 \x01(\tH\x00R\x07mediaId\x12\x37\n\x07message\x18\x03 \x01(\x0b\x32\x1b.tez.telegram.v1.MessageRefH\x00R\x07message\x12\x16\n\x06offset\x18\x04 \x01(\x03R\x06offsetB\x08\n\x06source\"\x92\x01\n\x15\x44ownloadMediaResponse\x12\x16\n\x06offset\x18\x01 \x01(\x03R\x06offset\x12\x12\n\x04\x64\x61ta\x18\x02 \x01(\x0cR\x04\x64\x61ta\x12\x1f\n\x0btotal_bytes\x18\x03 \x01(\x03R\ntotalBytes\x12,\n\x05media\x18\x04 \x01(\x0b\x32\x16.tez.telegram.v1.MediaR\x05media*|\n\x0bUploadState\x12\x1c\n\x18UPLOAD_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16UPLOAD_STATE_UPLOADING\x10\x01\x12\x1a\n\x16UPLOAD_STATE_COMPLETED\x10\x02\x12\x17\n\x13UPLOAD_STATE_FAILED\x10\x03\x32\xde\x03\n\x0cMediaService\x12[\n\x0c\x43reateUpload\x12$.tez.telegram.v1.CreateUploadRequest\x1a%.tez.telegram.v1.CreateUploadResponse\x12X\n\x0bUploadChunk\x12#.tez.telegram.v1.UploadChunkRequest\x1a$.tez.telegram.v1.UploadChunkResponse\x12R\n\tGetUpload\x12!.tez.telegram.v1.GetUploadRequest\x1a\".tez.telegram.v1.GetUploadResponse\x12\x61\n\x0e\x43ompleteUpload\x12&.tez.telegram.v1.CompleteUploadRequest\x1a\'.tez.telegram.v1.CompleteUploadResponse\x12`\n\rDownloadMedia\x12%.tez.telegram.v1.DownloadMediaRequest\x1a&.tez.telegram.v1.DownloadMediaResponse0\x01\x42\xbd\x01\n\x13\x63om.tez.telegram.v1B\nMediaProtoP\x01Z<github.com/tez-crm/tezgram/sdk/go/tez/telegram/v1;telegramv1\xa2\x02\x03TTX\xaa\x02\x0fTez.Telegram.V1\xca\x02\x0fTez\\Telegram\\V1\xe2\x02\x1bTez\\Telegram\\V1\\GPBMetadata\xea\x02\x11Tez::Telegram::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1btez/telegram/v1/media.proto\x12\x0ftez.telegram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtez/telegram/v1/message.proto\"\xc4\x03\n\x06Upload\x12\x1b\n\tupload_id\x18\x01 \x01(\tR\x08uploadId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12\x1b\n\tfile_name\x18\x03 \x01(\tR\x08\x66ileName\x12\x1b\n\tmime_type\x18\x04 \x01(\tR\x08mimeType\x12\x1d\n\nsize_bytes\x18\x05 \x01(\x03R\tsizeBytes\x12\x16\n\x06sha256\x18\x06 \x01(\tR\x06sha256\x12\x1d\n\nchunk_size\x18\x07 \x01(\x05R\tchunkSize\x12%\n\x0ereceived_bytes\x18\x08 \x01(\x03R\rreceivedBytes\x12\x32\n\x05state\x18\t \x01(\x0e\x32\x1c.tez.telegram.v1.UploadStateR\x05state\x12\x19\n\x08media_id\x18\n \x01(\tR\x07mediaId\x12;\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0b\x65xpire_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\"\xc2\x02\n\x05Media\x12\x19\n\x08media_id\x18\x01 \x01(\tR\x07mediaId\x12\x1d\n\naccount_id\x18\x02 \x01(\tR\taccountId\x12.\n\x04kind\x18\x03 \x01(\x0e\x32\x1a.tez.telegram.v1.MediaKindR\x04kind\x12\x1b\n\tfile_name\x18\x04 \x01(\tR\x08\x66ileName\x12\x1b\n\tmime_type\x18\x05 \x01(\tR\x08mimeType\x12\x1d\n\nsize_bytes\x18\x06 \x01(\x03R\tsizeBytes\x12\x16\n\x06sha256\x18\x07 \x01(\tR\x06sha256\x12;\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12!\n\x0c\x64ownload_url\x18\t \x01(\tR\x0b\x64ownloadUrl\"D\n\nMessageRef\x12\x17\n\x07\x63hat_id\x18\x01 \x01(\x03R\x06\x63hatId\x12\x1d\n\nmessage_id\x18\x02 \x01(\x03R\tmessageId\"\xc4\x01\n\x13\x43reateUploadRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x1b\n\tfile_name\x18\x02 \x01(\tR\x08\x66ileName\x12\x1b\n\tmime_type\x18\x03 \x01(\tR\x08mimeType\x12\x1d\n\nsize_bytes\x18\x04 \x01(\x03R\tsizeBytes\x12\x16\n\x06sha256\x18\x05 \x01(\tR\x06sha256\x12\x1d\n\nrequest_id\x18\x06 \x01(\tR\trequestId\"G\n\x14\x43reateUploadResponse\x12/\n\x06upload\x18\x01 \x01(\x0b\x32\x17.tez.telegram.v1.UploadR\x06upload\"]\n\x12UploadChunkRequest\x12\x1b\n\tupload_id\x18\x01 \x01(\tR\x08uploadId\x12\x16\n\x06offset\x18\x02 \x01(\x03R\x06offset\x12\x12\n\x04\x64\x61ta\x18\x03 \x01(\x0cR\x04\x64\x61ta\"F\n\x13UploadChunkResponse\x12/\n\x06upload\x18\x01 \x01(\x0b\x32\x17.tez.telegram.v1.UploadR\x06upload\"/\n\x10GetUploadRequest\x12\x1b\n\tupload_id\x18\x01 \x01(\tR\x08uploadId\"D\n\x11GetUploadResponse\x12/\n\x06upload\x18\x01 \x01(\x0b\x32\x17.tez.telegram.v1.UploadR\x06upload\"4\n\x15\x43ompleteUploadRequest\x12\x1b\n\tupload_id\x18\x01 \x01(\tR\x08uploadId\"F\n\x16\x43ompleteUploadResponse\x12,\n\x05media\x18\x01 \x01(\x0b\x32\x16.tez.telegram.v1.MediaR\x05media\"\xad\x01\n\x14\x44ownloadMediaRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x1b\n\x08media_id\x18\x02 \x01(\tH\x00R\x07mediaId\x12\x37\n\x07message\x18\x03 \x01(\x0b\x32\x1b.tez.telegram.v1.MessageRefH\x00R\x07message\x12\x16\n\x06offset\x18\x04 \x01(\x03R\x06offsetB\x08\n\x06source\"\x92\x01\n\x15\x44ownloadMediaResponse\x12\x16\n\x06offset\x18\x01 \x01(\x03R\x06offset\x12\x12\n\x04\x64\x61ta\x18\x02 \x01(\x0cR\x04\x64\x61ta\x12\x1f\n\x0btotal_bytes\x18\x03 \x01(\x03R\ntotalBytes\x12,\n\x05media\x18\x04 \x01(\x0b\x32\x16.tez.telegram.v1.MediaR\x05media*|\n\x0bUploadState\x12\x1c\n\x18UPLOAD_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16UPLOAD_STATE_UPLOADING\x10\x01\x12\x1a\n\x16UPLOAD_STATE_COMPLETED\x10\x02\x12\x17\n\x13UPLOAD_STATE_FAILED\x10\x03\x32\xde\x03\n\x0cMediaService\x12[\n\x0c\x43reateUpload\x12$.tez.telegram.v1.CreateUploadRequest\x1a%.tez.telegram.v1.CreateUploadResponse\x12X\n\x0bUploadChunk\x12#.tez.telegram.v1.UploadChunkRequest\x1a$.tez.telegram.v1.UploadChunkResponse\x12R\n\tGetUpload\x12!.tez.telegram.v1.GetUploadRequest\x1a\".tez.telegram.v1.GetUploadResponse\x12\x61\n\x0e\x43ompleteUpload\x12&.tez.telegram.v1.CompleteUploadRequest\x1a\'.tez.telegram.v1.CompleteUploadResponse\x12`\n\rDownloadMedia\x12%.tez.telegram.v1.DownloadMediaRequest\x1a&.tez.telegram.v1.DownloadMediaResponse0\x01\x42\xbd\x01\n\x13\x63om.tez.telegram.v1B\nMediaProtoP\x01Z<github.com/tez-crm/tezgram/sdk/go/tez/telegram/v1;telegramv1\xa2\x02\x03TTX\xaa\x02\x0fTez.Telegram.V1\xca\x02\x0fTez\\Telegram\\V1\xe2\x02\x1bTez\\Telegram\\V1\\GPBMetadata\xea\x02\x11Tez::Telegram::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,34 +34,34 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tez.telegram.v1.media_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\023com.tez.telegram.v1B\nMediaProtoP\001Z<github.com/tez-crm/tezgram/sdk/go/tez/telegram/v1;telegramv1\242\002\003TTX\252\002\017Tez.Telegram.V1\312\002\017Tez\\Telegram\\V1\342\002\033Tez\\Telegram\\V1\\GPBMetadata\352\002\021Tez::Telegram::V1'
-  _globals['_UPLOADSTATE']._serialized_start=1936
-  _globals['_UPLOADSTATE']._serialized_end=2060
+  _globals['_UPLOADSTATE']._serialized_start=1971
+  _globals['_UPLOADSTATE']._serialized_end=2095
   _globals['_UPLOAD']._serialized_start=113
   _globals['_UPLOAD']._serialized_end=565
   _globals['_MEDIA']._serialized_start=568
-  _globals['_MEDIA']._serialized_end=855
-  _globals['_MESSAGEREF']._serialized_start=857
-  _globals['_MESSAGEREF']._serialized_end=925
-  _globals['_CREATEUPLOADREQUEST']._serialized_start=928
-  _globals['_CREATEUPLOADREQUEST']._serialized_end=1124
-  _globals['_CREATEUPLOADRESPONSE']._serialized_start=1126
-  _globals['_CREATEUPLOADRESPONSE']._serialized_end=1197
-  _globals['_UPLOADCHUNKREQUEST']._serialized_start=1199
-  _globals['_UPLOADCHUNKREQUEST']._serialized_end=1292
-  _globals['_UPLOADCHUNKRESPONSE']._serialized_start=1294
-  _globals['_UPLOADCHUNKRESPONSE']._serialized_end=1364
-  _globals['_GETUPLOADREQUEST']._serialized_start=1366
-  _globals['_GETUPLOADREQUEST']._serialized_end=1413
-  _globals['_GETUPLOADRESPONSE']._serialized_start=1415
-  _globals['_GETUPLOADRESPONSE']._serialized_end=1483
-  _globals['_COMPLETEUPLOADREQUEST']._serialized_start=1485
-  _globals['_COMPLETEUPLOADREQUEST']._serialized_end=1537
-  _globals['_COMPLETEUPLOADRESPONSE']._serialized_start=1539
-  _globals['_COMPLETEUPLOADRESPONSE']._serialized_end=1609
-  _globals['_DOWNLOADMEDIAREQUEST']._serialized_start=1612
-  _globals['_DOWNLOADMEDIAREQUEST']._serialized_end=1785
-  _globals['_DOWNLOADMEDIARESPONSE']._serialized_start=1788
-  _globals['_DOWNLOADMEDIARESPONSE']._serialized_end=1934
-  _globals['_MEDIASERVICE']._serialized_start=2063
-  _globals['_MEDIASERVICE']._serialized_end=2541
+  _globals['_MEDIA']._serialized_end=890
+  _globals['_MESSAGEREF']._serialized_start=892
+  _globals['_MESSAGEREF']._serialized_end=960
+  _globals['_CREATEUPLOADREQUEST']._serialized_start=963
+  _globals['_CREATEUPLOADREQUEST']._serialized_end=1159
+  _globals['_CREATEUPLOADRESPONSE']._serialized_start=1161
+  _globals['_CREATEUPLOADRESPONSE']._serialized_end=1232
+  _globals['_UPLOADCHUNKREQUEST']._serialized_start=1234
+  _globals['_UPLOADCHUNKREQUEST']._serialized_end=1327
+  _globals['_UPLOADCHUNKRESPONSE']._serialized_start=1329
+  _globals['_UPLOADCHUNKRESPONSE']._serialized_end=1399
+  _globals['_GETUPLOADREQUEST']._serialized_start=1401
+  _globals['_GETUPLOADREQUEST']._serialized_end=1448
+  _globals['_GETUPLOADRESPONSE']._serialized_start=1450
+  _globals['_GETUPLOADRESPONSE']._serialized_end=1518
+  _globals['_COMPLETEUPLOADREQUEST']._serialized_start=1520
+  _globals['_COMPLETEUPLOADREQUEST']._serialized_end=1572
+  _globals['_COMPLETEUPLOADRESPONSE']._serialized_start=1574
+  _globals['_COMPLETEUPLOADRESPONSE']._serialized_end=1644
+  _globals['_DOWNLOADMEDIAREQUEST']._serialized_start=1647
+  _globals['_DOWNLOADMEDIAREQUEST']._serialized_end=1820
+  _globals['_DOWNLOADMEDIARESPONSE']._serialized_start=1823
+  _globals['_DOWNLOADMEDIARESPONSE']._serialized_end=1969
+  _globals['_MEDIASERVICE']._serialized_start=2098
+  _globals['_MEDIASERVICE']._serialized_end=2576
 # @@protoc_insertion_point(module_scope)

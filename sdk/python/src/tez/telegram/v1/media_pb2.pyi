@@ -50,7 +50,7 @@ class Upload(_message.Message):
     def __init__(self, upload_id: _Optional[str] = ..., account_id: _Optional[str] = ..., file_name: _Optional[str] = ..., mime_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., chunk_size: _Optional[int] = ..., received_bytes: _Optional[int] = ..., state: _Optional[_Union[UploadState, str]] = ..., media_id: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Media(_message.Message):
-    __slots__ = ("media_id", "account_id", "kind", "file_name", "mime_type", "size_bytes", "sha256", "create_time")
+    __slots__ = ("media_id", "account_id", "kind", "file_name", "mime_type", "size_bytes", "sha256", "create_time", "download_url")
     MEDIA_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +59,7 @@ class Media(_message.Message):
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DOWNLOAD_URL_FIELD_NUMBER: _ClassVar[int]
     media_id: str
     account_id: str
     kind: _message_pb2.MediaKind
@@ -67,7 +68,8 @@ class Media(_message.Message):
     size_bytes: int
     sha256: str
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, media_id: _Optional[str] = ..., account_id: _Optional[str] = ..., kind: _Optional[_Union[_message_pb2.MediaKind, str]] = ..., file_name: _Optional[str] = ..., mime_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    download_url: str
+    def __init__(self, media_id: _Optional[str] = ..., account_id: _Optional[str] = ..., kind: _Optional[_Union[_message_pb2.MediaKind, str]] = ..., file_name: _Optional[str] = ..., mime_type: _Optional[str] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., download_url: _Optional[str] = ...) -> None: ...
 
 class MessageRef(_message.Message):
     __slots__ = ("chat_id", "message_id")
