@@ -19,7 +19,7 @@ source scripts/sdk-env.sh
 : "${TEZGRAM_SMOKE_TOKEN:?set TEZGRAM_SMOKE_TOKEN to a JWT the server accepts}"
 export TEZGRAM_SMOKE_ADDR TEZGRAM_SMOKE_TOKEN
 
-smoke_typescript() { (cd sdk/typescript && npx --no-install tsc -p tsconfig.test.json && node --test build/test/smoke.test.js); }
+smoke_typescript() { (cd sdk/typescript && npx --no-install tsc -p tsconfig.test.json && node --test build/test/smoke.test.js build/test/media.test.js); }
 smoke_python() { (cd sdk/python && "$TEZGRAM_VENV/bin/python" -m pytest -q -p no:cacheprovider); }
 smoke_go() { (cd sdk/go && go test -count=1 -v ./smoke/); }
 smoke_rust() { cargo run -q -p tezgram-sdk --example smoke; }

@@ -63,10 +63,10 @@ start_gateway() {
   smoke_dir="$(mktemp -d)"
   local ports
   ports="$(python3 -c 'import socket
-s=[socket.socket() for _ in range(4)]
+s=[socket.socket() for _ in range(5)]
 [x.bind(("127.0.0.1",0)) for x in s]
 print(" ".join(str(x.getsockname()[1]) for x in s))')"
-  read -r grpc_port metrics_port sandbox_port inbox_port <<<"$ports"
+  read -r grpc_port metrics_port sandbox_port inbox_port links_port <<<"$ports"
   export TEZGRAM_SMOKE_ADDR="127.0.0.1:$grpc_port"
   # The inbox page as make run serves it; the browser test loads it there.
   export TEZGRAM_INBOX_URL="http://127.0.0.1:$inbox_port"
@@ -74,7 +74,8 @@ print(" ".join(str(x.getsockname()[1]) for x in s))')"
     unset TEZGRAM_DATABASE_URL TEZGRAM_REDIS_URL
     export TEZGRAM_DATA_DIR="$smoke_dir" TEZGRAM_LISTEN="$TEZGRAM_SMOKE_ADDR" \
       TEZGRAM_METRICS_LISTEN="127.0.0.1:$metrics_port" TEZGRAM_SANDBOX__LISTEN="127.0.0.1:$sandbox_port" \
-      TEZGRAM_INBOX_LISTEN="127.0.0.1:$inbox_port" TEZGRAM_EVENTS__HEARTBEAT_SECONDS=2
+      TEZGRAM_INBOX_LISTEN="127.0.0.1:$inbox_port" TEZGRAM_EVENTS__HEARTBEAT_SECONDS=2 \
+      TEZGRAM_MEDIA__LINKS_LISTEN="127.0.0.1:$links_port"
     exec "$CARGO_TARGET_DIR/debug/tezgram" serve >"$smoke_dir/gateway.log" 2>&1
   ) &
   gateway_pid=$!

@@ -289,14 +289,21 @@ impl Files {
         }
     }
 
-    /// sendable is a media of the account whose bytes the gateway holds,
-    /// for a send; NOT_FOUND (on `media_id`) otherwise.
+    /// sendable is an uploaded media of the account (whose bytes the
+    /// gateway holds whole), for a send; NOT_FOUND (on `media_id`)
+    /// otherwise. A received file's media is not: its bytes are kept only
+    /// as far as it was read.
     pub async fn sendable(
         &self,
         tenant: &TenantId,
         account: AccountId,
         media_id: &str,
     ) -> Result<Media, Error> {
+        if parse_received_media_id(media_id).is_some() {
+            return Err(Error::NotFound {
+                resource: "media_id",
+            });
+        }
         match self.inner.store.media(tenant, media_id).await? {
             Some(media) if media.account == account && media.blob_prefix.is_some() => Ok(media),
             _ => Err(Error::NotFound {

@@ -30,7 +30,7 @@ use tokio::time::Instant;
 
 use crate::domain::chat::{Chat, MediaInfo, MediaKind, Message, MessageState};
 use crate::domain::login::RequestId;
-use crate::domain::media::{CHUNK_SIZE, chunk_count, send_kind};
+use crate::domain::media::{CHUNK_SIZE, chunk_count, parse_received_media_id, send_kind};
 use crate::domain::outbox::{
     BIG_FILE, FilePart, FileUpload, OutboxItem, OutboxState, Outgoing, OutgoingForward,
     OutgoingMedia, OutgoingText, SendError, Sent, UploadedFile, forward_random_ids,
@@ -279,6 +279,13 @@ impl Outbox {
         let payload = match &send.media {
             None => Outgoing::Text(send.text.clone()),
             Some(choice) => {
+                // A received file would go out again by reference, not by
+                // upload: not built yet (ForwardMessages sends it on).
+                if parse_received_media_id(&choice.media_id).is_some() {
+                    return Err(Error::NotImplementedYet {
+                        rpc: "SendMessage with a received file's media_id (forward its message instead)",
+                    });
+                }
                 let media = inner
                     .files
                     .sendable(tenant, account.id, &choice.media_id)

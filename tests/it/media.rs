@@ -1072,6 +1072,13 @@ async fn a_received_file_is_fetched_from_telegram_once_and_downloads_from_any_of
     .await
     .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
+    // Sending a received file on by its media_id is said not to be built.
+    let resend = send_file(&ann_id, bob.user_id, &attached.media_id, "resend");
+    let err = messages
+        .send_message(authed(resend, &token))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unimplemented);
 }
 
 /// get fetches a link with extra request headers: (status line and
@@ -1145,4 +1152,122 @@ async fn a_signed_link_serves_the_file_with_ranges_and_refuses_altered_or_expire
     tokio::time::sleep(Duration::from_secs(5)).await;
     let (head, _) = get(&url, &[]).await;
     assert!(head.starts_with("http/1.1 403"), "{head}");
+}
+
+/// png is a PNG of `width` x `height` as far as its header goes, `len`
+/// bytes long.
+fn png(width: u32, height: u32, len: usize) -> Vec<u8> {
+    let mut image = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    image.extend_from_slice(&width.to_be_bytes());
+    image.extend_from_slice(&height.to_be_bytes());
+    image.extend_from_slice(&random_file(len - image.len()));
+    image
+}
+
+#[tokio::test]
+async fn a_photo_received_from_a_sandbox_user_is_described_and_downloads_from_any_offset() {
+    let server = TestServer::start_with(quick_pacing).await;
+    let mut c = Clients::of(&server).await;
+    let ann = c.sandbox_user("9996627471", "Ann", "").await;
+    let bob = c.sandbox_user("9996627472", "Bob", "").await;
+    let ann_id = connected_account(&server, &mut c, &ann).await.account_id;
+    let bob_id = connected_account(&server, &mut c, &bob).await.account_id;
+    c.send_as(&ann, &bob_id, "a photo of the damage?").await;
+    let channel = server.channel().await;
+    let mut chats = ChatServiceClient::new(channel.clone());
+    chat_with(&mut chats, &c.token, &bob_id, ann.user_id).await;
+    // Bob's phone sends a PNG, which Telegram shows as a photo.
+    let image = png(1024, 768, CHUNK + 3000);
+    let mut up = Uploader::of(&server, "acme").await;
+    let upload = up
+        .create_with(pb::CreateUploadRequest {
+            account_id: bob_id.clone(),
+            file_name: "damage.png".into(),
+            mime_type: "image/png".into(),
+            size_bytes: image.len() as i64,
+            sha256: sha256(&image),
+            request_id: "photo".into(),
+        })
+        .await
+        .unwrap();
+    up.chunk_of(&upload.upload_id, &image, 0).await;
+    up.chunk_of(&upload.upload_id, &image, 1).await;
+    let media = up.complete(&upload.upload_id).await.unwrap();
+    let mut messages = MessageServiceClient::new(channel.clone());
+    let sent = messages
+        .send_message(authed(
+            pb::SendMessageRequest {
+                account_id: bob_id.clone(),
+                chat_id: ann.user_id,
+                text: "here".into(),
+                media_id: media.media_id.clone(),
+                request_id: "photo-send".into(),
+                ..Default::default()
+            },
+            &c.token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .message
+        .unwrap();
+    assert_eq!(
+        sent.media.unwrap().kind(),
+        pb::MediaKind::Photo,
+        "image/png goes as a photo"
+    );
+
+    chat_with(&mut chats, &c.token, &ann_id, bob.user_id).await;
+    let mut received = None;
+    eventually("Ann's account has the photo", async || {
+        let got = messages
+            .list_messages(authed(
+                pb::ListMessagesRequest {
+                    account_id: ann_id.clone(),
+                    chat_id: bob.user_id,
+                    page_size: 10,
+                    ..Default::default()
+                },
+                &c.token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .messages;
+        received = got.into_iter().find(|m| m.media.is_some());
+        received.is_some()
+    })
+    .await;
+    let photo = received.unwrap().media.unwrap();
+    assert_eq!(photo.kind(), pb::MediaKind::Photo);
+    assert_eq!((photo.width, photo.height), (1024, 768));
+    assert_eq!(photo.size_bytes, image.len() as i64);
+
+    let token = c.token.clone();
+    let mut client = MediaServiceClient::new(channel);
+    let from = 1000;
+    let rest = download(
+        &mut client,
+        &token,
+        by_media_id(&ann_id, &photo.media_id, from),
+    )
+    .await
+    .unwrap();
+    assert!(
+        bytes_of(&rest, from) == image[from as usize..],
+        "the photo's bytes differ"
+    );
+    let whole = download(
+        &mut client,
+        &token,
+        by_media_id(&ann_id, &photo.media_id, 0),
+    )
+    .await
+    .unwrap();
+    assert!(bytes_of(&whole, 0) == image);
+    let described = whole[0].media.clone().unwrap();
+    assert_eq!(described.kind(), pb::MediaKind::Photo);
+    let (head, linked) = get(&described.download_url, &[("range", "bytes=0-15")]).await;
+    assert!(head.starts_with("http/1.1 206"), "{head}");
+    assert!(linked == image[..16]);
 }

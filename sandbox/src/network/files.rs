@@ -74,6 +74,44 @@ fn read_range(path: &Path, offset: u64, limit: usize) -> std::io::Result<Vec<u8>
     Ok(bytes)
 }
 
+/// image_size reads an image's (width, height) from its header: PNG,
+/// JPEG or WebP (VP8X); `None` for anything else.
+pub fn image_size(bytes: &[u8]) -> Option<(i32, i32)> {
+    let be16 = |at: usize| {
+        Some(i32::from(u16::from_be_bytes(
+            bytes.get(at..at + 2)?.try_into().ok()?,
+        )))
+    };
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        let w = u32::from_be_bytes(bytes.get(16..20)?.try_into().ok()?);
+        let h = u32::from_be_bytes(bytes.get(20..24)?.try_into().ok()?);
+        return Some((i32::try_from(w).ok()?, i32::try_from(h).ok()?));
+    }
+    if bytes.starts_with(b"RIFF") && bytes.get(8..16) == Some(b"WEBPVP8X") {
+        let le24 = |at: usize| -> Option<i32> {
+            let b = bytes.get(at..at + 3)?;
+            Some(i32::from(b[0]) | i32::from(b[1]) << 8 | i32::from(b[2]) << 16)
+        };
+        return Some((le24(24)? + 1, le24(27)? + 1));
+    }
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        // Walk the segments to a start-of-frame marker.
+        let mut at = 2;
+        while at + 4 <= bytes.len() {
+            if bytes[at] != 0xFF {
+                return None;
+            }
+            let marker = bytes[at + 1];
+            let len = usize::try_from(be16(at + 2)?).ok()?;
+            if matches!(marker, 0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF) {
+                return Some((be16(at + 7)?, be16(at + 5)?));
+            }
+            at += 2 + len;
+        }
+    }
+    None
+}
+
 impl Network {
     /// store_document keeps an uploaded file and returns its document (id,
     /// access hash and file_reference drawn at random; dc_id the
@@ -84,6 +122,7 @@ impl Network {
             bytes,
             mime_type,
             file_name,
+            photo,
         } = new;
         let now = self.now();
         let document = {
@@ -105,6 +144,7 @@ impl Network {
                 dc_id: crate::DC_ID,
                 uploader,
                 sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+                photo,
             }
         };
         match self.inner.files_dir() {
@@ -179,5 +219,29 @@ impl Network {
             (None, None) => return Err(Error::LocationInvalid),
         };
         Ok((document, bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_size;
+
+    #[test]
+    fn image_sizes_are_read_from_headers() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&640u32.to_be_bytes());
+        png.extend_from_slice(&480u32.to_be_bytes());
+        assert_eq!(image_size(&png), Some((640, 480)));
+        // JPEG: SOI, an APP0 segment, then SOF0 (precision, height, width).
+        let jpeg = [
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x01,
+            0xE0, 0x02, 0x80,
+        ];
+        assert_eq!(image_size(&jpeg), Some((640, 480)));
+        let mut webp = b"RIFF\0\0\0\0WEBPVP8X\0\0\0\0\0\0\0\0".to_vec();
+        webp.extend_from_slice(&[0x7F, 0x02, 0x00, 0xDF, 0x01, 0x00]);
+        assert_eq!(image_size(&webp), Some((640, 480)));
+        assert_eq!(image_size(b"%PDF-1.7"), None);
+        assert_eq!(image_size(&png[..20]), None);
     }
 }

@@ -37,6 +37,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use error::{Error, Result};
+pub use files::image_size;
 pub use messages::{MAX_PAGE, MAX_TEXT};
 pub use persist::SNAPSHOT_FILE;
 pub use srp::{G as SRP_G, P_HEX as SRP_P_HEX, TwoFactor};

@@ -1416,6 +1416,7 @@ async fn share_document(net: &Network, from: &User, to: &User, bytes: Vec<u8>) -
             bytes,
             mime_type: "application/pdf".into(),
             file_name: "a.pdf".into(),
+            photo: None,
         })
         .await
         .unwrap();

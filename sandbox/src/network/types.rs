@@ -146,7 +146,15 @@ pub struct Document {
     /// before it was kept).
     #[serde(default)]
     pub sha256: String,
+    /// A photo's (width, height): the file is shown as a photo, with one
+    /// size ([`PHOTO_SIZE`]) holding its bytes; `None` for documents.
+    #[serde(default)]
+    pub photo: Option<(i32, i32)>,
 }
+
+/// PHOTO_SIZE is the type of a photo's one size, as Telegram names its
+/// largest ("y": up to 1280 px).
+pub const PHOTO_SIZE: &str = "y";
 
 /// NewDocument is what `Network::store_document` needs.
 #[derive(Debug, Clone, Default)]
@@ -155,6 +163,8 @@ pub struct NewDocument {
     pub bytes: Vec<u8>,
     pub mime_type: String,
     pub file_name: String,
+    /// A photo's (width, height) (see [`Document::photo`]).
+    pub photo: Option<(i32, i32)>,
 }
 
 /// OutgoingMessage is what a sender writes.

@@ -670,9 +670,10 @@ fn scheduled_updates(call: &Call<'_>, me: i64, scheduled: &Scheduled) -> tl::enu
 const MAX_CAPTION: usize = 1024;
 
 /// send_media is `messages.sendMedia` with `inputMediaUploadedDocument` or
-/// `inputMediaUploadedPhoto` (kept as a document: the sandbox does not
-/// make photo sizes): the caller's uploaded parts become a stored document
-/// attached to a new message whose text is the caption. Other media answer
+/// `inputMediaUploadedPhoto` (a PNG, JPEG or WebP, kept as it came, with
+/// one size; anything else is IMAGE_PROCESS_FAILED): the caller's uploaded
+/// parts become a stored file attached to a new message whose text is the
+/// caption. Other media answer
 /// 400 MEDIA_INVALID. A repeated random_id returns the first message
 /// without touching the upload.
 async fn send_media(
@@ -712,14 +713,25 @@ async fn send_media(
     let media = if call.net.has_sent_random(me, random_id) {
         None
     } else {
-        let (file, mime_type, attributes) = match media {
-            tl::enums::InputMedia::UploadedDocument(d) => (d.file, d.mime_type, d.attributes),
+        let (file, mime_type, attributes, photo) = match media {
+            tl::enums::InputMedia::UploadedDocument(d) => {
+                (d.file, d.mime_type, d.attributes, false)
+            }
             tl::enums::InputMedia::UploadedPhoto(p) => {
-                (p.file, "image/jpeg".to_owned(), Vec::new())
+                (p.file, "image/jpeg".to_owned(), Vec::new(), true)
             }
             _ => return Err(RpcError::new(400, "MEDIA_INVALID")),
         };
         let uploaded = super::upload::take_upload(call.ctx.auth_key_id, &file)?;
+        // A photo must be an image Telegram can read: its size is known.
+        let photo = match photo {
+            true => Some(
+                crate::network::image_size(&uploaded.bytes)
+                    .filter(|(w, h)| *w > 0 && *h > 0)
+                    .ok_or_else(|| RpcError::new(400, "IMAGE_PROCESS_FAILED"))?,
+            ),
+            false => None,
+        };
         let file_name = attributes
             .iter()
             .find_map(|a| match a {
@@ -738,6 +750,7 @@ async fn send_media(
                     mime_type
                 },
                 file_name,
+                photo,
             })
             .await?;
         Some(Media::Document(document))

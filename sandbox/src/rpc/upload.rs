@@ -1,8 +1,9 @@
 //! `upload.*` methods: file parts are kept in memory per (auth key,
 //! file_id) until `messages.sendMedia` assembles them ([`take_upload`]) into
 //! a document the network stores; `upload.getFile` serves documents by
-//! `inputDocumentFileLocation` to any logged-in user who has its id, access
-//! hash and file_reference (i.e. saw a message carrying it).
+//! `inputDocumentFileLocation` (photos by `inputPhotoFileLocation` and
+//! their one size) to any logged-in user who has its id, access hash and
+//! file_reference (i.e. saw a message carrying it).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{LazyLock, Mutex};
@@ -12,6 +13,7 @@ use grammers_tl_types::Identifiable;
 
 use super::{Call, reply};
 use crate::mtproto::RpcError;
+use crate::network::PHOTO_SIZE;
 
 /// PART_MAX is Telegram's largest part (512 KiB).
 const PART_MAX: usize = 512 * 1024;
@@ -74,24 +76,28 @@ pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError
                 limit,
             } = call.parse()?;
             call.user()?;
-            let tl::enums::InputFileLocation::InputDocumentFileLocation(location) = location else {
-                return Err(RpcError::new(400, "LOCATION_INVALID"));
+            // A document (sandbox documents have no thumbnails), or a
+            // photo's one size.
+            let (id, access_hash, file_reference, photo) = match location {
+                tl::enums::InputFileLocation::InputDocumentFileLocation(l)
+                    if l.thumb_size.is_empty() =>
+                {
+                    (l.id, l.access_hash, l.file_reference, false)
+                }
+                tl::enums::InputFileLocation::InputPhotoFileLocation(l)
+                    if l.thumb_size == PHOTO_SIZE =>
+                {
+                    (l.id, l.access_hash, l.file_reference, true)
+                }
+                _ => return Err(RpcError::new(400, "LOCATION_INVALID")),
             };
-            // Sandbox documents have no thumbnails.
-            if !location.thumb_size.is_empty() {
-                return Err(RpcError::new(400, "LOCATION_INVALID"));
-            }
             let (document, bytes) = call
                 .net
-                .read_document(
-                    location.id,
-                    location.access_hash,
-                    &location.file_reference,
-                    offset,
-                    limit,
-                    precise,
-                )
+                .read_document(id, access_hash, &file_reference, offset, limit, precise)
                 .await?;
+            if document.photo.is_some() != photo {
+                return Err(RpcError::new(400, "LOCATION_INVALID"));
+            }
             reply(tl::enums::upload::File::File(tl::types::upload::File {
                 r#type: tl::enums::storage::FileType::FileUnknown,
                 mtime: super::convert::messages::date(document.date),

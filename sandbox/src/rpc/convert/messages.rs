@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 pub use super::users::peer;
 use super::users::{chat_of, user};
 use crate::network::{
-    Dialog, Document, ForwardHeader, Media, Message, Network, Peer, ServiceAction, Update,
+    Dialog, Document, ForwardHeader, Media, Message, Network, PHOTO_SIZE, Peer, ServiceAction,
+    Update,
 };
 
 /// date is a network time as TL's 32-bit date.
@@ -195,9 +196,18 @@ pub fn message(net: &Network, message: &Message) -> tl::enums::Message {
     .into()
 }
 
-/// media is a message's media as `messageMediaDocument`.
+/// media is a message's media: `messageMediaPhoto` with one size for a
+/// photo, else `messageMediaDocument`.
 pub fn media(media: &Media) -> tl::enums::MessageMedia {
     match media {
+        Media::Document(d) if d.photo.is_some() => tl::types::MessageMediaPhoto {
+            spoiler: false,
+            live_photo: false,
+            photo: Some(photo(d)),
+            ttl_seconds: None,
+            video: None,
+        }
+        .into(),
         Media::Document(d) => tl::types::MessageMediaDocument {
             nopremium: false,
             spoiler: false,
@@ -212,6 +222,31 @@ pub fn media(media: &Media) -> tl::enums::MessageMedia {
         }
         .into(),
     }
+}
+
+/// photo is a stored photo as TL: one size, [`PHOTO_SIZE`], whose bytes
+/// are the file's.
+pub fn photo(d: &Document) -> tl::enums::Photo {
+    let (w, h) = d.photo.unwrap_or_default();
+    tl::types::Photo {
+        has_stickers: false,
+        id: d.id,
+        access_hash: d.access_hash,
+        file_reference: d.file_reference.clone(),
+        date: date(d.date),
+        sizes: vec![
+            tl::types::PhotoSize {
+                r#type: PHOTO_SIZE.to_owned(),
+                w,
+                h,
+                size: i32::try_from(d.size).unwrap_or(i32::MAX),
+            }
+            .into(),
+        ],
+        video_sizes: None,
+        dc_id: d.dc_id,
+    }
+    .into()
 }
 
 /// document is a stored document as TL, its file name as
