@@ -15,7 +15,7 @@ use tracing::info;
 use crate::admin::{self, AdminApi, AdminApiOptions};
 use crate::link;
 use crate::mtproto::{self, AuthKeys, MtprotoServer, MtprotoServerHandle, MtprotoServerOptions};
-use crate::network::{self, AcceptedLoginToken, Delivery, Network};
+use crate::network::{self, AcceptedLoginToken, Delivery, Fault, FaultTarget, Network};
 use crate::rpc::{SandboxRpc, convert};
 
 /// DcError is why the sandbox DC could not start, serve or stop cleanly.
@@ -216,6 +216,24 @@ impl SandboxDcHandle {
     /// connection" fault); returns how many.
     pub(crate) fn disconnect(&self, auth_key_id: i64) -> usize {
         self.inner.server.disconnect(auth_key_id)
+    }
+
+    /// expire_file_references makes a user's next `times` file downloads
+    /// (`upload.getFile`) find their file reference expired, as Telegram's
+    /// do once a reference is old: the client must fetch the message again.
+    pub fn expire_file_references(&self, user_id: i64, times: u32) {
+        self.network().inject_fault(
+            FaultTarget::User(user_id),
+            "upload.getFile",
+            Fault::FileReferenceExpired,
+            times,
+        );
+    }
+
+    /// faults_pending is how many injected faults the user's calls have
+    /// not met yet.
+    pub fn faults_pending(&self, user_id: i64) -> u32 {
+        self.network().faults_pending(FaultTarget::User(user_id))
     }
 
     /// sign_in logs a user in on `key`, as a device of theirs outside the

@@ -673,6 +673,14 @@ impl Download {
                     reason: "FILE_REFERENCE_EXPIRED",
                     ..
                 }) if !fresh => continue,
+                Err(Error::FailedPrecondition {
+                    reason: "FILE_REFERENCE_EXPIRED",
+                    ..
+                }) => {
+                    return Err(Error::Unavailable(
+                        "telegram (a fresh file reference expired at once)".into(),
+                    ));
+                }
                 Err(err) => return Err(err),
             }
         }

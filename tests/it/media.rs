@@ -1007,6 +1007,9 @@ async fn a_received_file_is_fetched_from_telegram_once_and_downloads_from_any_of
 
     let token = c.token.clone();
     let mut client = MediaServiceClient::new(channel);
+    // The file reference Telegram gave has expired by the time it is read:
+    // the gateway fetches the message again for a fresh one.
+    server.sandbox().expire_file_references(ann.user_id, 1);
     let by_message = pb::DownloadMediaRequest {
         account_id: ann_id.clone(),
         source: Some(pb::download_media_request::Source::Message(
@@ -1019,6 +1022,11 @@ async fn a_received_file_is_fetched_from_telegram_once_and_downloads_from_any_of
     };
     let whole = download(&mut client, &token, by_message).await.unwrap();
     assert!(bytes_of(&whole, 0) == file, "the received bytes differ");
+    assert_eq!(
+        server.sandbox().faults_pending(ann.user_id),
+        0,
+        "the expired reference was met"
+    );
     let described = whole[0].media.clone().unwrap();
     assert_eq!(described.media_id, attached.media_id);
     assert_eq!(described.kind(), pb::MediaKind::Document);

@@ -522,6 +522,12 @@ impl Network {
         self.inner.lock().inject_fault(target, method, fault, times)
     }
 
+    /// faults_pending is how many injected faults a user's calls have not
+    /// met yet.
+    pub fn faults_pending(&self, target: FaultTarget) -> u32 {
+        self.inner.lock().faults_pending(target)
+    }
+
     /// take_fault is asked by the wire layer before each call.
     pub fn take_fault(&self, auth_key_id: i64, method: &str) -> Option<Fault> {
         self.inner.lock().take_fault(auth_key_id, method)

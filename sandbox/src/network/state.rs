@@ -1019,6 +1019,14 @@ impl State {
         });
     }
 
+    pub(super) fn faults_pending(&self, target: FaultTarget) -> u32 {
+        self.faults
+            .iter()
+            .filter(|rule| rule.target == target)
+            .map(|rule| rule.remaining)
+            .sum()
+    }
+
     pub(super) fn take_fault(&mut self, auth_key_id: i64, method: &str) -> Option<Fault> {
         let user_id = self.authorized_user(auth_key_id).ok();
         let index = self.faults.iter().position(|rule| {

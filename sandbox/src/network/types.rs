@@ -541,6 +541,9 @@ pub enum Fault {
     FloodWait { seconds: u32 },
     /// Close the connection without answering.
     DropConnection,
+    /// Answer 400 FILE_REFERENCE_EXPIRED, as Telegram does once the file
+    /// reference a client holds is too old.
+    FileReferenceExpired,
 }
 
 /// FaultTarget says whose calls a fault applies to.

@@ -145,6 +145,9 @@ impl Dispatch for SandboxRpc {
             .touch(ctx.auth_key_id, ctx.client.as_ref().map(client_info));
         match self.network.take_fault(ctx.auth_key_id, method) {
             Some(Fault::FloodWait { seconds }) => return Err(RpcError::flood_wait(seconds)),
+            Some(Fault::FileReferenceExpired) => {
+                return Err(RpcError::new(400, "FILE_REFERENCE_EXPIRED"));
+            }
             Some(Fault::DropConnection) => {
                 if let Some(server) = self.server.get() {
                     server.disconnect(ctx.auth_key_id);
