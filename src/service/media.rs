@@ -91,7 +91,7 @@ fn not_uploading(upload: &Upload) -> Error {
 fn checksum_mismatch() -> Error {
     Error::FailedPrecondition {
         reason: "CHECKSUM_MISMATCH",
-        message: "the received bytes do not match the declared sha256; the upload failed, start a new one".into(),
+        message: "sha256: the received bytes do not match the declared sha256; the upload failed, start a new one".into(),
     }
 }
 
@@ -174,7 +174,8 @@ impl Files {
     }
 
     /// upload_chunk stores the chunk at `offset`: the next one, or a retry
-    /// of one already stored (acknowledged, not written again).
+    /// of one already stored (acknowledged when the same, not written
+    /// again; refused when it differs).
     pub async fn upload_chunk(
         &self,
         caller: &Caller,
@@ -198,7 +199,7 @@ impl Files {
             ));
         }
         if offset < upload.received {
-            return Ok(upload);
+            return self.retried(upload, offset, &data).await;
         }
         if offset > upload.received {
             return Err(Error::UploadBehind {
@@ -207,6 +208,7 @@ impl Files {
             });
         }
         let index = offset / upload.chunk_size;
+        let sent = data.clone();
         self.inner
             .blobs
             .put(&chunk_path(&upload.prefix(), index), data)
@@ -228,9 +230,28 @@ impl Files {
                 if now.state != UploadState::Uploading {
                     return Err(not_uploading(&now));
                 }
-                Ok(now)
+                self.retried(now, offset, &sent).await
             }
             Err(err) => Err(err.into()),
+        }
+    }
+
+    /// retried answers a chunk sent again: acknowledged when it is the
+    /// chunk stored at its offset, refused (nothing written) when it
+    /// differs.
+    async fn retried(&self, upload: Upload, offset: i64, data: &Bytes) -> Result<Upload, Error> {
+        let path = chunk_path(&upload.prefix(), offset / upload.chunk_size);
+        match self.inner.blobs.get(&path).await? {
+            Some(stored) if stored == *data => Ok(upload),
+            Some(_) => Err(Error::invalid(
+                "data",
+                format!("differs from the chunk already received at offset {offset}"),
+            )),
+            None => Err(Error::Internal(format!(
+                "chunk {} of upload {} is missing",
+                offset / upload.chunk_size,
+                upload.id
+            ))),
         }
     }
 

@@ -264,6 +264,14 @@ async fn chunks_out_of_turn_or_of_the_wrong_size_are_refused_and_store_nothing()
     assert!(stored(&server, &upload).await.is_empty(), "nothing stored");
 
     up.chunk_of(&id, &file, 0).await;
+    // Sent again: the same bytes are acknowledged, others refused.
+    assert_eq!(
+        up.chunk_of(&id, &file, 0).await.received_bytes,
+        CHUNK as i64
+    );
+    let conflicting = up.chunk(&id, 0, &vec![9; CHUNK]).await.unwrap_err();
+    assert_eq!(conflicting.code(), Code::InvalidArgument);
+    assert_eq!(fields(&conflicting), vec!["data"]);
     let short = up.chunk(&id, CHUNK, &file[CHUNK..CHUNK + 99]).await;
     assert_eq!(fields(&short.unwrap_err()), vec!["data"]);
     let early = up.complete(&id).await.unwrap_err();

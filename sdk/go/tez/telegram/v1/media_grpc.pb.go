@@ -58,12 +58,13 @@ type MediaServiceClient interface {
 	CreateUpload(ctx context.Context, in *CreateUploadRequest, opts ...grpc.CallOption) (*CreateUploadResponse, error)
 	// UploadChunk stores one chunk. Chunks go in order: `offset` must equal
 	// `received_bytes` (a new chunk) or be the offset of a chunk already
-	// received (a retry, acknowledged without writing again; its data is not
-	// compared, the SHA-256 check at completion catches corruption).
+	// received (a retry: acknowledged without writing again when its data is
+	// the chunk received, refused when it differs).
 	//
-	// Errors: INVALID_ARGUMENT on `offset` (not a multiple of `chunk_size`) or
-	// `data` (not `chunk_size` bytes, or for the last chunk not exactly the
-	// rest of the file); FAILED_PRECONDITION (UPLOAD_OFFSET_MISMATCH, metadata
+	// Errors: INVALID_ARGUMENT on `offset` (not a multiple of `chunk_size`, or
+	// past the end of the file) or `data` (not `chunk_size` bytes, for the last
+	// chunk not exactly the rest of the file, or a retry whose bytes differ
+	// from the chunk received at that offset); FAILED_PRECONDITION (UPLOAD_OFFSET_MISMATCH, metadata
 	// `received_bytes`) when `offset` is past `received_bytes`;
 	// FAILED_PRECONDITION when the upload is completed or failed; NOT_FOUND when
 	// the upload does not exist or expired.
@@ -192,12 +193,13 @@ type MediaServiceServer interface {
 	CreateUpload(context.Context, *CreateUploadRequest) (*CreateUploadResponse, error)
 	// UploadChunk stores one chunk. Chunks go in order: `offset` must equal
 	// `received_bytes` (a new chunk) or be the offset of a chunk already
-	// received (a retry, acknowledged without writing again; its data is not
-	// compared, the SHA-256 check at completion catches corruption).
+	// received (a retry: acknowledged without writing again when its data is
+	// the chunk received, refused when it differs).
 	//
-	// Errors: INVALID_ARGUMENT on `offset` (not a multiple of `chunk_size`) or
-	// `data` (not `chunk_size` bytes, or for the last chunk not exactly the
-	// rest of the file); FAILED_PRECONDITION (UPLOAD_OFFSET_MISMATCH, metadata
+	// Errors: INVALID_ARGUMENT on `offset` (not a multiple of `chunk_size`, or
+	// past the end of the file) or `data` (not `chunk_size` bytes, for the last
+	// chunk not exactly the rest of the file, or a retry whose bytes differ
+	// from the chunk received at that offset); FAILED_PRECONDITION (UPLOAD_OFFSET_MISMATCH, metadata
 	// `received_bytes`) when `offset` is past `received_bytes`;
 	// FAILED_PRECONDITION when the upload is completed or failed; NOT_FOUND when
 	// the upload does not exist or expired.
