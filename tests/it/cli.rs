@@ -160,7 +160,12 @@ async fn api_keys_are_created_listed_and_revoked_from_the_cli() {
     );
     assert!(!bad_scope.status.success());
 
-    assert!(tezgram(&["api-key", "revoke", id], &env).status.success());
+    let revoked = tezgram(&["api-key", "revoke", id], &env);
+    assert!(
+        revoked.status.success(),
+        "revoke failed: {}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
     let err = client.list_accounts(call(&key)).await.unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated);
     server.stop().await;

@@ -25,7 +25,7 @@ fn redis_url() -> Option<String> {
 /// process_env configures a `tezgram serve` on `database_url`, the shared
 /// sandbox, the suite's Redis (if any, under `redis_key_prefix`), beating
 /// every second.
-fn process_env(
+pub(crate) fn process_env(
     database_url: &str,
     redis_key_prefix: &str,
     sandbox: &Sandbox,

@@ -27,10 +27,11 @@ use tonic_types::StatusExt;
 
 use crate::clients::{Clients, eventually, reason};
 use crate::db::TestDb;
+use crate::fanout::process_env;
 use crate::messaging::connected_account;
 use crate::sandbox_shared::{ADMIN_TOKEN, Sandbox};
 use crate::sending::{Gateway, TENANT, chat_with, fields, quick_pacing};
-use crate::server::{JWT_SECRET, TestServer, authed, with_api_key};
+use crate::server::{TestServer, authed, with_api_key};
 
 const CHUNK: usize = CHUNK_SIZE as usize;
 
@@ -729,21 +730,12 @@ async fn a_large_file_whose_gateway_is_killed_half_way_is_sent_once_complete() {
         .await
         .expect("the sandbox's admin api");
     let db = TestDb::fresh().await;
-    let data_dir = tempfile::tempdir().unwrap();
-    let env: Vec<(String, String)> = vec![
-        (
-            "TEZGRAM_DATA_DIR".into(),
-            data_dir.path().to_str().unwrap().into(),
-        ),
-        ("TEZGRAM_DATABASE_URL".into(), db.url.clone()),
-        ("TEZGRAM_AUTH__JWT_HS256_SECRET".into(), JWT_SECRET.into()),
-        ("TEZGRAM_SANDBOX__REMOTE".into(), sandbox.url()),
-        ("TEZGRAM_SANDBOX__ADMIN_TOKEN".into(), ADMIN_TOKEN.into()),
-        (
-            "TEZGRAM_TELEGRAM__SEND_INTERVAL_PER_CHAT_MS".into(),
-            "20".into(),
-        ),
-    ];
+    let prefix = format!("tezgram-test-{}:", uuid::Uuid::new_v4().simple());
+    let (mut env, _data_dir) = process_env(&db.url, &prefix, &sandbox);
+    env.push((
+        "TEZGRAM_TELEGRAM__SEND_INTERVAL_PER_CHAT_MS".into(),
+        "20".into(),
+    ));
     let store = Store::connect(&db.url).await.unwrap();
     let token = Gateway::token();
     let gateway = Gateway::start(&env).await;
@@ -830,6 +822,67 @@ async fn download(
         chunks.push(chunk);
     }
     Ok(chunks)
+}
+
+/// Pair is two connected accounts of users who know each other: Ann
+/// wrote to Bob first, and Bob's account has the chat.
+struct Pair {
+    ann: pb::SandboxUser,
+    bob: pb::SandboxUser,
+    ann_id: String,
+    bob_id: String,
+}
+
+async fn pair(
+    server: &TestServer,
+    c: &mut Clients,
+    chats: &mut ChatServiceClient<Channel>,
+    [ann_phone, bob_phone]: [&str; 2],
+) -> Pair {
+    let ann = c.sandbox_user(ann_phone, "Ann", "").await;
+    let bob = c.sandbox_user(bob_phone, "Bob", "").await;
+    let ann_id = connected_account(server, c, &ann).await.account_id;
+    let bob_id = connected_account(server, c, &bob).await.account_id;
+    c.send_as(&ann, &bob_id, "the file, please").await;
+    chat_with(chats, &c.token, &bob_id, ann.user_id).await;
+    Pair {
+        ann,
+        bob,
+        ann_id,
+        bob_id,
+    }
+}
+
+/// file_message waits until the account has the chat with `peer` and a
+/// message with a file in it; that message.
+async fn file_message(
+    chats: &mut ChatServiceClient<Channel>,
+    messages: &mut MessageServiceClient<Channel>,
+    token: &str,
+    account_id: &str,
+    peer: i64,
+) -> pb::Message {
+    chat_with(chats, token, account_id, peer).await;
+    let mut received = None;
+    eventually("the account has a message with a file", async || {
+        let request = pb::ListMessagesRequest {
+            account_id: account_id.into(),
+            chat_id: peer,
+            page_size: 10,
+            ..Default::default()
+        };
+        let Ok(listed) = messages.list_messages(authed(request, token)).await else {
+            return false;
+        };
+        received = listed
+            .into_inner()
+            .messages
+            .into_iter()
+            .find(|m| m.media.is_some());
+        received.is_some()
+    })
+    .await;
+    received.unwrap()
 }
 
 /// bytes_of checks that chunks are contiguous from `offset` and joins them.
@@ -953,15 +1006,14 @@ async fn an_uploaded_file_downloads_whole_and_from_any_offset() {
 async fn a_received_file_is_fetched_from_telegram_once_and_downloads_from_any_offset() {
     let server = TestServer::start_with(quick_pacing).await;
     let mut c = Clients::of(&server).await;
-    let ann = c.sandbox_user("9996627451", "Ann", "").await;
-    let bob = c.sandbox_user("9996627452", "Bob", "").await;
-    let ann_id = connected_account(&server, &mut c, &ann).await.account_id;
-    let bob_id = connected_account(&server, &mut c, &bob).await.account_id;
-    // Ann writes first, so Bob's account knows the chat; Bob sends a file.
-    c.send_as(&ann, &bob_id, "the scan, please").await;
     let channel = server.channel().await;
     let mut chats = ChatServiceClient::new(channel.clone());
-    chat_with(&mut chats, &c.token, &bob_id, ann.user_id).await;
+    let Pair {
+        ann,
+        bob,
+        ann_id,
+        bob_id,
+    } = pair(&server, &mut c, &mut chats, ["9996627451", "9996627452"]).await;
     let file = random_file(2 * CHUNK + 999);
     let mut up = Uploader::of(&server, "acme").await;
     let media = up.upload_whole(&bob_id, &file, "scan").await;
@@ -978,28 +1030,7 @@ async fn a_received_file_is_fetched_from_telegram_once_and_downloads_from_any_of
         .unwrap();
 
     // Ann's account ingests the message, file described.
-    chat_with(&mut chats, &c.token, &ann_id, bob.user_id).await;
-    let mut received = None;
-    eventually("Ann's account has the file's message", async || {
-        let got = messages
-            .list_messages(authed(
-                pb::ListMessagesRequest {
-                    account_id: ann_id.clone(),
-                    chat_id: bob.user_id,
-                    page_size: 10,
-                    ..Default::default()
-                },
-                &c.token,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .messages;
-        received = got.into_iter().find(|m| m.media.is_some());
-        received.is_some()
-    })
-    .await;
-    let received = received.unwrap();
+    let received = file_message(&mut chats, &mut messages, &c.token, &ann_id, bob.user_id).await;
     assert_eq!(received.text, "your invoice");
     let attached = received.media.unwrap();
     assert_eq!(attached.size_bytes, file.len() as i64);
@@ -1184,14 +1215,14 @@ fn png(width: u32, height: u32, len: usize) -> Vec<u8> {
 async fn a_photo_received_from_a_sandbox_user_is_described_and_downloads_from_any_offset() {
     let server = TestServer::start_with(quick_pacing).await;
     let mut c = Clients::of(&server).await;
-    let ann = c.sandbox_user("9996627471", "Ann", "").await;
-    let bob = c.sandbox_user("9996627472", "Bob", "").await;
-    let ann_id = connected_account(&server, &mut c, &ann).await.account_id;
-    let bob_id = connected_account(&server, &mut c, &bob).await.account_id;
-    c.send_as(&ann, &bob_id, "a photo of the damage?").await;
     let channel = server.channel().await;
     let mut chats = ChatServiceClient::new(channel.clone());
-    chat_with(&mut chats, &c.token, &bob_id, ann.user_id).await;
+    let Pair {
+        ann,
+        bob,
+        ann_id,
+        bob_id,
+    } = pair(&server, &mut c, &mut chats, ["9996627471", "9996627472"]).await;
     // Bob's phone sends a PNG, which Telegram shows as a photo.
     let image = png(1024, 768, CHUNK + 3000);
     let mut up = Uploader::of(&server, "acme").await;
@@ -1233,28 +1264,8 @@ async fn a_photo_received_from_a_sandbox_user_is_described_and_downloads_from_an
         "image/png goes as a photo"
     );
 
-    chat_with(&mut chats, &c.token, &ann_id, bob.user_id).await;
-    let mut received = None;
-    eventually("Ann's account has the photo", async || {
-        let got = messages
-            .list_messages(authed(
-                pb::ListMessagesRequest {
-                    account_id: ann_id.clone(),
-                    chat_id: bob.user_id,
-                    page_size: 10,
-                    ..Default::default()
-                },
-                &c.token,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .messages;
-        received = got.into_iter().find(|m| m.media.is_some());
-        received.is_some()
-    })
-    .await;
-    let photo = received.unwrap().media.unwrap();
+    let received = file_message(&mut chats, &mut messages, &c.token, &ann_id, bob.user_id).await;
+    let photo = received.media.unwrap();
     assert_eq!(photo.kind(), pb::MediaKind::Photo);
     assert_eq!((photo.width, photo.height), (1024, 768));
     assert_eq!(photo.size_bytes, image.len() as i64);
