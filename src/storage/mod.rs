@@ -114,8 +114,16 @@ impl Store {
     }
 
     /// migrate applies pending migrations; applied ones are skipped, so it is
-    /// safe to run at every start.
+    /// safe to run at every start. With none pending it only reads: on
+    /// SQLite a command run beside a serving gateway (`tezgram api-key`)
+    /// then never contends for the write lock.
     pub async fn migrate(&self) -> Result<(), Error> {
+        if Migrator::get_pending_migrations_read_only(&self.db)
+            .await
+            .is_ok_and(|pending| pending.is_empty())
+        {
+            return Ok(());
+        }
         Migrator::up(&self.db, None)
             .await
             .map_err(|err| classify(err, "migration"))
