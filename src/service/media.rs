@@ -29,7 +29,7 @@ use crate::domain::media::{
 };
 use crate::domain::ports::{BlobStore, MediaStore, StoreError, TelegramFiles};
 use crate::domain::{AccountId, Caller, Error, Scope, TenantId};
-use crate::service::require;
+use crate::service::{ago, require};
 
 /// READ_AHEAD is how many chunks a completion reads ahead of the hash.
 const READ_AHEAD: usize = 4;
@@ -528,11 +528,7 @@ impl Files {
     /// sweep deletes the uploads that expired (past the grace) and their
     /// bytes; how many.
     pub async fn sweep(&self) -> Result<usize, Error> {
-        let grace = chrono::Duration::from_std(self.inner.options.sweep_grace)
-            .unwrap_or(chrono::Duration::MAX);
-        let before = Utc::now()
-            .checked_sub_signed(grace)
-            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        let before = ago(self.inner.options.sweep_grace);
         let mut swept = 0;
         loop {
             let expired = self
@@ -654,17 +650,15 @@ impl Download {
     /// chunk is chunk `index`: from the blob store, or fetched from
     /// Telegram (and kept) the first time it is read.
     async fn chunk(&mut self, index: i64) -> Result<Bytes, Error> {
+        // An upload's chunks are all stored.
+        let Some((chat, message_id)) = self.message.clone() else {
+            return self.files.chunk(&self.media, index).await;
+        };
         let inner = &self.files.inner;
         let path = chunk_path(&self.prefix, index);
         if let Some(bytes) = inner.blobs.get(&path).await? {
             return Ok(bytes);
         }
-        let Some((chat, message_id)) = self.message.clone() else {
-            return Err(Error::Internal(format!(
-                "chunk {index} of media {} is missing",
-                self.media.id
-            )));
-        };
         let account = self.media.account;
         // Twice at most: once more with a fresh file reference.
         for fresh in [false, true] {

@@ -19,7 +19,18 @@ pub use media::Files;
 pub use outbox::Outbox;
 pub use updates::Updates;
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::{Caller, Error, Scope};
+
+/// ago is the time `span` before now; the dawn of time for a span too
+/// long to say.
+pub(crate) fn ago(span: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|span| Utc::now().checked_sub_signed(span))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
 
 /// require fails with PERMISSION_DENIED unless the caller holds `scope`.
 pub fn require(caller: &Caller, scope: Scope) -> Result<(), Error> {

@@ -473,12 +473,12 @@ impl Updates {
 
     /// sweep deletes the events older than the retention.
     pub async fn sweep(&self) {
-        let retention = chrono::Duration::from_std(self.inner.options.retention)
-            .unwrap_or(chrono::Duration::MAX);
-        let before = Utc::now()
-            .checked_sub_signed(retention)
-            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
-        match self.inner.log.prune(before).await {
+        match self
+            .inner
+            .log
+            .prune(super::ago(self.inner.options.retention))
+            .await
+        {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "event log pruned past retention"),
             Err(err) => tracing::warn!(error = %err, "pruning the event log failed"),

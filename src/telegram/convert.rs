@@ -185,6 +185,39 @@ pub(crate) fn entities(raw: Option<&Vec<tl::enums::MessageEntity>>) -> Vec<Entit
     entities
 }
 
+/// PhotoSize is one size of a photo: its type (what a download names),
+/// dimensions and bytes.
+pub(crate) struct PhotoSize<'a> {
+    pub kind: &'a str,
+    pub w: i32,
+    pub h: i32,
+    pub size: i64,
+}
+
+/// largest_photo_size is the photo's largest size by area: the one a
+/// message's media describes and the one downloaded.
+pub(crate) fn largest_photo_size(photo: &tl::types::Photo) -> Option<PhotoSize<'_>> {
+    photo
+        .sizes
+        .iter()
+        .filter_map(|s| match s {
+            tl::enums::PhotoSize::Size(s) => Some(PhotoSize {
+                kind: &s.r#type,
+                w: s.w,
+                h: s.h,
+                size: i64::from(s.size),
+            }),
+            tl::enums::PhotoSize::Progressive(s) => Some(PhotoSize {
+                kind: &s.r#type,
+                w: s.w,
+                h: s.h,
+                size: s.sizes.iter().copied().max().map_or(0, i64::from),
+            }),
+            _ => None,
+        })
+        .max_by_key(|s| i64::from(s.w) * i64::from(s.h))
+}
+
 fn media(raw: &tl::enums::MessageMedia) -> MediaInfo {
     let mut info = MediaInfo {
         kind: MediaKind::Other,
@@ -202,23 +235,12 @@ fn media(raw: &tl::enums::MessageMedia) -> MediaInfo {
         tl::enums::MessageMedia::Photo(p) => {
             info.kind = MediaKind::Photo;
             info.mime_type = Some("image/jpeg".into());
-            if let Some(tl::enums::Photo::Photo(photo)) = &p.photo {
-                let largest = photo
-                    .sizes
-                    .iter()
-                    .filter_map(|s| match s {
-                        tl::enums::PhotoSize::Size(s) => Some((s.w, s.h, i64::from(s.size))),
-                        tl::enums::PhotoSize::Progressive(s) => {
-                            Some((s.w, s.h, s.sizes.iter().copied().max().map_or(0, i64::from)))
-                        }
-                        _ => None,
-                    })
-                    .max_by_key(|(w, h, _)| i64::from(*w) * i64::from(*h));
-                if let Some((w, h, size)) = largest {
-                    info.width = Some(w);
-                    info.height = Some(h);
-                    info.size_bytes = Some(size);
-                }
+            if let Some(tl::enums::Photo::Photo(photo)) = &p.photo
+                && let Some(largest) = largest_photo_size(photo)
+            {
+                info.width = Some(largest.w);
+                info.height = Some(largest.h);
+                info.size_bytes = Some(largest.size);
             }
         }
         tl::enums::MessageMedia::Document(d) => {

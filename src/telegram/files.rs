@@ -61,33 +61,16 @@ fn remote_file(media: &tl::enums::MessageMedia) -> Option<RemoteFile> {
             let tl::enums::Photo::Photo(photo) = p.photo.as_ref()? else {
                 return None;
             };
-            let (kind, size) = photo
-                .sizes
-                .iter()
-                .filter_map(|s| match s {
-                    tl::enums::PhotoSize::Size(s) => Some((
-                        s.r#type.clone(),
-                        i64::from(s.w) * i64::from(s.h),
-                        i64::from(s.size),
-                    )),
-                    tl::enums::PhotoSize::Progressive(s) => Some((
-                        s.r#type.clone(),
-                        i64::from(s.w) * i64::from(s.h),
-                        s.sizes.iter().copied().max().map_or(0, i64::from),
-                    )),
-                    _ => None,
-                })
-                .max_by_key(|(_, area, _)| *area)
-                .map(|(kind, _, size)| (kind, size))?;
+            let largest = convert::largest_photo_size(photo)?;
             let location = tl::enums::InputFileLocation::InputPhotoFileLocation(
                 tl::types::InputPhotoFileLocation {
                     id: photo.id,
                     access_hash: photo.access_hash,
                     file_reference: photo.file_reference.clone(),
-                    thumb_size: kind,
+                    thumb_size: largest.kind.to_owned(),
                 },
             );
-            (location, size, photo.dc_id)
+            (location, largest.size, photo.dc_id)
         }
         _ => return None,
     };
