@@ -40,7 +40,7 @@ use crate::service::outbox::OutboxOptions;
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
 use crate::service::updates::UpdateOptions;
-use crate::service::{Accounts, Chats, Contacts, Files, Outbox, Updates};
+use crate::service::{Accounts, Chats, Contacts, Crm, Files, Outbox, Updates};
 use crate::storage::{Blobs, S3Settings, Store};
 use crate::telegram::accounts::{Provisioner, RealTelegram, Telegram, TelegramOptions};
 use crate::telegram::login::App;
@@ -374,6 +374,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         chats.clone(),
         generations.clone(),
     );
+    let crm = Crm::new(Arc::new(store.clone()), chats.clone());
     let blobs: Arc<dyn BlobStore> = Arc::new(blob_store(&config).await?);
     let files = Files::new(
         Arc::new(store.clone()),
@@ -521,6 +522,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         accounts,
         chats,
         contacts,
+        crm,
         outbox: outbox.clone(),
         updates: updates.clone(),
         files: files.clone(),

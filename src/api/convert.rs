@@ -10,6 +10,7 @@ use crate::domain::chat::{
     ActionKind, Chat, ChatKind, ChatProfile, Entity, EntityKind, ForwardHeader, ForwardOrigin,
     MediaInfo, MediaKind, Message, MessageAction, MessageState,
 };
+use crate::domain::crm::{EntityType, LinkedEntity};
 use crate::domain::login::TelegramDevice;
 use crate::domain::media::received_media_id;
 use crate::domain::{Account, AccountKind, AccountState};
@@ -145,6 +146,7 @@ impl From<Chat> for pb::Chat {
             archived,
             last_message,
             updated_at,
+            linked,
         } = chat;
         let ChatProfile {
             chat_id,
@@ -178,6 +180,43 @@ impl From<Chat> for pb::Chat {
             read_outbox_max_id,
             muted,
             muted_until: muted_until.filter(|_| muted).map(timestamp),
+            linked_entities: linked.into_iter().map(pb::LinkedEntity::from).collect(),
+        }
+    }
+}
+
+impl From<EntityType> for pb::CrmEntityType {
+    fn from(kind: EntityType) -> Self {
+        match kind {
+            EntityType::Contact => pb::CrmEntityType::Contact,
+            EntityType::Deal => pb::CrmEntityType::Deal,
+            EntityType::Company => pb::CrmEntityType::Company,
+            EntityType::Lead => pb::CrmEntityType::Lead,
+            EntityType::Ticket => pb::CrmEntityType::Ticket,
+        }
+    }
+}
+
+/// entity_type reads a wire CRM record type; UNSPECIFIED or unknown is `None`.
+pub fn entity_type(value: i32) -> Option<EntityType> {
+    match pb::CrmEntityType::try_from(value).ok()? {
+        pb::CrmEntityType::Unspecified => None,
+        pb::CrmEntityType::Contact => Some(EntityType::Contact),
+        pb::CrmEntityType::Deal => Some(EntityType::Deal),
+        pb::CrmEntityType::Company => Some(EntityType::Company),
+        pb::CrmEntityType::Lead => Some(EntityType::Lead),
+        pb::CrmEntityType::Ticket => Some(EntityType::Ticket),
+    }
+}
+
+impl From<LinkedEntity> for pb::LinkedEntity {
+    fn from(linked: LinkedEntity) -> Self {
+        pb::LinkedEntity {
+            r#type: pb::CrmEntityType::from(linked.entity.kind)
+                .as_str_name()
+                .to_owned(),
+            id: linked.entity.id,
+            link_time: Some(timestamp(linked.linked_at)),
         }
     }
 }

@@ -5,8 +5,8 @@
 mod account;
 mod chat;
 pub mod convert;
+mod crm;
 pub mod error;
-mod later;
 pub mod layers;
 mod media;
 mod message;
@@ -31,7 +31,7 @@ use crate::domain::{Caller, Error, FieldViolation};
 use crate::links::Links;
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
-use crate::service::{Accounts, Chats, Contacts, Files, Outbox, Updates};
+use crate::service::{Accounts, Chats, Contacts, Crm, Files, Outbox, Updates};
 
 /// API_PREFIX is the path prefix of tezgram's own RPCs; everything under it
 /// requires credentials. Health and reflection do not.
@@ -94,6 +94,7 @@ pub struct Services {
     pub accounts: Accounts,
     pub chats: Chats,
     pub contacts: Contacts,
+    pub crm: Crm,
     pub outbox: Outbox,
     pub updates: Updates,
     pub files: Files,
@@ -110,6 +111,7 @@ pub fn routes(services: Services) -> Routes {
         accounts,
         chats,
         contacts,
+        crm,
         outbox,
         updates,
         files,
@@ -133,7 +135,7 @@ pub fn routes(services: Services) -> Routes {
     )))
     .add_service(MediaServiceServer::new(media::MediaApi::new(files, links)))
     .add_service(UpdateServiceServer::new(update::UpdateApi::new(updates)))
-    .add_service(CrmServiceServer::new(later::CrmApi))
+    .add_service(CrmServiceServer::new(crm::CrmApi::new(crm)))
     .add_service(SandboxServiceServer::new(sandbox))
 }
 

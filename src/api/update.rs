@@ -44,6 +44,8 @@ fn kind(value: i32) -> Option<EventKind> {
         K::AccountStateChanged => Some(EventKind::AccountStateChanged),
         // Triggers arrive with the CRM: a filter may name them already.
         K::TriggerFired => Some(EventKind::TriggerFired),
+        K::ChatLinked => Some(EventKind::ChatLinked),
+        K::ChatUnlinked => Some(EventKind::ChatUnlinked),
     }
 }
 
@@ -145,6 +147,19 @@ pub fn event(cursor: String, event: &Event) -> pb::Event {
         }),
         EventPayload::ChatUpdated { chat } => Payload::ChatUpdated(pb::ChatUpdated {
             chat: Some((**chat).clone().into()),
+        }),
+        EventPayload::ChatLinked {
+            chat_id,
+            entity,
+            previous_chat_id,
+        } => Payload::ChatLinked(pb::ChatLinked {
+            chat_id: *chat_id,
+            entity: Some(entity.clone().into()),
+            previous_chat_id: previous_chat_id.unwrap_or_default(),
+        }),
+        EventPayload::ChatUnlinked { chat_id, entity } => Payload::ChatUnlinked(pb::ChatUnlinked {
+            chat_id: *chat_id,
+            entity: Some(entity.clone().into()),
         }),
         EventPayload::AccountStateChanged {
             state,

@@ -179,6 +179,9 @@ pub struct Chat {
     pub archived: bool,
     pub last_message: Option<Message>,
     pub updated_at: DateTime<Utc>,
+    /// The CRM records the chat is linked to, oldest link first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub linked: Vec<super::crm::LinkedEntity>,
 }
 
 impl Chat {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::account::{Account, AccountId, AccountState};
 use super::caller::TenantId;
 use super::chat::{Chat, Message, TypingAction};
+use super::crm::LinkedEntity;
 
 /// EventKind is the kind of an event, as stored and filtered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -25,6 +26,8 @@ pub enum EventKind {
     AccountStateChanged,
     /// A CRM trigger matched (the CRM issue): filters may name it already.
     TriggerFired,
+    ChatLinked,
+    ChatUnlinked,
 }
 
 impl EventKind {
@@ -39,6 +42,8 @@ impl EventKind {
             EventKind::ChatUpdated => "chat_updated",
             EventKind::AccountStateChanged => "account_state_changed",
             EventKind::TriggerFired => "trigger_fired",
+            EventKind::ChatLinked => "chat_linked",
+            EventKind::ChatUnlinked => "chat_unlinked",
         }
     }
 }
@@ -85,6 +90,16 @@ pub enum EventPayload {
     },
     /// A chat is new to the account or its profile changed.
     ChatUpdated { chat: Box<Chat> },
+    /// A chat was linked to a CRM record, or its link moved with it from
+    /// a basic group to the supergroup Telegram migrated it to.
+    ChatLinked {
+        chat_id: i64,
+        entity: LinkedEntity,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_chat_id: Option<i64>,
+    },
+    /// A chat's link to a CRM record was removed.
+    ChatUnlinked { chat_id: i64, entity: LinkedEntity },
 }
 
 impl EventPayload {
@@ -98,6 +113,8 @@ impl EventPayload {
             EventPayload::Read { .. } => EventKind::Read,
             EventPayload::Typing { .. } => EventKind::Typing,
             EventPayload::ChatUpdated { .. } => EventKind::ChatUpdated,
+            EventPayload::ChatLinked { .. } => EventKind::ChatLinked,
+            EventPayload::ChatUnlinked { .. } => EventKind::ChatUnlinked,
         }
     }
 
@@ -111,7 +128,9 @@ impl EventPayload {
             | EventPayload::MessageSendFailed { message } => Some(message.chat_id),
             EventPayload::MessageDeleted { chat_id, .. }
             | EventPayload::Read { chat_id, .. }
-            | EventPayload::Typing { chat_id, .. } => Some(*chat_id),
+            | EventPayload::Typing { chat_id, .. }
+            | EventPayload::ChatLinked { chat_id, .. }
+            | EventPayload::ChatUnlinked { chat_id, .. } => Some(*chat_id),
             EventPayload::ChatUpdated { chat } => Some(chat.profile.chat_id),
         }
     }

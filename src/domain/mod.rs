@@ -7,6 +7,7 @@
 pub mod account;
 pub mod caller;
 pub mod chat;
+pub mod crm;
 pub mod error;
 pub mod event;
 pub mod login;

@@ -555,6 +555,53 @@ pub trait ChatStore: Send + Sync + 'static {
     ) -> Result<Message, StoreError>;
 }
 
+/// LinkStore keeps the links between chats and CRM records. Every change
+/// appends its event in the same transaction.
+#[async_trait]
+pub trait LinkStore: Send + Sync + 'static {
+    /// link stores `link` and appends its ChatLinked event, unless a link
+    /// with its request id is stored already: then that one is returned
+    /// (the caller compares it with the request). The chat must be a
+    /// stored chat or the private chat of a stored contact of the account
+    /// (else NotFound); the same chat and record linked by another request
+    /// is AlreadyExists.
+    async fn link(
+        &self,
+        tenant: &TenantId,
+        link: &crate::domain::crm::ChatLink,
+    ) -> Result<crate::domain::crm::ChatLink, StoreError>;
+
+    /// unlink removes the link between a chat and a record and appends its
+    /// ChatUnlinked event; NotFound when there is none.
+    async fn unlink(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+        entity: &crate::domain::crm::Entity,
+    ) -> Result<(), StoreError>;
+
+    /// links lists up to `limit` links, newest first, older than the link
+    /// `after` (its id).
+    async fn links(
+        &self,
+        tenant: &TenantId,
+        filter: &crate::domain::crm::LinkFilter,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<crate::domain::crm::LinkPage, StoreError>;
+
+    /// suggest finds the chats (and contacts without a chat) of one account
+    /// or of the whole tenant that match `contact`, best first, at most
+    /// [`crate::domain::crm::MAX_SUGGESTIONS`].
+    async fn suggest(
+        &self,
+        tenant: &TenantId,
+        account: Option<AccountId>,
+        contact: &crate::domain::crm::EntityContact,
+    ) -> Result<Vec<crate::domain::crm::Suggestion>, StoreError>;
+}
+
 /// ContactStore keeps the accounts' contact lists, as last synced from
 /// Telegram (and extended by the contacts ResolveChat imports).
 #[async_trait]

@@ -147,6 +147,7 @@ fn chat_from_row(row: chats::Model, last_message: Option<Message>) -> Result<Cha
         archived: row.archived,
         last_message,
         updated_at: row.updated_at,
+        linked: Vec::new(),
     })
 }
 
@@ -916,8 +917,9 @@ pub(super) async fn apply_change(
     Ok(())
 }
 
-/// attach_last_messages reads the newest message of each chat row.
-async fn attach_last_messages(
+/// attach_last_messages reads the newest message of each chat row, and
+/// its links to CRM records.
+pub(super) async fn attach_last_messages(
     db: &impl ConnectionTrait,
     rows: Vec<chats::Model>,
 ) -> Result<Vec<Chat>, StoreError> {
@@ -945,7 +947,8 @@ async fn attach_last_messages(
             .await
             .store_err(MESSAGE)?;
     }
-    rows.into_iter()
+    let mut chats = rows
+        .into_iter()
         .map(|row| {
             let last = found
                 .iter()
@@ -959,7 +962,9 @@ async fn attach_last_messages(
                 .transpose()?;
             chat_from_row(row, last)
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    super::crm::attach_links(db, &mut chats).await?;
+    Ok(chats)
 }
 
 #[async_trait]

@@ -22,7 +22,7 @@ use crate::domain::{AccountId, TenantId};
 
 const CONTACT: &str = "contact";
 
-fn contact_from_row(row: contacts::Model) -> Contact {
+pub(super) fn contact_from_row(row: contacts::Model) -> Contact {
     Contact {
         user_id: row.user_id,
         access_hash: row.access_hash,

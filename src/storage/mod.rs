@@ -11,6 +11,7 @@ mod api_keys;
 pub mod blobs;
 mod chats;
 mod contacts;
+mod crm;
 pub mod entities;
 mod error;
 mod events;

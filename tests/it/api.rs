@@ -344,7 +344,7 @@ async fn later_capabilities_answer_not_implemented_yet() {
     let token = server.token("acme");
     let mut crm = CrmServiceClient::new(server.channel().await);
     let err = crm
-        .list_links(authed(pb::ListLinksRequest::default(), &token))
+        .list_triggers(authed(pb::ListTriggersRequest::default(), &token))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unimplemented);

@@ -10,6 +10,7 @@ mod chat_store;
 mod cli;
 mod clients;
 mod contacts;
+mod crm;
 mod db;
 mod event_log;
 mod fanout;

@@ -122,6 +122,8 @@ fn show(event: &pb::Event) -> String {
             format!("account {:?}", a.account.as_ref().unwrap().state())
         }
         Payload::TriggerFired(_) => "trigger".into(),
+        Payload::ChatLinked(l) => format!("linked {}", l.entity.as_ref().unwrap().id),
+        Payload::ChatUnlinked(l) => format!("unlinked {}", l.entity.as_ref().unwrap().id),
         Payload::Heartbeat(_) => "heartbeat".into(),
     }
 }

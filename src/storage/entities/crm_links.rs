@@ -13,6 +13,7 @@ pub struct Model {
     pub entity_type: String,
     pub entity_id: String,
     pub created_by: String,
+    pub request_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1553,11 +1553,35 @@ pub struct Chat {
     /// time (2147483647, 2038-01-19T03:14:07Z).
     #[prost(message, optional, tag="19")]
     pub muted_until: ::core::option::Option<::prost_types::Timestamp>,
+    /// linked_entities are the CRM records the chat is linked to
+    /// (CrmService.LinkChat), oldest link first.
+    #[prost(message, repeated, tag="20")]
+    pub linked_entities: ::prost::alloc::vec::Vec<LinkedEntity>,
 }
 impl ::prost::Name for Chat {
 const NAME: &'static str = "Chat";
 const PACKAGE: &'static str = "tez.telegram.v1";
 fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.Chat".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.Chat".into() }}
+/// LinkedEntity is a CRM record a chat is linked to, as a Chat shows it. It
+/// carries CrmEntity's fields (crm.proto builds on this file, so a Chat cannot
+/// hold a CrmEntity).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct LinkedEntity {
+    /// type is the name of the record's CrmEntityType value, as the proto3 JSON
+    /// mapping spells it, e.g. "CRM_ENTITY_TYPE_DEAL".
+    #[prost(string, tag="1")]
+    pub r#type: ::prost::alloc::string::String,
+    /// id is the CRM's id of the record.
+    #[prost(string, tag="2")]
+    pub id: ::prost::alloc::string::String,
+    /// link_time is when the link was made.
+    #[prost(message, optional, tag="3")]
+    pub link_time: ::core::option::Option<::prost_types::Timestamp>,
+}
+impl ::prost::Name for LinkedEntity {
+const NAME: &'static str = "LinkedEntity";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.LinkedEntity".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.LinkedEntity".into() }}
 /// Contact is a user in an account's Telegram contact list.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Contact {
@@ -1818,7 +1842,7 @@ pub struct Event {
     pub account_id: ::prost::alloc::string::String,
     /// payload is what happened. Field numbers are 10 + the EventKind number;
     /// `heartbeat` has no EventKind and is never filtered out.
-    #[prost(oneof="event::Payload", tags="11, 12, 13, 14, 15, 16, 17, 18, 19, 30")]
+    #[prost(oneof="event::Payload", tags="11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 30")]
     pub payload: ::core::option::Option<event::Payload>,
 }
 /// Nested message and enum types in `Event`.
@@ -1854,6 +1878,12 @@ pub mod event {
         /// trigger_fired is a CRM trigger that matched an event.
         #[prost(message, tag="19")]
         TriggerFired(::prost::alloc::boxed::Box<super::TriggerFired>),
+        /// chat_linked is a chat newly linked to a CRM record.
+        #[prost(message, tag="20")]
+        ChatLinked(super::ChatLinked),
+        /// chat_unlinked is a chat no longer linked to a CRM record.
+        #[prost(message, tag="21")]
+        ChatUnlinked(super::ChatUnlinked),
         /// heartbeat keeps an idle stream alive; its `cursor` is the current one.
         #[prost(message, tag="30")]
         Heartbeat(super::Heartbeat),
@@ -1985,6 +2015,41 @@ impl ::prost::Name for AccountStateChanged {
 const NAME: &'static str = "AccountStateChanged";
 const PACKAGE: &'static str = "tez.telegram.v1";
 fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.AccountStateChanged".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.AccountStateChanged".into() }}
+/// ChatLinked reports a new link between a chat and a CRM record
+/// (CrmService.LinkChat), or a link that moved to the supergroup its basic
+/// group became.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ChatLinked {
+    /// chat_id is the linked chat.
+    #[prost(int64, tag="1")]
+    pub chat_id: i64,
+    /// entity is the CRM record.
+    #[prost(message, optional, tag="2")]
+    pub entity: ::core::option::Option<LinkedEntity>,
+    /// previous_chat_id is the basic group the link was moved from when
+    /// Telegram migrated it to a supergroup; 0 for a new link.
+    #[prost(int64, tag="3")]
+    pub previous_chat_id: i64,
+}
+impl ::prost::Name for ChatLinked {
+const NAME: &'static str = "ChatLinked";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.ChatLinked".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.ChatLinked".into() }}
+/// ChatUnlinked reports a removed link between a chat and a CRM record
+/// (CrmService.UnlinkChat).
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ChatUnlinked {
+    /// chat_id is the chat.
+    #[prost(int64, tag="1")]
+    pub chat_id: i64,
+    /// entity is the CRM record.
+    #[prost(message, optional, tag="2")]
+    pub entity: ::core::option::Option<LinkedEntity>,
+}
+impl ::prost::Name for ChatUnlinked {
+const NAME: &'static str = "ChatUnlinked";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.ChatUnlinked".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.ChatUnlinked".into() }}
 /// TriggerFired reports a CRM trigger matching an event. For webhook triggers
 /// this event (as JSON) is also the body of the webhook request.
 #[derive(Clone, PartialEq, ::prost::Message)]
@@ -2076,6 +2141,11 @@ pub enum EventKind {
     AccountStateChanged = 8,
     /// EVENT_KIND_TRIGGER_FIRED: a CRM trigger matched an event (`trigger_fired`).
     TriggerFired = 9,
+    /// EVENT_KIND_CHAT_LINKED: a chat was linked to a CRM record (`chat_linked`).
+    ChatLinked = 10,
+    /// EVENT_KIND_CHAT_UNLINKED: a chat's link to a CRM record was removed
+    /// (`chat_unlinked`).
+    ChatUnlinked = 11,
 }
 impl EventKind {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -2094,6 +2164,8 @@ impl EventKind {
             Self::ChatUpdated => "EVENT_KIND_CHAT_UPDATED",
             Self::AccountStateChanged => "EVENT_KIND_ACCOUNT_STATE_CHANGED",
             Self::TriggerFired => "EVENT_KIND_TRIGGER_FIRED",
+            Self::ChatLinked => "EVENT_KIND_CHAT_LINKED",
+            Self::ChatUnlinked => "EVENT_KIND_CHAT_UNLINKED",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -2109,6 +2181,8 @@ impl EventKind {
             "EVENT_KIND_CHAT_UPDATED" => Some(Self::ChatUpdated),
             "EVENT_KIND_ACCOUNT_STATE_CHANGED" => Some(Self::AccountStateChanged),
             "EVENT_KIND_TRIGGER_FIRED" => Some(Self::TriggerFired),
+            "EVENT_KIND_CHAT_LINKED" => Some(Self::ChatLinked),
+            "EVENT_KIND_CHAT_UNLINKED" => Some(Self::ChatUnlinked),
             _ => None,
         }
     }
@@ -2162,16 +2236,36 @@ const NAME: &'static str = "ChatLink";
 const PACKAGE: &'static str = "tez.telegram.v1";
 fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.ChatLink".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.ChatLink".into() }}
 /// EntityContact is what the CRM knows of how to reach an entity.
+///
+/// A phone number may be written in any common format ("+49 30 1234567",
+/// "0049-30-1234567", "(030) 1234567" with `default_region` "DE"): it is
+/// compared in E.164 when it parses as a valid number, else (numbers of no
+/// numbering plan, such as Telegram's and the sandbox's test numbers) by its
+/// digits, 7 to 15 of them.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct EntityContact {
-    /// phone_number is the entity's phone number, digits with an optional
-    /// leading "+", 7 to 15 digits; may be empty.
+    /// phone_number is the entity's phone number; may be empty.
     #[prost(string, tag="1")]
     pub phone_number: ::prost::alloc::string::String,
     /// username is the entity's Telegram @username, with or without the "@";
     /// may be empty.
     #[prost(string, tag="2")]
     pub username: ::prost::alloc::string::String,
+    /// phone_numbers are more phone numbers of the entity, at most 10.
+    #[prost(string, repeated, tag="3")]
+    pub phone_numbers: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// usernames are more @usernames of the entity, at most 10.
+    #[prost(string, repeated, tag="4")]
+    pub usernames: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// name is the entity's name, at most 256 characters; it matches a chat
+    /// whose title, or whose user's first and last name, equals it ignoring
+    /// case and spacing. May be empty.
+    #[prost(string, tag="5")]
+    pub name: ::prost::alloc::string::String,
+    /// default_region is the ISO 3166-1 alpha-2 region (e.g. "DE") of phone
+    /// numbers written without a country code; empty when they all have one.
+    #[prost(string, tag="6")]
+    pub default_region: ::prost::alloc::string::String,
 }
 impl ::prost::Name for EntityContact {
 const NAME: &'static str = "EntityContact";
@@ -2183,9 +2277,17 @@ pub struct LinkSuggestion {
     /// chat is the suggested chat.
     #[prost(message, optional, tag="1")]
     pub chat: ::core::option::Option<Chat>,
-    /// match_reason says what matched.
+    /// match_reason says what matched best.
     #[prost(enumeration="MatchReason", tag="2")]
     pub match_reason: i32,
+    /// score is how likely the chat belongs to the entity, 0 to 1: 1 for a
+    /// phone number, 0.9 for a username, 0.5 for a name, plus 0.05 for each
+    /// further reason (at most 1).
+    #[prost(float, tag="3")]
+    pub score: f32,
+    /// match_reasons are all the reasons that matched, best first.
+    #[prost(enumeration="MatchReason", repeated, tag="4")]
+    pub match_reasons: ::prost::alloc::vec::Vec<i32>,
 }
 impl ::prost::Name for LinkSuggestion {
 const NAME: &'static str = "LinkSuggestion";
@@ -2446,7 +2548,8 @@ fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.ListLinksRes
 /// SuggestLinksRequest is the request of SuggestLinks.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct SuggestLinksRequest {
-    /// account_id is the account (UUID) whose chats to search.
+    /// account_id is the account (UUID) whose chats to search; empty searches
+    /// every account of the caller's tenant.
     #[prost(string, tag="1")]
     pub account_id: ::prost::alloc::string::String,
     /// entity is how the CRM record can be reached; at least one field set.
@@ -2461,8 +2564,9 @@ fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.SuggestLinks
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct SuggestLinksResponse {
     /// suggestions are the matching chats, at most 20, best match first
-    /// (phone-number matches before username matches). Chats already linked are
-    /// included; check ListLinks.
+    /// (highest score, then most recent activity). Chats already linked are
+    /// included, with their `linked_entities`. A contact the account has no
+    /// conversation with yet comes as its private chat, without a last message.
     #[prost(message, repeated, tag="1")]
     pub suggestions: ::prost::alloc::vec::Vec<LinkSuggestion>,
 }
@@ -2686,6 +2790,9 @@ pub enum MatchReason {
     PhoneNumber = 1,
     /// MATCH_REASON_USERNAME: the chat has the entity's username.
     Username = 2,
+    /// MATCH_REASON_NAME: the chat's title, or its user's name, is the entity's
+    /// name.
+    Name = 3,
 }
 impl MatchReason {
     /// String value of the enum field names used in the ProtoBuf definition.
@@ -2697,6 +2804,7 @@ impl MatchReason {
             Self::Unspecified => "MATCH_REASON_UNSPECIFIED",
             Self::PhoneNumber => "MATCH_REASON_PHONE_NUMBER",
             Self::Username => "MATCH_REASON_USERNAME",
+            Self::Name => "MATCH_REASON_NAME",
         }
     }
     /// Creates an enum from field names used in the ProtoBuf definition.
@@ -2705,6 +2813,7 @@ impl MatchReason {
             "MATCH_REASON_UNSPECIFIED" => Some(Self::Unspecified),
             "MATCH_REASON_PHONE_NUMBER" => Some(Self::PhoneNumber),
             "MATCH_REASON_USERNAME" => Some(Self::Username),
+            "MATCH_REASON_NAME" => Some(Self::Name),
             _ => None,
         }
     }

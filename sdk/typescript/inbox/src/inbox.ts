@@ -96,6 +96,12 @@ function timeOf(ts: Timestamp | undefined): string {
   return new Date(Number(ts.seconds) * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
+/** "Deal D-123" for a chat linked to the CRM record CRM_ENTITY_TYPE_DEAL D-123. */
+function linkLabel(entity: v1.LinkedEntity): string {
+  const kind = entity.type.replace(/^CRM_ENTITY_TYPE_/, "").toLowerCase();
+  return `${kind.charAt(0).toUpperCase()}${kind.slice(1)} ${entity.id}`;
+}
+
 // Both renderers ignore a view that is no longer shown: a call that was
 // answered just before its account was switched away from may still land.
 function renderChats(v: View): void {
@@ -109,6 +115,7 @@ function renderChats(v: View): void {
     const unread = span("unread", String(chat.unreadCount));
     unread.dataset.count = String(chat.unreadCount);
     li.append(span("title", chat.title || key), unread, span("last", preview(chat.lastMessage)));
+    if (chat.linkedEntities.length) li.append(span("links", chat.linkedEntities.map(linkLabel).join(" · ")));
     return [li];
   });
   if (!items.length) items.push(span("empty", "no chats yet", "li"));
@@ -358,6 +365,16 @@ async function apply(v: View, event: v1.Event): Promise<void> {
     case "chatUpdated":
       if (p.value.chat) chatUpdated(v, p.value.chat);
       return;
+    case "chatLinked":
+    case "chatUnlinked": {
+      const chat = v.chats.get(chatKey(p.value.chatId));
+      const entity = p.value.entity;
+      if (!chat || !entity) return;
+      const others = chat.linkedEntities.filter((e) => e.type !== entity.type || e.id !== entity.id);
+      chat.linkedEntities = p.case === "chatLinked" ? [...others, entity] : others;
+      renderChats(v);
+      return;
+    }
     default:
       // Heartbeats only move the cursor; typing and the rest are not shown.
       return;

@@ -142,9 +142,12 @@ type Chat struct {
 	// muted_until is when the mute ends; unset when `muted` is false. A chat
 	// muted forever carries Telegram's "forever" date, the largest int32 Unix
 	// time (2147483647, 2038-01-19T03:14:07Z).
-	MutedUntil    *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=muted_until,json=mutedUntil,proto3" json:"muted_until,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MutedUntil *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=muted_until,json=mutedUntil,proto3" json:"muted_until,omitempty"`
+	// linked_entities are the CRM records the chat is linked to
+	// (CrmService.LinkChat), oldest link first.
+	LinkedEntities []*LinkedEntity `protobuf:"bytes,20,rep,name=linked_entities,json=linkedEntities,proto3" json:"linked_entities,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Chat) Reset() {
@@ -310,6 +313,80 @@ func (x *Chat) GetMutedUntil() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Chat) GetLinkedEntities() []*LinkedEntity {
+	if x != nil {
+		return x.LinkedEntities
+	}
+	return nil
+}
+
+// LinkedEntity is a CRM record a chat is linked to, as a Chat shows it. It
+// carries CrmEntity's fields (crm.proto builds on this file, so a Chat cannot
+// hold a CrmEntity).
+type LinkedEntity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is the name of the record's CrmEntityType value, as the proto3 JSON
+	// mapping spells it, e.g. "CRM_ENTITY_TYPE_DEAL".
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// id is the CRM's id of the record.
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// link_time is when the link was made.
+	LinkTime      *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=link_time,json=linkTime,proto3" json:"link_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LinkedEntity) Reset() {
+	*x = LinkedEntity{}
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LinkedEntity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LinkedEntity) ProtoMessage() {}
+
+func (x *LinkedEntity) ProtoReflect() protoreflect.Message {
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LinkedEntity.ProtoReflect.Descriptor instead.
+func (*LinkedEntity) Descriptor() ([]byte, []int) {
+	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *LinkedEntity) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *LinkedEntity) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *LinkedEntity) GetLinkTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LinkTime
+	}
+	return nil
+}
+
 // Contact is a user in an account's Telegram contact list.
 type Contact struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -335,7 +412,7 @@ type Contact struct {
 
 func (x *Contact) Reset() {
 	*x = Contact{}
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[1]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -347,7 +424,7 @@ func (x *Contact) String() string {
 func (*Contact) ProtoMessage() {}
 
 func (x *Contact) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[1]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -360,7 +437,7 @@ func (x *Contact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Contact.ProtoReflect.Descriptor instead.
 func (*Contact) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{1}
+	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Contact) GetAccountId() string {
@@ -430,7 +507,7 @@ type ChatFilter struct {
 
 func (x *ChatFilter) Reset() {
 	*x = ChatFilter{}
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[2]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -442,7 +519,7 @@ func (x *ChatFilter) String() string {
 func (*ChatFilter) ProtoMessage() {}
 
 func (x *ChatFilter) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[2]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -455,7 +532,7 @@ func (x *ChatFilter) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatFilter.ProtoReflect.Descriptor instead.
 func (*ChatFilter) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{2}
+	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ChatFilter) GetArchived() bool {
@@ -499,7 +576,7 @@ type ListChatsRequest struct {
 
 func (x *ListChatsRequest) Reset() {
 	*x = ListChatsRequest{}
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[3]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -511,7 +588,7 @@ func (x *ListChatsRequest) String() string {
 func (*ListChatsRequest) ProtoMessage() {}
 
 func (x *ListChatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[3]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -524,7 +601,7 @@ func (x *ListChatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChatsRequest.ProtoReflect.Descriptor instead.
 func (*ListChatsRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{3}
+	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListChatsRequest) GetAccountId() string {
@@ -568,7 +645,7 @@ type ListChatsResponse struct {
 
 func (x *ListChatsResponse) Reset() {
 	*x = ListChatsResponse{}
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[4]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +657,7 @@ func (x *ListChatsResponse) String() string {
 func (*ListChatsResponse) ProtoMessage() {}
 
 func (x *ListChatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[4]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +670,7 @@ func (x *ListChatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChatsResponse.ProtoReflect.Descriptor instead.
 func (*ListChatsResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{4}
+	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListChatsResponse) GetChats() []*Chat {
@@ -623,7 +700,7 @@ type GetChatRequest struct {
 
 func (x *GetChatRequest) Reset() {
 	*x = GetChatRequest{}
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[5]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -635,7 +712,7 @@ func (x *GetChatRequest) String() string {
 func (*GetChatRequest) ProtoMessage() {}
 
 func (x *GetChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[5]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -648,7 +725,7 @@ func (x *GetChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetChatRequest.ProtoReflect.Descriptor instead.
 func (*GetChatRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{5}
+	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetChatRequest) GetAccountId() string {
@@ -676,7 +753,7 @@ type GetChatResponse struct {
 
 func (x *GetChatResponse) Reset() {
 	*x = GetChatResponse{}
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[6]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +765,7 @@ func (x *GetChatResponse) String() string {
 func (*GetChatResponse) ProtoMessage() {}
 
 func (x *GetChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[6]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +778,7 @@ func (x *GetChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetChatResponse.ProtoReflect.Descriptor instead.
 func (*GetChatResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{6}
+	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetChatResponse) GetChat() *Chat {
@@ -735,7 +812,7 @@ type ResolveChatRequest struct {
 
 func (x *ResolveChatRequest) Reset() {
 	*x = ResolveChatRequest{}
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[7]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -747,7 +824,7 @@ func (x *ResolveChatRequest) String() string {
 func (*ResolveChatRequest) ProtoMessage() {}
 
 func (x *ResolveChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[7]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -760,7 +837,7 @@ func (x *ResolveChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveChatRequest.ProtoReflect.Descriptor instead.
 func (*ResolveChatRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{7}
+	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ResolveChatRequest) GetAccountId() string {
@@ -843,7 +920,7 @@ type ResolveChatResponse struct {
 
 func (x *ResolveChatResponse) Reset() {
 	*x = ResolveChatResponse{}
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[8]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +932,7 @@ func (x *ResolveChatResponse) String() string {
 func (*ResolveChatResponse) ProtoMessage() {}
 
 func (x *ResolveChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[8]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +945,7 @@ func (x *ResolveChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveChatResponse.ProtoReflect.Descriptor instead.
 func (*ResolveChatResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{8}
+	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ResolveChatResponse) GetChat() *Chat {
@@ -902,7 +979,7 @@ type ListContactsRequest struct {
 
 func (x *ListContactsRequest) Reset() {
 	*x = ListContactsRequest{}
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[9]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -914,7 +991,7 @@ func (x *ListContactsRequest) String() string {
 func (*ListContactsRequest) ProtoMessage() {}
 
 func (x *ListContactsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[9]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -927,7 +1004,7 @@ func (x *ListContactsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContactsRequest.ProtoReflect.Descriptor instead.
 func (*ListContactsRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{9}
+	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListContactsRequest) GetAccountId() string {
@@ -964,7 +1041,7 @@ type ListContactsResponse struct {
 
 func (x *ListContactsResponse) Reset() {
 	*x = ListContactsResponse{}
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[10]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -976,7 +1053,7 @@ func (x *ListContactsResponse) String() string {
 func (*ListContactsResponse) ProtoMessage() {}
 
 func (x *ListContactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_chat_proto_msgTypes[10]
+	mi := &file_tez_telegram_v1_chat_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -989,7 +1066,7 @@ func (x *ListContactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContactsResponse.ProtoReflect.Descriptor instead.
 func (*ListContactsResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{10}
+	return file_tez_telegram_v1_chat_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListContactsResponse) GetContacts() []*Contact {
@@ -1010,7 +1087,7 @@ var File_tez_telegram_v1_chat_proto protoreflect.FileDescriptor
 
 const file_tez_telegram_v1_chat_proto_rawDesc = "" +
 	"\n" +
-	"\x1atez/telegram/v1/chat.proto\x12\x0ftez.telegram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtez/telegram/v1/message.proto\"\xb3\x05\n" +
+	"\x1atez/telegram/v1/chat.proto\x12\x0ftez.telegram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtez/telegram/v1/message.proto\"\xfb\x05\n" +
 	"\x04Chat\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x17\n" +
@@ -1035,7 +1112,12 @@ const file_tez_telegram_v1_chat_proto_rawDesc = "" +
 	"\x12read_outbox_max_id\x18\x11 \x01(\x03R\x0freadOutboxMaxId\x12\x14\n" +
 	"\x05muted\x18\x12 \x01(\bR\x05muted\x12;\n" +
 	"\vmuted_until\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"mutedUntil\"\xd4\x01\n" +
+	"mutedUntil\x12F\n" +
+	"\x0flinked_entities\x18\x14 \x03(\v2\x1d.tez.telegram.v1.LinkedEntityR\x0elinkedEntities\"k\n" +
+	"\fLinkedEntity\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x127\n" +
+	"\tlink_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\blinkTime\"\xd4\x01\n" +
 	"\aContact\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x17\n" +
@@ -1116,47 +1198,50 @@ func file_tez_telegram_v1_chat_proto_rawDescGZIP() []byte {
 }
 
 var file_tez_telegram_v1_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tez_telegram_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_tez_telegram_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_tez_telegram_v1_chat_proto_goTypes = []any{
 	(ChatType)(0),                 // 0: tez.telegram.v1.ChatType
 	(*Chat)(nil),                  // 1: tez.telegram.v1.Chat
-	(*Contact)(nil),               // 2: tez.telegram.v1.Contact
-	(*ChatFilter)(nil),            // 3: tez.telegram.v1.ChatFilter
-	(*ListChatsRequest)(nil),      // 4: tez.telegram.v1.ListChatsRequest
-	(*ListChatsResponse)(nil),     // 5: tez.telegram.v1.ListChatsResponse
-	(*GetChatRequest)(nil),        // 6: tez.telegram.v1.GetChatRequest
-	(*GetChatResponse)(nil),       // 7: tez.telegram.v1.GetChatResponse
-	(*ResolveChatRequest)(nil),    // 8: tez.telegram.v1.ResolveChatRequest
-	(*ResolveChatResponse)(nil),   // 9: tez.telegram.v1.ResolveChatResponse
-	(*ListContactsRequest)(nil),   // 10: tez.telegram.v1.ListContactsRequest
-	(*ListContactsResponse)(nil),  // 11: tez.telegram.v1.ListContactsResponse
-	(*Message)(nil),               // 12: tez.telegram.v1.Message
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*LinkedEntity)(nil),          // 2: tez.telegram.v1.LinkedEntity
+	(*Contact)(nil),               // 3: tez.telegram.v1.Contact
+	(*ChatFilter)(nil),            // 4: tez.telegram.v1.ChatFilter
+	(*ListChatsRequest)(nil),      // 5: tez.telegram.v1.ListChatsRequest
+	(*ListChatsResponse)(nil),     // 6: tez.telegram.v1.ListChatsResponse
+	(*GetChatRequest)(nil),        // 7: tez.telegram.v1.GetChatRequest
+	(*GetChatResponse)(nil),       // 8: tez.telegram.v1.GetChatResponse
+	(*ResolveChatRequest)(nil),    // 9: tez.telegram.v1.ResolveChatRequest
+	(*ResolveChatResponse)(nil),   // 10: tez.telegram.v1.ResolveChatResponse
+	(*ListContactsRequest)(nil),   // 11: tez.telegram.v1.ListContactsRequest
+	(*ListContactsResponse)(nil),  // 12: tez.telegram.v1.ListContactsResponse
+	(*Message)(nil),               // 13: tez.telegram.v1.Message
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
 }
 var file_tez_telegram_v1_chat_proto_depIdxs = []int32{
 	0,  // 0: tez.telegram.v1.Chat.type:type_name -> tez.telegram.v1.ChatType
-	12, // 1: tez.telegram.v1.Chat.last_message:type_name -> tez.telegram.v1.Message
-	13, // 2: tez.telegram.v1.Chat.update_time:type_name -> google.protobuf.Timestamp
-	13, // 3: tez.telegram.v1.Chat.muted_until:type_name -> google.protobuf.Timestamp
-	0,  // 4: tez.telegram.v1.ChatFilter.types:type_name -> tez.telegram.v1.ChatType
-	3,  // 5: tez.telegram.v1.ListChatsRequest.filter:type_name -> tez.telegram.v1.ChatFilter
-	1,  // 6: tez.telegram.v1.ListChatsResponse.chats:type_name -> tez.telegram.v1.Chat
-	1,  // 7: tez.telegram.v1.GetChatResponse.chat:type_name -> tez.telegram.v1.Chat
-	1,  // 8: tez.telegram.v1.ResolveChatResponse.chat:type_name -> tez.telegram.v1.Chat
-	2,  // 9: tez.telegram.v1.ListContactsResponse.contacts:type_name -> tez.telegram.v1.Contact
-	4,  // 10: tez.telegram.v1.ChatService.ListChats:input_type -> tez.telegram.v1.ListChatsRequest
-	6,  // 11: tez.telegram.v1.ChatService.GetChat:input_type -> tez.telegram.v1.GetChatRequest
-	8,  // 12: tez.telegram.v1.ChatService.ResolveChat:input_type -> tez.telegram.v1.ResolveChatRequest
-	10, // 13: tez.telegram.v1.ChatService.ListContacts:input_type -> tez.telegram.v1.ListContactsRequest
-	5,  // 14: tez.telegram.v1.ChatService.ListChats:output_type -> tez.telegram.v1.ListChatsResponse
-	7,  // 15: tez.telegram.v1.ChatService.GetChat:output_type -> tez.telegram.v1.GetChatResponse
-	9,  // 16: tez.telegram.v1.ChatService.ResolveChat:output_type -> tez.telegram.v1.ResolveChatResponse
-	11, // 17: tez.telegram.v1.ChatService.ListContacts:output_type -> tez.telegram.v1.ListContactsResponse
-	14, // [14:18] is the sub-list for method output_type
-	10, // [10:14] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	13, // 1: tez.telegram.v1.Chat.last_message:type_name -> tez.telegram.v1.Message
+	14, // 2: tez.telegram.v1.Chat.update_time:type_name -> google.protobuf.Timestamp
+	14, // 3: tez.telegram.v1.Chat.muted_until:type_name -> google.protobuf.Timestamp
+	2,  // 4: tez.telegram.v1.Chat.linked_entities:type_name -> tez.telegram.v1.LinkedEntity
+	14, // 5: tez.telegram.v1.LinkedEntity.link_time:type_name -> google.protobuf.Timestamp
+	0,  // 6: tez.telegram.v1.ChatFilter.types:type_name -> tez.telegram.v1.ChatType
+	4,  // 7: tez.telegram.v1.ListChatsRequest.filter:type_name -> tez.telegram.v1.ChatFilter
+	1,  // 8: tez.telegram.v1.ListChatsResponse.chats:type_name -> tez.telegram.v1.Chat
+	1,  // 9: tez.telegram.v1.GetChatResponse.chat:type_name -> tez.telegram.v1.Chat
+	1,  // 10: tez.telegram.v1.ResolveChatResponse.chat:type_name -> tez.telegram.v1.Chat
+	3,  // 11: tez.telegram.v1.ListContactsResponse.contacts:type_name -> tez.telegram.v1.Contact
+	5,  // 12: tez.telegram.v1.ChatService.ListChats:input_type -> tez.telegram.v1.ListChatsRequest
+	7,  // 13: tez.telegram.v1.ChatService.GetChat:input_type -> tez.telegram.v1.GetChatRequest
+	9,  // 14: tez.telegram.v1.ChatService.ResolveChat:input_type -> tez.telegram.v1.ResolveChatRequest
+	11, // 15: tez.telegram.v1.ChatService.ListContacts:input_type -> tez.telegram.v1.ListContactsRequest
+	6,  // 16: tez.telegram.v1.ChatService.ListChats:output_type -> tez.telegram.v1.ListChatsResponse
+	8,  // 17: tez.telegram.v1.ChatService.GetChat:output_type -> tez.telegram.v1.GetChatResponse
+	10, // 18: tez.telegram.v1.ChatService.ResolveChat:output_type -> tez.telegram.v1.ResolveChatResponse
+	12, // 19: tez.telegram.v1.ChatService.ListContacts:output_type -> tez.telegram.v1.ListContactsResponse
+	16, // [16:20] is the sub-list for method output_type
+	12, // [12:16] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_tez_telegram_v1_chat_proto_init() }
@@ -1165,8 +1250,8 @@ func file_tez_telegram_v1_chat_proto_init() {
 		return
 	}
 	file_tez_telegram_v1_message_proto_init()
-	file_tez_telegram_v1_chat_proto_msgTypes[2].OneofWrappers = []any{}
-	file_tez_telegram_v1_chat_proto_msgTypes[7].OneofWrappers = []any{
+	file_tez_telegram_v1_chat_proto_msgTypes[3].OneofWrappers = []any{}
+	file_tez_telegram_v1_chat_proto_msgTypes[8].OneofWrappers = []any{
 		(*ResolveChatRequest_Username)(nil),
 		(*ResolveChatRequest_PhoneNumber)(nil),
 	}
@@ -1176,7 +1261,7 @@ func file_tez_telegram_v1_chat_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tez_telegram_v1_chat_proto_rawDesc), len(file_tez_telegram_v1_chat_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

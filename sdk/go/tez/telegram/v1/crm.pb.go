@@ -98,6 +98,9 @@ const (
 	MatchReason_MATCH_REASON_PHONE_NUMBER MatchReason = 1
 	// MATCH_REASON_USERNAME: the chat has the entity's username.
 	MatchReason_MATCH_REASON_USERNAME MatchReason = 2
+	// MATCH_REASON_NAME: the chat's title, or its user's name, is the entity's
+	// name.
+	MatchReason_MATCH_REASON_NAME MatchReason = 3
 )
 
 // Enum value maps for MatchReason.
@@ -106,11 +109,13 @@ var (
 		0: "MATCH_REASON_UNSPECIFIED",
 		1: "MATCH_REASON_PHONE_NUMBER",
 		2: "MATCH_REASON_USERNAME",
+		3: "MATCH_REASON_NAME",
 	}
 	MatchReason_value = map[string]int32{
 		"MATCH_REASON_UNSPECIFIED":  0,
 		"MATCH_REASON_PHONE_NUMBER": 1,
 		"MATCH_REASON_USERNAME":     2,
+		"MATCH_REASON_NAME":         3,
 	}
 )
 
@@ -440,14 +445,30 @@ func (x *ChatLink) GetCreateTime() *timestamppb.Timestamp {
 }
 
 // EntityContact is what the CRM knows of how to reach an entity.
+//
+// A phone number may be written in any common format ("+49 30 1234567",
+// "0049-30-1234567", "(030) 1234567" with `default_region` "DE"): it is
+// compared in E.164 when it parses as a valid number, else (numbers of no
+// numbering plan, such as Telegram's and the sandbox's test numbers) by its
+// digits, 7 to 15 of them.
 type EntityContact struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// phone_number is the entity's phone number, digits with an optional
-	// leading "+", 7 to 15 digits; may be empty.
+	// phone_number is the entity's phone number; may be empty.
 	PhoneNumber string `protobuf:"bytes,1,opt,name=phone_number,json=phoneNumber,proto3" json:"phone_number,omitempty"`
 	// username is the entity's Telegram @username, with or without the "@";
 	// may be empty.
-	Username      string `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
+	Username string `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
+	// phone_numbers are more phone numbers of the entity, at most 10.
+	PhoneNumbers []string `protobuf:"bytes,3,rep,name=phone_numbers,json=phoneNumbers,proto3" json:"phone_numbers,omitempty"`
+	// usernames are more @usernames of the entity, at most 10.
+	Usernames []string `protobuf:"bytes,4,rep,name=usernames,proto3" json:"usernames,omitempty"`
+	// name is the entity's name, at most 256 characters; it matches a chat
+	// whose title, or whose user's first and last name, equals it ignoring
+	// case and spacing. May be empty.
+	Name string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	// default_region is the ISO 3166-1 alpha-2 region (e.g. "DE") of phone
+	// numbers written without a country code; empty when they all have one.
+	DefaultRegion string `protobuf:"bytes,6,opt,name=default_region,json=defaultRegion,proto3" json:"default_region,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -496,13 +517,47 @@ func (x *EntityContact) GetUsername() string {
 	return ""
 }
 
+func (x *EntityContact) GetPhoneNumbers() []string {
+	if x != nil {
+		return x.PhoneNumbers
+	}
+	return nil
+}
+
+func (x *EntityContact) GetUsernames() []string {
+	if x != nil {
+		return x.Usernames
+	}
+	return nil
+}
+
+func (x *EntityContact) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *EntityContact) GetDefaultRegion() string {
+	if x != nil {
+		return x.DefaultRegion
+	}
+	return ""
+}
+
 // LinkSuggestion is a chat that probably belongs to a CRM entity.
 type LinkSuggestion struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// chat is the suggested chat.
 	Chat *Chat `protobuf:"bytes,1,opt,name=chat,proto3" json:"chat,omitempty"`
-	// match_reason says what matched.
-	MatchReason   MatchReason `protobuf:"varint,2,opt,name=match_reason,json=matchReason,proto3,enum=tez.telegram.v1.MatchReason" json:"match_reason,omitempty"`
+	// match_reason says what matched best.
+	MatchReason MatchReason `protobuf:"varint,2,opt,name=match_reason,json=matchReason,proto3,enum=tez.telegram.v1.MatchReason" json:"match_reason,omitempty"`
+	// score is how likely the chat belongs to the entity, 0 to 1: 1 for a
+	// phone number, 0.9 for a username, 0.5 for a name, plus 0.05 for each
+	// further reason (at most 1).
+	Score float32 `protobuf:"fixed32,3,opt,name=score,proto3" json:"score,omitempty"`
+	// match_reasons are all the reasons that matched, best first.
+	MatchReasons  []MatchReason `protobuf:"varint,4,rep,packed,name=match_reasons,json=matchReasons,proto3,enum=tez.telegram.v1.MatchReason" json:"match_reasons,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -549,6 +604,20 @@ func (x *LinkSuggestion) GetMatchReason() MatchReason {
 		return x.MatchReason
 	}
 	return MatchReason_MATCH_REASON_UNSPECIFIED
+}
+
+func (x *LinkSuggestion) GetScore() float32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *LinkSuggestion) GetMatchReasons() []MatchReason {
+	if x != nil {
+		return x.MatchReasons
+	}
+	return nil
 }
 
 // Trigger runs an action when an event matches.
@@ -1421,7 +1490,8 @@ func (x *ListLinksResponse) GetNextPageToken() string {
 // SuggestLinksRequest is the request of SuggestLinks.
 type SuggestLinksRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// account_id is the account (UUID) whose chats to search.
+	// account_id is the account (UUID) whose chats to search; empty searches
+	// every account of the caller's tenant.
 	AccountId string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// entity is how the CRM record can be reached; at least one field set.
 	Entity        *EntityContact `protobuf:"bytes,2,opt,name=entity,proto3" json:"entity,omitempty"`
@@ -1477,8 +1547,9 @@ func (x *SuggestLinksRequest) GetEntity() *EntityContact {
 type SuggestLinksResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// suggestions are the matching chats, at most 20, best match first
-	// (phone-number matches before username matches). Chats already linked are
-	// included; check ListLinks.
+	// (highest score, then most recent activity). Chats already linked are
+	// included, with their `linked_entities`. A contact the account has no
+	// conversation with yet comes as its private chat, without a last message.
 	Suggestions   []*LinkSuggestion `protobuf:"bytes,1,rep,name=suggestions,proto3" json:"suggestions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2156,13 +2227,19 @@ const file_tez_telegram_v1_crm_proto_rawDesc = "" +
 	"\achat_id\x18\x02 \x01(\x03R\x06chatId\x122\n" +
 	"\x06entity\x18\x03 \x01(\v2\x1a.tez.telegram.v1.CrmEntityR\x06entity\x12;\n" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"N\n" +
+	"createTime\"\xcc\x01\n" +
 	"\rEntityContact\x12!\n" +
 	"\fphone_number\x18\x01 \x01(\tR\vphoneNumber\x12\x1a\n" +
-	"\busername\x18\x02 \x01(\tR\busername\"|\n" +
+	"\busername\x18\x02 \x01(\tR\busername\x12#\n" +
+	"\rphone_numbers\x18\x03 \x03(\tR\fphoneNumbers\x12\x1c\n" +
+	"\tusernames\x18\x04 \x03(\tR\tusernames\x12\x12\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\x12%\n" +
+	"\x0edefault_region\x18\x06 \x01(\tR\rdefaultRegion\"\xd5\x01\n" +
 	"\x0eLinkSuggestion\x12)\n" +
 	"\x04chat\x18\x01 \x01(\v2\x15.tez.telegram.v1.ChatR\x04chat\x12?\n" +
-	"\fmatch_reason\x18\x02 \x01(\x0e2\x1c.tez.telegram.v1.MatchReasonR\vmatchReason\"\xd0\x03\n" +
+	"\fmatch_reason\x18\x02 \x01(\x0e2\x1c.tez.telegram.v1.MatchReasonR\vmatchReason\x12\x14\n" +
+	"\x05score\x18\x03 \x01(\x02R\x05score\x12A\n" +
+	"\rmatch_reasons\x18\x04 \x03(\x0e2\x1c.tez.telegram.v1.MatchReasonR\fmatchReasons\"\xd0\x03\n" +
 	"\aTrigger\x12\x1d\n" +
 	"\n" +
 	"trigger_id\x18\x01 \x01(\tR\ttriggerId\x12\x12\n" +
@@ -2287,11 +2364,12 @@ const file_tez_telegram_v1_crm_proto_rawDesc = "" +
 	"\x14CRM_ENTITY_TYPE_DEAL\x10\x02\x12\x1b\n" +
 	"\x17CRM_ENTITY_TYPE_COMPANY\x10\x03\x12\x18\n" +
 	"\x14CRM_ENTITY_TYPE_LEAD\x10\x04\x12\x1a\n" +
-	"\x16CRM_ENTITY_TYPE_TICKET\x10\x05*e\n" +
+	"\x16CRM_ENTITY_TYPE_TICKET\x10\x05*|\n" +
 	"\vMatchReason\x12\x1c\n" +
 	"\x18MATCH_REASON_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19MATCH_REASON_PHONE_NUMBER\x10\x01\x12\x19\n" +
-	"\x15MATCH_REASON_USERNAME\x10\x02*u\n" +
+	"\x15MATCH_REASON_USERNAME\x10\x02\x12\x15\n" +
+	"\x11MATCH_REASON_NAME\x10\x03*u\n" +
 	"\x10MessageDirection\x12!\n" +
 	"\x1dMESSAGE_DIRECTION_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aMESSAGE_DIRECTION_INCOMING\x10\x01\x12\x1e\n" +
@@ -2379,60 +2457,61 @@ var file_tez_telegram_v1_crm_proto_depIdxs = []int32{
 	34, // 2: tez.telegram.v1.ChatLink.create_time:type_name -> google.protobuf.Timestamp
 	35, // 3: tez.telegram.v1.LinkSuggestion.chat:type_name -> tez.telegram.v1.Chat
 	1,  // 4: tez.telegram.v1.LinkSuggestion.match_reason:type_name -> tez.telegram.v1.MatchReason
-	36, // 5: tez.telegram.v1.Trigger.event_kinds:type_name -> tez.telegram.v1.EventKind
-	10, // 6: tez.telegram.v1.Trigger.conditions:type_name -> tez.telegram.v1.TriggerConditions
-	11, // 7: tez.telegram.v1.Trigger.webhook:type_name -> tez.telegram.v1.WebhookAction
-	12, // 8: tez.telegram.v1.Trigger.stream:type_name -> tez.telegram.v1.StreamAction
-	34, // 9: tez.telegram.v1.Trigger.create_time:type_name -> google.protobuf.Timestamp
-	34, // 10: tez.telegram.v1.Trigger.update_time:type_name -> google.protobuf.Timestamp
-	37, // 11: tez.telegram.v1.TriggerConditions.chat_types:type_name -> tez.telegram.v1.ChatType
-	2,  // 12: tez.telegram.v1.TriggerConditions.direction:type_name -> tez.telegram.v1.MessageDirection
-	0,  // 13: tez.telegram.v1.TriggerConditions.linked_entity_types:type_name -> tez.telegram.v1.CrmEntityType
-	3,  // 14: tez.telegram.v1.WebhookDelivery.status:type_name -> tez.telegram.v1.DeliveryStatus
-	34, // 15: tez.telegram.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
-	34, // 16: tez.telegram.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
-	34, // 17: tez.telegram.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	4,  // 18: tez.telegram.v1.LinkChatRequest.entity:type_name -> tez.telegram.v1.CrmEntity
-	6,  // 19: tez.telegram.v1.LinkChatResponse.link:type_name -> tez.telegram.v1.ChatLink
-	4,  // 20: tez.telegram.v1.UnlinkChatRequest.entity:type_name -> tez.telegram.v1.CrmEntity
-	5,  // 21: tez.telegram.v1.ListLinksRequest.chat:type_name -> tez.telegram.v1.ChatRef
-	4,  // 22: tez.telegram.v1.ListLinksRequest.entity:type_name -> tez.telegram.v1.CrmEntity
-	6,  // 23: tez.telegram.v1.ListLinksResponse.links:type_name -> tez.telegram.v1.ChatLink
-	7,  // 24: tez.telegram.v1.SuggestLinksRequest.entity:type_name -> tez.telegram.v1.EntityContact
-	8,  // 25: tez.telegram.v1.SuggestLinksResponse.suggestions:type_name -> tez.telegram.v1.LinkSuggestion
-	9,  // 26: tez.telegram.v1.CreateTriggerRequest.trigger:type_name -> tez.telegram.v1.Trigger
-	9,  // 27: tez.telegram.v1.CreateTriggerResponse.trigger:type_name -> tez.telegram.v1.Trigger
-	9,  // 28: tez.telegram.v1.GetTriggerResponse.trigger:type_name -> tez.telegram.v1.Trigger
-	9,  // 29: tez.telegram.v1.ListTriggersResponse.triggers:type_name -> tez.telegram.v1.Trigger
-	9,  // 30: tez.telegram.v1.UpdateTriggerRequest.trigger:type_name -> tez.telegram.v1.Trigger
-	38, // 31: tez.telegram.v1.UpdateTriggerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	9,  // 32: tez.telegram.v1.UpdateTriggerResponse.trigger:type_name -> tez.telegram.v1.Trigger
-	13, // 33: tez.telegram.v1.ListDeliveriesResponse.deliveries:type_name -> tez.telegram.v1.WebhookDelivery
-	14, // 34: tez.telegram.v1.CrmService.LinkChat:input_type -> tez.telegram.v1.LinkChatRequest
-	16, // 35: tez.telegram.v1.CrmService.UnlinkChat:input_type -> tez.telegram.v1.UnlinkChatRequest
-	18, // 36: tez.telegram.v1.CrmService.ListLinks:input_type -> tez.telegram.v1.ListLinksRequest
-	20, // 37: tez.telegram.v1.CrmService.SuggestLinks:input_type -> tez.telegram.v1.SuggestLinksRequest
-	22, // 38: tez.telegram.v1.CrmService.CreateTrigger:input_type -> tez.telegram.v1.CreateTriggerRequest
-	24, // 39: tez.telegram.v1.CrmService.GetTrigger:input_type -> tez.telegram.v1.GetTriggerRequest
-	26, // 40: tez.telegram.v1.CrmService.ListTriggers:input_type -> tez.telegram.v1.ListTriggersRequest
-	28, // 41: tez.telegram.v1.CrmService.UpdateTrigger:input_type -> tez.telegram.v1.UpdateTriggerRequest
-	30, // 42: tez.telegram.v1.CrmService.DeleteTrigger:input_type -> tez.telegram.v1.DeleteTriggerRequest
-	32, // 43: tez.telegram.v1.CrmService.ListDeliveries:input_type -> tez.telegram.v1.ListDeliveriesRequest
-	15, // 44: tez.telegram.v1.CrmService.LinkChat:output_type -> tez.telegram.v1.LinkChatResponse
-	17, // 45: tez.telegram.v1.CrmService.UnlinkChat:output_type -> tez.telegram.v1.UnlinkChatResponse
-	19, // 46: tez.telegram.v1.CrmService.ListLinks:output_type -> tez.telegram.v1.ListLinksResponse
-	21, // 47: tez.telegram.v1.CrmService.SuggestLinks:output_type -> tez.telegram.v1.SuggestLinksResponse
-	23, // 48: tez.telegram.v1.CrmService.CreateTrigger:output_type -> tez.telegram.v1.CreateTriggerResponse
-	25, // 49: tez.telegram.v1.CrmService.GetTrigger:output_type -> tez.telegram.v1.GetTriggerResponse
-	27, // 50: tez.telegram.v1.CrmService.ListTriggers:output_type -> tez.telegram.v1.ListTriggersResponse
-	29, // 51: tez.telegram.v1.CrmService.UpdateTrigger:output_type -> tez.telegram.v1.UpdateTriggerResponse
-	31, // 52: tez.telegram.v1.CrmService.DeleteTrigger:output_type -> tez.telegram.v1.DeleteTriggerResponse
-	33, // 53: tez.telegram.v1.CrmService.ListDeliveries:output_type -> tez.telegram.v1.ListDeliveriesResponse
-	44, // [44:54] is the sub-list for method output_type
-	34, // [34:44] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	1,  // 5: tez.telegram.v1.LinkSuggestion.match_reasons:type_name -> tez.telegram.v1.MatchReason
+	36, // 6: tez.telegram.v1.Trigger.event_kinds:type_name -> tez.telegram.v1.EventKind
+	10, // 7: tez.telegram.v1.Trigger.conditions:type_name -> tez.telegram.v1.TriggerConditions
+	11, // 8: tez.telegram.v1.Trigger.webhook:type_name -> tez.telegram.v1.WebhookAction
+	12, // 9: tez.telegram.v1.Trigger.stream:type_name -> tez.telegram.v1.StreamAction
+	34, // 10: tez.telegram.v1.Trigger.create_time:type_name -> google.protobuf.Timestamp
+	34, // 11: tez.telegram.v1.Trigger.update_time:type_name -> google.protobuf.Timestamp
+	37, // 12: tez.telegram.v1.TriggerConditions.chat_types:type_name -> tez.telegram.v1.ChatType
+	2,  // 13: tez.telegram.v1.TriggerConditions.direction:type_name -> tez.telegram.v1.MessageDirection
+	0,  // 14: tez.telegram.v1.TriggerConditions.linked_entity_types:type_name -> tez.telegram.v1.CrmEntityType
+	3,  // 15: tez.telegram.v1.WebhookDelivery.status:type_name -> tez.telegram.v1.DeliveryStatus
+	34, // 16: tez.telegram.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
+	34, // 17: tez.telegram.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
+	34, // 18: tez.telegram.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	4,  // 19: tez.telegram.v1.LinkChatRequest.entity:type_name -> tez.telegram.v1.CrmEntity
+	6,  // 20: tez.telegram.v1.LinkChatResponse.link:type_name -> tez.telegram.v1.ChatLink
+	4,  // 21: tez.telegram.v1.UnlinkChatRequest.entity:type_name -> tez.telegram.v1.CrmEntity
+	5,  // 22: tez.telegram.v1.ListLinksRequest.chat:type_name -> tez.telegram.v1.ChatRef
+	4,  // 23: tez.telegram.v1.ListLinksRequest.entity:type_name -> tez.telegram.v1.CrmEntity
+	6,  // 24: tez.telegram.v1.ListLinksResponse.links:type_name -> tez.telegram.v1.ChatLink
+	7,  // 25: tez.telegram.v1.SuggestLinksRequest.entity:type_name -> tez.telegram.v1.EntityContact
+	8,  // 26: tez.telegram.v1.SuggestLinksResponse.suggestions:type_name -> tez.telegram.v1.LinkSuggestion
+	9,  // 27: tez.telegram.v1.CreateTriggerRequest.trigger:type_name -> tez.telegram.v1.Trigger
+	9,  // 28: tez.telegram.v1.CreateTriggerResponse.trigger:type_name -> tez.telegram.v1.Trigger
+	9,  // 29: tez.telegram.v1.GetTriggerResponse.trigger:type_name -> tez.telegram.v1.Trigger
+	9,  // 30: tez.telegram.v1.ListTriggersResponse.triggers:type_name -> tez.telegram.v1.Trigger
+	9,  // 31: tez.telegram.v1.UpdateTriggerRequest.trigger:type_name -> tez.telegram.v1.Trigger
+	38, // 32: tez.telegram.v1.UpdateTriggerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	9,  // 33: tez.telegram.v1.UpdateTriggerResponse.trigger:type_name -> tez.telegram.v1.Trigger
+	13, // 34: tez.telegram.v1.ListDeliveriesResponse.deliveries:type_name -> tez.telegram.v1.WebhookDelivery
+	14, // 35: tez.telegram.v1.CrmService.LinkChat:input_type -> tez.telegram.v1.LinkChatRequest
+	16, // 36: tez.telegram.v1.CrmService.UnlinkChat:input_type -> tez.telegram.v1.UnlinkChatRequest
+	18, // 37: tez.telegram.v1.CrmService.ListLinks:input_type -> tez.telegram.v1.ListLinksRequest
+	20, // 38: tez.telegram.v1.CrmService.SuggestLinks:input_type -> tez.telegram.v1.SuggestLinksRequest
+	22, // 39: tez.telegram.v1.CrmService.CreateTrigger:input_type -> tez.telegram.v1.CreateTriggerRequest
+	24, // 40: tez.telegram.v1.CrmService.GetTrigger:input_type -> tez.telegram.v1.GetTriggerRequest
+	26, // 41: tez.telegram.v1.CrmService.ListTriggers:input_type -> tez.telegram.v1.ListTriggersRequest
+	28, // 42: tez.telegram.v1.CrmService.UpdateTrigger:input_type -> tez.telegram.v1.UpdateTriggerRequest
+	30, // 43: tez.telegram.v1.CrmService.DeleteTrigger:input_type -> tez.telegram.v1.DeleteTriggerRequest
+	32, // 44: tez.telegram.v1.CrmService.ListDeliveries:input_type -> tez.telegram.v1.ListDeliveriesRequest
+	15, // 45: tez.telegram.v1.CrmService.LinkChat:output_type -> tez.telegram.v1.LinkChatResponse
+	17, // 46: tez.telegram.v1.CrmService.UnlinkChat:output_type -> tez.telegram.v1.UnlinkChatResponse
+	19, // 47: tez.telegram.v1.CrmService.ListLinks:output_type -> tez.telegram.v1.ListLinksResponse
+	21, // 48: tez.telegram.v1.CrmService.SuggestLinks:output_type -> tez.telegram.v1.SuggestLinksResponse
+	23, // 49: tez.telegram.v1.CrmService.CreateTrigger:output_type -> tez.telegram.v1.CreateTriggerResponse
+	25, // 50: tez.telegram.v1.CrmService.GetTrigger:output_type -> tez.telegram.v1.GetTriggerResponse
+	27, // 51: tez.telegram.v1.CrmService.ListTriggers:output_type -> tez.telegram.v1.ListTriggersResponse
+	29, // 52: tez.telegram.v1.CrmService.UpdateTrigger:output_type -> tez.telegram.v1.UpdateTriggerResponse
+	31, // 53: tez.telegram.v1.CrmService.DeleteTrigger:output_type -> tez.telegram.v1.DeleteTriggerResponse
+	33, // 54: tez.telegram.v1.CrmService.ListDeliveries:output_type -> tez.telegram.v1.ListDeliveriesResponse
+	45, // [45:55] is the sub-list for method output_type
+	35, // [35:45] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_tez_telegram_v1_crm_proto_init() }

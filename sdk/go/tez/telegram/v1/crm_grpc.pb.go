@@ -65,7 +65,11 @@ const (
 // INVALID_ARGUMENT for a malformed id; RESOURCE_EXHAUSTED with RetryInfo
 // (reason RATE_LIMITED); UNAVAILABLE (retryable).
 type CrmServiceClient interface {
-	// LinkChat links a chat of an account to a CRM entity.
+	// LinkChat links a chat of an account to a CRM entity. The chat is one the
+	// gateway has stored, or the private chat of a stored contact (a suggestion
+	// of SuggestLinks). When Telegram migrates a linked basic group to a
+	// supergroup, its links move to the supergroup (a `chat_linked` event with
+	// `previous_chat_id` says so).
 	//
 	// Errors: INVALID_ARGUMENT on `entity` (type UNSPECIFIED, id empty or over
 	// 128 characters) or `request_id` (missing, or REQUEST_ID_REUSED);
@@ -83,13 +87,16 @@ type CrmServiceClient interface {
 	// Errors: INVALID_ARGUMENT on `page_size` (outside 0..=1000) or a
 	// `page_token` not issued for the same filter.
 	ListLinks(ctx context.Context, in *ListLinksRequest, opts ...grpc.CallOption) (*ListLinksResponse, error)
-	// SuggestLinks proposes chats of an account that belong to a CRM entity,
-	// matching its phone number and username against the chats and contacts the
-	// gateway has stored. It asks Telegram nothing and imports no contact (use
-	// ChatService.ResolveChat for that).
+	// SuggestLinks proposes chats that belong to a CRM entity, of one account
+	// or of every account of the tenant, matching the entity's phone numbers,
+	// usernames and name against the chats and contacts the gateway has
+	// stored. Phone numbers are compared in E.164 (see EntityContact). It asks
+	// Telegram nothing and imports no contact (use ChatService.ResolveChat for
+	// that).
 	//
-	// Errors: INVALID_ARGUMENT when both `entity.phone_number` and
-	// `entity.username` are empty or malformed; NOT_FOUND for the account.
+	// Errors: INVALID_ARGUMENT on `entity` when it names no phone number,
+	// username or name, or on the field of a malformed one; NOT_FOUND for the
+	// account.
 	SuggestLinks(ctx context.Context, in *SuggestLinksRequest, opts ...grpc.CallOption) (*SuggestLinksResponse, error)
 	// CreateTrigger creates a trigger; it starts matching events appended after
 	// it is created (no replay of older events).
@@ -271,7 +278,11 @@ func (c *crmServiceClient) ListDeliveries(ctx context.Context, in *ListDeliverie
 // INVALID_ARGUMENT for a malformed id; RESOURCE_EXHAUSTED with RetryInfo
 // (reason RATE_LIMITED); UNAVAILABLE (retryable).
 type CrmServiceServer interface {
-	// LinkChat links a chat of an account to a CRM entity.
+	// LinkChat links a chat of an account to a CRM entity. The chat is one the
+	// gateway has stored, or the private chat of a stored contact (a suggestion
+	// of SuggestLinks). When Telegram migrates a linked basic group to a
+	// supergroup, its links move to the supergroup (a `chat_linked` event with
+	// `previous_chat_id` says so).
 	//
 	// Errors: INVALID_ARGUMENT on `entity` (type UNSPECIFIED, id empty or over
 	// 128 characters) or `request_id` (missing, or REQUEST_ID_REUSED);
@@ -289,13 +300,16 @@ type CrmServiceServer interface {
 	// Errors: INVALID_ARGUMENT on `page_size` (outside 0..=1000) or a
 	// `page_token` not issued for the same filter.
 	ListLinks(context.Context, *ListLinksRequest) (*ListLinksResponse, error)
-	// SuggestLinks proposes chats of an account that belong to a CRM entity,
-	// matching its phone number and username against the chats and contacts the
-	// gateway has stored. It asks Telegram nothing and imports no contact (use
-	// ChatService.ResolveChat for that).
+	// SuggestLinks proposes chats that belong to a CRM entity, of one account
+	// or of every account of the tenant, matching the entity's phone numbers,
+	// usernames and name against the chats and contacts the gateway has
+	// stored. Phone numbers are compared in E.164 (see EntityContact). It asks
+	// Telegram nothing and imports no contact (use ChatService.ResolveChat for
+	// that).
 	//
-	// Errors: INVALID_ARGUMENT when both `entity.phone_number` and
-	// `entity.username` are empty or malformed; NOT_FOUND for the account.
+	// Errors: INVALID_ARGUMENT on `entity` when it names no phone number,
+	// username or name, or on the field of a malformed one; NOT_FOUND for the
+	// account.
 	SuggestLinks(context.Context, *SuggestLinksRequest) (*SuggestLinksResponse, error)
 	// CreateTrigger creates a trigger; it starts matching events appended after
 	// it is created (no replay of older events).

@@ -48,21 +48,28 @@ const (
 	EventKind_EVENT_KIND_ACCOUNT_STATE_CHANGED EventKind = 8
 	// EVENT_KIND_TRIGGER_FIRED: a CRM trigger matched an event (`trigger_fired`).
 	EventKind_EVENT_KIND_TRIGGER_FIRED EventKind = 9
+	// EVENT_KIND_CHAT_LINKED: a chat was linked to a CRM record (`chat_linked`).
+	EventKind_EVENT_KIND_CHAT_LINKED EventKind = 10
+	// EVENT_KIND_CHAT_UNLINKED: a chat's link to a CRM record was removed
+	// (`chat_unlinked`).
+	EventKind_EVENT_KIND_CHAT_UNLINKED EventKind = 11
 )
 
 // Enum value maps for EventKind.
 var (
 	EventKind_name = map[int32]string{
-		0: "EVENT_KIND_UNSPECIFIED",
-		1: "EVENT_KIND_MESSAGE_CREATED",
-		2: "EVENT_KIND_MESSAGE_EDITED",
-		3: "EVENT_KIND_MESSAGE_DELETED",
-		4: "EVENT_KIND_MESSAGE_SEND_FAILED",
-		5: "EVENT_KIND_READ",
-		6: "EVENT_KIND_TYPING",
-		7: "EVENT_KIND_CHAT_UPDATED",
-		8: "EVENT_KIND_ACCOUNT_STATE_CHANGED",
-		9: "EVENT_KIND_TRIGGER_FIRED",
+		0:  "EVENT_KIND_UNSPECIFIED",
+		1:  "EVENT_KIND_MESSAGE_CREATED",
+		2:  "EVENT_KIND_MESSAGE_EDITED",
+		3:  "EVENT_KIND_MESSAGE_DELETED",
+		4:  "EVENT_KIND_MESSAGE_SEND_FAILED",
+		5:  "EVENT_KIND_READ",
+		6:  "EVENT_KIND_TYPING",
+		7:  "EVENT_KIND_CHAT_UPDATED",
+		8:  "EVENT_KIND_ACCOUNT_STATE_CHANGED",
+		9:  "EVENT_KIND_TRIGGER_FIRED",
+		10: "EVENT_KIND_CHAT_LINKED",
+		11: "EVENT_KIND_CHAT_UNLINKED",
 	}
 	EventKind_value = map[string]int32{
 		"EVENT_KIND_UNSPECIFIED":           0,
@@ -75,6 +82,8 @@ var (
 		"EVENT_KIND_CHAT_UPDATED":          7,
 		"EVENT_KIND_ACCOUNT_STATE_CHANGED": 8,
 		"EVENT_KIND_TRIGGER_FIRED":         9,
+		"EVENT_KIND_CHAT_LINKED":           10,
+		"EVENT_KIND_CHAT_UNLINKED":         11,
 	}
 )
 
@@ -131,6 +140,8 @@ type Event struct {
 	//	*Event_ChatUpdated
 	//	*Event_AccountStateChanged
 	//	*Event_TriggerFired
+	//	*Event_ChatLinked
+	//	*Event_ChatUnlinked
 	//	*Event_Heartbeat
 	Payload       isEvent_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
@@ -276,6 +287,24 @@ func (x *Event) GetTriggerFired() *TriggerFired {
 	return nil
 }
 
+func (x *Event) GetChatLinked() *ChatLinked {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ChatLinked); ok {
+			return x.ChatLinked
+		}
+	}
+	return nil
+}
+
+func (x *Event) GetChatUnlinked() *ChatUnlinked {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_ChatUnlinked); ok {
+			return x.ChatUnlinked
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetHeartbeat() *Heartbeat {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_Heartbeat); ok {
@@ -334,6 +363,16 @@ type Event_TriggerFired struct {
 	TriggerFired *TriggerFired `protobuf:"bytes,19,opt,name=trigger_fired,json=triggerFired,proto3,oneof"`
 }
 
+type Event_ChatLinked struct {
+	// chat_linked is a chat newly linked to a CRM record.
+	ChatLinked *ChatLinked `protobuf:"bytes,20,opt,name=chat_linked,json=chatLinked,proto3,oneof"`
+}
+
+type Event_ChatUnlinked struct {
+	// chat_unlinked is a chat no longer linked to a CRM record.
+	ChatUnlinked *ChatUnlinked `protobuf:"bytes,21,opt,name=chat_unlinked,json=chatUnlinked,proto3,oneof"`
+}
+
 type Event_Heartbeat struct {
 	// heartbeat keeps an idle stream alive; its `cursor` is the current one.
 	Heartbeat *Heartbeat `protobuf:"bytes,30,opt,name=heartbeat,proto3,oneof"`
@@ -356,6 +395,10 @@ func (*Event_ChatUpdated) isEvent_Payload() {}
 func (*Event_AccountStateChanged) isEvent_Payload() {}
 
 func (*Event_TriggerFired) isEvent_Payload() {}
+
+func (*Event_ChatLinked) isEvent_Payload() {}
+
+func (*Event_ChatUnlinked) isEvent_Payload() {}
 
 func (*Event_Heartbeat) isEvent_Payload() {}
 
@@ -803,6 +846,129 @@ func (x *AccountStateChanged) GetPreviousState() AccountState {
 	return AccountState_ACCOUNT_STATE_UNSPECIFIED
 }
 
+// ChatLinked reports a new link between a chat and a CRM record
+// (CrmService.LinkChat), or a link that moved to the supergroup its basic
+// group became.
+type ChatLinked struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// chat_id is the linked chat.
+	ChatId int64 `protobuf:"varint,1,opt,name=chat_id,json=chatId,proto3" json:"chat_id,omitempty"`
+	// entity is the CRM record.
+	Entity *LinkedEntity `protobuf:"bytes,2,opt,name=entity,proto3" json:"entity,omitempty"`
+	// previous_chat_id is the basic group the link was moved from when
+	// Telegram migrated it to a supergroup; 0 for a new link.
+	PreviousChatId int64 `protobuf:"varint,3,opt,name=previous_chat_id,json=previousChatId,proto3" json:"previous_chat_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ChatLinked) Reset() {
+	*x = ChatLinked{}
+	mi := &file_tez_telegram_v1_update_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatLinked) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatLinked) ProtoMessage() {}
+
+func (x *ChatLinked) ProtoReflect() protoreflect.Message {
+	mi := &file_tez_telegram_v1_update_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatLinked.ProtoReflect.Descriptor instead.
+func (*ChatLinked) Descriptor() ([]byte, []int) {
+	return file_tez_telegram_v1_update_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ChatLinked) GetChatId() int64 {
+	if x != nil {
+		return x.ChatId
+	}
+	return 0
+}
+
+func (x *ChatLinked) GetEntity() *LinkedEntity {
+	if x != nil {
+		return x.Entity
+	}
+	return nil
+}
+
+func (x *ChatLinked) GetPreviousChatId() int64 {
+	if x != nil {
+		return x.PreviousChatId
+	}
+	return 0
+}
+
+// ChatUnlinked reports a removed link between a chat and a CRM record
+// (CrmService.UnlinkChat).
+type ChatUnlinked struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// chat_id is the chat.
+	ChatId int64 `protobuf:"varint,1,opt,name=chat_id,json=chatId,proto3" json:"chat_id,omitempty"`
+	// entity is the CRM record.
+	Entity        *LinkedEntity `protobuf:"bytes,2,opt,name=entity,proto3" json:"entity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatUnlinked) Reset() {
+	*x = ChatUnlinked{}
+	mi := &file_tez_telegram_v1_update_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatUnlinked) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatUnlinked) ProtoMessage() {}
+
+func (x *ChatUnlinked) ProtoReflect() protoreflect.Message {
+	mi := &file_tez_telegram_v1_update_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatUnlinked.ProtoReflect.Descriptor instead.
+func (*ChatUnlinked) Descriptor() ([]byte, []int) {
+	return file_tez_telegram_v1_update_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ChatUnlinked) GetChatId() int64 {
+	if x != nil {
+		return x.ChatId
+	}
+	return 0
+}
+
+func (x *ChatUnlinked) GetEntity() *LinkedEntity {
+	if x != nil {
+		return x.Entity
+	}
+	return nil
+}
+
 // TriggerFired reports a CRM trigger matching an event. For webhook triggers
 // this event (as JSON) is also the body of the webhook request.
 type TriggerFired struct {
@@ -820,7 +986,7 @@ type TriggerFired struct {
 
 func (x *TriggerFired) Reset() {
 	*x = TriggerFired{}
-	mi := &file_tez_telegram_v1_update_proto_msgTypes[9]
+	mi := &file_tez_telegram_v1_update_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -832,7 +998,7 @@ func (x *TriggerFired) String() string {
 func (*TriggerFired) ProtoMessage() {}
 
 func (x *TriggerFired) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_update_proto_msgTypes[9]
+	mi := &file_tez_telegram_v1_update_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -845,7 +1011,7 @@ func (x *TriggerFired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TriggerFired.ProtoReflect.Descriptor instead.
 func (*TriggerFired) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_update_proto_rawDescGZIP(), []int{9}
+	return file_tez_telegram_v1_update_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TriggerFired) GetTriggerId() string {
@@ -879,7 +1045,7 @@ type Heartbeat struct {
 
 func (x *Heartbeat) Reset() {
 	*x = Heartbeat{}
-	mi := &file_tez_telegram_v1_update_proto_msgTypes[10]
+	mi := &file_tez_telegram_v1_update_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +1057,7 @@ func (x *Heartbeat) String() string {
 func (*Heartbeat) ProtoMessage() {}
 
 func (x *Heartbeat) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_update_proto_msgTypes[10]
+	mi := &file_tez_telegram_v1_update_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1070,7 @@ func (x *Heartbeat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Heartbeat.ProtoReflect.Descriptor instead.
 func (*Heartbeat) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_update_proto_rawDescGZIP(), []int{10}
+	return file_tez_telegram_v1_update_proto_rawDescGZIP(), []int{12}
 }
 
 // SubscribeRequest is the request of Subscribe. Filters combine with AND; an
@@ -930,7 +1096,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_tez_telegram_v1_update_proto_msgTypes[11]
+	mi := &file_tez_telegram_v1_update_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -942,7 +1108,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_update_proto_msgTypes[11]
+	mi := &file_tez_telegram_v1_update_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -955,7 +1121,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_update_proto_rawDescGZIP(), []int{11}
+	return file_tez_telegram_v1_update_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SubscribeRequest) GetAccountIds() []string {
@@ -997,7 +1163,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_tez_telegram_v1_update_proto_msgTypes[12]
+	mi := &file_tez_telegram_v1_update_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1009,7 +1175,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_update_proto_msgTypes[12]
+	mi := &file_tez_telegram_v1_update_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1022,7 +1188,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_update_proto_rawDescGZIP(), []int{12}
+	return file_tez_telegram_v1_update_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SubscribeResponse) GetEvent() *Event {
@@ -1036,7 +1202,7 @@ var File_tez_telegram_v1_update_proto protoreflect.FileDescriptor
 
 const file_tez_telegram_v1_update_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctez/telegram/v1/update.proto\x12\x0ftez.telegram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtez/telegram/v1/account.proto\x1a\x1atez/telegram/v1/chat.proto\x1a\x1dtez/telegram/v1/message.proto\"\xc0\x06\n" +
+	"\x1ctez/telegram/v1/update.proto\x12\x0ftez.telegram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtez/telegram/v1/account.proto\x1a\x1atez/telegram/v1/chat.proto\x1a\x1dtez/telegram/v1/message.proto\"\xc6\a\n" +
 	"\x05Event\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x129\n" +
 	"\n" +
@@ -1051,7 +1217,10 @@ const file_tez_telegram_v1_update_proto_rawDesc = "" +
 	"\x06typing\x18\x10 \x01(\v2\x17.tez.telegram.v1.TypingH\x00R\x06typing\x12A\n" +
 	"\fchat_updated\x18\x11 \x01(\v2\x1c.tez.telegram.v1.ChatUpdatedH\x00R\vchatUpdated\x12Z\n" +
 	"\x15account_state_changed\x18\x12 \x01(\v2$.tez.telegram.v1.AccountStateChangedH\x00R\x13accountStateChanged\x12D\n" +
-	"\rtrigger_fired\x18\x13 \x01(\v2\x1d.tez.telegram.v1.TriggerFiredH\x00R\ftriggerFired\x12:\n" +
+	"\rtrigger_fired\x18\x13 \x01(\v2\x1d.tez.telegram.v1.TriggerFiredH\x00R\ftriggerFired\x12>\n" +
+	"\vchat_linked\x18\x14 \x01(\v2\x1b.tez.telegram.v1.ChatLinkedH\x00R\n" +
+	"chatLinked\x12D\n" +
+	"\rchat_unlinked\x18\x15 \x01(\v2\x1d.tez.telegram.v1.ChatUnlinkedH\x00R\fchatUnlinked\x12:\n" +
 	"\theartbeat\x18\x1e \x01(\v2\x1a.tez.telegram.v1.HeartbeatH\x00R\theartbeatB\t\n" +
 	"\apayload\"D\n" +
 	"\x0eMessageCreated\x122\n" +
@@ -1077,7 +1246,15 @@ const file_tez_telegram_v1_update_proto_rawDesc = "" +
 	"\x04chat\x18\x01 \x01(\v2\x15.tez.telegram.v1.ChatR\x04chat\"\x8f\x01\n" +
 	"\x13AccountStateChanged\x122\n" +
 	"\aaccount\x18\x01 \x01(\v2\x18.tez.telegram.v1.AccountR\aaccount\x12D\n" +
-	"\x0eprevious_state\x18\x02 \x01(\x0e2\x1d.tez.telegram.v1.AccountStateR\rpreviousState\"~\n" +
+	"\x0eprevious_state\x18\x02 \x01(\x0e2\x1d.tez.telegram.v1.AccountStateR\rpreviousState\"\x86\x01\n" +
+	"\n" +
+	"ChatLinked\x12\x17\n" +
+	"\achat_id\x18\x01 \x01(\x03R\x06chatId\x125\n" +
+	"\x06entity\x18\x02 \x01(\v2\x1d.tez.telegram.v1.LinkedEntityR\x06entity\x12(\n" +
+	"\x10previous_chat_id\x18\x03 \x01(\x03R\x0epreviousChatId\"^\n" +
+	"\fChatUnlinked\x12\x17\n" +
+	"\achat_id\x18\x01 \x01(\x03R\x06chatId\x125\n" +
+	"\x06entity\x18\x02 \x01(\v2\x1d.tez.telegram.v1.LinkedEntityR\x06entity\"~\n" +
 	"\fTriggerFired\x12\x1d\n" +
 	"\n" +
 	"trigger_id\x18\x01 \x01(\tR\ttriggerId\x12!\n" +
@@ -1091,7 +1268,7 @@ const file_tez_telegram_v1_update_proto_rawDesc = "" +
 	"\x05kinds\x18\x03 \x03(\x0e2\x1a.tez.telegram.v1.EventKindR\x05kinds\x12\x16\n" +
 	"\x06cursor\x18\x04 \x01(\tR\x06cursor\"A\n" +
 	"\x11SubscribeResponse\x12,\n" +
-	"\x05event\x18\x01 \x01(\v2\x16.tez.telegram.v1.EventR\x05event*\xb7\x02\n" +
+	"\x05event\x18\x01 \x01(\v2\x16.tez.telegram.v1.EventR\x05event*\xf1\x02\n" +
 	"\tEventKind\x12\x1a\n" +
 	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aEVENT_KIND_MESSAGE_CREATED\x10\x01\x12\x1d\n" +
@@ -1102,7 +1279,10 @@ const file_tez_telegram_v1_update_proto_rawDesc = "" +
 	"\x11EVENT_KIND_TYPING\x10\x06\x12\x1b\n" +
 	"\x17EVENT_KIND_CHAT_UPDATED\x10\a\x12$\n" +
 	" EVENT_KIND_ACCOUNT_STATE_CHANGED\x10\b\x12\x1c\n" +
-	"\x18EVENT_KIND_TRIGGER_FIRED\x10\t2e\n" +
+	"\x18EVENT_KIND_TRIGGER_FIRED\x10\t\x12\x1a\n" +
+	"\x16EVENT_KIND_CHAT_LINKED\x10\n" +
+	"\x12\x1c\n" +
+	"\x18EVENT_KIND_CHAT_UNLINKED\x10\v2e\n" +
 	"\rUpdateService\x12T\n" +
 	"\tSubscribe\x12!.tez.telegram.v1.SubscribeRequest\x1a\".tez.telegram.v1.SubscribeResponse0\x01B\xbe\x01\n" +
 	"\x13com.tez.telegram.v1B\vUpdateProtoP\x01Z<github.com/tez-crm/tezgram/sdk/go/tez/telegram/v1;telegramv1\xa2\x02\x03TTX\xaa\x02\x0fTez.Telegram.V1\xca\x02\x0fTez\\Telegram\\V1\xe2\x02\x1bTez\\Telegram\\V1\\GPBMetadata\xea\x02\x11Tez::Telegram::V1b\x06proto3"
@@ -1120,7 +1300,7 @@ func file_tez_telegram_v1_update_proto_rawDescGZIP() []byte {
 }
 
 var file_tez_telegram_v1_update_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tez_telegram_v1_update_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_tez_telegram_v1_update_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_tez_telegram_v1_update_proto_goTypes = []any{
 	(EventKind)(0),                // 0: tez.telegram.v1.EventKind
 	(*Event)(nil),                 // 1: tez.telegram.v1.Event
@@ -1132,19 +1312,22 @@ var file_tez_telegram_v1_update_proto_goTypes = []any{
 	(*Typing)(nil),                // 7: tez.telegram.v1.Typing
 	(*ChatUpdated)(nil),           // 8: tez.telegram.v1.ChatUpdated
 	(*AccountStateChanged)(nil),   // 9: tez.telegram.v1.AccountStateChanged
-	(*TriggerFired)(nil),          // 10: tez.telegram.v1.TriggerFired
-	(*Heartbeat)(nil),             // 11: tez.telegram.v1.Heartbeat
-	(*SubscribeRequest)(nil),      // 12: tez.telegram.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),     // 13: tez.telegram.v1.SubscribeResponse
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
-	(*Message)(nil),               // 15: tez.telegram.v1.Message
-	(TypingAction)(0),             // 16: tez.telegram.v1.TypingAction
-	(*Chat)(nil),                  // 17: tez.telegram.v1.Chat
-	(*Account)(nil),               // 18: tez.telegram.v1.Account
-	(AccountState)(0),             // 19: tez.telegram.v1.AccountState
+	(*ChatLinked)(nil),            // 10: tez.telegram.v1.ChatLinked
+	(*ChatUnlinked)(nil),          // 11: tez.telegram.v1.ChatUnlinked
+	(*TriggerFired)(nil),          // 12: tez.telegram.v1.TriggerFired
+	(*Heartbeat)(nil),             // 13: tez.telegram.v1.Heartbeat
+	(*SubscribeRequest)(nil),      // 14: tez.telegram.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),     // 15: tez.telegram.v1.SubscribeResponse
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(*Message)(nil),               // 17: tez.telegram.v1.Message
+	(TypingAction)(0),             // 18: tez.telegram.v1.TypingAction
+	(*Chat)(nil),                  // 19: tez.telegram.v1.Chat
+	(*Account)(nil),               // 20: tez.telegram.v1.Account
+	(AccountState)(0),             // 21: tez.telegram.v1.AccountState
+	(*LinkedEntity)(nil),          // 22: tez.telegram.v1.LinkedEntity
 }
 var file_tez_telegram_v1_update_proto_depIdxs = []int32{
-	14, // 0: tez.telegram.v1.Event.event_time:type_name -> google.protobuf.Timestamp
+	16, // 0: tez.telegram.v1.Event.event_time:type_name -> google.protobuf.Timestamp
 	2,  // 1: tez.telegram.v1.Event.message_created:type_name -> tez.telegram.v1.MessageCreated
 	3,  // 2: tez.telegram.v1.Event.message_edited:type_name -> tez.telegram.v1.MessageEdited
 	4,  // 3: tez.telegram.v1.Event.message_deleted:type_name -> tez.telegram.v1.MessageDeleted
@@ -1153,25 +1336,29 @@ var file_tez_telegram_v1_update_proto_depIdxs = []int32{
 	7,  // 6: tez.telegram.v1.Event.typing:type_name -> tez.telegram.v1.Typing
 	8,  // 7: tez.telegram.v1.Event.chat_updated:type_name -> tez.telegram.v1.ChatUpdated
 	9,  // 8: tez.telegram.v1.Event.account_state_changed:type_name -> tez.telegram.v1.AccountStateChanged
-	10, // 9: tez.telegram.v1.Event.trigger_fired:type_name -> tez.telegram.v1.TriggerFired
-	11, // 10: tez.telegram.v1.Event.heartbeat:type_name -> tez.telegram.v1.Heartbeat
-	15, // 11: tez.telegram.v1.MessageCreated.message:type_name -> tez.telegram.v1.Message
-	15, // 12: tez.telegram.v1.MessageEdited.message:type_name -> tez.telegram.v1.Message
-	15, // 13: tez.telegram.v1.MessageSendFailed.message:type_name -> tez.telegram.v1.Message
-	16, // 14: tez.telegram.v1.Typing.action:type_name -> tez.telegram.v1.TypingAction
-	17, // 15: tez.telegram.v1.ChatUpdated.chat:type_name -> tez.telegram.v1.Chat
-	18, // 16: tez.telegram.v1.AccountStateChanged.account:type_name -> tez.telegram.v1.Account
-	19, // 17: tez.telegram.v1.AccountStateChanged.previous_state:type_name -> tez.telegram.v1.AccountState
-	1,  // 18: tez.telegram.v1.TriggerFired.event:type_name -> tez.telegram.v1.Event
-	0,  // 19: tez.telegram.v1.SubscribeRequest.kinds:type_name -> tez.telegram.v1.EventKind
-	1,  // 20: tez.telegram.v1.SubscribeResponse.event:type_name -> tez.telegram.v1.Event
-	12, // 21: tez.telegram.v1.UpdateService.Subscribe:input_type -> tez.telegram.v1.SubscribeRequest
-	13, // 22: tez.telegram.v1.UpdateService.Subscribe:output_type -> tez.telegram.v1.SubscribeResponse
-	22, // [22:23] is the sub-list for method output_type
-	21, // [21:22] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	12, // 9: tez.telegram.v1.Event.trigger_fired:type_name -> tez.telegram.v1.TriggerFired
+	10, // 10: tez.telegram.v1.Event.chat_linked:type_name -> tez.telegram.v1.ChatLinked
+	11, // 11: tez.telegram.v1.Event.chat_unlinked:type_name -> tez.telegram.v1.ChatUnlinked
+	13, // 12: tez.telegram.v1.Event.heartbeat:type_name -> tez.telegram.v1.Heartbeat
+	17, // 13: tez.telegram.v1.MessageCreated.message:type_name -> tez.telegram.v1.Message
+	17, // 14: tez.telegram.v1.MessageEdited.message:type_name -> tez.telegram.v1.Message
+	17, // 15: tez.telegram.v1.MessageSendFailed.message:type_name -> tez.telegram.v1.Message
+	18, // 16: tez.telegram.v1.Typing.action:type_name -> tez.telegram.v1.TypingAction
+	19, // 17: tez.telegram.v1.ChatUpdated.chat:type_name -> tez.telegram.v1.Chat
+	20, // 18: tez.telegram.v1.AccountStateChanged.account:type_name -> tez.telegram.v1.Account
+	21, // 19: tez.telegram.v1.AccountStateChanged.previous_state:type_name -> tez.telegram.v1.AccountState
+	22, // 20: tez.telegram.v1.ChatLinked.entity:type_name -> tez.telegram.v1.LinkedEntity
+	22, // 21: tez.telegram.v1.ChatUnlinked.entity:type_name -> tez.telegram.v1.LinkedEntity
+	1,  // 22: tez.telegram.v1.TriggerFired.event:type_name -> tez.telegram.v1.Event
+	0,  // 23: tez.telegram.v1.SubscribeRequest.kinds:type_name -> tez.telegram.v1.EventKind
+	1,  // 24: tez.telegram.v1.SubscribeResponse.event:type_name -> tez.telegram.v1.Event
+	14, // 25: tez.telegram.v1.UpdateService.Subscribe:input_type -> tez.telegram.v1.SubscribeRequest
+	15, // 26: tez.telegram.v1.UpdateService.Subscribe:output_type -> tez.telegram.v1.SubscribeResponse
+	26, // [26:27] is the sub-list for method output_type
+	25, // [25:26] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_tez_telegram_v1_update_proto_init() }
@@ -1192,6 +1379,8 @@ func file_tez_telegram_v1_update_proto_init() {
 		(*Event_ChatUpdated)(nil),
 		(*Event_AccountStateChanged)(nil),
 		(*Event_TriggerFired)(nil),
+		(*Event_ChatLinked)(nil),
+		(*Event_ChatUnlinked)(nil),
 		(*Event_Heartbeat)(nil),
 	}
 	type x struct{}
@@ -1200,7 +1389,7 @@ func file_tez_telegram_v1_update_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tez_telegram_v1_update_proto_rawDesc), len(file_tez_telegram_v1_update_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

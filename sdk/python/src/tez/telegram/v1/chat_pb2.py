@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from tez.telegram.v1 import message_pb2 as tez_dot_telegram_dot_v1_dot_message__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atez/telegram/v1/chat.proto\x12\x0ftez.telegram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtez/telegram/v1/message.proto\"\xb3\x05\n\x04\x43hat\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x17\n\x07\x63hat_id\x18\x02 \x01(\x03R\x06\x63hatId\x12-\n\x04type\x18\x03 \x01(\x0e\x32\x19.tez.telegram.v1.ChatTypeR\x04type\x12\x14\n\x05title\x18\x04 \x01(\tR\x05title\x12\x1a\n\x08username\x18\x05 \x01(\tR\x08username\x12\x1d\n\nfirst_name\x18\x06 \x01(\tR\tfirstName\x12\x1b\n\tlast_name\x18\x07 \x01(\tR\x08lastName\x12\x14\n\x05\x61\x62out\x18\x08 \x01(\tR\x05\x61\x62out\x12!\n\x0cmember_count\x18\t \x01(\x05R\x0bmemberCount\x12!\n\x0cunread_count\x18\n \x01(\x05R\x0bunreadCount\x12;\n\x0clast_message\x18\x0b \x01(\x0b\x32\x18.tez.telegram.v1.MessageR\x0blastMessage\x12\x16\n\x06pinned\x18\x0c \x01(\x08R\x06pinned\x12\x1a\n\x08\x61rchived\x18\r \x01(\x08R\x08\x61rchived\x12;\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12!\n\x0cphone_number\x18\x0f \x01(\tR\x0bphoneNumber\x12)\n\x11read_inbox_max_id\x18\x10 \x01(\x03R\x0ereadInboxMaxId\x12+\n\x12read_outbox_max_id\x18\x11 \x01(\x03R\x0freadOutboxMaxId\x12\x14\n\x05muted\x18\x12 \x01(\x08R\x05muted\x12;\n\x0bmuted_until\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nmutedUntil\"\xd4\x01\n\x07\x43ontact\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x17\n\x07user_id\x18\x02 \x01(\x03R\x06userId\x12!\n\x0cphone_number\x18\x03 \x01(\tR\x0bphoneNumber\x12\x1d\n\nfirst_name\x18\x04 \x01(\tR\tfirstName\x12\x1b\n\tlast_name\x18\x05 \x01(\tR\x08lastName\x12\x1a\n\x08username\x18\x06 \x01(\tR\x08username\x12\x16\n\x06mutual\x18\x07 \x01(\x08R\x06mutual\"\x81\x01\n\nChatFilter\x12\x1f\n\x08\x61rchived\x18\x01 \x01(\x08H\x00R\x08\x61rchived\x88\x01\x01\x12/\n\x05types\x18\x02 \x03(\x0e\x32\x19.tez.telegram.v1.ChatTypeR\x05types\x12\x14\n\x05query\x18\x03 \x01(\tR\x05queryB\x0b\n\t_archived\"\xa2\x01\n\x10ListChatsRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\x12\x33\n\x06\x66ilter\x18\x04 \x01(\x0b\x32\x1b.tez.telegram.v1.ChatFilterR\x06\x66ilter\"h\n\x11ListChatsResponse\x12+\n\x05\x63hats\x18\x01 \x03(\x0b\x32\x15.tez.telegram.v1.ChatR\x05\x63hats\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"H\n\x0eGetChatRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x17\n\x07\x63hat_id\x18\x02 \x01(\x03R\x06\x63hatId\"<\n\x0fGetChatResponse\x12)\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x15.tez.telegram.v1.ChatR\x04\x63hat\"\xbc\x01\n\x12ResolveChatRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x1c\n\x08username\x18\x02 \x01(\tH\x00R\x08username\x12#\n\x0cphone_number\x18\x03 \x01(\tH\x00R\x0bphoneNumber\x12\x1d\n\nfirst_name\x18\x04 \x01(\tR\tfirstName\x12\x1b\n\tlast_name\x18\x05 \x01(\tR\x08lastNameB\x08\n\x06target\"k\n\x13ResolveChatResponse\x12)\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x15.tez.telegram.v1.ChatR\x04\x63hat\x12)\n\x10\x63ontact_imported\x18\x02 \x01(\x08R\x0f\x63ontactImported\"p\n\x13ListContactsRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"t\n\x14ListContactsResponse\x12\x34\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x18.tez.telegram.v1.ContactR\x08\x63ontacts\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x95\x01\n\x08\x43hatType\x12\x19\n\x15\x43HAT_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43HAT_TYPE_PRIVATE\x10\x01\x12\x11\n\rCHAT_TYPE_BOT\x10\x02\x12\x13\n\x0f\x43HAT_TYPE_GROUP\x10\x03\x12\x18\n\x14\x43HAT_TYPE_SUPERGROUP\x10\x04\x12\x15\n\x11\x43HAT_TYPE_CHANNEL\x10\x05\x32\xe6\x02\n\x0b\x43hatService\x12R\n\tListChats\x12!.tez.telegram.v1.ListChatsRequest\x1a\".tez.telegram.v1.ListChatsResponse\x12L\n\x07GetChat\x12\x1f.tez.telegram.v1.GetChatRequest\x1a .tez.telegram.v1.GetChatResponse\x12X\n\x0bResolveChat\x12#.tez.telegram.v1.ResolveChatRequest\x1a$.tez.telegram.v1.ResolveChatResponse\x12[\n\x0cListContacts\x12$.tez.telegram.v1.ListContactsRequest\x1a%.tez.telegram.v1.ListContactsResponseB\xbc\x01\n\x13\x63om.tez.telegram.v1B\tChatProtoP\x01Z<github.com/tez-crm/tezgram/sdk/go/tez/telegram/v1;telegramv1\xa2\x02\x03TTX\xaa\x02\x0fTez.Telegram.V1\xca\x02\x0fTez\\Telegram\\V1\xe2\x02\x1bTez\\Telegram\\V1\\GPBMetadata\xea\x02\x11Tez::Telegram::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atez/telegram/v1/chat.proto\x12\x0ftez.telegram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtez/telegram/v1/message.proto\"\xfb\x05\n\x04\x43hat\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x17\n\x07\x63hat_id\x18\x02 \x01(\x03R\x06\x63hatId\x12-\n\x04type\x18\x03 \x01(\x0e\x32\x19.tez.telegram.v1.ChatTypeR\x04type\x12\x14\n\x05title\x18\x04 \x01(\tR\x05title\x12\x1a\n\x08username\x18\x05 \x01(\tR\x08username\x12\x1d\n\nfirst_name\x18\x06 \x01(\tR\tfirstName\x12\x1b\n\tlast_name\x18\x07 \x01(\tR\x08lastName\x12\x14\n\x05\x61\x62out\x18\x08 \x01(\tR\x05\x61\x62out\x12!\n\x0cmember_count\x18\t \x01(\x05R\x0bmemberCount\x12!\n\x0cunread_count\x18\n \x01(\x05R\x0bunreadCount\x12;\n\x0clast_message\x18\x0b \x01(\x0b\x32\x18.tez.telegram.v1.MessageR\x0blastMessage\x12\x16\n\x06pinned\x18\x0c \x01(\x08R\x06pinned\x12\x1a\n\x08\x61rchived\x18\r \x01(\x08R\x08\x61rchived\x12;\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12!\n\x0cphone_number\x18\x0f \x01(\tR\x0bphoneNumber\x12)\n\x11read_inbox_max_id\x18\x10 \x01(\x03R\x0ereadInboxMaxId\x12+\n\x12read_outbox_max_id\x18\x11 \x01(\x03R\x0freadOutboxMaxId\x12\x14\n\x05muted\x18\x12 \x01(\x08R\x05muted\x12;\n\x0bmuted_until\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nmutedUntil\x12\x46\n\x0flinked_entities\x18\x14 \x03(\x0b\x32\x1d.tez.telegram.v1.LinkedEntityR\x0elinkedEntities\"k\n\x0cLinkedEntity\x12\x12\n\x04type\x18\x01 \x01(\tR\x04type\x12\x0e\n\x02id\x18\x02 \x01(\tR\x02id\x12\x37\n\tlink_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08linkTime\"\xd4\x01\n\x07\x43ontact\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x17\n\x07user_id\x18\x02 \x01(\x03R\x06userId\x12!\n\x0cphone_number\x18\x03 \x01(\tR\x0bphoneNumber\x12\x1d\n\nfirst_name\x18\x04 \x01(\tR\tfirstName\x12\x1b\n\tlast_name\x18\x05 \x01(\tR\x08lastName\x12\x1a\n\x08username\x18\x06 \x01(\tR\x08username\x12\x16\n\x06mutual\x18\x07 \x01(\x08R\x06mutual\"\x81\x01\n\nChatFilter\x12\x1f\n\x08\x61rchived\x18\x01 \x01(\x08H\x00R\x08\x61rchived\x88\x01\x01\x12/\n\x05types\x18\x02 \x03(\x0e\x32\x19.tez.telegram.v1.ChatTypeR\x05types\x12\x14\n\x05query\x18\x03 \x01(\tR\x05queryB\x0b\n\t_archived\"\xa2\x01\n\x10ListChatsRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\x12\x33\n\x06\x66ilter\x18\x04 \x01(\x0b\x32\x1b.tez.telegram.v1.ChatFilterR\x06\x66ilter\"h\n\x11ListChatsResponse\x12+\n\x05\x63hats\x18\x01 \x03(\x0b\x32\x15.tez.telegram.v1.ChatR\x05\x63hats\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"H\n\x0eGetChatRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x17\n\x07\x63hat_id\x18\x02 \x01(\x03R\x06\x63hatId\"<\n\x0fGetChatResponse\x12)\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x15.tez.telegram.v1.ChatR\x04\x63hat\"\xbc\x01\n\x12ResolveChatRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x1c\n\x08username\x18\x02 \x01(\tH\x00R\x08username\x12#\n\x0cphone_number\x18\x03 \x01(\tH\x00R\x0bphoneNumber\x12\x1d\n\nfirst_name\x18\x04 \x01(\tR\tfirstName\x12\x1b\n\tlast_name\x18\x05 \x01(\tR\x08lastNameB\x08\n\x06target\"k\n\x13ResolveChatResponse\x12)\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x15.tez.telegram.v1.ChatR\x04\x63hat\x12)\n\x10\x63ontact_imported\x18\x02 \x01(\x08R\x0f\x63ontactImported\"p\n\x13ListContactsRequest\x12\x1d\n\naccount_id\x18\x01 \x01(\tR\taccountId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"t\n\x14ListContactsResponse\x12\x34\n\x08\x63ontacts\x18\x01 \x03(\x0b\x32\x18.tez.telegram.v1.ContactR\x08\x63ontacts\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x95\x01\n\x08\x43hatType\x12\x19\n\x15\x43HAT_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43HAT_TYPE_PRIVATE\x10\x01\x12\x11\n\rCHAT_TYPE_BOT\x10\x02\x12\x13\n\x0f\x43HAT_TYPE_GROUP\x10\x03\x12\x18\n\x14\x43HAT_TYPE_SUPERGROUP\x10\x04\x12\x15\n\x11\x43HAT_TYPE_CHANNEL\x10\x05\x32\xe6\x02\n\x0b\x43hatService\x12R\n\tListChats\x12!.tez.telegram.v1.ListChatsRequest\x1a\".tez.telegram.v1.ListChatsResponse\x12L\n\x07GetChat\x12\x1f.tez.telegram.v1.GetChatRequest\x1a .tez.telegram.v1.GetChatResponse\x12X\n\x0bResolveChat\x12#.tez.telegram.v1.ResolveChatRequest\x1a$.tez.telegram.v1.ResolveChatResponse\x12[\n\x0cListContacts\x12$.tez.telegram.v1.ListContactsRequest\x1a%.tez.telegram.v1.ListContactsResponseB\xbc\x01\n\x13\x63om.tez.telegram.v1B\tChatProtoP\x01Z<github.com/tez-crm/tezgram/sdk/go/tez/telegram/v1;telegramv1\xa2\x02\x03TTX\xaa\x02\x0fTez.Telegram.V1\xca\x02\x0fTez\\Telegram\\V1\xe2\x02\x1bTez\\Telegram\\V1\\GPBMetadata\xea\x02\x11Tez::Telegram::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,30 +34,32 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tez.telegram.v1.chat_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\023com.tez.telegram.v1B\tChatProtoP\001Z<github.com/tez-crm/tezgram/sdk/go/tez/telegram/v1;telegramv1\242\002\003TTX\252\002\017Tez.Telegram.V1\312\002\017Tez\\Telegram\\V1\342\002\033Tez\\Telegram\\V1\\GPBMetadata\352\002\021Tez::Telegram::V1'
-  _globals['_CHATTYPE']._serialized_start=2092
-  _globals['_CHATTYPE']._serialized_end=2241
+  _globals['_CHATTYPE']._serialized_start=2273
+  _globals['_CHATTYPE']._serialized_end=2422
   _globals['_CHAT']._serialized_start=112
-  _globals['_CHAT']._serialized_end=803
-  _globals['_CONTACT']._serialized_start=806
-  _globals['_CONTACT']._serialized_end=1018
-  _globals['_CHATFILTER']._serialized_start=1021
-  _globals['_CHATFILTER']._serialized_end=1150
-  _globals['_LISTCHATSREQUEST']._serialized_start=1153
-  _globals['_LISTCHATSREQUEST']._serialized_end=1315
-  _globals['_LISTCHATSRESPONSE']._serialized_start=1317
-  _globals['_LISTCHATSRESPONSE']._serialized_end=1421
-  _globals['_GETCHATREQUEST']._serialized_start=1423
-  _globals['_GETCHATREQUEST']._serialized_end=1495
-  _globals['_GETCHATRESPONSE']._serialized_start=1497
-  _globals['_GETCHATRESPONSE']._serialized_end=1557
-  _globals['_RESOLVECHATREQUEST']._serialized_start=1560
-  _globals['_RESOLVECHATREQUEST']._serialized_end=1748
-  _globals['_RESOLVECHATRESPONSE']._serialized_start=1750
-  _globals['_RESOLVECHATRESPONSE']._serialized_end=1857
-  _globals['_LISTCONTACTSREQUEST']._serialized_start=1859
-  _globals['_LISTCONTACTSREQUEST']._serialized_end=1971
-  _globals['_LISTCONTACTSRESPONSE']._serialized_start=1973
-  _globals['_LISTCONTACTSRESPONSE']._serialized_end=2089
-  _globals['_CHATSERVICE']._serialized_start=2244
-  _globals['_CHATSERVICE']._serialized_end=2602
+  _globals['_CHAT']._serialized_end=875
+  _globals['_LINKEDENTITY']._serialized_start=877
+  _globals['_LINKEDENTITY']._serialized_end=984
+  _globals['_CONTACT']._serialized_start=987
+  _globals['_CONTACT']._serialized_end=1199
+  _globals['_CHATFILTER']._serialized_start=1202
+  _globals['_CHATFILTER']._serialized_end=1331
+  _globals['_LISTCHATSREQUEST']._serialized_start=1334
+  _globals['_LISTCHATSREQUEST']._serialized_end=1496
+  _globals['_LISTCHATSRESPONSE']._serialized_start=1498
+  _globals['_LISTCHATSRESPONSE']._serialized_end=1602
+  _globals['_GETCHATREQUEST']._serialized_start=1604
+  _globals['_GETCHATREQUEST']._serialized_end=1676
+  _globals['_GETCHATRESPONSE']._serialized_start=1678
+  _globals['_GETCHATRESPONSE']._serialized_end=1738
+  _globals['_RESOLVECHATREQUEST']._serialized_start=1741
+  _globals['_RESOLVECHATREQUEST']._serialized_end=1929
+  _globals['_RESOLVECHATRESPONSE']._serialized_start=1931
+  _globals['_RESOLVECHATRESPONSE']._serialized_end=2038
+  _globals['_LISTCONTACTSREQUEST']._serialized_start=2040
+  _globals['_LISTCONTACTSREQUEST']._serialized_end=2152
+  _globals['_LISTCONTACTSRESPONSE']._serialized_start=2154
+  _globals['_LISTCONTACTSRESPONSE']._serialized_end=2270
+  _globals['_CHATSERVICE']._serialized_start=2425
+  _globals['_CHATSERVICE']._serialized_end=2783
 # @@protoc_insertion_point(module_scope)

@@ -27,7 +27,7 @@ CHAT_TYPE_SUPERGROUP: ChatType
 CHAT_TYPE_CHANNEL: ChatType
 
 class Chat(_message.Message):
-    __slots__ = ("account_id", "chat_id", "type", "title", "username", "first_name", "last_name", "about", "member_count", "unread_count", "last_message", "pinned", "archived", "update_time", "phone_number", "read_inbox_max_id", "read_outbox_max_id", "muted", "muted_until")
+    __slots__ = ("account_id", "chat_id", "type", "title", "username", "first_name", "last_name", "about", "member_count", "unread_count", "last_message", "pinned", "archived", "update_time", "phone_number", "read_inbox_max_id", "read_outbox_max_id", "muted", "muted_until", "linked_entities")
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CHAT_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +47,7 @@ class Chat(_message.Message):
     READ_OUTBOX_MAX_ID_FIELD_NUMBER: _ClassVar[int]
     MUTED_FIELD_NUMBER: _ClassVar[int]
     MUTED_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    LINKED_ENTITIES_FIELD_NUMBER: _ClassVar[int]
     account_id: str
     chat_id: int
     type: ChatType
@@ -66,7 +67,18 @@ class Chat(_message.Message):
     read_outbox_max_id: int
     muted: bool
     muted_until: _timestamp_pb2.Timestamp
-    def __init__(self, account_id: _Optional[str] = ..., chat_id: _Optional[int] = ..., type: _Optional[_Union[ChatType, str]] = ..., title: _Optional[str] = ..., username: _Optional[str] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., about: _Optional[str] = ..., member_count: _Optional[int] = ..., unread_count: _Optional[int] = ..., last_message: _Optional[_Union[_message_pb2.Message, _Mapping]] = ..., pinned: _Optional[bool] = ..., archived: _Optional[bool] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., phone_number: _Optional[str] = ..., read_inbox_max_id: _Optional[int] = ..., read_outbox_max_id: _Optional[int] = ..., muted: _Optional[bool] = ..., muted_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    linked_entities: _containers.RepeatedCompositeFieldContainer[LinkedEntity]
+    def __init__(self, account_id: _Optional[str] = ..., chat_id: _Optional[int] = ..., type: _Optional[_Union[ChatType, str]] = ..., title: _Optional[str] = ..., username: _Optional[str] = ..., first_name: _Optional[str] = ..., last_name: _Optional[str] = ..., about: _Optional[str] = ..., member_count: _Optional[int] = ..., unread_count: _Optional[int] = ..., last_message: _Optional[_Union[_message_pb2.Message, _Mapping]] = ..., pinned: _Optional[bool] = ..., archived: _Optional[bool] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., phone_number: _Optional[str] = ..., read_inbox_max_id: _Optional[int] = ..., read_outbox_max_id: _Optional[int] = ..., muted: _Optional[bool] = ..., muted_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., linked_entities: _Optional[_Iterable[_Union[LinkedEntity, _Mapping]]] = ...) -> None: ...
+
+class LinkedEntity(_message.Message):
+    __slots__ = ("type", "id", "link_time")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LINK_TIME_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    id: str
+    link_time: _timestamp_pb2.Timestamp
+    def __init__(self, type: _Optional[str] = ..., id: _Optional[str] = ..., link_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Contact(_message.Message):
     __slots__ = ("account_id", "user_id", "phone_number", "first_name", "last_name", "username", "mutual")

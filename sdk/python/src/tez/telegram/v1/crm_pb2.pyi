@@ -27,6 +27,7 @@ class MatchReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MATCH_REASON_UNSPECIFIED: _ClassVar[MatchReason]
     MATCH_REASON_PHONE_NUMBER: _ClassVar[MatchReason]
     MATCH_REASON_USERNAME: _ClassVar[MatchReason]
+    MATCH_REASON_NAME: _ClassVar[MatchReason]
 
 class MessageDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -50,6 +51,7 @@ CRM_ENTITY_TYPE_TICKET: CrmEntityType
 MATCH_REASON_UNSPECIFIED: MatchReason
 MATCH_REASON_PHONE_NUMBER: MatchReason
 MATCH_REASON_USERNAME: MatchReason
+MATCH_REASON_NAME: MatchReason
 MESSAGE_DIRECTION_UNSPECIFIED: MessageDirection
 MESSAGE_DIRECTION_INCOMING: MessageDirection
 MESSAGE_DIRECTION_OUTGOING: MessageDirection
@@ -88,20 +90,32 @@ class ChatLink(_message.Message):
     def __init__(self, account_id: _Optional[str] = ..., chat_id: _Optional[int] = ..., entity: _Optional[_Union[CrmEntity, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class EntityContact(_message.Message):
-    __slots__ = ("phone_number", "username")
+    __slots__ = ("phone_number", "username", "phone_numbers", "usernames", "name", "default_region")
     PHONE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
+    PHONE_NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    USERNAMES_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_REGION_FIELD_NUMBER: _ClassVar[int]
     phone_number: str
     username: str
-    def __init__(self, phone_number: _Optional[str] = ..., username: _Optional[str] = ...) -> None: ...
+    phone_numbers: _containers.RepeatedScalarFieldContainer[str]
+    usernames: _containers.RepeatedScalarFieldContainer[str]
+    name: str
+    default_region: str
+    def __init__(self, phone_number: _Optional[str] = ..., username: _Optional[str] = ..., phone_numbers: _Optional[_Iterable[str]] = ..., usernames: _Optional[_Iterable[str]] = ..., name: _Optional[str] = ..., default_region: _Optional[str] = ...) -> None: ...
 
 class LinkSuggestion(_message.Message):
-    __slots__ = ("chat", "match_reason")
+    __slots__ = ("chat", "match_reason", "score", "match_reasons")
     CHAT_FIELD_NUMBER: _ClassVar[int]
     MATCH_REASON_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    MATCH_REASONS_FIELD_NUMBER: _ClassVar[int]
     chat: _chat_pb2.Chat
     match_reason: MatchReason
-    def __init__(self, chat: _Optional[_Union[_chat_pb2.Chat, _Mapping]] = ..., match_reason: _Optional[_Union[MatchReason, str]] = ...) -> None: ...
+    score: float
+    match_reasons: _containers.RepeatedScalarFieldContainer[MatchReason]
+    def __init__(self, chat: _Optional[_Union[_chat_pb2.Chat, _Mapping]] = ..., match_reason: _Optional[_Union[MatchReason, str]] = ..., score: _Optional[float] = ..., match_reasons: _Optional[_Iterable[_Union[MatchReason, str]]] = ...) -> None: ...
 
 class Trigger(_message.Message):
     __slots__ = ("trigger_id", "name", "event_kinds", "conditions", "webhook", "stream", "enabled", "create_time", "update_time")

@@ -148,7 +148,11 @@ class CrmServiceServicer:
     """
 
     def LinkChat(self, request, context):
-        """LinkChat links a chat of an account to a CRM entity.
+        """LinkChat links a chat of an account to a CRM entity. The chat is one the
+        gateway has stored, or the private chat of a stored contact (a suggestion
+        of SuggestLinks). When Telegram migrates a linked basic group to a
+        supergroup, its links move to the supergroup (a `chat_linked` event with
+        `previous_chat_id` says so).
 
         Errors: INVALID_ARGUMENT on `entity` (type UNSPECIFIED, id empty or over
         128 characters) or `request_id` (missing, or REQUEST_ID_REUSED);
@@ -181,13 +185,16 @@ class CrmServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SuggestLinks(self, request, context):
-        """SuggestLinks proposes chats of an account that belong to a CRM entity,
-        matching its phone number and username against the chats and contacts the
-        gateway has stored. It asks Telegram nothing and imports no contact (use
-        ChatService.ResolveChat for that).
+        """SuggestLinks proposes chats that belong to a CRM entity, of one account
+        or of every account of the tenant, matching the entity's phone numbers,
+        usernames and name against the chats and contacts the gateway has
+        stored. Phone numbers are compared in E.164 (see EntityContact). It asks
+        Telegram nothing and imports no contact (use ChatService.ResolveChat for
+        that).
 
-        Errors: INVALID_ARGUMENT when both `entity.phone_number` and
-        `entity.username` are empty or malformed; NOT_FOUND for the account.
+        Errors: INVALID_ARGUMENT on `entity` when it names no phone number,
+        username or name, or on the field of a malformed one; NOT_FOUND for the
+        account.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -28,7 +28,7 @@ from tez.telegram.v1 import chat_pb2 as tez_dot_telegram_dot_v1_dot_chat__pb2
 from tez.telegram.v1 import message_pb2 as tez_dot_telegram_dot_v1_dot_message__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctez/telegram/v1/update.proto\x12\x0ftez.telegram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtez/telegram/v1/account.proto\x1a\x1atez/telegram/v1/chat.proto\x1a\x1dtez/telegram/v1/message.proto\"\xc0\x06\n\x05\x45vent\x12\x16\n\x06\x63ursor\x18\x01 \x01(\tR\x06\x63ursor\x12\x39\n\nevent_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\teventTime\x12\x1d\n\naccount_id\x18\x03 \x01(\tR\taccountId\x12J\n\x0fmessage_created\x18\x0b \x01(\x0b\x32\x1f.tez.telegram.v1.MessageCreatedH\x00R\x0emessageCreated\x12G\n\x0emessage_edited\x18\x0c \x01(\x0b\x32\x1e.tez.telegram.v1.MessageEditedH\x00R\rmessageEdited\x12J\n\x0fmessage_deleted\x18\r \x01(\x0b\x32\x1f.tez.telegram.v1.MessageDeletedH\x00R\x0emessageDeleted\x12T\n\x13message_send_failed\x18\x0e \x01(\x0b\x32\".tez.telegram.v1.MessageSendFailedH\x00R\x11messageSendFailed\x12/\n\x04read\x18\x0f \x01(\x0b\x32\x19.tez.telegram.v1.ChatReadH\x00R\x04read\x12\x31\n\x06typing\x18\x10 \x01(\x0b\x32\x17.tez.telegram.v1.TypingH\x00R\x06typing\x12\x41\n\x0c\x63hat_updated\x18\x11 \x01(\x0b\x32\x1c.tez.telegram.v1.ChatUpdatedH\x00R\x0b\x63hatUpdated\x12Z\n\x15\x61\x63\x63ount_state_changed\x18\x12 \x01(\x0b\x32$.tez.telegram.v1.AccountStateChangedH\x00R\x13\x61\x63\x63ountStateChanged\x12\x44\n\rtrigger_fired\x18\x13 \x01(\x0b\x32\x1d.tez.telegram.v1.TriggerFiredH\x00R\x0ctriggerFired\x12:\n\theartbeat\x18\x1e \x01(\x0b\x32\x1a.tez.telegram.v1.HeartbeatH\x00R\theartbeatB\t\n\x07payload\"D\n\x0eMessageCreated\x12\x32\n\x07message\x18\x01 \x01(\x0b\x32\x18.tez.telegram.v1.MessageR\x07message\"C\n\rMessageEdited\x12\x32\n\x07message\x18\x01 \x01(\x0b\x32\x18.tez.telegram.v1.MessageR\x07message\"J\n\x0eMessageDeleted\x12\x17\n\x07\x63hat_id\x18\x01 \x01(\x03R\x06\x63hatId\x12\x1f\n\x0bmessage_ids\x18\x02 \x03(\x03R\nmessageIds\"G\n\x11MessageSendFailed\x12\x32\n\x07message\x18\x01 \x01(\x0b\x32\x18.tez.telegram.v1.MessageR\x07message\"\x88\x01\n\x08\x43hatRead\x12\x17\n\x07\x63hat_id\x18\x01 \x01(\x03R\x06\x63hatId\x12$\n\x0emax_message_id\x18\x02 \x01(\x03R\x0cmaxMessageId\x12\x1a\n\x08outgoing\x18\x03 \x01(\x08R\x08outgoing\x12!\n\x0cunread_count\x18\x04 \x01(\x05R\x0bunreadCount\"q\n\x06Typing\x12\x17\n\x07\x63hat_id\x18\x01 \x01(\x03R\x06\x63hatId\x12\x17\n\x07user_id\x18\x02 \x01(\x03R\x06userId\x12\x35\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x1d.tez.telegram.v1.TypingActionR\x06\x61\x63tion\"8\n\x0b\x43hatUpdated\x12)\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x15.tez.telegram.v1.ChatR\x04\x63hat\"\x8f\x01\n\x13\x41\x63\x63ountStateChanged\x12\x32\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.tez.telegram.v1.AccountR\x07\x61\x63\x63ount\x12\x44\n\x0eprevious_state\x18\x02 \x01(\x0e\x32\x1d.tez.telegram.v1.AccountStateR\rpreviousState\"~\n\x0cTriggerFired\x12\x1d\n\ntrigger_id\x18\x01 \x01(\tR\ttriggerId\x12!\n\x0ctrigger_name\x18\x02 \x01(\tR\x0btriggerName\x12,\n\x05\x65vent\x18\x03 \x01(\x0b\x32\x16.tez.telegram.v1.EventR\x05\x65vent\"\x0b\n\tHeartbeat\"\x98\x01\n\x10SubscribeRequest\x12\x1f\n\x0b\x61\x63\x63ount_ids\x18\x01 \x03(\tR\naccountIds\x12\x19\n\x08\x63hat_ids\x18\x02 \x03(\x03R\x07\x63hatIds\x12\x30\n\x05kinds\x18\x03 \x03(\x0e\x32\x1a.tez.telegram.v1.EventKindR\x05kinds\x12\x16\n\x06\x63ursor\x18\x04 \x01(\tR\x06\x63ursor\"A\n\x11SubscribeResponse\x12,\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.tez.telegram.v1.EventR\x05\x65vent*\xb7\x02\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45VENT_KIND_MESSAGE_CREATED\x10\x01\x12\x1d\n\x19\x45VENT_KIND_MESSAGE_EDITED\x10\x02\x12\x1e\n\x1a\x45VENT_KIND_MESSAGE_DELETED\x10\x03\x12\"\n\x1e\x45VENT_KIND_MESSAGE_SEND_FAILED\x10\x04\x12\x13\n\x0f\x45VENT_KIND_READ\x10\x05\x12\x15\n\x11\x45VENT_KIND_TYPING\x10\x06\x12\x1b\n\x17\x45VENT_KIND_CHAT_UPDATED\x10\x07\x12$\n EVENT_KIND_ACCOUNT_STATE_CHANGED\x10\x08\x12\x1c\n\x18\x45VENT_KIND_TRIGGER_FIRED\x10\t2e\n\rUpdateService\x12T\n\tSubscribe\x12!.tez.telegram.v1.SubscribeRequest\x1a\".tez.telegram.v1.SubscribeResponse0\x01\x42\xbe\x01\n\x13\x63om.tez.telegram.v1B\x0bUpdateProtoP\x01Z<github.com/tez-crm/tezgram/sdk/go/tez/telegram/v1;telegramv1\xa2\x02\x03TTX\xaa\x02\x0fTez.Telegram.V1\xca\x02\x0fTez\\Telegram\\V1\xe2\x02\x1bTez\\Telegram\\V1\\GPBMetadata\xea\x02\x11Tez::Telegram::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ctez/telegram/v1/update.proto\x12\x0ftez.telegram.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dtez/telegram/v1/account.proto\x1a\x1atez/telegram/v1/chat.proto\x1a\x1dtez/telegram/v1/message.proto\"\xc6\x07\n\x05\x45vent\x12\x16\n\x06\x63ursor\x18\x01 \x01(\tR\x06\x63ursor\x12\x39\n\nevent_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\teventTime\x12\x1d\n\naccount_id\x18\x03 \x01(\tR\taccountId\x12J\n\x0fmessage_created\x18\x0b \x01(\x0b\x32\x1f.tez.telegram.v1.MessageCreatedH\x00R\x0emessageCreated\x12G\n\x0emessage_edited\x18\x0c \x01(\x0b\x32\x1e.tez.telegram.v1.MessageEditedH\x00R\rmessageEdited\x12J\n\x0fmessage_deleted\x18\r \x01(\x0b\x32\x1f.tez.telegram.v1.MessageDeletedH\x00R\x0emessageDeleted\x12T\n\x13message_send_failed\x18\x0e \x01(\x0b\x32\".tez.telegram.v1.MessageSendFailedH\x00R\x11messageSendFailed\x12/\n\x04read\x18\x0f \x01(\x0b\x32\x19.tez.telegram.v1.ChatReadH\x00R\x04read\x12\x31\n\x06typing\x18\x10 \x01(\x0b\x32\x17.tez.telegram.v1.TypingH\x00R\x06typing\x12\x41\n\x0c\x63hat_updated\x18\x11 \x01(\x0b\x32\x1c.tez.telegram.v1.ChatUpdatedH\x00R\x0b\x63hatUpdated\x12Z\n\x15\x61\x63\x63ount_state_changed\x18\x12 \x01(\x0b\x32$.tez.telegram.v1.AccountStateChangedH\x00R\x13\x61\x63\x63ountStateChanged\x12\x44\n\rtrigger_fired\x18\x13 \x01(\x0b\x32\x1d.tez.telegram.v1.TriggerFiredH\x00R\x0ctriggerFired\x12>\n\x0b\x63hat_linked\x18\x14 \x01(\x0b\x32\x1b.tez.telegram.v1.ChatLinkedH\x00R\nchatLinked\x12\x44\n\rchat_unlinked\x18\x15 \x01(\x0b\x32\x1d.tez.telegram.v1.ChatUnlinkedH\x00R\x0c\x63hatUnlinked\x12:\n\theartbeat\x18\x1e \x01(\x0b\x32\x1a.tez.telegram.v1.HeartbeatH\x00R\theartbeatB\t\n\x07payload\"D\n\x0eMessageCreated\x12\x32\n\x07message\x18\x01 \x01(\x0b\x32\x18.tez.telegram.v1.MessageR\x07message\"C\n\rMessageEdited\x12\x32\n\x07message\x18\x01 \x01(\x0b\x32\x18.tez.telegram.v1.MessageR\x07message\"J\n\x0eMessageDeleted\x12\x17\n\x07\x63hat_id\x18\x01 \x01(\x03R\x06\x63hatId\x12\x1f\n\x0bmessage_ids\x18\x02 \x03(\x03R\nmessageIds\"G\n\x11MessageSendFailed\x12\x32\n\x07message\x18\x01 \x01(\x0b\x32\x18.tez.telegram.v1.MessageR\x07message\"\x88\x01\n\x08\x43hatRead\x12\x17\n\x07\x63hat_id\x18\x01 \x01(\x03R\x06\x63hatId\x12$\n\x0emax_message_id\x18\x02 \x01(\x03R\x0cmaxMessageId\x12\x1a\n\x08outgoing\x18\x03 \x01(\x08R\x08outgoing\x12!\n\x0cunread_count\x18\x04 \x01(\x05R\x0bunreadCount\"q\n\x06Typing\x12\x17\n\x07\x63hat_id\x18\x01 \x01(\x03R\x06\x63hatId\x12\x17\n\x07user_id\x18\x02 \x01(\x03R\x06userId\x12\x35\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x1d.tez.telegram.v1.TypingActionR\x06\x61\x63tion\"8\n\x0b\x43hatUpdated\x12)\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x15.tez.telegram.v1.ChatR\x04\x63hat\"\x8f\x01\n\x13\x41\x63\x63ountStateChanged\x12\x32\n\x07\x61\x63\x63ount\x18\x01 \x01(\x0b\x32\x18.tez.telegram.v1.AccountR\x07\x61\x63\x63ount\x12\x44\n\x0eprevious_state\x18\x02 \x01(\x0e\x32\x1d.tez.telegram.v1.AccountStateR\rpreviousState\"\x86\x01\n\nChatLinked\x12\x17\n\x07\x63hat_id\x18\x01 \x01(\x03R\x06\x63hatId\x12\x35\n\x06\x65ntity\x18\x02 \x01(\x0b\x32\x1d.tez.telegram.v1.LinkedEntityR\x06\x65ntity\x12(\n\x10previous_chat_id\x18\x03 \x01(\x03R\x0epreviousChatId\"^\n\x0c\x43hatUnlinked\x12\x17\n\x07\x63hat_id\x18\x01 \x01(\x03R\x06\x63hatId\x12\x35\n\x06\x65ntity\x18\x02 \x01(\x0b\x32\x1d.tez.telegram.v1.LinkedEntityR\x06\x65ntity\"~\n\x0cTriggerFired\x12\x1d\n\ntrigger_id\x18\x01 \x01(\tR\ttriggerId\x12!\n\x0ctrigger_name\x18\x02 \x01(\tR\x0btriggerName\x12,\n\x05\x65vent\x18\x03 \x01(\x0b\x32\x16.tez.telegram.v1.EventR\x05\x65vent\"\x0b\n\tHeartbeat\"\x98\x01\n\x10SubscribeRequest\x12\x1f\n\x0b\x61\x63\x63ount_ids\x18\x01 \x03(\tR\naccountIds\x12\x19\n\x08\x63hat_ids\x18\x02 \x03(\x03R\x07\x63hatIds\x12\x30\n\x05kinds\x18\x03 \x03(\x0e\x32\x1a.tez.telegram.v1.EventKindR\x05kinds\x12\x16\n\x06\x63ursor\x18\x04 \x01(\tR\x06\x63ursor\"A\n\x11SubscribeResponse\x12,\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.tez.telegram.v1.EventR\x05\x65vent*\xf1\x02\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45VENT_KIND_MESSAGE_CREATED\x10\x01\x12\x1d\n\x19\x45VENT_KIND_MESSAGE_EDITED\x10\x02\x12\x1e\n\x1a\x45VENT_KIND_MESSAGE_DELETED\x10\x03\x12\"\n\x1e\x45VENT_KIND_MESSAGE_SEND_FAILED\x10\x04\x12\x13\n\x0f\x45VENT_KIND_READ\x10\x05\x12\x15\n\x11\x45VENT_KIND_TYPING\x10\x06\x12\x1b\n\x17\x45VENT_KIND_CHAT_UPDATED\x10\x07\x12$\n EVENT_KIND_ACCOUNT_STATE_CHANGED\x10\x08\x12\x1c\n\x18\x45VENT_KIND_TRIGGER_FIRED\x10\t\x12\x1a\n\x16\x45VENT_KIND_CHAT_LINKED\x10\n\x12\x1c\n\x18\x45VENT_KIND_CHAT_UNLINKED\x10\x0b\x32\x65\n\rUpdateService\x12T\n\tSubscribe\x12!.tez.telegram.v1.SubscribeRequest\x1a\".tez.telegram.v1.SubscribeResponse0\x01\x42\xbe\x01\n\x13\x63om.tez.telegram.v1B\x0bUpdateProtoP\x01Z<github.com/tez-crm/tezgram/sdk/go/tez/telegram/v1;telegramv1\xa2\x02\x03TTX\xaa\x02\x0fTez.Telegram.V1\xca\x02\x0fTez\\Telegram\\V1\xe2\x02\x1bTez\\Telegram\\V1\\GPBMetadata\xea\x02\x11Tez::Telegram::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,34 +36,38 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tez.telegram.v1.update_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\023com.tez.telegram.v1B\013UpdateProtoP\001Z<github.com/tez-crm/tezgram/sdk/go/tez/telegram/v1;telegramv1\242\002\003TTX\252\002\017Tez.Telegram.V1\312\002\017Tez\\Telegram\\V1\342\002\033Tez\\Telegram\\V1\\GPBMetadata\352\002\021Tez::Telegram::V1'
-  _globals['_EVENTKIND']._serialized_start=2117
-  _globals['_EVENTKIND']._serialized_end=2428
+  _globals['_EVENTKIND']._serialized_start=2484
+  _globals['_EVENTKIND']._serialized_end=2853
   _globals['_EVENT']._serialized_start=173
-  _globals['_EVENT']._serialized_end=1005
-  _globals['_MESSAGECREATED']._serialized_start=1007
-  _globals['_MESSAGECREATED']._serialized_end=1075
-  _globals['_MESSAGEEDITED']._serialized_start=1077
-  _globals['_MESSAGEEDITED']._serialized_end=1144
-  _globals['_MESSAGEDELETED']._serialized_start=1146
-  _globals['_MESSAGEDELETED']._serialized_end=1220
-  _globals['_MESSAGESENDFAILED']._serialized_start=1222
-  _globals['_MESSAGESENDFAILED']._serialized_end=1293
-  _globals['_CHATREAD']._serialized_start=1296
-  _globals['_CHATREAD']._serialized_end=1432
-  _globals['_TYPING']._serialized_start=1434
-  _globals['_TYPING']._serialized_end=1547
-  _globals['_CHATUPDATED']._serialized_start=1549
-  _globals['_CHATUPDATED']._serialized_end=1605
-  _globals['_ACCOUNTSTATECHANGED']._serialized_start=1608
-  _globals['_ACCOUNTSTATECHANGED']._serialized_end=1751
-  _globals['_TRIGGERFIRED']._serialized_start=1753
-  _globals['_TRIGGERFIRED']._serialized_end=1879
-  _globals['_HEARTBEAT']._serialized_start=1881
-  _globals['_HEARTBEAT']._serialized_end=1892
-  _globals['_SUBSCRIBEREQUEST']._serialized_start=1895
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=2047
-  _globals['_SUBSCRIBERESPONSE']._serialized_start=2049
-  _globals['_SUBSCRIBERESPONSE']._serialized_end=2114
-  _globals['_UPDATESERVICE']._serialized_start=2430
-  _globals['_UPDATESERVICE']._serialized_end=2531
+  _globals['_EVENT']._serialized_end=1139
+  _globals['_MESSAGECREATED']._serialized_start=1141
+  _globals['_MESSAGECREATED']._serialized_end=1209
+  _globals['_MESSAGEEDITED']._serialized_start=1211
+  _globals['_MESSAGEEDITED']._serialized_end=1278
+  _globals['_MESSAGEDELETED']._serialized_start=1280
+  _globals['_MESSAGEDELETED']._serialized_end=1354
+  _globals['_MESSAGESENDFAILED']._serialized_start=1356
+  _globals['_MESSAGESENDFAILED']._serialized_end=1427
+  _globals['_CHATREAD']._serialized_start=1430
+  _globals['_CHATREAD']._serialized_end=1566
+  _globals['_TYPING']._serialized_start=1568
+  _globals['_TYPING']._serialized_end=1681
+  _globals['_CHATUPDATED']._serialized_start=1683
+  _globals['_CHATUPDATED']._serialized_end=1739
+  _globals['_ACCOUNTSTATECHANGED']._serialized_start=1742
+  _globals['_ACCOUNTSTATECHANGED']._serialized_end=1885
+  _globals['_CHATLINKED']._serialized_start=1888
+  _globals['_CHATLINKED']._serialized_end=2022
+  _globals['_CHATUNLINKED']._serialized_start=2024
+  _globals['_CHATUNLINKED']._serialized_end=2118
+  _globals['_TRIGGERFIRED']._serialized_start=2120
+  _globals['_TRIGGERFIRED']._serialized_end=2246
+  _globals['_HEARTBEAT']._serialized_start=2248
+  _globals['_HEARTBEAT']._serialized_end=2259
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=2262
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=2414
+  _globals['_SUBSCRIBERESPONSE']._serialized_start=2416
+  _globals['_SUBSCRIBERESPONSE']._serialized_end=2481
+  _globals['_UPDATESERVICE']._serialized_start=2855
+  _globals['_UPDATESERVICE']._serialized_end=2956
 # @@protoc_insertion_point(module_scope)

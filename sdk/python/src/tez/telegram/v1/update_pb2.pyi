@@ -25,6 +25,8 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_CHAT_UPDATED: _ClassVar[EventKind]
     EVENT_KIND_ACCOUNT_STATE_CHANGED: _ClassVar[EventKind]
     EVENT_KIND_TRIGGER_FIRED: _ClassVar[EventKind]
+    EVENT_KIND_CHAT_LINKED: _ClassVar[EventKind]
+    EVENT_KIND_CHAT_UNLINKED: _ClassVar[EventKind]
 EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_MESSAGE_CREATED: EventKind
 EVENT_KIND_MESSAGE_EDITED: EventKind
@@ -35,9 +37,11 @@ EVENT_KIND_TYPING: EventKind
 EVENT_KIND_CHAT_UPDATED: EventKind
 EVENT_KIND_ACCOUNT_STATE_CHANGED: EventKind
 EVENT_KIND_TRIGGER_FIRED: EventKind
+EVENT_KIND_CHAT_LINKED: EventKind
+EVENT_KIND_CHAT_UNLINKED: EventKind
 
 class Event(_message.Message):
-    __slots__ = ("cursor", "event_time", "account_id", "message_created", "message_edited", "message_deleted", "message_send_failed", "read", "typing", "chat_updated", "account_state_changed", "trigger_fired", "heartbeat")
+    __slots__ = ("cursor", "event_time", "account_id", "message_created", "message_edited", "message_deleted", "message_send_failed", "read", "typing", "chat_updated", "account_state_changed", "trigger_fired", "chat_linked", "chat_unlinked", "heartbeat")
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -50,6 +54,8 @@ class Event(_message.Message):
     CHAT_UPDATED_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_STATE_CHANGED_FIELD_NUMBER: _ClassVar[int]
     TRIGGER_FIRED_FIELD_NUMBER: _ClassVar[int]
+    CHAT_LINKED_FIELD_NUMBER: _ClassVar[int]
+    CHAT_UNLINKED_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     cursor: str
     event_time: _timestamp_pb2.Timestamp
@@ -63,8 +69,10 @@ class Event(_message.Message):
     chat_updated: ChatUpdated
     account_state_changed: AccountStateChanged
     trigger_fired: TriggerFired
+    chat_linked: ChatLinked
+    chat_unlinked: ChatUnlinked
     heartbeat: Heartbeat
-    def __init__(self, cursor: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., account_id: _Optional[str] = ..., message_created: _Optional[_Union[MessageCreated, _Mapping]] = ..., message_edited: _Optional[_Union[MessageEdited, _Mapping]] = ..., message_deleted: _Optional[_Union[MessageDeleted, _Mapping]] = ..., message_send_failed: _Optional[_Union[MessageSendFailed, _Mapping]] = ..., read: _Optional[_Union[ChatRead, _Mapping]] = ..., typing: _Optional[_Union[Typing, _Mapping]] = ..., chat_updated: _Optional[_Union[ChatUpdated, _Mapping]] = ..., account_state_changed: _Optional[_Union[AccountStateChanged, _Mapping]] = ..., trigger_fired: _Optional[_Union[TriggerFired, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+    def __init__(self, cursor: _Optional[str] = ..., event_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., account_id: _Optional[str] = ..., message_created: _Optional[_Union[MessageCreated, _Mapping]] = ..., message_edited: _Optional[_Union[MessageEdited, _Mapping]] = ..., message_deleted: _Optional[_Union[MessageDeleted, _Mapping]] = ..., message_send_failed: _Optional[_Union[MessageSendFailed, _Mapping]] = ..., read: _Optional[_Union[ChatRead, _Mapping]] = ..., typing: _Optional[_Union[Typing, _Mapping]] = ..., chat_updated: _Optional[_Union[ChatUpdated, _Mapping]] = ..., account_state_changed: _Optional[_Union[AccountStateChanged, _Mapping]] = ..., trigger_fired: _Optional[_Union[TriggerFired, _Mapping]] = ..., chat_linked: _Optional[_Union[ChatLinked, _Mapping]] = ..., chat_unlinked: _Optional[_Union[ChatUnlinked, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
 
 class MessageCreated(_message.Message):
     __slots__ = ("message",)
@@ -127,6 +135,24 @@ class AccountStateChanged(_message.Message):
     account: _account_pb2.Account
     previous_state: _account_pb2.AccountState
     def __init__(self, account: _Optional[_Union[_account_pb2.Account, _Mapping]] = ..., previous_state: _Optional[_Union[_account_pb2.AccountState, str]] = ...) -> None: ...
+
+class ChatLinked(_message.Message):
+    __slots__ = ("chat_id", "entity", "previous_chat_id")
+    CHAT_ID_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_CHAT_ID_FIELD_NUMBER: _ClassVar[int]
+    chat_id: int
+    entity: _chat_pb2.LinkedEntity
+    previous_chat_id: int
+    def __init__(self, chat_id: _Optional[int] = ..., entity: _Optional[_Union[_chat_pb2.LinkedEntity, _Mapping]] = ..., previous_chat_id: _Optional[int] = ...) -> None: ...
+
+class ChatUnlinked(_message.Message):
+    __slots__ = ("chat_id", "entity")
+    CHAT_ID_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    chat_id: int
+    entity: _chat_pb2.LinkedEntity
+    def __init__(self, chat_id: _Optional[int] = ..., entity: _Optional[_Union[_chat_pb2.LinkedEntity, _Mapping]] = ...) -> None: ...
 
 class TriggerFired(_message.Message):
     __slots__ = ("trigger_id", "trigger_name", "event")

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tez/telegram/v1/chat.proto.
  */
 export const file_tez_telegram_v1_chat: GenFile = /*@__PURE__*/
-  fileDesc("Chp0ZXovdGVsZWdyYW0vdjEvY2hhdC5wcm90bxIPdGV6LnRlbGVncmFtLnYxIucDCgRDaGF0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxInCgR0eXBlGAMgASgOMhkudGV6LnRlbGVncmFtLnYxLkNoYXRUeXBlEg0KBXRpdGxlGAQgASgJEhAKCHVzZXJuYW1lGAUgASgJEhIKCmZpcnN0X25hbWUYBiABKAkSEQoJbGFzdF9uYW1lGAcgASgJEg0KBWFib3V0GAggASgJEhQKDG1lbWJlcl9jb3VudBgJIAEoBRIUCgx1bnJlYWRfY291bnQYCiABKAUSLgoMbGFzdF9tZXNzYWdlGAsgASgLMhgudGV6LnRlbGVncmFtLnYxLk1lc3NhZ2USDgoGcGlubmVkGAwgASgIEhAKCGFyY2hpdmVkGA0gASgIEi8KC3VwZGF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxwaG9uZV9udW1iZXIYDyABKAkSGQoRcmVhZF9pbmJveF9tYXhfaWQYECABKAMSGgoScmVhZF9vdXRib3hfbWF4X2lkGBEgASgDEg0KBW11dGVkGBIgASgIEi8KC211dGVkX3VudGlsGBMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKNAQoHQ29udGFjdBISCgphY2NvdW50X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAMSFAoMcGhvbmVfbnVtYmVyGAMgASgJEhIKCmZpcnN0X25hbWUYBCABKAkSEQoJbGFzdF9uYW1lGAUgASgJEhAKCHVzZXJuYW1lGAYgASgJEg4KBm11dHVhbBgHIAEoCCJpCgpDaGF0RmlsdGVyEhUKCGFyY2hpdmVkGAEgASgISACIAQESKAoFdHlwZXMYAiADKA4yGS50ZXoudGVsZWdyYW0udjEuQ2hhdFR5cGUSDQoFcXVlcnkYAyABKAlCCwoJX2FyY2hpdmVkInoKEExpc3RDaGF0c1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIrCgZmaWx0ZXIYBCABKAsyGy50ZXoudGVsZWdyYW0udjEuQ2hhdEZpbHRlciJSChFMaXN0Q2hhdHNSZXNwb25zZRIkCgVjaGF0cxgBIAMoCzIVLnRlei50ZWxlZ3JhbS52MS5DaGF0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI1Cg5HZXRDaGF0UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEg8KB2NoYXRfaWQYAiABKAMiNgoPR2V0Q2hhdFJlc3BvbnNlEiMKBGNoYXQYASABKAsyFS50ZXoudGVsZWdyYW0udjEuQ2hhdCKFAQoSUmVzb2x2ZUNoYXRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSEgoIdXNlcm5hbWUYAiABKAlIABIWCgxwaG9uZV9udW1iZXIYAyABKAlIABISCgpmaXJzdF9uYW1lGAQgASgJEhEKCWxhc3RfbmFtZRgFIAEoCUIICgZ0YXJnZXQiVAoTUmVzb2x2ZUNoYXRSZXNwb25zZRIjCgRjaGF0GAEgASgLMhUudGV6LnRlbGVncmFtLnYxLkNoYXQSGAoQY29udGFjdF9pbXBvcnRlZBgCIAEoCCJQChNMaXN0Q29udGFjdHNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiWwoUTGlzdENvbnRhY3RzUmVzcG9uc2USKgoIY29udGFjdHMYASADKAsyGC50ZXoudGVsZWdyYW0udjEuQ29udGFjdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqlQEKCENoYXRUeXBlEhkKFUNIQVRfVFlQRV9VTlNQRUNJRklFRBAAEhUKEUNIQVRfVFlQRV9QUklWQVRFEAESEQoNQ0hBVF9UWVBFX0JPVBACEhMKD0NIQVRfVFlQRV9HUk9VUBADEhgKFENIQVRfVFlQRV9TVVBFUkdST1VQEAQSFQoRQ0hBVF9UWVBFX0NIQU5ORUwQBTLmAgoLQ2hhdFNlcnZpY2USUgoJTGlzdENoYXRzEiEudGV6LnRlbGVncmFtLnYxLkxpc3RDaGF0c1JlcXVlc3QaIi50ZXoudGVsZWdyYW0udjEuTGlzdENoYXRzUmVzcG9uc2USTAoHR2V0Q2hhdBIfLnRlei50ZWxlZ3JhbS52MS5HZXRDaGF0UmVxdWVzdBogLnRlei50ZWxlZ3JhbS52MS5HZXRDaGF0UmVzcG9uc2USWAoLUmVzb2x2ZUNoYXQSIy50ZXoudGVsZWdyYW0udjEuUmVzb2x2ZUNoYXRSZXF1ZXN0GiQudGV6LnRlbGVncmFtLnYxLlJlc29sdmVDaGF0UmVzcG9uc2USWwoMTGlzdENvbnRhY3RzEiQudGV6LnRlbGVncmFtLnYxLkxpc3RDb250YWN0c1JlcXVlc3QaJS50ZXoudGVsZWdyYW0udjEuTGlzdENvbnRhY3RzUmVzcG9uc2VCvAEKE2NvbS50ZXoudGVsZWdyYW0udjFCCUNoYXRQcm90b1ABWjxnaXRodWIuY29tL3Rlei1jcm0vdGV6Z3JhbS9zZGsvZ28vdGV6L3RlbGVncmFtL3YxO3RlbGVncmFtdjGiAgNUVFiqAg9UZXouVGVsZWdyYW0uVjHKAg9UZXpcVGVsZWdyYW1cVjHiAhtUZXpcVGVsZWdyYW1cVjFcR1BCTWV0YWRhdGHqAhFUZXo6OlRlbGVncmFtOjpWMWIGcHJvdG8z", [file_google_protobuf_timestamp, file_tez_telegram_v1_message]);
+  fileDesc("Chp0ZXovdGVsZWdyYW0vdjEvY2hhdC5wcm90bxIPdGV6LnRlbGVncmFtLnYxIp8ECgRDaGF0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxInCgR0eXBlGAMgASgOMhkudGV6LnRlbGVncmFtLnYxLkNoYXRUeXBlEg0KBXRpdGxlGAQgASgJEhAKCHVzZXJuYW1lGAUgASgJEhIKCmZpcnN0X25hbWUYBiABKAkSEQoJbGFzdF9uYW1lGAcgASgJEg0KBWFib3V0GAggASgJEhQKDG1lbWJlcl9jb3VudBgJIAEoBRIUCgx1bnJlYWRfY291bnQYCiABKAUSLgoMbGFzdF9tZXNzYWdlGAsgASgLMhgudGV6LnRlbGVncmFtLnYxLk1lc3NhZ2USDgoGcGlubmVkGAwgASgIEhAKCGFyY2hpdmVkGA0gASgIEi8KC3VwZGF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxwaG9uZV9udW1iZXIYDyABKAkSGQoRcmVhZF9pbmJveF9tYXhfaWQYECABKAMSGgoScmVhZF9vdXRib3hfbWF4X2lkGBEgASgDEg0KBW11dGVkGBIgASgIEi8KC211dGVkX3VudGlsGBMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI2Cg9saW5rZWRfZW50aXRpZXMYFCADKAsyHS50ZXoudGVsZWdyYW0udjEuTGlua2VkRW50aXR5IlcKDExpbmtlZEVudGl0eRIMCgR0eXBlGAEgASgJEgoKAmlkGAIgASgJEi0KCWxpbmtfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAijQEKB0NvbnRhY3QSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgDEhQKDHBob25lX251bWJlchgDIAEoCRISCgpmaXJzdF9uYW1lGAQgASgJEhEKCWxhc3RfbmFtZRgFIAEoCRIQCgh1c2VybmFtZRgGIAEoCRIOCgZtdXR1YWwYByABKAgiaQoKQ2hhdEZpbHRlchIVCghhcmNoaXZlZBgBIAEoCEgAiAEBEigKBXR5cGVzGAIgAygOMhkudGV6LnRlbGVncmFtLnYxLkNoYXRUeXBlEg0KBXF1ZXJ5GAMgASgJQgsKCV9hcmNoaXZlZCJ6ChBMaXN0Q2hhdHNSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSKwoGZmlsdGVyGAQgASgLMhsudGV6LnRlbGVncmFtLnYxLkNoYXRGaWx0ZXIiUgoRTGlzdENoYXRzUmVzcG9uc2USJAoFY2hhdHMYASADKAsyFS50ZXoudGVsZWdyYW0udjEuQ2hhdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNQoOR2V0Q2hhdFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDIjYKD0dldENoYXRSZXNwb25zZRIjCgRjaGF0GAEgASgLMhUudGV6LnRlbGVncmFtLnYxLkNoYXQihQEKElJlc29sdmVDaGF0UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEhIKCHVzZXJuYW1lGAIgASgJSAASFgoMcGhvbmVfbnVtYmVyGAMgASgJSAASEgoKZmlyc3RfbmFtZRgEIAEoCRIRCglsYXN0X25hbWUYBSABKAlCCAoGdGFyZ2V0IlQKE1Jlc29sdmVDaGF0UmVzcG9uc2USIwoEY2hhdBgBIAEoCzIVLnRlei50ZWxlZ3JhbS52MS5DaGF0EhgKEGNvbnRhY3RfaW1wb3J0ZWQYAiABKAgiUAoTTGlzdENvbnRhY3RzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIlsKFExpc3RDb250YWN0c1Jlc3BvbnNlEioKCGNvbnRhY3RzGAEgAygLMhgudGV6LnRlbGVncmFtLnYxLkNvbnRhY3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKpUBCghDaGF0VHlwZRIZChVDSEFUX1RZUEVfVU5TUEVDSUZJRUQQABIVChFDSEFUX1RZUEVfUFJJVkFURRABEhEKDUNIQVRfVFlQRV9CT1QQAhITCg9DSEFUX1RZUEVfR1JPVVAQAxIYChRDSEFUX1RZUEVfU1VQRVJHUk9VUBAEEhUKEUNIQVRfVFlQRV9DSEFOTkVMEAUy5gIKC0NoYXRTZXJ2aWNlElIKCUxpc3RDaGF0cxIhLnRlei50ZWxlZ3JhbS52MS5MaXN0Q2hhdHNSZXF1ZXN0GiIudGV6LnRlbGVncmFtLnYxLkxpc3RDaGF0c1Jlc3BvbnNlEkwKB0dldENoYXQSHy50ZXoudGVsZWdyYW0udjEuR2V0Q2hhdFJlcXVlc3QaIC50ZXoudGVsZWdyYW0udjEuR2V0Q2hhdFJlc3BvbnNlElgKC1Jlc29sdmVDaGF0EiMudGV6LnRlbGVncmFtLnYxLlJlc29sdmVDaGF0UmVxdWVzdBokLnRlei50ZWxlZ3JhbS52MS5SZXNvbHZlQ2hhdFJlc3BvbnNlElsKDExpc3RDb250YWN0cxIkLnRlei50ZWxlZ3JhbS52MS5MaXN0Q29udGFjdHNSZXF1ZXN0GiUudGV6LnRlbGVncmFtLnYxLkxpc3RDb250YWN0c1Jlc3BvbnNlQrwBChNjb20udGV6LnRlbGVncmFtLnYxQglDaGF0UHJvdG9QAVo8Z2l0aHViLmNvbS90ZXotY3JtL3RlemdyYW0vc2RrL2dvL3Rlei90ZWxlZ3JhbS92MTt0ZWxlZ3JhbXYxogIDVFRYqgIPVGV6LlRlbGVncmFtLlYxygIPVGV6XFRlbGVncmFtXFYx4gIbVGV6XFRlbGVncmFtXFYxXEdQQk1ldGFkYXRh6gIRVGV6OjpUZWxlZ3JhbTo6VjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_tez_telegram_v1_message]);
 
 /**
  * Chat is a chat (dialog) of an account.
@@ -169,6 +169,14 @@ export type Chat = Message<"tez.telegram.v1.Chat"> & {
    * @generated from field: google.protobuf.Timestamp muted_until = 19;
    */
   mutedUntil?: Timestamp | undefined;
+
+  /**
+   * linked_entities are the CRM records the chat is linked to
+   * (CrmService.LinkChat), oldest link first.
+   *
+   * @generated from field: repeated tez.telegram.v1.LinkedEntity linked_entities = 20;
+   */
+  linkedEntities: LinkedEntity[];
 };
 
 /**
@@ -177,6 +185,44 @@ export type Chat = Message<"tez.telegram.v1.Chat"> & {
  */
 export const ChatSchema: GenMessage<Chat> = /*@__PURE__*/
   messageDesc(file_tez_telegram_v1_chat, 0);
+
+/**
+ * LinkedEntity is a CRM record a chat is linked to, as a Chat shows it. It
+ * carries CrmEntity's fields (crm.proto builds on this file, so a Chat cannot
+ * hold a CrmEntity).
+ *
+ * @generated from message tez.telegram.v1.LinkedEntity
+ */
+export type LinkedEntity = Message<"tez.telegram.v1.LinkedEntity"> & {
+  /**
+   * type is the name of the record's CrmEntityType value, as the proto3 JSON
+   * mapping spells it, e.g. "CRM_ENTITY_TYPE_DEAL".
+   *
+   * @generated from field: string type = 1;
+   */
+  type: string;
+
+  /**
+   * id is the CRM's id of the record.
+   *
+   * @generated from field: string id = 2;
+   */
+  id: string;
+
+  /**
+   * link_time is when the link was made.
+   *
+   * @generated from field: google.protobuf.Timestamp link_time = 3;
+   */
+  linkTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message tez.telegram.v1.LinkedEntity.
+ * Use `create(LinkedEntitySchema)` to create a new message.
+ */
+export const LinkedEntitySchema: GenMessage<LinkedEntity> = /*@__PURE__*/
+  messageDesc(file_tez_telegram_v1_chat, 1);
 
 /**
  * Contact is a user in an account's Telegram contact list.
@@ -241,7 +287,7 @@ export type Contact = Message<"tez.telegram.v1.Contact"> & {
  * Use `create(ContactSchema)` to create a new message.
  */
 export const ContactSchema: GenMessage<Contact> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_chat, 1);
+  messageDesc(file_tez_telegram_v1_chat, 2);
 
 /**
  * ChatFilter narrows ListChats. Conditions combine with AND; an unset
@@ -279,7 +325,7 @@ export type ChatFilter = Message<"tez.telegram.v1.ChatFilter"> & {
  * Use `create(ChatFilterSchema)` to create a new message.
  */
 export const ChatFilterSchema: GenMessage<ChatFilter> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_chat, 2);
+  messageDesc(file_tez_telegram_v1_chat, 3);
 
 /**
  * ListChatsRequest is the request of ListChats.
@@ -324,7 +370,7 @@ export type ListChatsRequest = Message<"tez.telegram.v1.ListChatsRequest"> & {
  * Use `create(ListChatsRequestSchema)` to create a new message.
  */
 export const ListChatsRequestSchema: GenMessage<ListChatsRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_chat, 3);
+  messageDesc(file_tez_telegram_v1_chat, 4);
 
 /**
  * ListChatsResponse is the response of ListChats.
@@ -352,7 +398,7 @@ export type ListChatsResponse = Message<"tez.telegram.v1.ListChatsResponse"> & {
  * Use `create(ListChatsResponseSchema)` to create a new message.
  */
 export const ListChatsResponseSchema: GenMessage<ListChatsResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_chat, 4);
+  messageDesc(file_tez_telegram_v1_chat, 5);
 
 /**
  * GetChatRequest is the request of GetChat.
@@ -380,7 +426,7 @@ export type GetChatRequest = Message<"tez.telegram.v1.GetChatRequest"> & {
  * Use `create(GetChatRequestSchema)` to create a new message.
  */
 export const GetChatRequestSchema: GenMessage<GetChatRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_chat, 5);
+  messageDesc(file_tez_telegram_v1_chat, 6);
 
 /**
  * GetChatResponse is the response of GetChat.
@@ -401,7 +447,7 @@ export type GetChatResponse = Message<"tez.telegram.v1.GetChatResponse"> & {
  * Use `create(GetChatResponseSchema)` to create a new message.
  */
 export const GetChatResponseSchema: GenMessage<GetChatResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_chat, 6);
+  messageDesc(file_tez_telegram_v1_chat, 7);
 
 /**
  * ResolveChatRequest is the request of ResolveChat.
@@ -463,7 +509,7 @@ export type ResolveChatRequest = Message<"tez.telegram.v1.ResolveChatRequest"> &
  * Use `create(ResolveChatRequestSchema)` to create a new message.
  */
 export const ResolveChatRequestSchema: GenMessage<ResolveChatRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_chat, 7);
+  messageDesc(file_tez_telegram_v1_chat, 8);
 
 /**
  * ResolveChatResponse is the response of ResolveChat.
@@ -492,7 +538,7 @@ export type ResolveChatResponse = Message<"tez.telegram.v1.ResolveChatResponse">
  * Use `create(ResolveChatResponseSchema)` to create a new message.
  */
 export const ResolveChatResponseSchema: GenMessage<ResolveChatResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_chat, 8);
+  messageDesc(file_tez_telegram_v1_chat, 9);
 
 /**
  * ListContactsRequest is the request of ListContacts.
@@ -529,7 +575,7 @@ export type ListContactsRequest = Message<"tez.telegram.v1.ListContactsRequest">
  * Use `create(ListContactsRequestSchema)` to create a new message.
  */
 export const ListContactsRequestSchema: GenMessage<ListContactsRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_chat, 9);
+  messageDesc(file_tez_telegram_v1_chat, 10);
 
 /**
  * ListContactsResponse is the response of ListContacts.
@@ -557,7 +603,7 @@ export type ListContactsResponse = Message<"tez.telegram.v1.ListContactsResponse
  * Use `create(ListContactsResponseSchema)` to create a new message.
  */
 export const ListContactsResponseSchema: GenMessage<ListContactsResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_chat, 10);
+  messageDesc(file_tez_telegram_v1_chat, 11);
 
 /**
  * ChatType is the kind of a chat.

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tez/telegram/v1/crm.proto.
  */
 export const file_tez_telegram_v1_crm: GenFile = /*@__PURE__*/
-  fileDesc("Chl0ZXovdGVsZWdyYW0vdjEvY3JtLnByb3RvEg90ZXoudGVsZWdyYW0udjEiRQoJQ3JtRW50aXR5EiwKBHR5cGUYASABKA4yHi50ZXoudGVsZWdyYW0udjEuQ3JtRW50aXR5VHlwZRIKCgJpZBgCIAEoCSIuCgdDaGF0UmVmEhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAyKMAQoIQ2hhdExpbmsSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDEioKBmVudGl0eRgDIAEoCzIaLnRlei50ZWxlZ3JhbS52MS5Dcm1FbnRpdHkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjcKDUVudGl0eUNvbnRhY3QSFAoMcGhvbmVfbnVtYmVyGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJImkKDkxpbmtTdWdnZXN0aW9uEiMKBGNoYXQYASABKAsyFS50ZXoudGVsZWdyYW0udjEuQ2hhdBIyCgxtYXRjaF9yZWFzb24YAiABKA4yHC50ZXoudGVsZWdyYW0udjEuTWF0Y2hSZWFzb24i9QIKB1RyaWdnZXISEgoKdHJpZ2dlcl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEi8KC2V2ZW50X2tpbmRzGAMgAygOMhoudGV6LnRlbGVncmFtLnYxLkV2ZW50S2luZBI2Cgpjb25kaXRpb25zGAQgASgLMiIudGV6LnRlbGVncmFtLnYxLlRyaWdnZXJDb25kaXRpb25zEjEKB3dlYmhvb2sYBSABKAsyHi50ZXoudGVsZWdyYW0udjEuV2ViaG9va0FjdGlvbkgAEi8KBnN0cmVhbRgGIAEoCzIdLnRlei50ZWxlZ3JhbS52MS5TdHJlYW1BY3Rpb25IABIPCgdlbmFibGVkGAcgASgIEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCAoGYWN0aW9uIocCChFUcmlnZ2VyQ29uZGl0aW9ucxITCgthY2NvdW50X2lkcxgBIAMoCRIQCghjaGF0X2lkcxgCIAMoAxItCgpjaGF0X3R5cGVzGAMgAygOMhkudGV6LnRlbGVncmFtLnYxLkNoYXRUeXBlEjQKCWRpcmVjdGlvbhgEIAEoDjIhLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlRGlyZWN0aW9uEhUKDXRleHRfY29udGFpbnMYBSABKAkSEgoKdGV4dF9yZWdleBgGIAEoCRI7ChNsaW5rZWRfZW50aXR5X3R5cGVzGAcgAygOMh4udGV6LnRlbGVncmFtLnYxLkNybUVudGl0eVR5cGUiLAoNV2ViaG9va0FjdGlvbhILCgN1cmwYASABKAkSDgoGc2VjcmV0GAIgASgJIg4KDFN0cmVhbUFjdGlvbiLdAgoPV2ViaG9va0RlbGl2ZXJ5EhMKC2RlbGl2ZXJ5X2lkGAEgASgJEhIKCnRyaWdnZXJfaWQYAiABKAkSFAoMZXZlbnRfY3Vyc29yGAMgASgJEi8KBnN0YXR1cxgEIAEoDjIfLnRlei50ZWxlZ3JhbS52MS5EZWxpdmVyeVN0YXR1cxIQCghhdHRlbXB0cxgFIAEoBRIVCg1yZXNwb25zZV9jb2RlGAYgASgFEhIKCmxhc3RfZXJyb3IYByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEWxhc3RfYXR0ZW1wdF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFuZXh0X2F0dGVtcHRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAidgoPTGlua0NoYXRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxIqCgZlbnRpdHkYAyABKAsyGi50ZXoudGVsZWdyYW0udjEuQ3JtRW50aXR5EhIKCnJlcXVlc3RfaWQYBCABKAkiOwoQTGlua0NoYXRSZXNwb25zZRInCgRsaW5rGAEgASgLMhkudGV6LnRlbGVncmFtLnYxLkNoYXRMaW5rImQKEVVubGlua0NoYXRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxIqCgZlbnRpdHkYAyABKAsyGi50ZXoudGVsZWdyYW0udjEuQ3JtRW50aXR5IhQKElVubGlua0NoYXRSZXNwb25zZSKbAQoQTGlzdExpbmtzUmVxdWVzdBIoCgRjaGF0GAEgASgLMhgudGV6LnRlbGVncmFtLnYxLkNoYXRSZWZIABIsCgZlbnRpdHkYAiABKAsyGi50ZXoudGVsZWdyYW0udjEuQ3JtRW50aXR5SAASEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAlCCAoGZmlsdGVyIlYKEUxpc3RMaW5rc1Jlc3BvbnNlEigKBWxpbmtzGAEgAygLMhkudGV6LnRlbGVncmFtLnYxLkNoYXRMaW5rEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJZChNTdWdnZXN0TGlua3NSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSLgoGZW50aXR5GAIgASgLMh4udGV6LnRlbGVncmFtLnYxLkVudGl0eUNvbnRhY3QiTAoUU3VnZ2VzdExpbmtzUmVzcG9uc2USNAoLc3VnZ2VzdGlvbnMYASADKAsyHy50ZXoudGVsZWdyYW0udjEuTGlua1N1Z2dlc3Rpb24iVQoUQ3JlYXRlVHJpZ2dlclJlcXVlc3QSKQoHdHJpZ2dlchgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5UcmlnZ2VyEhIKCnJlcXVlc3RfaWQYAiABKAkiQgoVQ3JlYXRlVHJpZ2dlclJlc3BvbnNlEikKB3RyaWdnZXIYASABKAsyGC50ZXoudGVsZWdyYW0udjEuVHJpZ2dlciInChFHZXRUcmlnZ2VyUmVxdWVzdBISCgp0cmlnZ2VyX2lkGAEgASgJIj8KEkdldFRyaWdnZXJSZXNwb25zZRIpCgd0cmlnZ2VyGAEgASgLMhgudGV6LnRlbGVncmFtLnYxLlRyaWdnZXIiPAoTTGlzdFRyaWdnZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJbChRMaXN0VHJpZ2dlcnNSZXNwb25zZRIqCgh0cmlnZ2VycxgBIAMoCzIYLnRlei50ZWxlZ3JhbS52MS5UcmlnZ2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJyChRVcGRhdGVUcmlnZ2VyUmVxdWVzdBIpCgd0cmlnZ2VyGAEgASgLMhgudGV6LnRlbGVncmFtLnYxLlRyaWdnZXISLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkIKFVVwZGF0ZVRyaWdnZXJSZXNwb25zZRIpCgd0cmlnZ2VyGAEgASgLMhgudGV6LnRlbGVncmFtLnYxLlRyaWdnZXIiKgoURGVsZXRlVHJpZ2dlclJlcXVlc3QSEgoKdHJpZ2dlcl9pZBgBIAEoCSIXChVEZWxldGVUcmlnZ2VyUmVzcG9uc2UiUgoVTGlzdERlbGl2ZXJpZXNSZXF1ZXN0EhIKCnRyaWdnZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiZwoWTGlzdERlbGl2ZXJpZXNSZXNwb25zZRI0CgpkZWxpdmVyaWVzGAEgAygLMiAudGV6LnRlbGVncmFtLnYxLldlYmhvb2tEZWxpdmVyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqugEKDUNybUVudGl0eVR5cGUSHwobQ1JNX0VOVElUWV9UWVBFX1VOU1BFQ0lGSUVEEAASGwoXQ1JNX0VOVElUWV9UWVBFX0NPTlRBQ1QQARIYChRDUk1fRU5USVRZX1RZUEVfREVBTBACEhsKF0NSTV9FTlRJVFlfVFlQRV9DT01QQU5ZEAMSGAoUQ1JNX0VOVElUWV9UWVBFX0xFQUQQBBIaChZDUk1fRU5USVRZX1RZUEVfVElDS0VUEAUqZQoLTWF0Y2hSZWFzb24SHAoYTUFUQ0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASHQoZTUFUQ0hfUkVBU09OX1BIT05FX05VTUJFUhABEhkKFU1BVENIX1JFQVNPTl9VU0VSTkFNRRACKnUKEE1lc3NhZ2VEaXJlY3Rpb24SIQodTUVTU0FHRV9ESVJFQ1RJT05fVU5TUEVDSUZJRUQQABIeChpNRVNTQUdFX0RJUkVDVElPTl9JTkNPTUlORxABEh4KGk1FU1NBR0VfRElSRUNUSU9OX09VVEdPSU5HEAIqpwEKDkRlbGl2ZXJ5U3RhdHVzEh8KG0RFTElWRVJZX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF0RFTElWRVJZX1NUQVRVU19QRU5ESU5HEAESHAoYREVMSVZFUllfU1RBVFVTX1JFVFJZSU5HEAISHQoZREVMSVZFUllfU1RBVFVTX1NVQ0NFRURFRBADEhoKFkRFTElWRVJZX1NUQVRVU19GQUlMRUQQBDKcBwoKQ3JtU2VydmljZRJPCghMaW5rQ2hhdBIgLnRlei50ZWxlZ3JhbS52MS5MaW5rQ2hhdFJlcXVlc3QaIS50ZXoudGVsZWdyYW0udjEuTGlua0NoYXRSZXNwb25zZRJVCgpVbmxpbmtDaGF0EiIudGV6LnRlbGVncmFtLnYxLlVubGlua0NoYXRSZXF1ZXN0GiMudGV6LnRlbGVncmFtLnYxLlVubGlua0NoYXRSZXNwb25zZRJSCglMaXN0TGlua3MSIS50ZXoudGVsZWdyYW0udjEuTGlzdExpbmtzUmVxdWVzdBoiLnRlei50ZWxlZ3JhbS52MS5MaXN0TGlua3NSZXNwb25zZRJbCgxTdWdnZXN0TGlua3MSJC50ZXoudGVsZWdyYW0udjEuU3VnZ2VzdExpbmtzUmVxdWVzdBolLnRlei50ZWxlZ3JhbS52MS5TdWdnZXN0TGlua3NSZXNwb25zZRJeCg1DcmVhdGVUcmlnZ2VyEiUudGV6LnRlbGVncmFtLnYxLkNyZWF0ZVRyaWdnZXJSZXF1ZXN0GiYudGV6LnRlbGVncmFtLnYxLkNyZWF0ZVRyaWdnZXJSZXNwb25zZRJVCgpHZXRUcmlnZ2VyEiIudGV6LnRlbGVncmFtLnYxLkdldFRyaWdnZXJSZXF1ZXN0GiMudGV6LnRlbGVncmFtLnYxLkdldFRyaWdnZXJSZXNwb25zZRJbCgxMaXN0VHJpZ2dlcnMSJC50ZXoudGVsZWdyYW0udjEuTGlzdFRyaWdnZXJzUmVxdWVzdBolLnRlei50ZWxlZ3JhbS52MS5MaXN0VHJpZ2dlcnNSZXNwb25zZRJeCg1VcGRhdGVUcmlnZ2VyEiUudGV6LnRlbGVncmFtLnYxLlVwZGF0ZVRyaWdnZXJSZXF1ZXN0GiYudGV6LnRlbGVncmFtLnYxLlVwZGF0ZVRyaWdnZXJSZXNwb25zZRJeCg1EZWxldGVUcmlnZ2VyEiUudGV6LnRlbGVncmFtLnYxLkRlbGV0ZVRyaWdnZXJSZXF1ZXN0GiYudGV6LnRlbGVncmFtLnYxLkRlbGV0ZVRyaWdnZXJSZXNwb25zZRJhCg5MaXN0RGVsaXZlcmllcxImLnRlei50ZWxlZ3JhbS52MS5MaXN0RGVsaXZlcmllc1JlcXVlc3QaJy50ZXoudGVsZWdyYW0udjEuTGlzdERlbGl2ZXJpZXNSZXNwb25zZUK7AQoTY29tLnRlei50ZWxlZ3JhbS52MUIIQ3JtUHJvdG9QAVo8Z2l0aHViLmNvbS90ZXotY3JtL3RlemdyYW0vc2RrL2dvL3Rlei90ZWxlZ3JhbS92MTt0ZWxlZ3JhbXYxogIDVFRYqgIPVGV6LlRlbGVncmFtLlYxygIPVGV6XFRlbGVncmFtXFYx4gIbVGV6XFRlbGVncmFtXFYxXEdQQk1ldGFkYXRh6gIRVGV6OjpUZWxlZ3JhbTo6VjFiBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tez_telegram_v1_chat, file_tez_telegram_v1_update]);
+  fileDesc("Chl0ZXovdGVsZWdyYW0vdjEvY3JtLnByb3RvEg90ZXoudGVsZWdyYW0udjEiRQoJQ3JtRW50aXR5EiwKBHR5cGUYASABKA4yHi50ZXoudGVsZWdyYW0udjEuQ3JtRW50aXR5VHlwZRIKCgJpZBgCIAEoCSIuCgdDaGF0UmVmEhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAyKMAQoIQ2hhdExpbmsSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDEioKBmVudGl0eRgDIAEoCzIaLnRlei50ZWxlZ3JhbS52MS5Dcm1FbnRpdHkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIocBCg1FbnRpdHlDb250YWN0EhQKDHBob25lX251bWJlchgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIVCg1waG9uZV9udW1iZXJzGAMgAygJEhEKCXVzZXJuYW1lcxgEIAMoCRIMCgRuYW1lGAUgASgJEhYKDmRlZmF1bHRfcmVnaW9uGAYgASgJIq0BCg5MaW5rU3VnZ2VzdGlvbhIjCgRjaGF0GAEgASgLMhUudGV6LnRlbGVncmFtLnYxLkNoYXQSMgoMbWF0Y2hfcmVhc29uGAIgASgOMhwudGV6LnRlbGVncmFtLnYxLk1hdGNoUmVhc29uEg0KBXNjb3JlGAMgASgCEjMKDW1hdGNoX3JlYXNvbnMYBCADKA4yHC50ZXoudGVsZWdyYW0udjEuTWF0Y2hSZWFzb24i9QIKB1RyaWdnZXISEgoKdHJpZ2dlcl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEi8KC2V2ZW50X2tpbmRzGAMgAygOMhoudGV6LnRlbGVncmFtLnYxLkV2ZW50S2luZBI2Cgpjb25kaXRpb25zGAQgASgLMiIudGV6LnRlbGVncmFtLnYxLlRyaWdnZXJDb25kaXRpb25zEjEKB3dlYmhvb2sYBSABKAsyHi50ZXoudGVsZWdyYW0udjEuV2ViaG9va0FjdGlvbkgAEi8KBnN0cmVhbRgGIAEoCzIdLnRlei50ZWxlZ3JhbS52MS5TdHJlYW1BY3Rpb25IABIPCgdlbmFibGVkGAcgASgIEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCAoGYWN0aW9uIocCChFUcmlnZ2VyQ29uZGl0aW9ucxITCgthY2NvdW50X2lkcxgBIAMoCRIQCghjaGF0X2lkcxgCIAMoAxItCgpjaGF0X3R5cGVzGAMgAygOMhkudGV6LnRlbGVncmFtLnYxLkNoYXRUeXBlEjQKCWRpcmVjdGlvbhgEIAEoDjIhLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlRGlyZWN0aW9uEhUKDXRleHRfY29udGFpbnMYBSABKAkSEgoKdGV4dF9yZWdleBgGIAEoCRI7ChNsaW5rZWRfZW50aXR5X3R5cGVzGAcgAygOMh4udGV6LnRlbGVncmFtLnYxLkNybUVudGl0eVR5cGUiLAoNV2ViaG9va0FjdGlvbhILCgN1cmwYASABKAkSDgoGc2VjcmV0GAIgASgJIg4KDFN0cmVhbUFjdGlvbiLdAgoPV2ViaG9va0RlbGl2ZXJ5EhMKC2RlbGl2ZXJ5X2lkGAEgASgJEhIKCnRyaWdnZXJfaWQYAiABKAkSFAoMZXZlbnRfY3Vyc29yGAMgASgJEi8KBnN0YXR1cxgEIAEoDjIfLnRlei50ZWxlZ3JhbS52MS5EZWxpdmVyeVN0YXR1cxIQCghhdHRlbXB0cxgFIAEoBRIVCg1yZXNwb25zZV9jb2RlGAYgASgFEhIKCmxhc3RfZXJyb3IYByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEWxhc3RfYXR0ZW1wdF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFuZXh0X2F0dGVtcHRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAidgoPTGlua0NoYXRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxIqCgZlbnRpdHkYAyABKAsyGi50ZXoudGVsZWdyYW0udjEuQ3JtRW50aXR5EhIKCnJlcXVlc3RfaWQYBCABKAkiOwoQTGlua0NoYXRSZXNwb25zZRInCgRsaW5rGAEgASgLMhkudGV6LnRlbGVncmFtLnYxLkNoYXRMaW5rImQKEVVubGlua0NoYXRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxIqCgZlbnRpdHkYAyABKAsyGi50ZXoudGVsZWdyYW0udjEuQ3JtRW50aXR5IhQKElVubGlua0NoYXRSZXNwb25zZSKbAQoQTGlzdExpbmtzUmVxdWVzdBIoCgRjaGF0GAEgASgLMhgudGV6LnRlbGVncmFtLnYxLkNoYXRSZWZIABIsCgZlbnRpdHkYAiABKAsyGi50ZXoudGVsZWdyYW0udjEuQ3JtRW50aXR5SAASEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAlCCAoGZmlsdGVyIlYKEUxpc3RMaW5rc1Jlc3BvbnNlEigKBWxpbmtzGAEgAygLMhkudGV6LnRlbGVncmFtLnYxLkNoYXRMaW5rEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJZChNTdWdnZXN0TGlua3NSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSLgoGZW50aXR5GAIgASgLMh4udGV6LnRlbGVncmFtLnYxLkVudGl0eUNvbnRhY3QiTAoUU3VnZ2VzdExpbmtzUmVzcG9uc2USNAoLc3VnZ2VzdGlvbnMYASADKAsyHy50ZXoudGVsZWdyYW0udjEuTGlua1N1Z2dlc3Rpb24iVQoUQ3JlYXRlVHJpZ2dlclJlcXVlc3QSKQoHdHJpZ2dlchgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5UcmlnZ2VyEhIKCnJlcXVlc3RfaWQYAiABKAkiQgoVQ3JlYXRlVHJpZ2dlclJlc3BvbnNlEikKB3RyaWdnZXIYASABKAsyGC50ZXoudGVsZWdyYW0udjEuVHJpZ2dlciInChFHZXRUcmlnZ2VyUmVxdWVzdBISCgp0cmlnZ2VyX2lkGAEgASgJIj8KEkdldFRyaWdnZXJSZXNwb25zZRIpCgd0cmlnZ2VyGAEgASgLMhgudGV6LnRlbGVncmFtLnYxLlRyaWdnZXIiPAoTTGlzdFRyaWdnZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJbChRMaXN0VHJpZ2dlcnNSZXNwb25zZRIqCgh0cmlnZ2VycxgBIAMoCzIYLnRlei50ZWxlZ3JhbS52MS5UcmlnZ2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJyChRVcGRhdGVUcmlnZ2VyUmVxdWVzdBIpCgd0cmlnZ2VyGAEgASgLMhgudGV6LnRlbGVncmFtLnYxLlRyaWdnZXISLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkIKFVVwZGF0ZVRyaWdnZXJSZXNwb25zZRIpCgd0cmlnZ2VyGAEgASgLMhgudGV6LnRlbGVncmFtLnYxLlRyaWdnZXIiKgoURGVsZXRlVHJpZ2dlclJlcXVlc3QSEgoKdHJpZ2dlcl9pZBgBIAEoCSIXChVEZWxldGVUcmlnZ2VyUmVzcG9uc2UiUgoVTGlzdERlbGl2ZXJpZXNSZXF1ZXN0EhIKCnRyaWdnZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiZwoWTGlzdERlbGl2ZXJpZXNSZXNwb25zZRI0CgpkZWxpdmVyaWVzGAEgAygLMiAudGV6LnRlbGVncmFtLnYxLldlYmhvb2tEZWxpdmVyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqugEKDUNybUVudGl0eVR5cGUSHwobQ1JNX0VOVElUWV9UWVBFX1VOU1BFQ0lGSUVEEAASGwoXQ1JNX0VOVElUWV9UWVBFX0NPTlRBQ1QQARIYChRDUk1fRU5USVRZX1RZUEVfREVBTBACEhsKF0NSTV9FTlRJVFlfVFlQRV9DT01QQU5ZEAMSGAoUQ1JNX0VOVElUWV9UWVBFX0xFQUQQBBIaChZDUk1fRU5USVRZX1RZUEVfVElDS0VUEAUqfAoLTWF0Y2hSZWFzb24SHAoYTUFUQ0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASHQoZTUFUQ0hfUkVBU09OX1BIT05FX05VTUJFUhABEhkKFU1BVENIX1JFQVNPTl9VU0VSTkFNRRACEhUKEU1BVENIX1JFQVNPTl9OQU1FEAMqdQoQTWVzc2FnZURpcmVjdGlvbhIhCh1NRVNTQUdFX0RJUkVDVElPTl9VTlNQRUNJRklFRBAAEh4KGk1FU1NBR0VfRElSRUNUSU9OX0lOQ09NSU5HEAESHgoaTUVTU0FHRV9ESVJFQ1RJT05fT1VUR09JTkcQAiqnAQoORGVsaXZlcnlTdGF0dXMSHwobREVMSVZFUllfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXREVMSVZFUllfU1RBVFVTX1BFTkRJTkcQARIcChhERUxJVkVSWV9TVEFUVVNfUkVUUllJTkcQAhIdChlERUxJVkVSWV9TVEFUVVNfU1VDQ0VFREVEEAMSGgoWREVMSVZFUllfU1RBVFVTX0ZBSUxFRBAEMpwHCgpDcm1TZXJ2aWNlEk8KCExpbmtDaGF0EiAudGV6LnRlbGVncmFtLnYxLkxpbmtDaGF0UmVxdWVzdBohLnRlei50ZWxlZ3JhbS52MS5MaW5rQ2hhdFJlc3BvbnNlElUKClVubGlua0NoYXQSIi50ZXoudGVsZWdyYW0udjEuVW5saW5rQ2hhdFJlcXVlc3QaIy50ZXoudGVsZWdyYW0udjEuVW5saW5rQ2hhdFJlc3BvbnNlElIKCUxpc3RMaW5rcxIhLnRlei50ZWxlZ3JhbS52MS5MaXN0TGlua3NSZXF1ZXN0GiIudGV6LnRlbGVncmFtLnYxLkxpc3RMaW5rc1Jlc3BvbnNlElsKDFN1Z2dlc3RMaW5rcxIkLnRlei50ZWxlZ3JhbS52MS5TdWdnZXN0TGlua3NSZXF1ZXN0GiUudGV6LnRlbGVncmFtLnYxLlN1Z2dlc3RMaW5rc1Jlc3BvbnNlEl4KDUNyZWF0ZVRyaWdnZXISJS50ZXoudGVsZWdyYW0udjEuQ3JlYXRlVHJpZ2dlclJlcXVlc3QaJi50ZXoudGVsZWdyYW0udjEuQ3JlYXRlVHJpZ2dlclJlc3BvbnNlElUKCkdldFRyaWdnZXISIi50ZXoudGVsZWdyYW0udjEuR2V0VHJpZ2dlclJlcXVlc3QaIy50ZXoudGVsZWdyYW0udjEuR2V0VHJpZ2dlclJlc3BvbnNlElsKDExpc3RUcmlnZ2VycxIkLnRlei50ZWxlZ3JhbS52MS5MaXN0VHJpZ2dlcnNSZXF1ZXN0GiUudGV6LnRlbGVncmFtLnYxLkxpc3RUcmlnZ2Vyc1Jlc3BvbnNlEl4KDVVwZGF0ZVRyaWdnZXISJS50ZXoudGVsZWdyYW0udjEuVXBkYXRlVHJpZ2dlclJlcXVlc3QaJi50ZXoudGVsZWdyYW0udjEuVXBkYXRlVHJpZ2dlclJlc3BvbnNlEl4KDURlbGV0ZVRyaWdnZXISJS50ZXoudGVsZWdyYW0udjEuRGVsZXRlVHJpZ2dlclJlcXVlc3QaJi50ZXoudGVsZWdyYW0udjEuRGVsZXRlVHJpZ2dlclJlc3BvbnNlEmEKDkxpc3REZWxpdmVyaWVzEiYudGV6LnRlbGVncmFtLnYxLkxpc3REZWxpdmVyaWVzUmVxdWVzdBonLnRlei50ZWxlZ3JhbS52MS5MaXN0RGVsaXZlcmllc1Jlc3BvbnNlQrsBChNjb20udGV6LnRlbGVncmFtLnYxQghDcm1Qcm90b1ABWjxnaXRodWIuY29tL3Rlei1jcm0vdGV6Z3JhbS9zZGsvZ28vdGV6L3RlbGVncmFtL3YxO3RlbGVncmFtdjGiAgNUVFiqAg9UZXouVGVsZWdyYW0uVjHKAg9UZXpcVGVsZWdyYW1cVjHiAhtUZXpcVGVsZWdyYW1cVjFcR1BCTWV0YWRhdGHqAhFUZXo6OlRlbGVncmFtOjpWMWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tez_telegram_v1_chat, file_tez_telegram_v1_update]);
 
 /**
  * CrmEntity names a record of the CRM.
@@ -119,12 +119,17 @@ export const ChatLinkSchema: GenMessage<ChatLink> = /*@__PURE__*/
 /**
  * EntityContact is what the CRM knows of how to reach an entity.
  *
+ * A phone number may be written in any common format ("+49 30 1234567",
+ * "0049-30-1234567", "(030) 1234567" with `default_region` "DE"): it is
+ * compared in E.164 when it parses as a valid number, else (numbers of no
+ * numbering plan, such as Telegram's and the sandbox's test numbers) by its
+ * digits, 7 to 15 of them.
+ *
  * @generated from message tez.telegram.v1.EntityContact
  */
 export type EntityContact = Message<"tez.telegram.v1.EntityContact"> & {
   /**
-   * phone_number is the entity's phone number, digits with an optional
-   * leading "+", 7 to 15 digits; may be empty.
+   * phone_number is the entity's phone number; may be empty.
    *
    * @generated from field: string phone_number = 1;
    */
@@ -137,6 +142,37 @@ export type EntityContact = Message<"tez.telegram.v1.EntityContact"> & {
    * @generated from field: string username = 2;
    */
   username: string;
+
+  /**
+   * phone_numbers are more phone numbers of the entity, at most 10.
+   *
+   * @generated from field: repeated string phone_numbers = 3;
+   */
+  phoneNumbers: string[];
+
+  /**
+   * usernames are more @usernames of the entity, at most 10.
+   *
+   * @generated from field: repeated string usernames = 4;
+   */
+  usernames: string[];
+
+  /**
+   * name is the entity's name, at most 256 characters; it matches a chat
+   * whose title, or whose user's first and last name, equals it ignoring
+   * case and spacing. May be empty.
+   *
+   * @generated from field: string name = 5;
+   */
+  name: string;
+
+  /**
+   * default_region is the ISO 3166-1 alpha-2 region (e.g. "DE") of phone
+   * numbers written without a country code; empty when they all have one.
+   *
+   * @generated from field: string default_region = 6;
+   */
+  defaultRegion: string;
 };
 
 /**
@@ -160,11 +196,27 @@ export type LinkSuggestion = Message<"tez.telegram.v1.LinkSuggestion"> & {
   chat?: Chat | undefined;
 
   /**
-   * match_reason says what matched.
+   * match_reason says what matched best.
    *
    * @generated from field: tez.telegram.v1.MatchReason match_reason = 2;
    */
   matchReason: MatchReason;
+
+  /**
+   * score is how likely the chat belongs to the entity, 0 to 1: 1 for a
+   * phone number, 0.9 for a username, 0.5 for a name, plus 0.05 for each
+   * further reason (at most 1).
+   *
+   * @generated from field: float score = 3;
+   */
+  score: number;
+
+  /**
+   * match_reasons are all the reasons that matched, best first.
+   *
+   * @generated from field: repeated tez.telegram.v1.MatchReason match_reasons = 4;
+   */
+  matchReasons: MatchReason[];
 };
 
 /**
@@ -667,7 +719,8 @@ export const ListLinksResponseSchema: GenMessage<ListLinksResponse> = /*@__PURE_
  */
 export type SuggestLinksRequest = Message<"tez.telegram.v1.SuggestLinksRequest"> & {
   /**
-   * account_id is the account (UUID) whose chats to search.
+   * account_id is the account (UUID) whose chats to search; empty searches
+   * every account of the caller's tenant.
    *
    * @generated from field: string account_id = 1;
    */
@@ -696,8 +749,9 @@ export const SuggestLinksRequestSchema: GenMessage<SuggestLinksRequest> = /*@__P
 export type SuggestLinksResponse = Message<"tez.telegram.v1.SuggestLinksResponse"> & {
   /**
    * suggestions are the matching chats, at most 20, best match first
-   * (phone-number matches before username matches). Chats already linked are
-   * included; check ListLinks.
+   * (highest score, then most recent activity). Chats already linked are
+   * included, with their `linked_entities`. A contact the account has no
+   * conversation with yet comes as its private chat, without a last message.
    *
    * @generated from field: repeated tez.telegram.v1.LinkSuggestion suggestions = 1;
    */
@@ -1098,6 +1152,14 @@ export enum MatchReason {
    * @generated from enum value: MATCH_REASON_USERNAME = 2;
    */
   USERNAME = 2,
+
+  /**
+   * MATCH_REASON_NAME: the chat's title, or its user's name, is the entity's
+   * name.
+   *
+   * @generated from enum value: MATCH_REASON_NAME = 3;
+   */
+  NAME = 3,
 }
 
 /**
@@ -1224,7 +1286,11 @@ export const DeliveryStatusSchema: GenEnum<DeliveryStatus> = /*@__PURE__*/
  */
 export const CrmService: GenService<{
   /**
-   * LinkChat links a chat of an account to a CRM entity.
+   * LinkChat links a chat of an account to a CRM entity. The chat is one the
+   * gateway has stored, or the private chat of a stored contact (a suggestion
+   * of SuggestLinks). When Telegram migrates a linked basic group to a
+   * supergroup, its links move to the supergroup (a `chat_linked` event with
+   * `previous_chat_id` says so).
    *
    * Errors: INVALID_ARGUMENT on `entity` (type UNSPECIFIED, id empty or over
    * 128 characters) or `request_id` (missing, or REQUEST_ID_REUSED);
@@ -1266,13 +1332,16 @@ export const CrmService: GenService<{
     output: typeof ListLinksResponseSchema;
   },
   /**
-   * SuggestLinks proposes chats of an account that belong to a CRM entity,
-   * matching its phone number and username against the chats and contacts the
-   * gateway has stored. It asks Telegram nothing and imports no contact (use
-   * ChatService.ResolveChat for that).
+   * SuggestLinks proposes chats that belong to a CRM entity, of one account
+   * or of every account of the tenant, matching the entity's phone numbers,
+   * usernames and name against the chats and contacts the gateway has
+   * stored. Phone numbers are compared in E.164 (see EntityContact). It asks
+   * Telegram nothing and imports no contact (use ChatService.ResolveChat for
+   * that).
    *
-   * Errors: INVALID_ARGUMENT when both `entity.phone_number` and
-   * `entity.username` are empty or malformed; NOT_FOUND for the account.
+   * Errors: INVALID_ARGUMENT on `entity` when it names no phone number,
+   * username or name, or on the field of a malformed one; NOT_FOUND for the
+   * account.
    *
    * @generated from rpc tez.telegram.v1.CrmService.SuggestLinks
    */

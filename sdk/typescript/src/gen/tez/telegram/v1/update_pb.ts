@@ -8,7 +8,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Account, AccountState } from "./account_pb.js";
 import { file_tez_telegram_v1_account } from "./account_pb.js";
-import type { Chat } from "./chat_pb.js";
+import type { Chat, LinkedEntity } from "./chat_pb.js";
 import { file_tez_telegram_v1_chat } from "./chat_pb.js";
 import type { Message as Message$1, TypingAction } from "./message_pb.js";
 import { file_tez_telegram_v1_message } from "./message_pb.js";
@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tez/telegram/v1/update.proto.
  */
 export const file_tez_telegram_v1_update: GenFile = /*@__PURE__*/
-  fileDesc("Chx0ZXovdGVsZWdyYW0vdjEvdXBkYXRlLnByb3RvEg90ZXoudGVsZWdyYW0udjEilwUKBUV2ZW50Eg4KBmN1cnNvchgBIAEoCRIuCgpldmVudF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgphY2NvdW50X2lkGAMgASgJEjoKD21lc3NhZ2VfY3JlYXRlZBgLIAEoCzIfLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlQ3JlYXRlZEgAEjgKDm1lc3NhZ2VfZWRpdGVkGAwgASgLMh4udGV6LnRlbGVncmFtLnYxLk1lc3NhZ2VFZGl0ZWRIABI6Cg9tZXNzYWdlX2RlbGV0ZWQYDSABKAsyHy50ZXoudGVsZWdyYW0udjEuTWVzc2FnZURlbGV0ZWRIABJBChNtZXNzYWdlX3NlbmRfZmFpbGVkGA4gASgLMiIudGV6LnRlbGVncmFtLnYxLk1lc3NhZ2VTZW5kRmFpbGVkSAASKQoEcmVhZBgPIAEoCzIZLnRlei50ZWxlZ3JhbS52MS5DaGF0UmVhZEgAEikKBnR5cGluZxgQIAEoCzIXLnRlei50ZWxlZ3JhbS52MS5UeXBpbmdIABI0CgxjaGF0X3VwZGF0ZWQYESABKAsyHC50ZXoudGVsZWdyYW0udjEuQ2hhdFVwZGF0ZWRIABJFChVhY2NvdW50X3N0YXRlX2NoYW5nZWQYEiABKAsyJC50ZXoudGVsZWdyYW0udjEuQWNjb3VudFN0YXRlQ2hhbmdlZEgAEjYKDXRyaWdnZXJfZmlyZWQYEyABKAsyHS50ZXoudGVsZWdyYW0udjEuVHJpZ2dlckZpcmVkSAASLwoJaGVhcnRiZWF0GB4gASgLMhoudGV6LnRlbGVncmFtLnYxLkhlYXJ0YmVhdEgAQgkKB3BheWxvYWQiOwoOTWVzc2FnZUNyZWF0ZWQSKQoHbWVzc2FnZRgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlIjoKDU1lc3NhZ2VFZGl0ZWQSKQoHbWVzc2FnZRgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlIjYKDk1lc3NhZ2VEZWxldGVkEg8KB2NoYXRfaWQYASABKAMSEwoLbWVzc2FnZV9pZHMYAiADKAMiPgoRTWVzc2FnZVNlbmRGYWlsZWQSKQoHbWVzc2FnZRgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlIlsKCENoYXRSZWFkEg8KB2NoYXRfaWQYASABKAMSFgoObWF4X21lc3NhZ2VfaWQYAiABKAMSEAoIb3V0Z29pbmcYAyABKAgSFAoMdW5yZWFkX2NvdW50GAQgASgFIlkKBlR5cGluZxIPCgdjaGF0X2lkGAEgASgDEg8KB3VzZXJfaWQYAiABKAMSLQoGYWN0aW9uGAMgASgOMh0udGV6LnRlbGVncmFtLnYxLlR5cGluZ0FjdGlvbiIyCgtDaGF0VXBkYXRlZBIjCgRjaGF0GAEgASgLMhUudGV6LnRlbGVncmFtLnYxLkNoYXQidwoTQWNjb3VudFN0YXRlQ2hhbmdlZBIpCgdhY2NvdW50GAEgASgLMhgudGV6LnRlbGVncmFtLnYxLkFjY291bnQSNQoOcHJldmlvdXNfc3RhdGUYAiABKA4yHS50ZXoudGVsZWdyYW0udjEuQWNjb3VudFN0YXRlIl8KDFRyaWdnZXJGaXJlZBISCgp0cmlnZ2VyX2lkGAEgASgJEhQKDHRyaWdnZXJfbmFtZRgCIAEoCRIlCgVldmVudBgDIAEoCzIWLnRlei50ZWxlZ3JhbS52MS5FdmVudCILCglIZWFydGJlYXQidAoQU3Vic2NyaWJlUmVxdWVzdBITCgthY2NvdW50X2lkcxgBIAMoCRIQCghjaGF0X2lkcxgCIAMoAxIpCgVraW5kcxgDIAMoDjIaLnRlei50ZWxlZ3JhbS52MS5FdmVudEtpbmQSDgoGY3Vyc29yGAQgASgJIjoKEVN1YnNjcmliZVJlc3BvbnNlEiUKBWV2ZW50GAEgASgLMhYudGV6LnRlbGVncmFtLnYxLkV2ZW50KrcCCglFdmVudEtpbmQSGgoWRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEh4KGkVWRU5UX0tJTkRfTUVTU0FHRV9DUkVBVEVEEAESHQoZRVZFTlRfS0lORF9NRVNTQUdFX0VESVRFRBACEh4KGkVWRU5UX0tJTkRfTUVTU0FHRV9ERUxFVEVEEAMSIgoeRVZFTlRfS0lORF9NRVNTQUdFX1NFTkRfRkFJTEVEEAQSEwoPRVZFTlRfS0lORF9SRUFEEAUSFQoRRVZFTlRfS0lORF9UWVBJTkcQBhIbChdFVkVOVF9LSU5EX0NIQVRfVVBEQVRFRBAHEiQKIEVWRU5UX0tJTkRfQUNDT1VOVF9TVEFURV9DSEFOR0VEEAgSHAoYRVZFTlRfS0lORF9UUklHR0VSX0ZJUkVEEAkyZQoNVXBkYXRlU2VydmljZRJUCglTdWJzY3JpYmUSIS50ZXoudGVsZWdyYW0udjEuU3Vic2NyaWJlUmVxdWVzdBoiLnRlei50ZWxlZ3JhbS52MS5TdWJzY3JpYmVSZXNwb25zZTABQr4BChNjb20udGV6LnRlbGVncmFtLnYxQgtVcGRhdGVQcm90b1ABWjxnaXRodWIuY29tL3Rlei1jcm0vdGV6Z3JhbS9zZGsvZ28vdGV6L3RlbGVncmFtL3YxO3RlbGVncmFtdjGiAgNUVFiqAg9UZXouVGVsZWdyYW0uVjHKAg9UZXpcVGVsZWdyYW1cVjHiAhtUZXpcVGVsZWdyYW1cVjFcR1BCTWV0YWRhdGHqAhFUZXo6OlRlbGVncmFtOjpWMWIGcHJvdG8z", [file_google_protobuf_timestamp, file_tez_telegram_v1_account, file_tez_telegram_v1_chat, file_tez_telegram_v1_message]);
+  fileDesc("Chx0ZXovdGVsZWdyYW0vdjEvdXBkYXRlLnByb3RvEg90ZXoudGVsZWdyYW0udjEigwYKBUV2ZW50Eg4KBmN1cnNvchgBIAEoCRIuCgpldmVudF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgphY2NvdW50X2lkGAMgASgJEjoKD21lc3NhZ2VfY3JlYXRlZBgLIAEoCzIfLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlQ3JlYXRlZEgAEjgKDm1lc3NhZ2VfZWRpdGVkGAwgASgLMh4udGV6LnRlbGVncmFtLnYxLk1lc3NhZ2VFZGl0ZWRIABI6Cg9tZXNzYWdlX2RlbGV0ZWQYDSABKAsyHy50ZXoudGVsZWdyYW0udjEuTWVzc2FnZURlbGV0ZWRIABJBChNtZXNzYWdlX3NlbmRfZmFpbGVkGA4gASgLMiIudGV6LnRlbGVncmFtLnYxLk1lc3NhZ2VTZW5kRmFpbGVkSAASKQoEcmVhZBgPIAEoCzIZLnRlei50ZWxlZ3JhbS52MS5DaGF0UmVhZEgAEikKBnR5cGluZxgQIAEoCzIXLnRlei50ZWxlZ3JhbS52MS5UeXBpbmdIABI0CgxjaGF0X3VwZGF0ZWQYESABKAsyHC50ZXoudGVsZWdyYW0udjEuQ2hhdFVwZGF0ZWRIABJFChVhY2NvdW50X3N0YXRlX2NoYW5nZWQYEiABKAsyJC50ZXoudGVsZWdyYW0udjEuQWNjb3VudFN0YXRlQ2hhbmdlZEgAEjYKDXRyaWdnZXJfZmlyZWQYEyABKAsyHS50ZXoudGVsZWdyYW0udjEuVHJpZ2dlckZpcmVkSAASMgoLY2hhdF9saW5rZWQYFCABKAsyGy50ZXoudGVsZWdyYW0udjEuQ2hhdExpbmtlZEgAEjYKDWNoYXRfdW5saW5rZWQYFSABKAsyHS50ZXoudGVsZWdyYW0udjEuQ2hhdFVubGlua2VkSAASLwoJaGVhcnRiZWF0GB4gASgLMhoudGV6LnRlbGVncmFtLnYxLkhlYXJ0YmVhdEgAQgkKB3BheWxvYWQiOwoOTWVzc2FnZUNyZWF0ZWQSKQoHbWVzc2FnZRgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlIjoKDU1lc3NhZ2VFZGl0ZWQSKQoHbWVzc2FnZRgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlIjYKDk1lc3NhZ2VEZWxldGVkEg8KB2NoYXRfaWQYASABKAMSEwoLbWVzc2FnZV9pZHMYAiADKAMiPgoRTWVzc2FnZVNlbmRGYWlsZWQSKQoHbWVzc2FnZRgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlIlsKCENoYXRSZWFkEg8KB2NoYXRfaWQYASABKAMSFgoObWF4X21lc3NhZ2VfaWQYAiABKAMSEAoIb3V0Z29pbmcYAyABKAgSFAoMdW5yZWFkX2NvdW50GAQgASgFIlkKBlR5cGluZxIPCgdjaGF0X2lkGAEgASgDEg8KB3VzZXJfaWQYAiABKAMSLQoGYWN0aW9uGAMgASgOMh0udGV6LnRlbGVncmFtLnYxLlR5cGluZ0FjdGlvbiIyCgtDaGF0VXBkYXRlZBIjCgRjaGF0GAEgASgLMhUudGV6LnRlbGVncmFtLnYxLkNoYXQidwoTQWNjb3VudFN0YXRlQ2hhbmdlZBIpCgdhY2NvdW50GAEgASgLMhgudGV6LnRlbGVncmFtLnYxLkFjY291bnQSNQoOcHJldmlvdXNfc3RhdGUYAiABKA4yHS50ZXoudGVsZWdyYW0udjEuQWNjb3VudFN0YXRlImYKCkNoYXRMaW5rZWQSDwoHY2hhdF9pZBgBIAEoAxItCgZlbnRpdHkYAiABKAsyHS50ZXoudGVsZWdyYW0udjEuTGlua2VkRW50aXR5EhgKEHByZXZpb3VzX2NoYXRfaWQYAyABKAMiTgoMQ2hhdFVubGlua2VkEg8KB2NoYXRfaWQYASABKAMSLQoGZW50aXR5GAIgASgLMh0udGV6LnRlbGVncmFtLnYxLkxpbmtlZEVudGl0eSJfCgxUcmlnZ2VyRmlyZWQSEgoKdHJpZ2dlcl9pZBgBIAEoCRIUCgx0cmlnZ2VyX25hbWUYAiABKAkSJQoFZXZlbnQYAyABKAsyFi50ZXoudGVsZWdyYW0udjEuRXZlbnQiCwoJSGVhcnRiZWF0InQKEFN1YnNjcmliZVJlcXVlc3QSEwoLYWNjb3VudF9pZHMYASADKAkSEAoIY2hhdF9pZHMYAiADKAMSKQoFa2luZHMYAyADKA4yGi50ZXoudGVsZWdyYW0udjEuRXZlbnRLaW5kEg4KBmN1cnNvchgEIAEoCSI6ChFTdWJzY3JpYmVSZXNwb25zZRIlCgVldmVudBgBIAEoCzIWLnRlei50ZWxlZ3JhbS52MS5FdmVudCrxAgoJRXZlbnRLaW5kEhoKFkVWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIeChpFVkVOVF9LSU5EX01FU1NBR0VfQ1JFQVRFRBABEh0KGUVWRU5UX0tJTkRfTUVTU0FHRV9FRElURUQQAhIeChpFVkVOVF9LSU5EX01FU1NBR0VfREVMRVRFRBADEiIKHkVWRU5UX0tJTkRfTUVTU0FHRV9TRU5EX0ZBSUxFRBAEEhMKD0VWRU5UX0tJTkRfUkVBRBAFEhUKEUVWRU5UX0tJTkRfVFlQSU5HEAYSGwoXRVZFTlRfS0lORF9DSEFUX1VQREFURUQQBxIkCiBFVkVOVF9LSU5EX0FDQ09VTlRfU1RBVEVfQ0hBTkdFRBAIEhwKGEVWRU5UX0tJTkRfVFJJR0dFUl9GSVJFRBAJEhoKFkVWRU5UX0tJTkRfQ0hBVF9MSU5LRUQQChIcChhFVkVOVF9LSU5EX0NIQVRfVU5MSU5LRUQQCzJlCg1VcGRhdGVTZXJ2aWNlElQKCVN1YnNjcmliZRIhLnRlei50ZWxlZ3JhbS52MS5TdWJzY3JpYmVSZXF1ZXN0GiIudGV6LnRlbGVncmFtLnYxLlN1YnNjcmliZVJlc3BvbnNlMAFCvgEKE2NvbS50ZXoudGVsZWdyYW0udjFCC1VwZGF0ZVByb3RvUAFaPGdpdGh1Yi5jb20vdGV6LWNybS90ZXpncmFtL3Nkay9nby90ZXovdGVsZWdyYW0vdjE7dGVsZWdyYW12MaICA1RUWKoCD1Rlei5UZWxlZ3JhbS5WMcoCD1RlelxUZWxlZ3JhbVxWMeICG1RlelxUZWxlZ3JhbVxWMVxHUEJNZXRhZGF0YeoCEVRlejo6VGVsZWdyYW06OlYxYgZwcm90bzM", [file_google_protobuf_timestamp, file_tez_telegram_v1_account, file_tez_telegram_v1_chat, file_tez_telegram_v1_message]);
 
 /**
  * Event is one thing that happened, at one position of the event log.
@@ -128,6 +128,22 @@ export type Event = Message<"tez.telegram.v1.Event"> & {
      */
     value: TriggerFired;
     case: "triggerFired";
+  } | {
+    /**
+     * chat_linked is a chat newly linked to a CRM record.
+     *
+     * @generated from field: tez.telegram.v1.ChatLinked chat_linked = 20;
+     */
+    value: ChatLinked;
+    case: "chatLinked";
+  } | {
+    /**
+     * chat_unlinked is a chat no longer linked to a CRM record.
+     *
+     * @generated from field: tez.telegram.v1.ChatUnlinked chat_unlinked = 21;
+     */
+    value: ChatUnlinked;
+    case: "chatUnlinked";
   } | {
     /**
      * heartbeat keeps an idle stream alive; its `cursor` is the current one.
@@ -377,6 +393,73 @@ export const AccountStateChangedSchema: GenMessage<AccountStateChanged> = /*@__P
   messageDesc(file_tez_telegram_v1_update, 8);
 
 /**
+ * ChatLinked reports a new link between a chat and a CRM record
+ * (CrmService.LinkChat), or a link that moved to the supergroup its basic
+ * group became.
+ *
+ * @generated from message tez.telegram.v1.ChatLinked
+ */
+export type ChatLinked = Message<"tez.telegram.v1.ChatLinked"> & {
+  /**
+   * chat_id is the linked chat.
+   *
+   * @generated from field: int64 chat_id = 1;
+   */
+  chatId: bigint;
+
+  /**
+   * entity is the CRM record.
+   *
+   * @generated from field: tez.telegram.v1.LinkedEntity entity = 2;
+   */
+  entity?: LinkedEntity | undefined;
+
+  /**
+   * previous_chat_id is the basic group the link was moved from when
+   * Telegram migrated it to a supergroup; 0 for a new link.
+   *
+   * @generated from field: int64 previous_chat_id = 3;
+   */
+  previousChatId: bigint;
+};
+
+/**
+ * Describes the message tez.telegram.v1.ChatLinked.
+ * Use `create(ChatLinkedSchema)` to create a new message.
+ */
+export const ChatLinkedSchema: GenMessage<ChatLinked> = /*@__PURE__*/
+  messageDesc(file_tez_telegram_v1_update, 9);
+
+/**
+ * ChatUnlinked reports a removed link between a chat and a CRM record
+ * (CrmService.UnlinkChat).
+ *
+ * @generated from message tez.telegram.v1.ChatUnlinked
+ */
+export type ChatUnlinked = Message<"tez.telegram.v1.ChatUnlinked"> & {
+  /**
+   * chat_id is the chat.
+   *
+   * @generated from field: int64 chat_id = 1;
+   */
+  chatId: bigint;
+
+  /**
+   * entity is the CRM record.
+   *
+   * @generated from field: tez.telegram.v1.LinkedEntity entity = 2;
+   */
+  entity?: LinkedEntity | undefined;
+};
+
+/**
+ * Describes the message tez.telegram.v1.ChatUnlinked.
+ * Use `create(ChatUnlinkedSchema)` to create a new message.
+ */
+export const ChatUnlinkedSchema: GenMessage<ChatUnlinked> = /*@__PURE__*/
+  messageDesc(file_tez_telegram_v1_update, 10);
+
+/**
  * TriggerFired reports a CRM trigger matching an event. For webhook triggers
  * this event (as JSON) is also the body of the webhook request.
  *
@@ -411,7 +494,7 @@ export type TriggerFired = Message<"tez.telegram.v1.TriggerFired"> & {
  * Use `create(TriggerFiredSchema)` to create a new message.
  */
 export const TriggerFiredSchema: GenMessage<TriggerFired> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_update, 9);
+  messageDesc(file_tez_telegram_v1_update, 11);
 
 /**
  * Heartbeat keeps an idle stream alive. It has no fields: the enclosing
@@ -427,7 +510,7 @@ export type Heartbeat = Message<"tez.telegram.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_update, 10);
+  messageDesc(file_tez_telegram_v1_update, 12);
 
 /**
  * SubscribeRequest is the request of Subscribe. Filters combine with AND; an
@@ -475,7 +558,7 @@ export type SubscribeRequest = Message<"tez.telegram.v1.SubscribeRequest"> & {
  * Use `create(SubscribeRequestSchema)` to create a new message.
  */
 export const SubscribeRequestSchema: GenMessage<SubscribeRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_update, 11);
+  messageDesc(file_tez_telegram_v1_update, 13);
 
 /**
  * SubscribeResponse is one message of the Subscribe stream.
@@ -496,7 +579,7 @@ export type SubscribeResponse = Message<"tez.telegram.v1.SubscribeResponse"> & {
  * Use `create(SubscribeResponseSchema)` to create a new message.
  */
 export const SubscribeResponseSchema: GenMessage<SubscribeResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_update, 12);
+  messageDesc(file_tez_telegram_v1_update, 14);
 
 /**
  * EventKind is the kind of an Event: which `payload` it carries.
@@ -575,6 +658,21 @@ export enum EventKind {
    * @generated from enum value: EVENT_KIND_TRIGGER_FIRED = 9;
    */
   TRIGGER_FIRED = 9,
+
+  /**
+   * EVENT_KIND_CHAT_LINKED: a chat was linked to a CRM record (`chat_linked`).
+   *
+   * @generated from enum value: EVENT_KIND_CHAT_LINKED = 10;
+   */
+  CHAT_LINKED = 10,
+
+  /**
+   * EVENT_KIND_CHAT_UNLINKED: a chat's link to a CRM record was removed
+   * (`chat_unlinked`).
+   *
+   * @generated from enum value: EVENT_KIND_CHAT_UNLINKED = 11;
+   */
+  CHAT_UNLINKED = 11,
 }
 
 /**
