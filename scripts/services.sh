@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # services.sh — the real PostgreSQL 15, Redis and S3-compatible server (moto,
 # in server mode) the test suite runs against, listening on 127.0.0.1 only,
-# with their state under one directory.
+# with their state under one directory; and, in moto's venv, the PyPI
+# `standardwebhooks` package the webhook tests verify deliveries with
+# (`TEZGRAM_TEST_PYTHON`).
 #
 #   scripts/services.sh start    install (first time only) and start all three; idempotent
 #   scripts/services.sh env      print the exports the tests read:
@@ -39,6 +41,9 @@ S3_LOG="$STATE_DIR/s3.log"
 # moto lives in its own virtualenv, pinned, outside the repository.
 S3_VENV="${TEZGRAM_CACHE:-$HOME/.cache/tezgram}/s3-venv"
 MOTO_VERSION=5.2.5
+# The webhook tests verify deliveries with this independent implementation
+# of the Standard Webhooks spec (in the same venv).
+STANDARDWEBHOOKS_VERSION=1.3.0
 # The bucket the tests share (each gateway under a key prefix of its own).
 S3_BUCKET=tezgram-test
 
@@ -185,13 +190,14 @@ start_redis() {
 }
 
 install_moto() {
-    local stamp="$S3_VENV/.moto-$MOTO_VERSION"
+    local stamp="$S3_VENV/.moto-$MOTO_VERSION-standardwebhooks-$STANDARDWEBHOOKS_VERSION"
     [[ -f "$stamp" && -x "$S3_VENV/bin/moto_server" ]] && return 0
-    log "installing moto $MOTO_VERSION (S3-compatible server) into $S3_VENV"
+    log "installing moto $MOTO_VERSION (S3-compatible server) and standardwebhooks $STANDARDWEBHOOKS_VERSION into $S3_VENV"
     "${PYTHON:-python3}" -m venv "$S3_VENV"
     "$S3_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "moto[server]==$MOTO_VERSION" >"$STATE_DIR/pip.log" 2>&1 ||
-        { tail -n 20 "$STATE_DIR/pip.log" >&2; die "pip install moto failed"; }
+        "moto[server]==$MOTO_VERSION" "standardwebhooks==$STANDARDWEBHOOKS_VERSION" \
+        >"$STATE_DIR/pip.log" 2>&1 ||
+        { tail -n 20 "$STATE_DIR/pip.log" >&2; die "pip install moto standardwebhooks failed"; }
     touch "$stamp"
 }
 
@@ -307,6 +313,7 @@ cmd_env() {
     echo "export TEZGRAM_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$(pg_port)/postgres"
     echo "export TEZGRAM_TEST_REDIS_URL=redis://127.0.0.1:$(redis_port)"
     echo "export TEZGRAM_TEST_S3_URL=http://127.0.0.1:$(s3_port)/$S3_BUCKET"
+    echo "export TEZGRAM_TEST_PYTHON=$S3_VENV/bin/python"
 }
 
 cmd_status() {

@@ -52,6 +52,35 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub events: EventsConfig,
     pub media: MediaConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+/// WebhooksConfig tunes CRM triggers' webhook deliveries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Let webhooks reach loopback, private, link-local and metadata
+    /// addresses, and plain `http://`. Unset: allowed exactly in sandbox
+    /// mode (local development), refused with real Telegram.
+    pub allow_private_targets: Option<bool>,
+    /// How long one attempt may take, in seconds.
+    pub timeout_seconds: u64,
+    /// The wait before the first retry, in seconds; it doubles per retry.
+    pub first_retry_seconds: u64,
+    /// The longest wait between retries, in seconds.
+    pub max_retry_seconds: u64,
+    /// How long a delivery is retried before it is FAILED, in seconds.
+    pub give_up_after_seconds: u64,
+    /// How long a rotated secret keeps signing beside the new one, in
+    /// seconds.
+    pub secret_overlap_seconds: u64,
+    /// How long deliveries are kept, in seconds.
+    pub retention_seconds: u64,
+    /// Attempts in flight at once, per process.
+    pub concurrency: usize,
+    /// How often the log and the due deliveries are looked at unprompted,
+    /// in milliseconds.
+    pub poll_interval_ms: u64,
 }
 
 /// MediaConfig says where files are kept and how long unfinished uploads
@@ -326,6 +355,7 @@ impl std::fmt::Debug for Config {
             sandbox,
             events,
             media,
+            webhooks,
         } = self;
         f.debug_struct("Config")
             .field("listen", listen)
@@ -348,6 +378,7 @@ impl std::fmt::Debug for Config {
             .field("sandbox", sandbox)
             .field("events", events)
             .field("media", media)
+            .field("webhooks", webhooks)
             .finish()
     }
 }
@@ -532,6 +563,17 @@ impl Default for Config {
                 links_base_url: None,
                 link_ttl_seconds: 3600,
                 link_secret: None,
+            },
+            webhooks: WebhooksConfig {
+                allow_private_targets: None,
+                timeout_seconds: 10,
+                first_retry_seconds: 10,
+                max_retry_seconds: 3600,
+                give_up_after_seconds: 24 * 3600,
+                secret_overlap_seconds: 24 * 3600,
+                retention_seconds: 30 * 24 * 3600,
+                concurrency: 16,
+                poll_interval_ms: 1000,
             },
         }
     }

@@ -15,3 +15,4 @@ pub mod shutdown;
 pub mod storage;
 pub mod telegram;
 pub mod telemetry;
+pub mod webhooks;

@@ -39,8 +39,9 @@ use crate::service::media::MediaOptions;
 use crate::service::outbox::OutboxOptions;
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
+use crate::service::triggers::TriggerOptions;
 use crate::service::updates::UpdateOptions;
-use crate::service::{Accounts, Chats, Contacts, Crm, Files, Outbox, Updates};
+use crate::service::{Accounts, Chats, Contacts, Crm, Files, Outbox, Triggers, Updates};
 use crate::storage::{Blobs, S3Settings, Store};
 use crate::telegram::accounts::{Provisioner, RealTelegram, Telegram, TelegramOptions};
 use crate::telegram::login::App;
@@ -49,6 +50,7 @@ use crate::telegram::provision::SandboxSessions;
 use crate::telegram::session::SessionOptions;
 use crate::telegram::supervisor::{AccountSupervisor, SupervisorOptions};
 use crate::telemetry::Metrics;
+use crate::webhooks::{TargetPolicy, WebhookClient};
 
 /// HEALTH_INTERVAL is how often the database is pinged for the health status.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
@@ -375,6 +377,33 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         generations.clone(),
     );
     let crm = Crm::new(Arc::new(store.clone()), chats.clone());
+    let hooks = &config.webhooks;
+    let webhook_client = WebhookClient::new(
+        TargetPolicy {
+            // Local development (the sandbox) reaches its own machine.
+            allow_private: hooks
+                .allow_private_targets
+                .unwrap_or(config.sandbox_enabled()),
+        },
+        seconds(hooks.timeout_seconds),
+    )?;
+    let triggers = Triggers::new(
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        sealer.clone(),
+        webhook_client,
+        Arc::new(api::crm::webhook_body),
+        TriggerOptions {
+            secret_overlap: seconds(hooks.secret_overlap_seconds),
+            give_up_after: seconds(hooks.give_up_after_seconds),
+            first_retry: seconds(hooks.first_retry_seconds),
+            max_retry: seconds(hooks.max_retry_seconds),
+            timeout: seconds(hooks.timeout_seconds),
+            retention: seconds(hooks.retention_seconds),
+            concurrency: hooks.concurrency,
+            poll: Duration::from_millis(hooks.poll_interval_ms.max(10)),
+        },
+    );
     let blobs: Arc<dyn BlobStore> = Arc::new(blob_store(&config).await?);
     let files = Files::new(
         Arc::new(store.clone()),
@@ -523,6 +552,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         chats,
         contacts,
         crm,
+        triggers: triggers.clone(),
         outbox: outbox.clone(),
         updates: updates.clone(),
         files: files.clone(),
@@ -595,6 +625,22 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         updates.run().await;
         Ok(())
     }));
+
+    // Triggers fire from the log, and their webhooks are delivered, until
+    // shutdown (on every instance: the store lets one record each firing
+    // and one make each attempt).
+    {
+        let (evaluator, stop) = (triggers.clone(), shutdown_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            evaluator.run_evaluation(stop).await;
+            Ok(())
+        }));
+        let (deliverer, stop) = (triggers.clone(), shutdown_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            deliverer.run_deliveries(stop).await;
+            Ok(())
+        }));
+    }
 
     // Expired uploads are collected until shutdown.
     {

@@ -21,6 +21,7 @@ mod m20261204_000001_event_horizon;
 mod m20261205_000001_upload_requests;
 mod m20261205_000002_outbox_file_upload;
 mod m20261206_000001_crm_links;
+mod m20261206_000002_triggers;
 
 /// Migrator applies tezgram's migrations in order.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_upload_requests::Migration),
             Box::new(m20261205_000002_outbox_file_upload::Migration),
             Box::new(m20261206_000001_crm_links::Migration),
+            Box::new(m20261206_000002_triggers::Migration),
         ]
     }
 }

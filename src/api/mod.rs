@@ -5,7 +5,7 @@
 mod account;
 mod chat;
 pub mod convert;
-mod crm;
+pub mod crm;
 pub mod error;
 pub mod layers;
 mod media;
@@ -31,7 +31,7 @@ use crate::domain::{Caller, Error, FieldViolation};
 use crate::links::Links;
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
-use crate::service::{Accounts, Chats, Contacts, Crm, Files, Outbox, Updates};
+use crate::service::{Accounts, Chats, Contacts, Crm, Files, Outbox, Triggers, Updates};
 
 /// API_PREFIX is the path prefix of tezgram's own RPCs; everything under it
 /// requires credentials. Health and reflection do not.
@@ -43,11 +43,6 @@ fn caller<T>(request: &Request<T>) -> Result<&Caller, Status> {
         .extensions()
         .get::<Caller>()
         .ok_or_else(|| Error::Unauthenticated("missing credentials").into())
-}
-
-fn not_implemented<T, R>(request: &Request<T>, rpc: &'static str) -> Result<R, Status> {
-    caller(request)?;
-    Err(Error::NotImplementedYet { rpc }.into())
 }
 
 /// Violations collects every bad field of a request, so one answer names
@@ -95,6 +90,7 @@ pub struct Services {
     pub chats: Chats,
     pub contacts: Contacts,
     pub crm: Crm,
+    pub triggers: Triggers,
     pub outbox: Outbox,
     pub updates: Updates,
     pub files: Files,
@@ -112,6 +108,7 @@ pub fn routes(services: Services) -> Routes {
         chats,
         contacts,
         crm,
+        triggers,
         outbox,
         updates,
         files,
@@ -135,7 +132,7 @@ pub fn routes(services: Services) -> Routes {
     )))
     .add_service(MediaServiceServer::new(media::MediaApi::new(files, links)))
     .add_service(UpdateServiceServer::new(update::UpdateApi::new(updates)))
-    .add_service(CrmServiceServer::new(crm::CrmApi::new(crm)))
+    .add_service(CrmServiceServer::new(crm::CrmApi::new(crm, triggers)))
     .add_service(SandboxServiceServer::new(sandbox))
 }
 

@@ -30,7 +30,7 @@ impl UpdateApi {
     }
 }
 
-fn kind(value: i32) -> Option<EventKind> {
+pub(super) fn kind(value: i32) -> Option<EventKind> {
     use pb::EventKind as K;
     match K::try_from(value).ok()? {
         K::Unspecified => None,
@@ -103,6 +103,24 @@ fn typing_action(action: TypingAction) -> pb::TypingAction {
     }
 }
 
+/// kind_to_pb is a kind as the wire names it.
+pub(super) fn kind_to_pb(kind: EventKind) -> pb::EventKind {
+    use pb::EventKind as K;
+    match kind {
+        EventKind::MessageCreated => K::MessageCreated,
+        EventKind::MessageEdited => K::MessageEdited,
+        EventKind::MessageDeleted => K::MessageDeleted,
+        EventKind::MessageSendFailed => K::MessageSendFailed,
+        EventKind::Read => K::Read,
+        EventKind::Typing => K::Typing,
+        EventKind::ChatUpdated => K::ChatUpdated,
+        EventKind::AccountStateChanged => K::AccountStateChanged,
+        EventKind::TriggerFired => K::TriggerFired,
+        EventKind::ChatLinked => K::ChatLinked,
+        EventKind::ChatUnlinked => K::ChatUnlinked,
+    }
+}
+
 /// event is the wire form of a logged event.
 pub fn event(cursor: String, event: &Event) -> pb::Event {
     use pb::event::Payload;
@@ -161,6 +179,18 @@ pub fn event(cursor: String, event: &Event) -> pb::Event {
             chat_id: *chat_id,
             entity: Some(entity.clone().into()),
         }),
+        EventPayload::TriggerFired {
+            trigger_id,
+            trigger_name,
+            event: matched,
+        } => Payload::TriggerFired(Box::new(pb::TriggerFired {
+            trigger_id: trigger_id.clone(),
+            trigger_name: trigger_name.clone(),
+            event: Some(Box::new(self::event(
+                crate::service::updates::encode_cursor(&matched.tenant, matched.position),
+                matched,
+            ))),
+        })),
         EventPayload::AccountStateChanged {
             state,
             previous_state,

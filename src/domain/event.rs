@@ -100,6 +100,12 @@ pub enum EventPayload {
     },
     /// A chat's link to a CRM record was removed.
     ChatUnlinked { chat_id: i64, entity: LinkedEntity },
+    /// A CRM trigger matched `event` (never itself a trigger_fired one).
+    TriggerFired {
+        trigger_id: String,
+        trigger_name: String,
+        event: Box<Event>,
+    },
 }
 
 impl EventPayload {
@@ -115,6 +121,7 @@ impl EventPayload {
             EventPayload::ChatUpdated { .. } => EventKind::ChatUpdated,
             EventPayload::ChatLinked { .. } => EventKind::ChatLinked,
             EventPayload::ChatUnlinked { .. } => EventKind::ChatUnlinked,
+            EventPayload::TriggerFired { .. } => EventKind::TriggerFired,
         }
     }
 
@@ -132,6 +139,7 @@ impl EventPayload {
             | EventPayload::ChatLinked { chat_id, .. }
             | EventPayload::ChatUnlinked { chat_id, .. } => Some(*chat_id),
             EventPayload::ChatUpdated { chat } => Some(chat.profile.chat_id),
+            EventPayload::TriggerFired { event, .. } => event.payload.chat_id(),
         }
     }
 }
@@ -151,7 +159,7 @@ pub const EPHEMERAL: i64 = 0;
 
 /// Event is one entry of the log; `position` orders the log (see
 /// [`EPHEMERAL`]).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub position: i64,
     pub tenant: TenantId,

@@ -14,6 +14,7 @@ pub mod login;
 pub mod media;
 pub mod outbox;
 pub mod ports;
+pub mod trigger;
 
 pub use account::{Account, AccountId, AccountKind, AccountState};
 pub use caller::{Caller, PrincipalKind, Scope, TenantId};

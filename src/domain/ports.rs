@@ -602,6 +602,139 @@ pub trait LinkStore: Send + Sync + 'static {
     ) -> Result<Vec<crate::domain::crm::Suggestion>, StoreError>;
 }
 
+/// TriggerStore keeps triggers, how far they evaluated the event log, and
+/// their webhook deliveries.
+#[async_trait]
+pub trait TriggerStore: Send + Sync + 'static {
+    /// create_trigger stores a trigger, unless one with its request id is
+    /// stored already (then that one is returned, for the caller to
+    /// compare), or the tenant has [`crate::domain::trigger::MAX_TRIGGERS`]
+    /// (`Conflict`). Its `after_position` is set to the log's head.
+    async fn create_trigger(
+        &self,
+        trigger: &crate::domain::trigger::Trigger,
+    ) -> Result<crate::domain::trigger::Trigger, StoreError>;
+
+    async fn trigger(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<crate::domain::trigger::Trigger>, StoreError>;
+
+    /// triggers lists up to `limit` triggers after the one `after`, oldest
+    /// first.
+    async fn triggers(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<crate::domain::trigger::Trigger>, StoreError>;
+
+    /// update_trigger replaces a trigger, if it still is as last read
+    /// (`expected_update` is its `updated_at` then): else `Conflict`.
+    async fn update_trigger(
+        &self,
+        trigger: &crate::domain::trigger::Trigger,
+        expected_update: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// delete_trigger deletes a trigger and its deliveries.
+    async fn delete_trigger(&self, tenant: &TenantId, id: &str) -> Result<(), StoreError>;
+
+    /// enabled_triggers is every enabled trigger of these tenants.
+    async fn enabled_triggers(
+        &self,
+        tenants: &[TenantId],
+    ) -> Result<Vec<crate::domain::trigger::Trigger>, StoreError>;
+
+    /// progress is how far triggers evaluated the log; the log's head the
+    /// first time (triggers never look at events from before they existed).
+    async fn trigger_progress(&self) -> Result<i64, StoreError>;
+
+    /// events_after_all reads up to `limit` events of every tenant after
+    /// `position`, in log order.
+    async fn events_after_all(
+        &self,
+        position: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::domain::event::Event>, StoreError>;
+
+    /// chat_facts is what trigger conditions read about an event's chat.
+    async fn chat_facts(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        chat_id: i64,
+        message_id: Option<i64>,
+    ) -> Result<crate::domain::trigger::ChatFacts, StoreError>;
+
+    /// record_firings moves the progress from `from` to `to` and, in the
+    /// same transaction, appends each firing's trigger_fired event and
+    /// stores its delivery; `Conflict` when the progress is no longer
+    /// `from` (another process recorded this stretch of the log).
+    async fn record_firings(
+        &self,
+        from: i64,
+        to: i64,
+        firings: &[crate::domain::trigger::Firing],
+        give_up_after: std::time::Duration,
+    ) -> Result<(), StoreError>;
+
+    /// due_deliveries lists up to `limit` deliveries due at `now`.
+    async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<crate::domain::trigger::Delivery>, StoreError>;
+
+    /// claim_delivery takes a due delivery for one attempt: its attempts
+    /// move from `attempts` to `attempts + 1` and it is not due again
+    /// before `lease_until`. `false` when another worker took it first.
+    async fn claim_delivery(
+        &self,
+        id: &str,
+        attempts: i32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// set_delivery_body fixes the body every attempt of a delivery sends.
+    async fn set_delivery_body(&self, id: &str, body: &str) -> Result<(), StoreError>;
+
+    /// finish_delivery records an attempt's outcome, if the delivery is
+    /// still at `attempts` (the claimed attempt). A `GiveUp { disable }`
+    /// also disables its trigger with `reason`.
+    async fn finish_delivery(
+        &self,
+        id: &str,
+        attempts: i32,
+        attempt: &crate::domain::trigger::Attempt,
+        outcome: &crate::domain::trigger::Outcome,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+
+    /// deliveries lists a trigger's deliveries, newest first, older than
+    /// the one `after`.
+    async fn deliveries(
+        &self,
+        tenant: &TenantId,
+        trigger_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<crate::domain::trigger::Delivery>, StoreError>;
+
+    /// redeliver makes a delivery due now, tried until `give_up_at`.
+    async fn redeliver(
+        &self,
+        tenant: &TenantId,
+        trigger_id: &str,
+        id: &str,
+        give_up_at: DateTime<Utc>,
+    ) -> Result<crate::domain::trigger::Delivery, StoreError>;
+
+    /// prune_deliveries deletes deliveries created before `before`.
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
 /// ContactStore keeps the accounts' contact lists, as last synced from
 /// Telegram (and extended by the contacts ResolveChat imports).
 #[async_trait]

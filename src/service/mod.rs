@@ -11,6 +11,7 @@ pub mod media;
 pub mod outbox;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod triggers;
 pub mod updates;
 
 pub use accounts::Accounts;
@@ -19,6 +20,7 @@ pub use contacts::Contacts;
 pub use crm::Crm;
 pub use media::Files;
 pub use outbox::Outbox;
+pub use triggers::Triggers;
 pub use updates::Updates;
 
 use chrono::{DateTime, Utc};

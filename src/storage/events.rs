@@ -68,6 +68,37 @@ pub(super) async fn append_in(
     Ok(())
 }
 
+/// append_one_in appends one event inside `txn` and returns its position
+/// (like [`append_in`], under [`APPEND_LOCK`] on PostgreSQL).
+pub(super) async fn append_one_in(
+    txn: &DatabaseTransaction,
+    event: &NewEvent,
+) -> Result<i64, StoreError> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [APPEND_LOCK.into()],
+        ))
+        .await
+        .store_err(RESOURCE)?;
+    }
+    let row = events::ActiveModel {
+        tenant_id: Set(event.tenant.as_str().to_owned()),
+        account_id: Set(event.account.map(|a| a.to_string())),
+        kind: Set(event.payload.kind().as_str().to_owned()),
+        peer_id: Set(event.payload.chat_id()),
+        payload: Set(serde_json::to_vec(&event.payload).expect("events serialize")),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    Ok(events::Entity::insert(row)
+        .exec(txn)
+        .await
+        .store_err(RESOURCE)?
+        .last_insert_id)
+}
+
 impl Store {
     /// commit_with_events appends `events` to the log, commits, and tells
     /// the listeners of [`EventLog::appended`] which tenants have news.
@@ -96,7 +127,7 @@ impl Store {
     }
 }
 
-fn event_from_row(row: events::Model) -> Result<Event, StoreError> {
+pub(super) fn event_from_row(row: events::Model) -> Result<Event, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("event {}: {what}", row.id));
     Ok(Event {
         position: row.id,

@@ -18,6 +18,7 @@ mod events;
 mod media;
 mod outbox;
 mod sessions;
+mod triggers;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -339,18 +339,9 @@ async fn api_keys_are_scoped_tenant_bound_and_revocable() {
 }
 
 #[tokio::test]
-async fn later_capabilities_answer_not_implemented_yet() {
+async fn every_service_needs_credentials_and_a_disabled_sandbox_says_so() {
     let server = TestServer::start().await;
-    let token = server.token("acme");
     let mut crm = CrmServiceClient::new(server.channel().await);
-    let err = crm
-        .list_triggers(authed(pb::ListTriggersRequest::default(), &token))
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), Code::Unimplemented);
-    assert_eq!(reason(&err), "NOT_IMPLEMENTED_YET");
-
-    // Still behind authentication.
     let err = crm
         .list_links(pb::ListLinksRequest::default())
         .await

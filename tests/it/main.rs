@@ -27,4 +27,5 @@ mod server;
 mod spine;
 mod storage;
 mod telegram_session;
+mod triggers;
 mod updates;

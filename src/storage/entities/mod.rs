@@ -17,6 +17,7 @@ pub mod events;
 pub mod media;
 pub mod messages;
 pub mod outbox;
+pub mod trigger_progress;
 pub mod triggers;
 pub mod uploads;
 pub mod webhook_deliveries;

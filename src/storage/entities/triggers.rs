@@ -20,6 +20,13 @@ pub struct Model {
     pub secret: Vec<u8>,
     pub secret_key_id: String,
     pub enabled: bool,
+    pub request_id: Option<String>,
+    pub action: String,
+    pub after_position: i64,
+    pub previous_secret: Option<Vec<u8>>,
+    pub previous_secret_key_id: Option<String>,
+    pub previous_secret_until: Option<DateTimeUtc>,
+    pub disabled_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -19,6 +19,10 @@ pub struct Model {
     pub last_status_code: Option<i32>,
     pub last_error: Option<String>,
     pub delivered_at: Option<DateTimeUtc>,
+    pub give_up_at: Option<DateTimeUtc>,
+    pub last_attempt_at: Option<DateTimeUtc>,
+    pub last_latency_ms: Option<i32>,
+    pub attempt_log: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -2319,6 +2319,11 @@ pub struct Trigger {
     /// update_time is when the trigger was last changed; output only.
     #[prost(message, optional, tag="9")]
     pub update_time: ::core::option::Option<::prost_types::Timestamp>,
+    /// disabled_reason says why the gateway disabled the trigger (its webhook
+    /// answered 410 Gone); empty otherwise. Enabling it again clears it.
+    /// Output only.
+    #[prost(string, tag="10")]
+    pub disabled_reason: ::prost::alloc::string::String,
     /// action is what happens when the trigger fires; exactly one must be set.
     #[prost(oneof="trigger::Action", tags="5, 6")]
     pub action: ::core::option::Option<trigger::Action>,
@@ -2371,6 +2376,11 @@ pub struct TriggerConditions {
     /// one of these types; empty does not look at links.
     #[prost(enumeration="CrmEntityType", repeated, tag="7")]
     pub linked_entity_types: ::prost::alloc::vec::Vec<i32>,
+    /// first_message_from_unlinked_chat keeps only incoming messages that are
+    /// the first the gateway stored from their chat, of a chat linked to no CRM
+    /// entity: a new customer writing for the first time.
+    #[prost(bool, tag="8")]
+    pub first_message_from_unlinked_chat: bool,
 }
 impl ::prost::Name for TriggerConditions {
 const NAME: &'static str = "TriggerConditions";
@@ -2383,9 +2393,11 @@ pub struct WebhookAction {
     /// url is the https URL to POST to, at most 2048 characters.
     #[prost(string, tag="1")]
     pub url: ::prost::alloc::string::String,
-    /// secret is the HMAC key for the `x-tezgram-signature` header, 32..=256
-    /// characters. Write-only: it is stored encrypted and never returned (always
-    /// empty in responses).
+    /// secret is the signing secret in the Standard Webhooks format: "whsec_"
+    /// and the base64 of 24 to 64 random bytes. Left empty on create (or on a
+    /// rotation through the "webhook.secret" path), the gateway generates one
+    /// and returns it once, in the response's `webhook_secret`. Write-only: it
+    /// is stored encrypted and never returned here (always empty in responses).
     #[prost(string, tag="2")]
     pub secret: ::prost::alloc::string::String,
 }
@@ -2402,10 +2414,10 @@ const NAME: &'static str = "StreamAction";
 const PACKAGE: &'static str = "tez.telegram.v1";
 fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.StreamAction".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.StreamAction".into() }}
 /// WebhookDelivery is one event sent (or being sent) to a webhook.
-#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+#[derive(Clone, PartialEq, ::prost::Message)]
 pub struct WebhookDelivery {
     /// delivery_id is the gateway's id of the delivery, a UUID; also sent as the
-    /// `x-tezgram-delivery-id` header.
+    /// `webhook-id` header.
     #[prost(string, tag="1")]
     pub delivery_id: ::prost::alloc::string::String,
     /// trigger_id is the trigger (UUID) that fired.
@@ -2437,11 +2449,37 @@ pub struct WebhookDelivery {
     /// next_attempt_time is when the next attempt is due; set only while RETRYING.
     #[prost(message, optional, tag="10")]
     pub next_attempt_time: ::core::option::Option<::prost_types::Timestamp>,
+    /// latency_ms is how long the last attempt took to answer, in milliseconds.
+    #[prost(int32, tag="11")]
+    pub latency_ms: i32,
+    /// attempt_log is the last attempts, oldest first (at most 20).
+    #[prost(message, repeated, tag="12")]
+    pub attempt_log: ::prost::alloc::vec::Vec<DeliveryAttempt>,
 }
 impl ::prost::Name for WebhookDelivery {
 const NAME: &'static str = "WebhookDelivery";
 const PACKAGE: &'static str = "tez.telegram.v1";
 fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.WebhookDelivery".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.WebhookDelivery".into() }}
+/// DeliveryAttempt is one HTTP request of a webhook delivery.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct DeliveryAttempt {
+    /// attempt_time is when the request was made.
+    #[prost(message, optional, tag="1")]
+    pub attempt_time: ::core::option::Option<::prost_types::Timestamp>,
+    /// response_code is the HTTP status; 0 when there was no response.
+    #[prost(int32, tag="2")]
+    pub response_code: i32,
+    /// latency_ms is how long the answer took, in milliseconds.
+    #[prost(int32, tag="3")]
+    pub latency_ms: i32,
+    /// error says why the attempt failed; empty when it succeeded.
+    #[prost(string, tag="4")]
+    pub error: ::prost::alloc::string::String,
+}
+impl ::prost::Name for DeliveryAttempt {
+const NAME: &'static str = "DeliveryAttempt";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.DeliveryAttempt".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.DeliveryAttempt".into() }}
 /// LinkChatRequest is the request of LinkChat.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct LinkChatRequest {
@@ -2596,6 +2634,11 @@ pub struct CreateTriggerResponse {
     /// trigger is the new trigger (webhook secret left empty).
     #[prost(message, optional, tag="1")]
     pub trigger: ::core::option::Option<Trigger>,
+    /// webhook_secret is the secret the gateway generated for a webhook trigger
+    /// created without one, returned this once; empty otherwise (and on a
+    /// retry of the same request).
+    #[prost(string, tag="2")]
+    pub webhook_secret: ::prost::alloc::string::String,
 }
 impl ::prost::Name for CreateTriggerResponse {
 const NAME: &'static str = "CreateTriggerResponse";
@@ -2664,7 +2707,10 @@ pub struct UpdateTriggerRequest {
     /// "event_kinds", "conditions", "enabled", "webhook" (switches to or
     /// replaces the webhook; an empty `webhook.secret` keeps the current secret
     /// when the trigger already was a webhook), "webhook.url", "webhook.secret"
-    /// (rotates the secret), "stream" (switches to a stream action).
+    /// (rotates the secret: the new one signs from now on, and the previous one
+    /// signs too for the gateway's rotation overlap, 24 hours by default, so
+    /// receivers can switch without losing deliveries), "stream" (switches to a
+    /// stream action).
     #[prost(message, optional, tag="2")]
     pub update_mask: ::core::option::Option<::prost_types::FieldMask>,
 }
@@ -2678,6 +2724,11 @@ pub struct UpdateTriggerResponse {
     /// trigger is the trigger after the change (webhook secret left empty).
     #[prost(message, optional, tag="1")]
     pub trigger: ::core::option::Option<Trigger>,
+    /// webhook_secret is the secret the gateway generated when the change
+    /// asked for a new one without giving it, returned this once; empty
+    /// otherwise.
+    #[prost(string, tag="2")]
+    pub webhook_secret: ::prost::alloc::string::String,
 }
 impl ::prost::Name for UpdateTriggerResponse {
 const NAME: &'static str = "UpdateTriggerResponse";
@@ -2735,6 +2786,31 @@ impl ::prost::Name for ListDeliveriesResponse {
 const NAME: &'static str = "ListDeliveriesResponse";
 const PACKAGE: &'static str = "tez.telegram.v1";
 fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.ListDeliveriesResponse".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.ListDeliveriesResponse".into() }}
+/// RedeliverWebhookRequest is the request of RedeliverWebhook.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct RedeliverWebhookRequest {
+    /// trigger_id is the webhook trigger (UUID).
+    #[prost(string, tag="1")]
+    pub trigger_id: ::prost::alloc::string::String,
+    /// delivery_id is the delivery (UUID) to send again.
+    #[prost(string, tag="2")]
+    pub delivery_id: ::prost::alloc::string::String,
+}
+impl ::prost::Name for RedeliverWebhookRequest {
+const NAME: &'static str = "RedeliverWebhookRequest";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.RedeliverWebhookRequest".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.RedeliverWebhookRequest".into() }}
+/// RedeliverWebhookResponse is the response of RedeliverWebhook.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct RedeliverWebhookResponse {
+    /// delivery is the delivery, due now.
+    #[prost(message, optional, tag="1")]
+    pub delivery: ::core::option::Option<WebhookDelivery>,
+}
+impl ::prost::Name for RedeliverWebhookResponse {
+const NAME: &'static str = "RedeliverWebhookResponse";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.RedeliverWebhookResponse".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.RedeliverWebhookResponse".into() }}
 /// CrmEntityType is the kind of a CRM record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]

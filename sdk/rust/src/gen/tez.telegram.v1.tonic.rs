@@ -3087,6 +3087,32 @@ pub mod crm_service_client {
                 .insert(GrpcMethod::new("tez.telegram.v1.CrmService", "ListDeliveries"));
             self.inner.unary(req, path, codec).await
         }
+        pub async fn redeliver_webhook(
+            &mut self,
+            request: impl tonic::IntoRequest<super::RedeliverWebhookRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RedeliverWebhookResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/tez.telegram.v1.CrmService/RedeliverWebhook",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("tez.telegram.v1.CrmService", "RedeliverWebhook"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -3170,6 +3196,13 @@ pub mod crm_service_server {
             request: tonic::Request<super::ListDeliveriesRequest>,
         ) -> std::result::Result<
             tonic::Response<super::ListDeliveriesResponse>,
+            tonic::Status,
+        >;
+        async fn redeliver_webhook(
+            &self,
+            request: tonic::Request<super::RedeliverWebhookRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::RedeliverWebhookResponse>,
             tonic::Status,
         >;
     }
@@ -3684,6 +3717,51 @@ pub mod crm_service_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = ListDeliveriesSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/tez.telegram.v1.CrmService/RedeliverWebhook" => {
+                    #[allow(non_camel_case_types)]
+                    struct RedeliverWebhookSvc<T: CrmService>(pub Arc<T>);
+                    impl<
+                        T: CrmService,
+                    > tonic::server::UnaryService<super::RedeliverWebhookRequest>
+                    for RedeliverWebhookSvc<T> {
+                        type Response = super::RedeliverWebhookResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::RedeliverWebhookRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as CrmService>::redeliver_webhook(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RedeliverWebhookSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

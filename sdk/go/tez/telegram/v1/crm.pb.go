@@ -645,9 +645,13 @@ type Trigger struct {
 	// create_time is when the trigger was created; output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// update_time is when the trigger was last changed; output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// disabled_reason says why the gateway disabled the trigger (its webhook
+	// answered 410 Gone); empty otherwise. Enabling it again clears it.
+	// Output only.
+	DisabledReason string `protobuf:"bytes,10,opt,name=disabled_reason,json=disabledReason,proto3" json:"disabled_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Trigger) Reset() {
@@ -754,6 +758,13 @@ func (x *Trigger) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Trigger) GetDisabledReason() string {
+	if x != nil {
+		return x.DisabledReason
+	}
+	return ""
+}
+
 type isTrigger_Action interface {
 	isTrigger_Action()
 }
@@ -796,8 +807,12 @@ type TriggerConditions struct {
 	// linked_entity_types keeps events about chats linked to a CRM entity of
 	// one of these types; empty does not look at links.
 	LinkedEntityTypes []CrmEntityType `protobuf:"varint,7,rep,packed,name=linked_entity_types,json=linkedEntityTypes,proto3,enum=tez.telegram.v1.CrmEntityType" json:"linked_entity_types,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// first_message_from_unlinked_chat keeps only incoming messages that are
+	// the first the gateway stored from their chat, of a chat linked to no CRM
+	// entity: a new customer writing for the first time.
+	FirstMessageFromUnlinkedChat bool `protobuf:"varint,8,opt,name=first_message_from_unlinked_chat,json=firstMessageFromUnlinkedChat,proto3" json:"first_message_from_unlinked_chat,omitempty"`
+	unknownFields                protoimpl.UnknownFields
+	sizeCache                    protoimpl.SizeCache
 }
 
 func (x *TriggerConditions) Reset() {
@@ -879,15 +894,24 @@ func (x *TriggerConditions) GetLinkedEntityTypes() []CrmEntityType {
 	return nil
 }
 
+func (x *TriggerConditions) GetFirstMessageFromUnlinkedChat() bool {
+	if x != nil {
+		return x.FirstMessageFromUnlinkedChat
+	}
+	return false
+}
+
 // WebhookAction POSTs the trigger_fired event to a URL (see CrmService for
 // the body, signature and retries).
 type WebhookAction struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// url is the https URL to POST to, at most 2048 characters.
 	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
-	// secret is the HMAC key for the `x-tezgram-signature` header, 32..=256
-	// characters. Write-only: it is stored encrypted and never returned (always
-	// empty in responses).
+	// secret is the signing secret in the Standard Webhooks format: "whsec_"
+	// and the base64 of 24 to 64 random bytes. Left empty on create (or on a
+	// rotation through the "webhook.secret" path), the gateway generates one
+	// and returns it once, in the response's `webhook_secret`. Write-only: it
+	// is stored encrypted and never returned here (always empty in responses).
 	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -978,7 +1002,7 @@ func (*StreamAction) Descriptor() ([]byte, []int) {
 type WebhookDelivery struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// delivery_id is the gateway's id of the delivery, a UUID; also sent as the
-	// `x-tezgram-delivery-id` header.
+	// `webhook-id` header.
 	DeliveryId string `protobuf:"bytes,1,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
 	// trigger_id is the trigger (UUID) that fired.
 	TriggerId string `protobuf:"bytes,2,opt,name=trigger_id,json=triggerId,proto3" json:"trigger_id,omitempty"`
@@ -1000,8 +1024,12 @@ type WebhookDelivery struct {
 	LastAttemptTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=last_attempt_time,json=lastAttemptTime,proto3" json:"last_attempt_time,omitempty"`
 	// next_attempt_time is when the next attempt is due; set only while RETRYING.
 	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// latency_ms is how long the last attempt took to answer, in milliseconds.
+	LatencyMs int32 `protobuf:"varint,11,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
+	// attempt_log is the last attempts, oldest first (at most 20).
+	AttemptLog    []*DeliveryAttempt `protobuf:"bytes,12,rep,name=attempt_log,json=attemptLog,proto3" json:"attempt_log,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WebhookDelivery) Reset() {
@@ -1104,6 +1132,93 @@ func (x *WebhookDelivery) GetNextAttemptTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *WebhookDelivery) GetLatencyMs() int32 {
+	if x != nil {
+		return x.LatencyMs
+	}
+	return 0
+}
+
+func (x *WebhookDelivery) GetAttemptLog() []*DeliveryAttempt {
+	if x != nil {
+		return x.AttemptLog
+	}
+	return nil
+}
+
+// DeliveryAttempt is one HTTP request of a webhook delivery.
+type DeliveryAttempt struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// attempt_time is when the request was made.
+	AttemptTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=attempt_time,json=attemptTime,proto3" json:"attempt_time,omitempty"`
+	// response_code is the HTTP status; 0 when there was no response.
+	ResponseCode int32 `protobuf:"varint,2,opt,name=response_code,json=responseCode,proto3" json:"response_code,omitempty"`
+	// latency_ms is how long the answer took, in milliseconds.
+	LatencyMs int32 `protobuf:"varint,3,opt,name=latency_ms,json=latencyMs,proto3" json:"latency_ms,omitempty"`
+	// error says why the attempt failed; empty when it succeeded.
+	Error         string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryAttempt) Reset() {
+	*x = DeliveryAttempt{}
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryAttempt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryAttempt) ProtoMessage() {}
+
+func (x *DeliveryAttempt) ProtoReflect() protoreflect.Message {
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryAttempt.ProtoReflect.Descriptor instead.
+func (*DeliveryAttempt) Descriptor() ([]byte, []int) {
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DeliveryAttempt) GetAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AttemptTime
+	}
+	return nil
+}
+
+func (x *DeliveryAttempt) GetResponseCode() int32 {
+	if x != nil {
+		return x.ResponseCode
+	}
+	return 0
+}
+
+func (x *DeliveryAttempt) GetLatencyMs() int32 {
+	if x != nil {
+		return x.LatencyMs
+	}
+	return 0
+}
+
+func (x *DeliveryAttempt) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 // LinkChatRequest is the request of LinkChat.
 type LinkChatRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1122,7 +1237,7 @@ type LinkChatRequest struct {
 
 func (x *LinkChatRequest) Reset() {
 	*x = LinkChatRequest{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[10]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1134,7 +1249,7 @@ func (x *LinkChatRequest) String() string {
 func (*LinkChatRequest) ProtoMessage() {}
 
 func (x *LinkChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[10]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1147,7 +1262,7 @@ func (x *LinkChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkChatRequest.ProtoReflect.Descriptor instead.
 func (*LinkChatRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{10}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LinkChatRequest) GetAccountId() string {
@@ -1189,7 +1304,7 @@ type LinkChatResponse struct {
 
 func (x *LinkChatResponse) Reset() {
 	*x = LinkChatResponse{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[11]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1201,7 +1316,7 @@ func (x *LinkChatResponse) String() string {
 func (*LinkChatResponse) ProtoMessage() {}
 
 func (x *LinkChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[11]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1214,7 +1329,7 @@ func (x *LinkChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkChatResponse.ProtoReflect.Descriptor instead.
 func (*LinkChatResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{11}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *LinkChatResponse) GetLink() *ChatLink {
@@ -1239,7 +1354,7 @@ type UnlinkChatRequest struct {
 
 func (x *UnlinkChatRequest) Reset() {
 	*x = UnlinkChatRequest{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[12]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1251,7 +1366,7 @@ func (x *UnlinkChatRequest) String() string {
 func (*UnlinkChatRequest) ProtoMessage() {}
 
 func (x *UnlinkChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[12]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1264,7 +1379,7 @@ func (x *UnlinkChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlinkChatRequest.ProtoReflect.Descriptor instead.
 func (*UnlinkChatRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{12}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UnlinkChatRequest) GetAccountId() string {
@@ -1297,7 +1412,7 @@ type UnlinkChatResponse struct {
 
 func (x *UnlinkChatResponse) Reset() {
 	*x = UnlinkChatResponse{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[13]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1424,7 @@ func (x *UnlinkChatResponse) String() string {
 func (*UnlinkChatResponse) ProtoMessage() {}
 
 func (x *UnlinkChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[13]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1437,7 @@ func (x *UnlinkChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlinkChatResponse.ProtoReflect.Descriptor instead.
 func (*UnlinkChatResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{13}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{14}
 }
 
 // ListLinksRequest is the request of ListLinks.
@@ -1347,7 +1462,7 @@ type ListLinksRequest struct {
 
 func (x *ListLinksRequest) Reset() {
 	*x = ListLinksRequest{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[14]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1359,7 +1474,7 @@ func (x *ListLinksRequest) String() string {
 func (*ListLinksRequest) ProtoMessage() {}
 
 func (x *ListLinksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[14]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1372,7 +1487,7 @@ func (x *ListLinksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLinksRequest.ProtoReflect.Descriptor instead.
 func (*ListLinksRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{14}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListLinksRequest) GetFilter() isListLinksRequest_Filter {
@@ -1445,7 +1560,7 @@ type ListLinksResponse struct {
 
 func (x *ListLinksResponse) Reset() {
 	*x = ListLinksResponse{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[15]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1457,7 +1572,7 @@ func (x *ListLinksResponse) String() string {
 func (*ListLinksResponse) ProtoMessage() {}
 
 func (x *ListLinksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[15]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1470,7 +1585,7 @@ func (x *ListLinksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLinksResponse.ProtoReflect.Descriptor instead.
 func (*ListLinksResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{15}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListLinksResponse) GetLinks() []*ChatLink {
@@ -1501,7 +1616,7 @@ type SuggestLinksRequest struct {
 
 func (x *SuggestLinksRequest) Reset() {
 	*x = SuggestLinksRequest{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[16]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1513,7 +1628,7 @@ func (x *SuggestLinksRequest) String() string {
 func (*SuggestLinksRequest) ProtoMessage() {}
 
 func (x *SuggestLinksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[16]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1526,7 +1641,7 @@ func (x *SuggestLinksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuggestLinksRequest.ProtoReflect.Descriptor instead.
 func (*SuggestLinksRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{16}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SuggestLinksRequest) GetAccountId() string {
@@ -1557,7 +1672,7 @@ type SuggestLinksResponse struct {
 
 func (x *SuggestLinksResponse) Reset() {
 	*x = SuggestLinksResponse{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[17]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1569,7 +1684,7 @@ func (x *SuggestLinksResponse) String() string {
 func (*SuggestLinksResponse) ProtoMessage() {}
 
 func (x *SuggestLinksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[17]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1582,7 +1697,7 @@ func (x *SuggestLinksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuggestLinksResponse.ProtoReflect.Descriptor instead.
 func (*SuggestLinksResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{17}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SuggestLinksResponse) GetSuggestions() []*LinkSuggestion {
@@ -1607,7 +1722,7 @@ type CreateTriggerRequest struct {
 
 func (x *CreateTriggerRequest) Reset() {
 	*x = CreateTriggerRequest{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[18]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +1734,7 @@ func (x *CreateTriggerRequest) String() string {
 func (*CreateTriggerRequest) ProtoMessage() {}
 
 func (x *CreateTriggerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[18]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1747,7 @@ func (x *CreateTriggerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTriggerRequest.ProtoReflect.Descriptor instead.
 func (*CreateTriggerRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{18}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateTriggerRequest) GetTrigger() *Trigger {
@@ -1653,14 +1768,18 @@ func (x *CreateTriggerRequest) GetRequestId() string {
 type CreateTriggerResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// trigger is the new trigger (webhook secret left empty).
-	Trigger       *Trigger `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	Trigger *Trigger `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// webhook_secret is the secret the gateway generated for a webhook trigger
+	// created without one, returned this once; empty otherwise (and on a
+	// retry of the same request).
+	WebhookSecret string `protobuf:"bytes,2,opt,name=webhook_secret,json=webhookSecret,proto3" json:"webhook_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateTriggerResponse) Reset() {
 	*x = CreateTriggerResponse{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[19]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1672,7 +1791,7 @@ func (x *CreateTriggerResponse) String() string {
 func (*CreateTriggerResponse) ProtoMessage() {}
 
 func (x *CreateTriggerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[19]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1685,7 +1804,7 @@ func (x *CreateTriggerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTriggerResponse.ProtoReflect.Descriptor instead.
 func (*CreateTriggerResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{19}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateTriggerResponse) GetTrigger() *Trigger {
@@ -1693,6 +1812,13 @@ func (x *CreateTriggerResponse) GetTrigger() *Trigger {
 		return x.Trigger
 	}
 	return nil
+}
+
+func (x *CreateTriggerResponse) GetWebhookSecret() string {
+	if x != nil {
+		return x.WebhookSecret
+	}
+	return ""
 }
 
 // GetTriggerRequest is the request of GetTrigger.
@@ -1706,7 +1832,7 @@ type GetTriggerRequest struct {
 
 func (x *GetTriggerRequest) Reset() {
 	*x = GetTriggerRequest{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[20]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1718,7 +1844,7 @@ func (x *GetTriggerRequest) String() string {
 func (*GetTriggerRequest) ProtoMessage() {}
 
 func (x *GetTriggerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[20]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1731,7 +1857,7 @@ func (x *GetTriggerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTriggerRequest.ProtoReflect.Descriptor instead.
 func (*GetTriggerRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{20}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetTriggerRequest) GetTriggerId() string {
@@ -1752,7 +1878,7 @@ type GetTriggerResponse struct {
 
 func (x *GetTriggerResponse) Reset() {
 	*x = GetTriggerResponse{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[21]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1764,7 +1890,7 @@ func (x *GetTriggerResponse) String() string {
 func (*GetTriggerResponse) ProtoMessage() {}
 
 func (x *GetTriggerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[21]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1777,7 +1903,7 @@ func (x *GetTriggerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTriggerResponse.ProtoReflect.Descriptor instead.
 func (*GetTriggerResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{21}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetTriggerResponse) GetTrigger() *Trigger {
@@ -1802,7 +1928,7 @@ type ListTriggersRequest struct {
 
 func (x *ListTriggersRequest) Reset() {
 	*x = ListTriggersRequest{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[22]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1814,7 +1940,7 @@ func (x *ListTriggersRequest) String() string {
 func (*ListTriggersRequest) ProtoMessage() {}
 
 func (x *ListTriggersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[22]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1827,7 +1953,7 @@ func (x *ListTriggersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTriggersRequest.ProtoReflect.Descriptor instead.
 func (*ListTriggersRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{22}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListTriggersRequest) GetPageSize() int32 {
@@ -1857,7 +1983,7 @@ type ListTriggersResponse struct {
 
 func (x *ListTriggersResponse) Reset() {
 	*x = ListTriggersResponse{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[23]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1869,7 +1995,7 @@ func (x *ListTriggersResponse) String() string {
 func (*ListTriggersResponse) ProtoMessage() {}
 
 func (x *ListTriggersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[23]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1882,7 +2008,7 @@ func (x *ListTriggersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTriggersResponse.ProtoReflect.Descriptor instead.
 func (*ListTriggersResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{23}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListTriggersResponse) GetTriggers() []*Trigger {
@@ -1909,7 +2035,10 @@ type UpdateTriggerRequest struct {
 	// "event_kinds", "conditions", "enabled", "webhook" (switches to or
 	// replaces the webhook; an empty `webhook.secret` keeps the current secret
 	// when the trigger already was a webhook), "webhook.url", "webhook.secret"
-	// (rotates the secret), "stream" (switches to a stream action).
+	// (rotates the secret: the new one signs from now on, and the previous one
+	// signs too for the gateway's rotation overlap, 24 hours by default, so
+	// receivers can switch without losing deliveries), "stream" (switches to a
+	// stream action).
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1917,7 +2046,7 @@ type UpdateTriggerRequest struct {
 
 func (x *UpdateTriggerRequest) Reset() {
 	*x = UpdateTriggerRequest{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[24]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1929,7 +2058,7 @@ func (x *UpdateTriggerRequest) String() string {
 func (*UpdateTriggerRequest) ProtoMessage() {}
 
 func (x *UpdateTriggerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[24]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1942,7 +2071,7 @@ func (x *UpdateTriggerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTriggerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTriggerRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{24}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdateTriggerRequest) GetTrigger() *Trigger {
@@ -1963,14 +2092,18 @@ func (x *UpdateTriggerRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 type UpdateTriggerResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// trigger is the trigger after the change (webhook secret left empty).
-	Trigger       *Trigger `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	Trigger *Trigger `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// webhook_secret is the secret the gateway generated when the change
+	// asked for a new one without giving it, returned this once; empty
+	// otherwise.
+	WebhookSecret string `protobuf:"bytes,2,opt,name=webhook_secret,json=webhookSecret,proto3" json:"webhook_secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateTriggerResponse) Reset() {
 	*x = UpdateTriggerResponse{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[25]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2115,7 @@ func (x *UpdateTriggerResponse) String() string {
 func (*UpdateTriggerResponse) ProtoMessage() {}
 
 func (x *UpdateTriggerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[25]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2128,7 @@ func (x *UpdateTriggerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTriggerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTriggerResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{25}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpdateTriggerResponse) GetTrigger() *Trigger {
@@ -2003,6 +2136,13 @@ func (x *UpdateTriggerResponse) GetTrigger() *Trigger {
 		return x.Trigger
 	}
 	return nil
+}
+
+func (x *UpdateTriggerResponse) GetWebhookSecret() string {
+	if x != nil {
+		return x.WebhookSecret
+	}
+	return ""
 }
 
 // DeleteTriggerRequest is the request of DeleteTrigger.
@@ -2016,7 +2156,7 @@ type DeleteTriggerRequest struct {
 
 func (x *DeleteTriggerRequest) Reset() {
 	*x = DeleteTriggerRequest{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[26]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2168,7 @@ func (x *DeleteTriggerRequest) String() string {
 func (*DeleteTriggerRequest) ProtoMessage() {}
 
 func (x *DeleteTriggerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[26]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2181,7 @@ func (x *DeleteTriggerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTriggerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTriggerRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{26}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteTriggerRequest) GetTriggerId() string {
@@ -2060,7 +2200,7 @@ type DeleteTriggerResponse struct {
 
 func (x *DeleteTriggerResponse) Reset() {
 	*x = DeleteTriggerResponse{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[27]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2212,7 @@ func (x *DeleteTriggerResponse) String() string {
 func (*DeleteTriggerResponse) ProtoMessage() {}
 
 func (x *DeleteTriggerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[27]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2225,7 @@ func (x *DeleteTriggerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTriggerResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTriggerResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{27}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{28}
 }
 
 // ListDeliveriesRequest is the request of ListDeliveries.
@@ -2105,7 +2245,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[28]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2117,7 +2257,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[28]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2130,7 +2270,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{28}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListDeliveriesRequest) GetTriggerId() string {
@@ -2167,7 +2307,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[29]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2179,7 +2319,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tez_telegram_v1_crm_proto_msgTypes[29]
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2192,7 +2332,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{29}
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListDeliveriesResponse) GetDeliveries() []*WebhookDelivery {
@@ -2207,6 +2347,107 @@ func (x *ListDeliveriesResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+// RedeliverWebhookRequest is the request of RedeliverWebhook.
+type RedeliverWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// trigger_id is the webhook trigger (UUID).
+	TriggerId string `protobuf:"bytes,1,opt,name=trigger_id,json=triggerId,proto3" json:"trigger_id,omitempty"`
+	// delivery_id is the delivery (UUID) to send again.
+	DeliveryId    string `protobuf:"bytes,2,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedeliverWebhookRequest) Reset() {
+	*x = RedeliverWebhookRequest{}
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedeliverWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedeliverWebhookRequest) ProtoMessage() {}
+
+func (x *RedeliverWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedeliverWebhookRequest.ProtoReflect.Descriptor instead.
+func (*RedeliverWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *RedeliverWebhookRequest) GetTriggerId() string {
+	if x != nil {
+		return x.TriggerId
+	}
+	return ""
+}
+
+func (x *RedeliverWebhookRequest) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+// RedeliverWebhookResponse is the response of RedeliverWebhook.
+type RedeliverWebhookResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// delivery is the delivery, due now.
+	Delivery      *WebhookDelivery `protobuf:"bytes,1,opt,name=delivery,proto3" json:"delivery,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedeliverWebhookResponse) Reset() {
+	*x = RedeliverWebhookResponse{}
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedeliverWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedeliverWebhookResponse) ProtoMessage() {}
+
+func (x *RedeliverWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tez_telegram_v1_crm_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedeliverWebhookResponse.ProtoReflect.Descriptor instead.
+func (*RedeliverWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_tez_telegram_v1_crm_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *RedeliverWebhookResponse) GetDelivery() *WebhookDelivery {
+	if x != nil {
+		return x.Delivery
+	}
+	return nil
 }
 
 var File_tez_telegram_v1_crm_proto protoreflect.FileDescriptor
@@ -2239,7 +2480,7 @@ const file_tez_telegram_v1_crm_proto_rawDesc = "" +
 	"\x04chat\x18\x01 \x01(\v2\x15.tez.telegram.v1.ChatR\x04chat\x12?\n" +
 	"\fmatch_reason\x18\x02 \x01(\x0e2\x1c.tez.telegram.v1.MatchReasonR\vmatchReason\x12\x14\n" +
 	"\x05score\x18\x03 \x01(\x02R\x05score\x12A\n" +
-	"\rmatch_reasons\x18\x04 \x03(\x0e2\x1c.tez.telegram.v1.MatchReasonR\fmatchReasons\"\xd0\x03\n" +
+	"\rmatch_reasons\x18\x04 \x03(\x0e2\x1c.tez.telegram.v1.MatchReasonR\fmatchReasons\"\xf9\x03\n" +
 	"\aTrigger\x12\x1d\n" +
 	"\n" +
 	"trigger_id\x18\x01 \x01(\tR\ttriggerId\x12\x12\n" +
@@ -2255,8 +2496,10 @@ const file_tez_telegram_v1_crm_proto_rawDesc = "" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTimeB\b\n" +
-	"\x06action\"\xde\x02\n" +
+	"updateTime\x12'\n" +
+	"\x0fdisabled_reason\x18\n" +
+	" \x01(\tR\x0edisabledReasonB\b\n" +
+	"\x06action\"\xa6\x03\n" +
 	"\x11TriggerConditions\x12\x1f\n" +
 	"\vaccount_ids\x18\x01 \x03(\tR\n" +
 	"accountIds\x12\x19\n" +
@@ -2267,11 +2510,12 @@ const file_tez_telegram_v1_crm_proto_rawDesc = "" +
 	"\rtext_contains\x18\x05 \x01(\tR\ftextContains\x12\x1d\n" +
 	"\n" +
 	"text_regex\x18\x06 \x01(\tR\ttextRegex\x12N\n" +
-	"\x13linked_entity_types\x18\a \x03(\x0e2\x1e.tez.telegram.v1.CrmEntityTypeR\x11linkedEntityTypes\"9\n" +
+	"\x13linked_entity_types\x18\a \x03(\x0e2\x1e.tez.telegram.v1.CrmEntityTypeR\x11linkedEntityTypes\x12F\n" +
+	" first_message_from_unlinked_chat\x18\b \x01(\bR\x1cfirstMessageFromUnlinkedChat\"9\n" +
 	"\rWebhookAction\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
 	"\x06secret\x18\x02 \x01(\tR\x06secret\"\x0e\n" +
-	"\fStreamAction\"\xda\x03\n" +
+	"\fStreamAction\"\xbc\x04\n" +
 	"\x0fWebhookDelivery\x12\x1f\n" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x1d\n" +
@@ -2287,7 +2531,17 @@ const file_tez_telegram_v1_crm_proto_rawDesc = "" +
 	"createTime\x12F\n" +
 	"\x11last_attempt_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0flastAttemptTime\x12F\n" +
 	"\x11next_attempt_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\"\x9c\x01\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\x12\x1d\n" +
+	"\n" +
+	"latency_ms\x18\v \x01(\x05R\tlatencyMs\x12A\n" +
+	"\vattempt_log\x18\f \x03(\v2 .tez.telegram.v1.DeliveryAttemptR\n" +
+	"attemptLog\"\xaa\x01\n" +
+	"\x0fDeliveryAttempt\x12=\n" +
+	"\fattempt_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\vattemptTime\x12#\n" +
+	"\rresponse_code\x18\x02 \x01(\x05R\fresponseCode\x12\x1d\n" +
+	"\n" +
+	"latency_ms\x18\x03 \x01(\x05R\tlatencyMs\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\"\x9c\x01\n" +
 	"\x0fLinkChatRequest\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x17\n" +
@@ -2322,9 +2576,10 @@ const file_tez_telegram_v1_crm_proto_rawDesc = "" +
 	"\x14CreateTriggerRequest\x122\n" +
 	"\atrigger\x18\x01 \x01(\v2\x18.tez.telegram.v1.TriggerR\atrigger\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tR\trequestId\"K\n" +
+	"request_id\x18\x02 \x01(\tR\trequestId\"r\n" +
 	"\x15CreateTriggerResponse\x122\n" +
-	"\atrigger\x18\x01 \x01(\v2\x18.tez.telegram.v1.TriggerR\atrigger\"2\n" +
+	"\atrigger\x18\x01 \x01(\v2\x18.tez.telegram.v1.TriggerR\atrigger\x12%\n" +
+	"\x0ewebhook_secret\x18\x02 \x01(\tR\rwebhookSecret\"2\n" +
 	"\x11GetTriggerRequest\x12\x1d\n" +
 	"\n" +
 	"trigger_id\x18\x01 \x01(\tR\ttriggerId\"H\n" +
@@ -2340,9 +2595,10 @@ const file_tez_telegram_v1_crm_proto_rawDesc = "" +
 	"\x14UpdateTriggerRequest\x122\n" +
 	"\atrigger\x18\x01 \x01(\v2\x18.tez.telegram.v1.TriggerR\atrigger\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"K\n" +
+	"updateMask\"r\n" +
 	"\x15UpdateTriggerResponse\x122\n" +
-	"\atrigger\x18\x01 \x01(\v2\x18.tez.telegram.v1.TriggerR\atrigger\"5\n" +
+	"\atrigger\x18\x01 \x01(\v2\x18.tez.telegram.v1.TriggerR\atrigger\x12%\n" +
+	"\x0ewebhook_secret\x18\x02 \x01(\tR\rwebhookSecret\"5\n" +
 	"\x14DeleteTriggerRequest\x12\x1d\n" +
 	"\n" +
 	"trigger_id\x18\x01 \x01(\tR\ttriggerId\"\x17\n" +
@@ -2357,7 +2613,14 @@ const file_tez_telegram_v1_crm_proto_rawDesc = "" +
 	"\n" +
 	"deliveries\x18\x01 \x03(\v2 .tez.telegram.v1.WebhookDeliveryR\n" +
 	"deliveries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xba\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"Y\n" +
+	"\x17RedeliverWebhookRequest\x12\x1d\n" +
+	"\n" +
+	"trigger_id\x18\x01 \x01(\tR\ttriggerId\x12\x1f\n" +
+	"\vdelivery_id\x18\x02 \x01(\tR\n" +
+	"deliveryId\"X\n" +
+	"\x18RedeliverWebhookResponse\x12<\n" +
+	"\bdelivery\x18\x01 \x01(\v2 .tez.telegram.v1.WebhookDeliveryR\bdelivery*\xba\x01\n" +
 	"\rCrmEntityType\x12\x1f\n" +
 	"\x1bCRM_ENTITY_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17CRM_ENTITY_TYPE_CONTACT\x10\x01\x12\x18\n" +
@@ -2379,7 +2642,7 @@ const file_tez_telegram_v1_crm_proto_rawDesc = "" +
 	"\x17DELIVERY_STATUS_PENDING\x10\x01\x12\x1c\n" +
 	"\x18DELIVERY_STATUS_RETRYING\x10\x02\x12\x1d\n" +
 	"\x19DELIVERY_STATUS_SUCCEEDED\x10\x03\x12\x1a\n" +
-	"\x16DELIVERY_STATUS_FAILED\x10\x042\x9c\a\n" +
+	"\x16DELIVERY_STATUS_FAILED\x10\x042\x85\b\n" +
 	"\n" +
 	"CrmService\x12O\n" +
 	"\bLinkChat\x12 .tez.telegram.v1.LinkChatRequest\x1a!.tez.telegram.v1.LinkChatResponse\x12U\n" +
@@ -2393,7 +2656,8 @@ const file_tez_telegram_v1_crm_proto_rawDesc = "" +
 	"\fListTriggers\x12$.tez.telegram.v1.ListTriggersRequest\x1a%.tez.telegram.v1.ListTriggersResponse\x12^\n" +
 	"\rUpdateTrigger\x12%.tez.telegram.v1.UpdateTriggerRequest\x1a&.tez.telegram.v1.UpdateTriggerResponse\x12^\n" +
 	"\rDeleteTrigger\x12%.tez.telegram.v1.DeleteTriggerRequest\x1a&.tez.telegram.v1.DeleteTriggerResponse\x12a\n" +
-	"\x0eListDeliveries\x12&.tez.telegram.v1.ListDeliveriesRequest\x1a'.tez.telegram.v1.ListDeliveriesResponseB\xbb\x01\n" +
+	"\x0eListDeliveries\x12&.tez.telegram.v1.ListDeliveriesRequest\x1a'.tez.telegram.v1.ListDeliveriesResponse\x12g\n" +
+	"\x10RedeliverWebhook\x12(.tez.telegram.v1.RedeliverWebhookRequest\x1a).tez.telegram.v1.RedeliverWebhookResponseB\xbb\x01\n" +
 	"\x13com.tez.telegram.v1B\bCrmProtoP\x01Z<github.com/tez-crm/tezgram/sdk/go/tez/telegram/v1;telegramv1\xa2\x02\x03TTX\xaa\x02\x0fTez.Telegram.V1\xca\x02\x0fTez\\Telegram\\V1\xe2\x02\x1bTez\\Telegram\\V1\\GPBMetadata\xea\x02\x11Tez::Telegram::V1b\x06proto3"
 
 var (
@@ -2409,109 +2673,117 @@ func file_tez_telegram_v1_crm_proto_rawDescGZIP() []byte {
 }
 
 var file_tez_telegram_v1_crm_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_tez_telegram_v1_crm_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_tez_telegram_v1_crm_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_tez_telegram_v1_crm_proto_goTypes = []any{
-	(CrmEntityType)(0),             // 0: tez.telegram.v1.CrmEntityType
-	(MatchReason)(0),               // 1: tez.telegram.v1.MatchReason
-	(MessageDirection)(0),          // 2: tez.telegram.v1.MessageDirection
-	(DeliveryStatus)(0),            // 3: tez.telegram.v1.DeliveryStatus
-	(*CrmEntity)(nil),              // 4: tez.telegram.v1.CrmEntity
-	(*ChatRef)(nil),                // 5: tez.telegram.v1.ChatRef
-	(*ChatLink)(nil),               // 6: tez.telegram.v1.ChatLink
-	(*EntityContact)(nil),          // 7: tez.telegram.v1.EntityContact
-	(*LinkSuggestion)(nil),         // 8: tez.telegram.v1.LinkSuggestion
-	(*Trigger)(nil),                // 9: tez.telegram.v1.Trigger
-	(*TriggerConditions)(nil),      // 10: tez.telegram.v1.TriggerConditions
-	(*WebhookAction)(nil),          // 11: tez.telegram.v1.WebhookAction
-	(*StreamAction)(nil),           // 12: tez.telegram.v1.StreamAction
-	(*WebhookDelivery)(nil),        // 13: tez.telegram.v1.WebhookDelivery
-	(*LinkChatRequest)(nil),        // 14: tez.telegram.v1.LinkChatRequest
-	(*LinkChatResponse)(nil),       // 15: tez.telegram.v1.LinkChatResponse
-	(*UnlinkChatRequest)(nil),      // 16: tez.telegram.v1.UnlinkChatRequest
-	(*UnlinkChatResponse)(nil),     // 17: tez.telegram.v1.UnlinkChatResponse
-	(*ListLinksRequest)(nil),       // 18: tez.telegram.v1.ListLinksRequest
-	(*ListLinksResponse)(nil),      // 19: tez.telegram.v1.ListLinksResponse
-	(*SuggestLinksRequest)(nil),    // 20: tez.telegram.v1.SuggestLinksRequest
-	(*SuggestLinksResponse)(nil),   // 21: tez.telegram.v1.SuggestLinksResponse
-	(*CreateTriggerRequest)(nil),   // 22: tez.telegram.v1.CreateTriggerRequest
-	(*CreateTriggerResponse)(nil),  // 23: tez.telegram.v1.CreateTriggerResponse
-	(*GetTriggerRequest)(nil),      // 24: tez.telegram.v1.GetTriggerRequest
-	(*GetTriggerResponse)(nil),     // 25: tez.telegram.v1.GetTriggerResponse
-	(*ListTriggersRequest)(nil),    // 26: tez.telegram.v1.ListTriggersRequest
-	(*ListTriggersResponse)(nil),   // 27: tez.telegram.v1.ListTriggersResponse
-	(*UpdateTriggerRequest)(nil),   // 28: tez.telegram.v1.UpdateTriggerRequest
-	(*UpdateTriggerResponse)(nil),  // 29: tez.telegram.v1.UpdateTriggerResponse
-	(*DeleteTriggerRequest)(nil),   // 30: tez.telegram.v1.DeleteTriggerRequest
-	(*DeleteTriggerResponse)(nil),  // 31: tez.telegram.v1.DeleteTriggerResponse
-	(*ListDeliveriesRequest)(nil),  // 32: tez.telegram.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil), // 33: tez.telegram.v1.ListDeliveriesResponse
-	(*timestamppb.Timestamp)(nil),  // 34: google.protobuf.Timestamp
-	(*Chat)(nil),                   // 35: tez.telegram.v1.Chat
-	(EventKind)(0),                 // 36: tez.telegram.v1.EventKind
-	(ChatType)(0),                  // 37: tez.telegram.v1.ChatType
-	(*fieldmaskpb.FieldMask)(nil),  // 38: google.protobuf.FieldMask
+	(CrmEntityType)(0),               // 0: tez.telegram.v1.CrmEntityType
+	(MatchReason)(0),                 // 1: tez.telegram.v1.MatchReason
+	(MessageDirection)(0),            // 2: tez.telegram.v1.MessageDirection
+	(DeliveryStatus)(0),              // 3: tez.telegram.v1.DeliveryStatus
+	(*CrmEntity)(nil),                // 4: tez.telegram.v1.CrmEntity
+	(*ChatRef)(nil),                  // 5: tez.telegram.v1.ChatRef
+	(*ChatLink)(nil),                 // 6: tez.telegram.v1.ChatLink
+	(*EntityContact)(nil),            // 7: tez.telegram.v1.EntityContact
+	(*LinkSuggestion)(nil),           // 8: tez.telegram.v1.LinkSuggestion
+	(*Trigger)(nil),                  // 9: tez.telegram.v1.Trigger
+	(*TriggerConditions)(nil),        // 10: tez.telegram.v1.TriggerConditions
+	(*WebhookAction)(nil),            // 11: tez.telegram.v1.WebhookAction
+	(*StreamAction)(nil),             // 12: tez.telegram.v1.StreamAction
+	(*WebhookDelivery)(nil),          // 13: tez.telegram.v1.WebhookDelivery
+	(*DeliveryAttempt)(nil),          // 14: tez.telegram.v1.DeliveryAttempt
+	(*LinkChatRequest)(nil),          // 15: tez.telegram.v1.LinkChatRequest
+	(*LinkChatResponse)(nil),         // 16: tez.telegram.v1.LinkChatResponse
+	(*UnlinkChatRequest)(nil),        // 17: tez.telegram.v1.UnlinkChatRequest
+	(*UnlinkChatResponse)(nil),       // 18: tez.telegram.v1.UnlinkChatResponse
+	(*ListLinksRequest)(nil),         // 19: tez.telegram.v1.ListLinksRequest
+	(*ListLinksResponse)(nil),        // 20: tez.telegram.v1.ListLinksResponse
+	(*SuggestLinksRequest)(nil),      // 21: tez.telegram.v1.SuggestLinksRequest
+	(*SuggestLinksResponse)(nil),     // 22: tez.telegram.v1.SuggestLinksResponse
+	(*CreateTriggerRequest)(nil),     // 23: tez.telegram.v1.CreateTriggerRequest
+	(*CreateTriggerResponse)(nil),    // 24: tez.telegram.v1.CreateTriggerResponse
+	(*GetTriggerRequest)(nil),        // 25: tez.telegram.v1.GetTriggerRequest
+	(*GetTriggerResponse)(nil),       // 26: tez.telegram.v1.GetTriggerResponse
+	(*ListTriggersRequest)(nil),      // 27: tez.telegram.v1.ListTriggersRequest
+	(*ListTriggersResponse)(nil),     // 28: tez.telegram.v1.ListTriggersResponse
+	(*UpdateTriggerRequest)(nil),     // 29: tez.telegram.v1.UpdateTriggerRequest
+	(*UpdateTriggerResponse)(nil),    // 30: tez.telegram.v1.UpdateTriggerResponse
+	(*DeleteTriggerRequest)(nil),     // 31: tez.telegram.v1.DeleteTriggerRequest
+	(*DeleteTriggerResponse)(nil),    // 32: tez.telegram.v1.DeleteTriggerResponse
+	(*ListDeliveriesRequest)(nil),    // 33: tez.telegram.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),   // 34: tez.telegram.v1.ListDeliveriesResponse
+	(*RedeliverWebhookRequest)(nil),  // 35: tez.telegram.v1.RedeliverWebhookRequest
+	(*RedeliverWebhookResponse)(nil), // 36: tez.telegram.v1.RedeliverWebhookResponse
+	(*timestamppb.Timestamp)(nil),    // 37: google.protobuf.Timestamp
+	(*Chat)(nil),                     // 38: tez.telegram.v1.Chat
+	(EventKind)(0),                   // 39: tez.telegram.v1.EventKind
+	(ChatType)(0),                    // 40: tez.telegram.v1.ChatType
+	(*fieldmaskpb.FieldMask)(nil),    // 41: google.protobuf.FieldMask
 }
 var file_tez_telegram_v1_crm_proto_depIdxs = []int32{
 	0,  // 0: tez.telegram.v1.CrmEntity.type:type_name -> tez.telegram.v1.CrmEntityType
 	4,  // 1: tez.telegram.v1.ChatLink.entity:type_name -> tez.telegram.v1.CrmEntity
-	34, // 2: tez.telegram.v1.ChatLink.create_time:type_name -> google.protobuf.Timestamp
-	35, // 3: tez.telegram.v1.LinkSuggestion.chat:type_name -> tez.telegram.v1.Chat
+	37, // 2: tez.telegram.v1.ChatLink.create_time:type_name -> google.protobuf.Timestamp
+	38, // 3: tez.telegram.v1.LinkSuggestion.chat:type_name -> tez.telegram.v1.Chat
 	1,  // 4: tez.telegram.v1.LinkSuggestion.match_reason:type_name -> tez.telegram.v1.MatchReason
 	1,  // 5: tez.telegram.v1.LinkSuggestion.match_reasons:type_name -> tez.telegram.v1.MatchReason
-	36, // 6: tez.telegram.v1.Trigger.event_kinds:type_name -> tez.telegram.v1.EventKind
+	39, // 6: tez.telegram.v1.Trigger.event_kinds:type_name -> tez.telegram.v1.EventKind
 	10, // 7: tez.telegram.v1.Trigger.conditions:type_name -> tez.telegram.v1.TriggerConditions
 	11, // 8: tez.telegram.v1.Trigger.webhook:type_name -> tez.telegram.v1.WebhookAction
 	12, // 9: tez.telegram.v1.Trigger.stream:type_name -> tez.telegram.v1.StreamAction
-	34, // 10: tez.telegram.v1.Trigger.create_time:type_name -> google.protobuf.Timestamp
-	34, // 11: tez.telegram.v1.Trigger.update_time:type_name -> google.protobuf.Timestamp
-	37, // 12: tez.telegram.v1.TriggerConditions.chat_types:type_name -> tez.telegram.v1.ChatType
+	37, // 10: tez.telegram.v1.Trigger.create_time:type_name -> google.protobuf.Timestamp
+	37, // 11: tez.telegram.v1.Trigger.update_time:type_name -> google.protobuf.Timestamp
+	40, // 12: tez.telegram.v1.TriggerConditions.chat_types:type_name -> tez.telegram.v1.ChatType
 	2,  // 13: tez.telegram.v1.TriggerConditions.direction:type_name -> tez.telegram.v1.MessageDirection
 	0,  // 14: tez.telegram.v1.TriggerConditions.linked_entity_types:type_name -> tez.telegram.v1.CrmEntityType
 	3,  // 15: tez.telegram.v1.WebhookDelivery.status:type_name -> tez.telegram.v1.DeliveryStatus
-	34, // 16: tez.telegram.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
-	34, // 17: tez.telegram.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
-	34, // 18: tez.telegram.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	4,  // 19: tez.telegram.v1.LinkChatRequest.entity:type_name -> tez.telegram.v1.CrmEntity
-	6,  // 20: tez.telegram.v1.LinkChatResponse.link:type_name -> tez.telegram.v1.ChatLink
-	4,  // 21: tez.telegram.v1.UnlinkChatRequest.entity:type_name -> tez.telegram.v1.CrmEntity
-	5,  // 22: tez.telegram.v1.ListLinksRequest.chat:type_name -> tez.telegram.v1.ChatRef
-	4,  // 23: tez.telegram.v1.ListLinksRequest.entity:type_name -> tez.telegram.v1.CrmEntity
-	6,  // 24: tez.telegram.v1.ListLinksResponse.links:type_name -> tez.telegram.v1.ChatLink
-	7,  // 25: tez.telegram.v1.SuggestLinksRequest.entity:type_name -> tez.telegram.v1.EntityContact
-	8,  // 26: tez.telegram.v1.SuggestLinksResponse.suggestions:type_name -> tez.telegram.v1.LinkSuggestion
-	9,  // 27: tez.telegram.v1.CreateTriggerRequest.trigger:type_name -> tez.telegram.v1.Trigger
-	9,  // 28: tez.telegram.v1.CreateTriggerResponse.trigger:type_name -> tez.telegram.v1.Trigger
-	9,  // 29: tez.telegram.v1.GetTriggerResponse.trigger:type_name -> tez.telegram.v1.Trigger
-	9,  // 30: tez.telegram.v1.ListTriggersResponse.triggers:type_name -> tez.telegram.v1.Trigger
-	9,  // 31: tez.telegram.v1.UpdateTriggerRequest.trigger:type_name -> tez.telegram.v1.Trigger
-	38, // 32: tez.telegram.v1.UpdateTriggerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	9,  // 33: tez.telegram.v1.UpdateTriggerResponse.trigger:type_name -> tez.telegram.v1.Trigger
-	13, // 34: tez.telegram.v1.ListDeliveriesResponse.deliveries:type_name -> tez.telegram.v1.WebhookDelivery
-	14, // 35: tez.telegram.v1.CrmService.LinkChat:input_type -> tez.telegram.v1.LinkChatRequest
-	16, // 36: tez.telegram.v1.CrmService.UnlinkChat:input_type -> tez.telegram.v1.UnlinkChatRequest
-	18, // 37: tez.telegram.v1.CrmService.ListLinks:input_type -> tez.telegram.v1.ListLinksRequest
-	20, // 38: tez.telegram.v1.CrmService.SuggestLinks:input_type -> tez.telegram.v1.SuggestLinksRequest
-	22, // 39: tez.telegram.v1.CrmService.CreateTrigger:input_type -> tez.telegram.v1.CreateTriggerRequest
-	24, // 40: tez.telegram.v1.CrmService.GetTrigger:input_type -> tez.telegram.v1.GetTriggerRequest
-	26, // 41: tez.telegram.v1.CrmService.ListTriggers:input_type -> tez.telegram.v1.ListTriggersRequest
-	28, // 42: tez.telegram.v1.CrmService.UpdateTrigger:input_type -> tez.telegram.v1.UpdateTriggerRequest
-	30, // 43: tez.telegram.v1.CrmService.DeleteTrigger:input_type -> tez.telegram.v1.DeleteTriggerRequest
-	32, // 44: tez.telegram.v1.CrmService.ListDeliveries:input_type -> tez.telegram.v1.ListDeliveriesRequest
-	15, // 45: tez.telegram.v1.CrmService.LinkChat:output_type -> tez.telegram.v1.LinkChatResponse
-	17, // 46: tez.telegram.v1.CrmService.UnlinkChat:output_type -> tez.telegram.v1.UnlinkChatResponse
-	19, // 47: tez.telegram.v1.CrmService.ListLinks:output_type -> tez.telegram.v1.ListLinksResponse
-	21, // 48: tez.telegram.v1.CrmService.SuggestLinks:output_type -> tez.telegram.v1.SuggestLinksResponse
-	23, // 49: tez.telegram.v1.CrmService.CreateTrigger:output_type -> tez.telegram.v1.CreateTriggerResponse
-	25, // 50: tez.telegram.v1.CrmService.GetTrigger:output_type -> tez.telegram.v1.GetTriggerResponse
-	27, // 51: tez.telegram.v1.CrmService.ListTriggers:output_type -> tez.telegram.v1.ListTriggersResponse
-	29, // 52: tez.telegram.v1.CrmService.UpdateTrigger:output_type -> tez.telegram.v1.UpdateTriggerResponse
-	31, // 53: tez.telegram.v1.CrmService.DeleteTrigger:output_type -> tez.telegram.v1.DeleteTriggerResponse
-	33, // 54: tez.telegram.v1.CrmService.ListDeliveries:output_type -> tez.telegram.v1.ListDeliveriesResponse
-	45, // [45:55] is the sub-list for method output_type
-	35, // [35:45] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	37, // 16: tez.telegram.v1.WebhookDelivery.create_time:type_name -> google.protobuf.Timestamp
+	37, // 17: tez.telegram.v1.WebhookDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
+	37, // 18: tez.telegram.v1.WebhookDelivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	14, // 19: tez.telegram.v1.WebhookDelivery.attempt_log:type_name -> tez.telegram.v1.DeliveryAttempt
+	37, // 20: tez.telegram.v1.DeliveryAttempt.attempt_time:type_name -> google.protobuf.Timestamp
+	4,  // 21: tez.telegram.v1.LinkChatRequest.entity:type_name -> tez.telegram.v1.CrmEntity
+	6,  // 22: tez.telegram.v1.LinkChatResponse.link:type_name -> tez.telegram.v1.ChatLink
+	4,  // 23: tez.telegram.v1.UnlinkChatRequest.entity:type_name -> tez.telegram.v1.CrmEntity
+	5,  // 24: tez.telegram.v1.ListLinksRequest.chat:type_name -> tez.telegram.v1.ChatRef
+	4,  // 25: tez.telegram.v1.ListLinksRequest.entity:type_name -> tez.telegram.v1.CrmEntity
+	6,  // 26: tez.telegram.v1.ListLinksResponse.links:type_name -> tez.telegram.v1.ChatLink
+	7,  // 27: tez.telegram.v1.SuggestLinksRequest.entity:type_name -> tez.telegram.v1.EntityContact
+	8,  // 28: tez.telegram.v1.SuggestLinksResponse.suggestions:type_name -> tez.telegram.v1.LinkSuggestion
+	9,  // 29: tez.telegram.v1.CreateTriggerRequest.trigger:type_name -> tez.telegram.v1.Trigger
+	9,  // 30: tez.telegram.v1.CreateTriggerResponse.trigger:type_name -> tez.telegram.v1.Trigger
+	9,  // 31: tez.telegram.v1.GetTriggerResponse.trigger:type_name -> tez.telegram.v1.Trigger
+	9,  // 32: tez.telegram.v1.ListTriggersResponse.triggers:type_name -> tez.telegram.v1.Trigger
+	9,  // 33: tez.telegram.v1.UpdateTriggerRequest.trigger:type_name -> tez.telegram.v1.Trigger
+	41, // 34: tez.telegram.v1.UpdateTriggerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	9,  // 35: tez.telegram.v1.UpdateTriggerResponse.trigger:type_name -> tez.telegram.v1.Trigger
+	13, // 36: tez.telegram.v1.ListDeliveriesResponse.deliveries:type_name -> tez.telegram.v1.WebhookDelivery
+	13, // 37: tez.telegram.v1.RedeliverWebhookResponse.delivery:type_name -> tez.telegram.v1.WebhookDelivery
+	15, // 38: tez.telegram.v1.CrmService.LinkChat:input_type -> tez.telegram.v1.LinkChatRequest
+	17, // 39: tez.telegram.v1.CrmService.UnlinkChat:input_type -> tez.telegram.v1.UnlinkChatRequest
+	19, // 40: tez.telegram.v1.CrmService.ListLinks:input_type -> tez.telegram.v1.ListLinksRequest
+	21, // 41: tez.telegram.v1.CrmService.SuggestLinks:input_type -> tez.telegram.v1.SuggestLinksRequest
+	23, // 42: tez.telegram.v1.CrmService.CreateTrigger:input_type -> tez.telegram.v1.CreateTriggerRequest
+	25, // 43: tez.telegram.v1.CrmService.GetTrigger:input_type -> tez.telegram.v1.GetTriggerRequest
+	27, // 44: tez.telegram.v1.CrmService.ListTriggers:input_type -> tez.telegram.v1.ListTriggersRequest
+	29, // 45: tez.telegram.v1.CrmService.UpdateTrigger:input_type -> tez.telegram.v1.UpdateTriggerRequest
+	31, // 46: tez.telegram.v1.CrmService.DeleteTrigger:input_type -> tez.telegram.v1.DeleteTriggerRequest
+	33, // 47: tez.telegram.v1.CrmService.ListDeliveries:input_type -> tez.telegram.v1.ListDeliveriesRequest
+	35, // 48: tez.telegram.v1.CrmService.RedeliverWebhook:input_type -> tez.telegram.v1.RedeliverWebhookRequest
+	16, // 49: tez.telegram.v1.CrmService.LinkChat:output_type -> tez.telegram.v1.LinkChatResponse
+	18, // 50: tez.telegram.v1.CrmService.UnlinkChat:output_type -> tez.telegram.v1.UnlinkChatResponse
+	20, // 51: tez.telegram.v1.CrmService.ListLinks:output_type -> tez.telegram.v1.ListLinksResponse
+	22, // 52: tez.telegram.v1.CrmService.SuggestLinks:output_type -> tez.telegram.v1.SuggestLinksResponse
+	24, // 53: tez.telegram.v1.CrmService.CreateTrigger:output_type -> tez.telegram.v1.CreateTriggerResponse
+	26, // 54: tez.telegram.v1.CrmService.GetTrigger:output_type -> tez.telegram.v1.GetTriggerResponse
+	28, // 55: tez.telegram.v1.CrmService.ListTriggers:output_type -> tez.telegram.v1.ListTriggersResponse
+	30, // 56: tez.telegram.v1.CrmService.UpdateTrigger:output_type -> tez.telegram.v1.UpdateTriggerResponse
+	32, // 57: tez.telegram.v1.CrmService.DeleteTrigger:output_type -> tez.telegram.v1.DeleteTriggerResponse
+	34, // 58: tez.telegram.v1.CrmService.ListDeliveries:output_type -> tez.telegram.v1.ListDeliveriesResponse
+	36, // 59: tez.telegram.v1.CrmService.RedeliverWebhook:output_type -> tez.telegram.v1.RedeliverWebhookResponse
+	49, // [49:60] is the sub-list for method output_type
+	38, // [38:49] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_tez_telegram_v1_crm_proto_init() }
@@ -2525,7 +2797,7 @@ func file_tez_telegram_v1_crm_proto_init() {
 		(*Trigger_Webhook)(nil),
 		(*Trigger_Stream)(nil),
 	}
-	file_tez_telegram_v1_crm_proto_msgTypes[14].OneofWrappers = []any{
+	file_tez_telegram_v1_crm_proto_msgTypes[15].OneofWrappers = []any{
 		(*ListLinksRequest_Chat)(nil),
 		(*ListLinksRequest_Entity)(nil),
 	}
@@ -2535,7 +2807,7 @@ func file_tez_telegram_v1_crm_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tez_telegram_v1_crm_proto_rawDesc), len(file_tez_telegram_v1_crm_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   30,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

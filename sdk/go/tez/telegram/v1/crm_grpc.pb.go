@@ -19,16 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CrmService_LinkChat_FullMethodName       = "/tez.telegram.v1.CrmService/LinkChat"
-	CrmService_UnlinkChat_FullMethodName     = "/tez.telegram.v1.CrmService/UnlinkChat"
-	CrmService_ListLinks_FullMethodName      = "/tez.telegram.v1.CrmService/ListLinks"
-	CrmService_SuggestLinks_FullMethodName   = "/tez.telegram.v1.CrmService/SuggestLinks"
-	CrmService_CreateTrigger_FullMethodName  = "/tez.telegram.v1.CrmService/CreateTrigger"
-	CrmService_GetTrigger_FullMethodName     = "/tez.telegram.v1.CrmService/GetTrigger"
-	CrmService_ListTriggers_FullMethodName   = "/tez.telegram.v1.CrmService/ListTriggers"
-	CrmService_UpdateTrigger_FullMethodName  = "/tez.telegram.v1.CrmService/UpdateTrigger"
-	CrmService_DeleteTrigger_FullMethodName  = "/tez.telegram.v1.CrmService/DeleteTrigger"
-	CrmService_ListDeliveries_FullMethodName = "/tez.telegram.v1.CrmService/ListDeliveries"
+	CrmService_LinkChat_FullMethodName         = "/tez.telegram.v1.CrmService/LinkChat"
+	CrmService_UnlinkChat_FullMethodName       = "/tez.telegram.v1.CrmService/UnlinkChat"
+	CrmService_ListLinks_FullMethodName        = "/tez.telegram.v1.CrmService/ListLinks"
+	CrmService_SuggestLinks_FullMethodName     = "/tez.telegram.v1.CrmService/SuggestLinks"
+	CrmService_CreateTrigger_FullMethodName    = "/tez.telegram.v1.CrmService/CreateTrigger"
+	CrmService_GetTrigger_FullMethodName       = "/tez.telegram.v1.CrmService/GetTrigger"
+	CrmService_ListTriggers_FullMethodName     = "/tez.telegram.v1.CrmService/ListTriggers"
+	CrmService_UpdateTrigger_FullMethodName    = "/tez.telegram.v1.CrmService/UpdateTrigger"
+	CrmService_DeleteTrigger_FullMethodName    = "/tez.telegram.v1.CrmService/DeleteTrigger"
+	CrmService_ListDeliveries_FullMethodName   = "/tez.telegram.v1.CrmService/ListDeliveries"
+	CrmService_RedeliverWebhook_FullMethodName = "/tez.telegram.v1.CrmService/RedeliverWebhook"
 )
 
 // CrmServiceClient is the client API for CrmService service.
@@ -44,21 +45,33 @@ const (
 // Triggers: when an event of the trigger's kinds matches its conditions, the
 // gateway appends a `trigger_fired` event to the event log (visible through
 // UpdateService.Subscribe) and, for a webhook trigger, POSTs that event to the
-// webhook URL:
+// webhook URL. Triggers are evaluated from the event log in its order, so
+// each (trigger, event) pair fires exactly once, across restarts. Webhooks
+// follow the Standard Webhooks specification (standardwebhooks.com), so any
+// of its libraries verifies them:
 //   - Body: the `Event` (with payload `trigger_fired`) in the proto3 JSON
 //     mapping, lowerCamelCase field names, int64 values as strings;
-//     `content-type: application/json`.
-//   - Headers: `x-tezgram-signature: t=<unix seconds>,v1=<hex>` where <hex> is
-//     the lowercase hex HMAC-SHA256, keyed with the trigger's secret (its UTF-8
-//     bytes), of "<unix seconds>.<raw body bytes>"; `x-tezgram-delivery-id:
-//     <delivery_id>` (the same on every retry of a delivery).
+//     `content-type: application/json`. Every attempt sends the same bytes.
+//   - Headers: `webhook-id: <delivery_id>` (the same on every attempt of a
+//     delivery: deduplicate by it), `webhook-timestamp: <unix seconds>` and
+//     `webhook-signature: v1,<base64>` where <base64> is the HMAC-SHA256,
+//     keyed with the secret's bytes (the base64 after "whsec_"), of
+//     "<webhook-id>.<webhook-timestamp>.<raw body bytes>". While a rotated
+//     secret is still honoured, a second signature made with it follows,
+//     space-separated.
 //   - Receivers should recompute the signature over the raw body, compare in
 //     constant time, reject timestamps more than 5 minutes from their clock,
-//     and deduplicate by delivery id.
+//     and deduplicate by webhook-id.
 //   - A 2xx answer within 10 seconds delivers the event. Anything else is
-//     retried with exponential backoff (from 10 seconds, doubling, at most 1
-//     hour apart) for 24 hours, then the delivery is FAILED. Redirects are not
-//     followed.
+//     retried with exponential backoff and jitter (from 10 seconds, doubling,
+//     at most 1 hour apart) for 24 hours, then the delivery is FAILED. A 410
+//     Gone answer fails the delivery at once and disables the trigger (its
+//     `disabled_reason` says so). Redirects are not followed.
+//   - Webhook URLs must not point at loopback, private, link-local,
+//     carrier-grade NAT or cloud metadata addresses, checked when the trigger
+//     is written and again after DNS resolution at every attempt, unless the
+//     gateway allows private targets (its default in sandbox mode, for local
+//     development); only then is plain `http://` accepted.
 //
 // Every RPC may also fail with: UNAUTHENTICATED; PERMISSION_DENIED (API keys
 // need scope "crm:read" for Get/List/Suggest, "crm:write" for the rest);
@@ -104,10 +117,11 @@ type CrmServiceClient interface {
 	// Errors: INVALID_ARGUMENT on `trigger.name` (empty or over 128
 	// characters), `trigger.event_kinds` (empty, UNSPECIFIED or
 	// EVENT_KIND_TRIGGER_FIRED), `trigger.conditions` (see TriggerConditions),
-	// `trigger.action` (unset), `trigger.webhook.url` (not an https URL; http
-	// only to loopback in sandbox mode), `trigger.webhook.secret` (shorter than
-	// 32 or longer than 256 characters) or `request_id`; FAILED_PRECONDITION
-	// when the tenant already has 100 triggers.
+	// `trigger.action` (unset), `trigger.webhook.url` (not an https URL, or a
+	// refused address: see above), `trigger.webhook.secret` (not "whsec_" and
+	// the base64 of 24 to 64 bytes) or `request_id` (missing, or
+	// REQUEST_ID_REUSED); FAILED_PRECONDITION when the tenant already has 100
+	// triggers.
 	CreateTrigger(ctx context.Context, in *CreateTriggerRequest, opts ...grpc.CallOption) (*CreateTriggerResponse, error)
 	// GetTrigger returns one trigger (without its webhook secret).
 	//
@@ -134,6 +148,13 @@ type CrmServiceClient interface {
 	// Errors: INVALID_ARGUMENT on `page_size` (outside 0..=1000) or a foreign
 	// `page_token`; NOT_FOUND when the trigger does not exist.
 	ListDeliveries(ctx context.Context, in *ListDeliveriesRequest, opts ...grpc.CallOption) (*ListDeliveriesResponse, error)
+	// RedeliverWebhook sends a delivery again, with the same `webhook-id` and
+	// body: at once, then retried as a new delivery would be (for another 24
+	// hours). A delivery already being retried is tried now.
+	//
+	// Errors: NOT_FOUND when the trigger or the delivery does not exist;
+	// FAILED_PRECONDITION when the trigger is no longer a webhook trigger.
+	RedeliverWebhook(ctx context.Context, in *RedeliverWebhookRequest, opts ...grpc.CallOption) (*RedeliverWebhookResponse, error)
 }
 
 type crmServiceClient struct {
@@ -244,6 +265,16 @@ func (c *crmServiceClient) ListDeliveries(ctx context.Context, in *ListDeliverie
 	return out, nil
 }
 
+func (c *crmServiceClient) RedeliverWebhook(ctx context.Context, in *RedeliverWebhookRequest, opts ...grpc.CallOption) (*RedeliverWebhookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RedeliverWebhookResponse)
+	err := c.cc.Invoke(ctx, CrmService_RedeliverWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CrmServiceServer is the server API for CrmService service.
 // All implementations must embed UnimplementedCrmServiceServer
 // for forward compatibility.
@@ -257,21 +288,33 @@ func (c *crmServiceClient) ListDeliveries(ctx context.Context, in *ListDeliverie
 // Triggers: when an event of the trigger's kinds matches its conditions, the
 // gateway appends a `trigger_fired` event to the event log (visible through
 // UpdateService.Subscribe) and, for a webhook trigger, POSTs that event to the
-// webhook URL:
+// webhook URL. Triggers are evaluated from the event log in its order, so
+// each (trigger, event) pair fires exactly once, across restarts. Webhooks
+// follow the Standard Webhooks specification (standardwebhooks.com), so any
+// of its libraries verifies them:
 //   - Body: the `Event` (with payload `trigger_fired`) in the proto3 JSON
 //     mapping, lowerCamelCase field names, int64 values as strings;
-//     `content-type: application/json`.
-//   - Headers: `x-tezgram-signature: t=<unix seconds>,v1=<hex>` where <hex> is
-//     the lowercase hex HMAC-SHA256, keyed with the trigger's secret (its UTF-8
-//     bytes), of "<unix seconds>.<raw body bytes>"; `x-tezgram-delivery-id:
-//     <delivery_id>` (the same on every retry of a delivery).
+//     `content-type: application/json`. Every attempt sends the same bytes.
+//   - Headers: `webhook-id: <delivery_id>` (the same on every attempt of a
+//     delivery: deduplicate by it), `webhook-timestamp: <unix seconds>` and
+//     `webhook-signature: v1,<base64>` where <base64> is the HMAC-SHA256,
+//     keyed with the secret's bytes (the base64 after "whsec_"), of
+//     "<webhook-id>.<webhook-timestamp>.<raw body bytes>". While a rotated
+//     secret is still honoured, a second signature made with it follows,
+//     space-separated.
 //   - Receivers should recompute the signature over the raw body, compare in
 //     constant time, reject timestamps more than 5 minutes from their clock,
-//     and deduplicate by delivery id.
+//     and deduplicate by webhook-id.
 //   - A 2xx answer within 10 seconds delivers the event. Anything else is
-//     retried with exponential backoff (from 10 seconds, doubling, at most 1
-//     hour apart) for 24 hours, then the delivery is FAILED. Redirects are not
-//     followed.
+//     retried with exponential backoff and jitter (from 10 seconds, doubling,
+//     at most 1 hour apart) for 24 hours, then the delivery is FAILED. A 410
+//     Gone answer fails the delivery at once and disables the trigger (its
+//     `disabled_reason` says so). Redirects are not followed.
+//   - Webhook URLs must not point at loopback, private, link-local,
+//     carrier-grade NAT or cloud metadata addresses, checked when the trigger
+//     is written and again after DNS resolution at every attempt, unless the
+//     gateway allows private targets (its default in sandbox mode, for local
+//     development); only then is plain `http://` accepted.
 //
 // Every RPC may also fail with: UNAUTHENTICATED; PERMISSION_DENIED (API keys
 // need scope "crm:read" for Get/List/Suggest, "crm:write" for the rest);
@@ -317,10 +360,11 @@ type CrmServiceServer interface {
 	// Errors: INVALID_ARGUMENT on `trigger.name` (empty or over 128
 	// characters), `trigger.event_kinds` (empty, UNSPECIFIED or
 	// EVENT_KIND_TRIGGER_FIRED), `trigger.conditions` (see TriggerConditions),
-	// `trigger.action` (unset), `trigger.webhook.url` (not an https URL; http
-	// only to loopback in sandbox mode), `trigger.webhook.secret` (shorter than
-	// 32 or longer than 256 characters) or `request_id`; FAILED_PRECONDITION
-	// when the tenant already has 100 triggers.
+	// `trigger.action` (unset), `trigger.webhook.url` (not an https URL, or a
+	// refused address: see above), `trigger.webhook.secret` (not "whsec_" and
+	// the base64 of 24 to 64 bytes) or `request_id` (missing, or
+	// REQUEST_ID_REUSED); FAILED_PRECONDITION when the tenant already has 100
+	// triggers.
 	CreateTrigger(context.Context, *CreateTriggerRequest) (*CreateTriggerResponse, error)
 	// GetTrigger returns one trigger (without its webhook secret).
 	//
@@ -347,6 +391,13 @@ type CrmServiceServer interface {
 	// Errors: INVALID_ARGUMENT on `page_size` (outside 0..=1000) or a foreign
 	// `page_token`; NOT_FOUND when the trigger does not exist.
 	ListDeliveries(context.Context, *ListDeliveriesRequest) (*ListDeliveriesResponse, error)
+	// RedeliverWebhook sends a delivery again, with the same `webhook-id` and
+	// body: at once, then retried as a new delivery would be (for another 24
+	// hours). A delivery already being retried is tried now.
+	//
+	// Errors: NOT_FOUND when the trigger or the delivery does not exist;
+	// FAILED_PRECONDITION when the trigger is no longer a webhook trigger.
+	RedeliverWebhook(context.Context, *RedeliverWebhookRequest) (*RedeliverWebhookResponse, error)
 	mustEmbedUnimplementedCrmServiceServer()
 }
 
@@ -386,6 +437,9 @@ func (UnimplementedCrmServiceServer) DeleteTrigger(context.Context, *DeleteTrigg
 }
 func (UnimplementedCrmServiceServer) ListDeliveries(context.Context, *ListDeliveriesRequest) (*ListDeliveriesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDeliveries not implemented")
+}
+func (UnimplementedCrmServiceServer) RedeliverWebhook(context.Context, *RedeliverWebhookRequest) (*RedeliverWebhookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RedeliverWebhook not implemented")
 }
 func (UnimplementedCrmServiceServer) mustEmbedUnimplementedCrmServiceServer() {}
 func (UnimplementedCrmServiceServer) testEmbeddedByValue()                    {}
@@ -588,6 +642,24 @@ func _CrmService_ListDeliveries_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CrmService_RedeliverWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RedeliverWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CrmServiceServer).RedeliverWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CrmService_RedeliverWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CrmServiceServer).RedeliverWebhook(ctx, req.(*RedeliverWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CrmService_ServiceDesc is the grpc.ServiceDesc for CrmService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -634,6 +706,10 @@ var CrmService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListDeliveries",
 			Handler:    _CrmService_ListDeliveries_Handler,
+		},
+		{
+			MethodName: "RedeliverWebhook",
+			Handler:    _CrmService_RedeliverWebhook_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -118,7 +118,7 @@ class LinkSuggestion(_message.Message):
     def __init__(self, chat: _Optional[_Union[_chat_pb2.Chat, _Mapping]] = ..., match_reason: _Optional[_Union[MatchReason, str]] = ..., score: _Optional[float] = ..., match_reasons: _Optional[_Iterable[_Union[MatchReason, str]]] = ...) -> None: ...
 
 class Trigger(_message.Message):
-    __slots__ = ("trigger_id", "name", "event_kinds", "conditions", "webhook", "stream", "enabled", "create_time", "update_time")
+    __slots__ = ("trigger_id", "name", "event_kinds", "conditions", "webhook", "stream", "enabled", "create_time", "update_time", "disabled_reason")
     TRIGGER_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     EVENT_KINDS_FIELD_NUMBER: _ClassVar[int]
@@ -128,6 +128,7 @@ class Trigger(_message.Message):
     ENABLED_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_REASON_FIELD_NUMBER: _ClassVar[int]
     trigger_id: str
     name: str
     event_kinds: _containers.RepeatedScalarFieldContainer[_update_pb2.EventKind]
@@ -137,10 +138,11 @@ class Trigger(_message.Message):
     enabled: bool
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, trigger_id: _Optional[str] = ..., name: _Optional[str] = ..., event_kinds: _Optional[_Iterable[_Union[_update_pb2.EventKind, str]]] = ..., conditions: _Optional[_Union[TriggerConditions, _Mapping]] = ..., webhook: _Optional[_Union[WebhookAction, _Mapping]] = ..., stream: _Optional[_Union[StreamAction, _Mapping]] = ..., enabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    disabled_reason: str
+    def __init__(self, trigger_id: _Optional[str] = ..., name: _Optional[str] = ..., event_kinds: _Optional[_Iterable[_Union[_update_pb2.EventKind, str]]] = ..., conditions: _Optional[_Union[TriggerConditions, _Mapping]] = ..., webhook: _Optional[_Union[WebhookAction, _Mapping]] = ..., stream: _Optional[_Union[StreamAction, _Mapping]] = ..., enabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., disabled_reason: _Optional[str] = ...) -> None: ...
 
 class TriggerConditions(_message.Message):
-    __slots__ = ("account_ids", "chat_ids", "chat_types", "direction", "text_contains", "text_regex", "linked_entity_types")
+    __slots__ = ("account_ids", "chat_ids", "chat_types", "direction", "text_contains", "text_regex", "linked_entity_types", "first_message_from_unlinked_chat")
     ACCOUNT_IDS_FIELD_NUMBER: _ClassVar[int]
     CHAT_IDS_FIELD_NUMBER: _ClassVar[int]
     CHAT_TYPES_FIELD_NUMBER: _ClassVar[int]
@@ -148,6 +150,7 @@ class TriggerConditions(_message.Message):
     TEXT_CONTAINS_FIELD_NUMBER: _ClassVar[int]
     TEXT_REGEX_FIELD_NUMBER: _ClassVar[int]
     LINKED_ENTITY_TYPES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_MESSAGE_FROM_UNLINKED_CHAT_FIELD_NUMBER: _ClassVar[int]
     account_ids: _containers.RepeatedScalarFieldContainer[str]
     chat_ids: _containers.RepeatedScalarFieldContainer[int]
     chat_types: _containers.RepeatedScalarFieldContainer[_chat_pb2.ChatType]
@@ -155,7 +158,8 @@ class TriggerConditions(_message.Message):
     text_contains: str
     text_regex: str
     linked_entity_types: _containers.RepeatedScalarFieldContainer[CrmEntityType]
-    def __init__(self, account_ids: _Optional[_Iterable[str]] = ..., chat_ids: _Optional[_Iterable[int]] = ..., chat_types: _Optional[_Iterable[_Union[_chat_pb2.ChatType, str]]] = ..., direction: _Optional[_Union[MessageDirection, str]] = ..., text_contains: _Optional[str] = ..., text_regex: _Optional[str] = ..., linked_entity_types: _Optional[_Iterable[_Union[CrmEntityType, str]]] = ...) -> None: ...
+    first_message_from_unlinked_chat: bool
+    def __init__(self, account_ids: _Optional[_Iterable[str]] = ..., chat_ids: _Optional[_Iterable[int]] = ..., chat_types: _Optional[_Iterable[_Union[_chat_pb2.ChatType, str]]] = ..., direction: _Optional[_Union[MessageDirection, str]] = ..., text_contains: _Optional[str] = ..., text_regex: _Optional[str] = ..., linked_entity_types: _Optional[_Iterable[_Union[CrmEntityType, str]]] = ..., first_message_from_unlinked_chat: _Optional[bool] = ...) -> None: ...
 
 class WebhookAction(_message.Message):
     __slots__ = ("url", "secret")
@@ -170,7 +174,7 @@ class StreamAction(_message.Message):
     def __init__(self) -> None: ...
 
 class WebhookDelivery(_message.Message):
-    __slots__ = ("delivery_id", "trigger_id", "event_cursor", "status", "attempts", "response_code", "last_error", "create_time", "last_attempt_time", "next_attempt_time")
+    __slots__ = ("delivery_id", "trigger_id", "event_cursor", "status", "attempts", "response_code", "last_error", "create_time", "last_attempt_time", "next_attempt_time", "latency_ms", "attempt_log")
     DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
     TRIGGER_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_CURSOR_FIELD_NUMBER: _ClassVar[int]
@@ -181,6 +185,8 @@ class WebhookDelivery(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     LAST_ATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
     NEXT_ATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_LOG_FIELD_NUMBER: _ClassVar[int]
     delivery_id: str
     trigger_id: str
     event_cursor: str
@@ -191,7 +197,21 @@ class WebhookDelivery(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     last_attempt_time: _timestamp_pb2.Timestamp
     next_attempt_time: _timestamp_pb2.Timestamp
-    def __init__(self, delivery_id: _Optional[str] = ..., trigger_id: _Optional[str] = ..., event_cursor: _Optional[str] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ..., attempts: _Optional[int] = ..., response_code: _Optional[int] = ..., last_error: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    latency_ms: int
+    attempt_log: _containers.RepeatedCompositeFieldContainer[DeliveryAttempt]
+    def __init__(self, delivery_id: _Optional[str] = ..., trigger_id: _Optional[str] = ..., event_cursor: _Optional[str] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ..., attempts: _Optional[int] = ..., response_code: _Optional[int] = ..., last_error: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latency_ms: _Optional[int] = ..., attempt_log: _Optional[_Iterable[_Union[DeliveryAttempt, _Mapping]]] = ...) -> None: ...
+
+class DeliveryAttempt(_message.Message):
+    __slots__ = ("attempt_time", "response_code", "latency_ms", "error")
+    ATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_CODE_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    attempt_time: _timestamp_pb2.Timestamp
+    response_code: int
+    latency_ms: int
+    error: str
+    def __init__(self, attempt_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., response_code: _Optional[int] = ..., latency_ms: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
 
 class LinkChatRequest(_message.Message):
     __slots__ = ("account_id", "chat_id", "entity", "request_id")
@@ -268,10 +288,12 @@ class CreateTriggerRequest(_message.Message):
     def __init__(self, trigger: _Optional[_Union[Trigger, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CreateTriggerResponse(_message.Message):
-    __slots__ = ("trigger",)
+    __slots__ = ("trigger", "webhook_secret")
     TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_SECRET_FIELD_NUMBER: _ClassVar[int]
     trigger: Trigger
-    def __init__(self, trigger: _Optional[_Union[Trigger, _Mapping]] = ...) -> None: ...
+    webhook_secret: str
+    def __init__(self, trigger: _Optional[_Union[Trigger, _Mapping]] = ..., webhook_secret: _Optional[str] = ...) -> None: ...
 
 class GetTriggerRequest(_message.Message):
     __slots__ = ("trigger_id",)
@@ -310,10 +332,12 @@ class UpdateTriggerRequest(_message.Message):
     def __init__(self, trigger: _Optional[_Union[Trigger, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class UpdateTriggerResponse(_message.Message):
-    __slots__ = ("trigger",)
+    __slots__ = ("trigger", "webhook_secret")
     TRIGGER_FIELD_NUMBER: _ClassVar[int]
+    WEBHOOK_SECRET_FIELD_NUMBER: _ClassVar[int]
     trigger: Trigger
-    def __init__(self, trigger: _Optional[_Union[Trigger, _Mapping]] = ...) -> None: ...
+    webhook_secret: str
+    def __init__(self, trigger: _Optional[_Union[Trigger, _Mapping]] = ..., webhook_secret: _Optional[str] = ...) -> None: ...
 
 class DeleteTriggerRequest(_message.Message):
     __slots__ = ("trigger_id",)
@@ -342,3 +366,17 @@ class ListDeliveriesResponse(_message.Message):
     deliveries: _containers.RepeatedCompositeFieldContainer[WebhookDelivery]
     next_page_token: str
     def __init__(self, deliveries: _Optional[_Iterable[_Union[WebhookDelivery, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RedeliverWebhookRequest(_message.Message):
+    __slots__ = ("trigger_id", "delivery_id")
+    TRIGGER_ID_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    trigger_id: str
+    delivery_id: str
+    def __init__(self, trigger_id: _Optional[str] = ..., delivery_id: _Optional[str] = ...) -> None: ...
+
+class RedeliverWebhookResponse(_message.Message):
+    __slots__ = ("delivery",)
+    DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    delivery: WebhookDelivery
+    def __init__(self, delivery: _Optional[_Union[WebhookDelivery, _Mapping]] = ...) -> None: ...

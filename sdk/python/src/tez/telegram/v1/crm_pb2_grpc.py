@@ -35,21 +35,33 @@ class CrmServiceStub:
     Triggers: when an event of the trigger's kinds matches its conditions, the
     gateway appends a `trigger_fired` event to the event log (visible through
     UpdateService.Subscribe) and, for a webhook trigger, POSTs that event to the
-    webhook URL:
+    webhook URL. Triggers are evaluated from the event log in its order, so
+    each (trigger, event) pair fires exactly once, across restarts. Webhooks
+    follow the Standard Webhooks specification (standardwebhooks.com), so any
+    of its libraries verifies them:
     - Body: the `Event` (with payload `trigger_fired`) in the proto3 JSON
     mapping, lowerCamelCase field names, int64 values as strings;
-    `content-type: application/json`.
-    - Headers: `x-tezgram-signature: t=<unix seconds>,v1=<hex>` where <hex> is
-    the lowercase hex HMAC-SHA256, keyed with the trigger's secret (its UTF-8
-    bytes), of "<unix seconds>.<raw body bytes>"; `x-tezgram-delivery-id:
-    <delivery_id>` (the same on every retry of a delivery).
+    `content-type: application/json`. Every attempt sends the same bytes.
+    - Headers: `webhook-id: <delivery_id>` (the same on every attempt of a
+    delivery: deduplicate by it), `webhook-timestamp: <unix seconds>` and
+    `webhook-signature: v1,<base64>` where <base64> is the HMAC-SHA256,
+    keyed with the secret's bytes (the base64 after "whsec_"), of
+    "<webhook-id>.<webhook-timestamp>.<raw body bytes>". While a rotated
+    secret is still honoured, a second signature made with it follows,
+    space-separated.
     - Receivers should recompute the signature over the raw body, compare in
     constant time, reject timestamps more than 5 minutes from their clock,
-    and deduplicate by delivery id.
+    and deduplicate by webhook-id.
     - A 2xx answer within 10 seconds delivers the event. Anything else is
-    retried with exponential backoff (from 10 seconds, doubling, at most 1
-    hour apart) for 24 hours, then the delivery is FAILED. Redirects are not
-    followed.
+    retried with exponential backoff and jitter (from 10 seconds, doubling,
+    at most 1 hour apart) for 24 hours, then the delivery is FAILED. A 410
+    Gone answer fails the delivery at once and disables the trigger (its
+    `disabled_reason` says so). Redirects are not followed.
+    - Webhook URLs must not point at loopback, private, link-local,
+    carrier-grade NAT or cloud metadata addresses, checked when the trigger
+    is written and again after DNS resolution at every attempt, unless the
+    gateway allows private targets (its default in sandbox mode, for local
+    development); only then is plain `http://` accepted.
 
     Every RPC may also fail with: UNAUTHENTICATED; PERMISSION_DENIED (API keys
     need scope "crm:read" for Get/List/Suggest, "crm:write" for the rest);
@@ -113,6 +125,11 @@ class CrmServiceStub:
                 request_serializer=tez_dot_telegram_dot_v1_dot_crm__pb2.ListDeliveriesRequest.SerializeToString,
                 response_deserializer=tez_dot_telegram_dot_v1_dot_crm__pb2.ListDeliveriesResponse.FromString,
                 _registered_method=True)
+        self.RedeliverWebhook = channel.unary_unary(
+                '/tez.telegram.v1.CrmService/RedeliverWebhook',
+                request_serializer=tez_dot_telegram_dot_v1_dot_crm__pb2.RedeliverWebhookRequest.SerializeToString,
+                response_deserializer=tez_dot_telegram_dot_v1_dot_crm__pb2.RedeliverWebhookResponse.FromString,
+                _registered_method=True)
 
 
 class CrmServiceServicer:
@@ -125,21 +142,33 @@ class CrmServiceServicer:
     Triggers: when an event of the trigger's kinds matches its conditions, the
     gateway appends a `trigger_fired` event to the event log (visible through
     UpdateService.Subscribe) and, for a webhook trigger, POSTs that event to the
-    webhook URL:
+    webhook URL. Triggers are evaluated from the event log in its order, so
+    each (trigger, event) pair fires exactly once, across restarts. Webhooks
+    follow the Standard Webhooks specification (standardwebhooks.com), so any
+    of its libraries verifies them:
     - Body: the `Event` (with payload `trigger_fired`) in the proto3 JSON
     mapping, lowerCamelCase field names, int64 values as strings;
-    `content-type: application/json`.
-    - Headers: `x-tezgram-signature: t=<unix seconds>,v1=<hex>` where <hex> is
-    the lowercase hex HMAC-SHA256, keyed with the trigger's secret (its UTF-8
-    bytes), of "<unix seconds>.<raw body bytes>"; `x-tezgram-delivery-id:
-    <delivery_id>` (the same on every retry of a delivery).
+    `content-type: application/json`. Every attempt sends the same bytes.
+    - Headers: `webhook-id: <delivery_id>` (the same on every attempt of a
+    delivery: deduplicate by it), `webhook-timestamp: <unix seconds>` and
+    `webhook-signature: v1,<base64>` where <base64> is the HMAC-SHA256,
+    keyed with the secret's bytes (the base64 after "whsec_"), of
+    "<webhook-id>.<webhook-timestamp>.<raw body bytes>". While a rotated
+    secret is still honoured, a second signature made with it follows,
+    space-separated.
     - Receivers should recompute the signature over the raw body, compare in
     constant time, reject timestamps more than 5 minutes from their clock,
-    and deduplicate by delivery id.
+    and deduplicate by webhook-id.
     - A 2xx answer within 10 seconds delivers the event. Anything else is
-    retried with exponential backoff (from 10 seconds, doubling, at most 1
-    hour apart) for 24 hours, then the delivery is FAILED. Redirects are not
-    followed.
+    retried with exponential backoff and jitter (from 10 seconds, doubling,
+    at most 1 hour apart) for 24 hours, then the delivery is FAILED. A 410
+    Gone answer fails the delivery at once and disables the trigger (its
+    `disabled_reason` says so). Redirects are not followed.
+    - Webhook URLs must not point at loopback, private, link-local,
+    carrier-grade NAT or cloud metadata addresses, checked when the trigger
+    is written and again after DNS resolution at every attempt, unless the
+    gateway allows private targets (its default in sandbox mode, for local
+    development); only then is plain `http://` accepted.
 
     Every RPC may also fail with: UNAUTHENTICATED; PERMISSION_DENIED (API keys
     need scope "crm:read" for Get/List/Suggest, "crm:write" for the rest);
@@ -207,10 +236,11 @@ class CrmServiceServicer:
         Errors: INVALID_ARGUMENT on `trigger.name` (empty or over 128
         characters), `trigger.event_kinds` (empty, UNSPECIFIED or
         EVENT_KIND_TRIGGER_FIRED), `trigger.conditions` (see TriggerConditions),
-        `trigger.action` (unset), `trigger.webhook.url` (not an https URL; http
-        only to loopback in sandbox mode), `trigger.webhook.secret` (shorter than
-        32 or longer than 256 characters) or `request_id`; FAILED_PRECONDITION
-        when the tenant already has 100 triggers.
+        `trigger.action` (unset), `trigger.webhook.url` (not an https URL, or a
+        refused address: see above), `trigger.webhook.secret` (not "whsec_" and
+        the base64 of 24 to 64 bytes) or `request_id` (missing, or
+        REQUEST_ID_REUSED); FAILED_PRECONDITION when the tenant already has 100
+        triggers.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -261,6 +291,18 @@ class CrmServiceServicer:
 
         Errors: INVALID_ARGUMENT on `page_size` (outside 0..=1000) or a foreign
         `page_token`; NOT_FOUND when the trigger does not exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedeliverWebhook(self, request, context):
+        """RedeliverWebhook sends a delivery again, with the same `webhook-id` and
+        body: at once, then retried as a new delivery would be (for another 24
+        hours). A delivery already being retried is tried now.
+
+        Errors: NOT_FOUND when the trigger or the delivery does not exist;
+        FAILED_PRECONDITION when the trigger is no longer a webhook trigger.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -319,6 +361,11 @@ def add_CrmServiceServicer_to_server(servicer, server):
                     request_deserializer=tez_dot_telegram_dot_v1_dot_crm__pb2.ListDeliveriesRequest.FromString,
                     response_serializer=tez_dot_telegram_dot_v1_dot_crm__pb2.ListDeliveriesResponse.SerializeToString,
             ),
+            'RedeliverWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeliverWebhook,
+                    request_deserializer=tez_dot_telegram_dot_v1_dot_crm__pb2.RedeliverWebhookRequest.FromString,
+                    response_serializer=tez_dot_telegram_dot_v1_dot_crm__pb2.RedeliverWebhookResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'tez.telegram.v1.CrmService', rpc_method_handlers)
@@ -337,21 +384,33 @@ class CrmService:
     Triggers: when an event of the trigger's kinds matches its conditions, the
     gateway appends a `trigger_fired` event to the event log (visible through
     UpdateService.Subscribe) and, for a webhook trigger, POSTs that event to the
-    webhook URL:
+    webhook URL. Triggers are evaluated from the event log in its order, so
+    each (trigger, event) pair fires exactly once, across restarts. Webhooks
+    follow the Standard Webhooks specification (standardwebhooks.com), so any
+    of its libraries verifies them:
     - Body: the `Event` (with payload `trigger_fired`) in the proto3 JSON
     mapping, lowerCamelCase field names, int64 values as strings;
-    `content-type: application/json`.
-    - Headers: `x-tezgram-signature: t=<unix seconds>,v1=<hex>` where <hex> is
-    the lowercase hex HMAC-SHA256, keyed with the trigger's secret (its UTF-8
-    bytes), of "<unix seconds>.<raw body bytes>"; `x-tezgram-delivery-id:
-    <delivery_id>` (the same on every retry of a delivery).
+    `content-type: application/json`. Every attempt sends the same bytes.
+    - Headers: `webhook-id: <delivery_id>` (the same on every attempt of a
+    delivery: deduplicate by it), `webhook-timestamp: <unix seconds>` and
+    `webhook-signature: v1,<base64>` where <base64> is the HMAC-SHA256,
+    keyed with the secret's bytes (the base64 after "whsec_"), of
+    "<webhook-id>.<webhook-timestamp>.<raw body bytes>". While a rotated
+    secret is still honoured, a second signature made with it follows,
+    space-separated.
     - Receivers should recompute the signature over the raw body, compare in
     constant time, reject timestamps more than 5 minutes from their clock,
-    and deduplicate by delivery id.
+    and deduplicate by webhook-id.
     - A 2xx answer within 10 seconds delivers the event. Anything else is
-    retried with exponential backoff (from 10 seconds, doubling, at most 1
-    hour apart) for 24 hours, then the delivery is FAILED. Redirects are not
-    followed.
+    retried with exponential backoff and jitter (from 10 seconds, doubling,
+    at most 1 hour apart) for 24 hours, then the delivery is FAILED. A 410
+    Gone answer fails the delivery at once and disables the trigger (its
+    `disabled_reason` says so). Redirects are not followed.
+    - Webhook URLs must not point at loopback, private, link-local,
+    carrier-grade NAT or cloud metadata addresses, checked when the trigger
+    is written and again after DNS resolution at every attempt, unless the
+    gateway allows private targets (its default in sandbox mode, for local
+    development); only then is plain `http://` accepted.
 
     Every RPC may also fail with: UNAUTHENTICATED; PERMISSION_DENIED (API keys
     need scope "crm:read" for Get/List/Suggest, "crm:write" for the rest);
@@ -619,6 +678,33 @@ class CrmService:
             '/tez.telegram.v1.CrmService/ListDeliveries',
             tez_dot_telegram_dot_v1_dot_crm__pb2.ListDeliveriesRequest.SerializeToString,
             tez_dot_telegram_dot_v1_dot_crm__pb2.ListDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeliverWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tez.telegram.v1.CrmService/RedeliverWebhook',
+            tez_dot_telegram_dot_v1_dot_crm__pb2.RedeliverWebhookRequest.SerializeToString,
+            tez_dot_telegram_dot_v1_dot_crm__pb2.RedeliverWebhookResponse.FromString,
             options,
             channel_credentials,
             insecure,

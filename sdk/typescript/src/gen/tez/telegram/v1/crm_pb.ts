@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tez/telegram/v1/crm.proto.
  */
 export const file_tez_telegram_v1_crm: GenFile = /*@__PURE__*/
-  fileDesc("Chl0ZXovdGVsZWdyYW0vdjEvY3JtLnByb3RvEg90ZXoudGVsZWdyYW0udjEiRQoJQ3JtRW50aXR5EiwKBHR5cGUYASABKA4yHi50ZXoudGVsZWdyYW0udjEuQ3JtRW50aXR5VHlwZRIKCgJpZBgCIAEoCSIuCgdDaGF0UmVmEhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAyKMAQoIQ2hhdExpbmsSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDEioKBmVudGl0eRgDIAEoCzIaLnRlei50ZWxlZ3JhbS52MS5Dcm1FbnRpdHkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIocBCg1FbnRpdHlDb250YWN0EhQKDHBob25lX251bWJlchgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIVCg1waG9uZV9udW1iZXJzGAMgAygJEhEKCXVzZXJuYW1lcxgEIAMoCRIMCgRuYW1lGAUgASgJEhYKDmRlZmF1bHRfcmVnaW9uGAYgASgJIq0BCg5MaW5rU3VnZ2VzdGlvbhIjCgRjaGF0GAEgASgLMhUudGV6LnRlbGVncmFtLnYxLkNoYXQSMgoMbWF0Y2hfcmVhc29uGAIgASgOMhwudGV6LnRlbGVncmFtLnYxLk1hdGNoUmVhc29uEg0KBXNjb3JlGAMgASgCEjMKDW1hdGNoX3JlYXNvbnMYBCADKA4yHC50ZXoudGVsZWdyYW0udjEuTWF0Y2hSZWFzb24i9QIKB1RyaWdnZXISEgoKdHJpZ2dlcl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEi8KC2V2ZW50X2tpbmRzGAMgAygOMhoudGV6LnRlbGVncmFtLnYxLkV2ZW50S2luZBI2Cgpjb25kaXRpb25zGAQgASgLMiIudGV6LnRlbGVncmFtLnYxLlRyaWdnZXJDb25kaXRpb25zEjEKB3dlYmhvb2sYBSABKAsyHi50ZXoudGVsZWdyYW0udjEuV2ViaG9va0FjdGlvbkgAEi8KBnN0cmVhbRgGIAEoCzIdLnRlei50ZWxlZ3JhbS52MS5TdHJlYW1BY3Rpb25IABIPCgdlbmFibGVkGAcgASgIEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCAoGYWN0aW9uIocCChFUcmlnZ2VyQ29uZGl0aW9ucxITCgthY2NvdW50X2lkcxgBIAMoCRIQCghjaGF0X2lkcxgCIAMoAxItCgpjaGF0X3R5cGVzGAMgAygOMhkudGV6LnRlbGVncmFtLnYxLkNoYXRUeXBlEjQKCWRpcmVjdGlvbhgEIAEoDjIhLnRlei50ZWxlZ3JhbS52MS5NZXNzYWdlRGlyZWN0aW9uEhUKDXRleHRfY29udGFpbnMYBSABKAkSEgoKdGV4dF9yZWdleBgGIAEoCRI7ChNsaW5rZWRfZW50aXR5X3R5cGVzGAcgAygOMh4udGV6LnRlbGVncmFtLnYxLkNybUVudGl0eVR5cGUiLAoNV2ViaG9va0FjdGlvbhILCgN1cmwYASABKAkSDgoGc2VjcmV0GAIgASgJIg4KDFN0cmVhbUFjdGlvbiLdAgoPV2ViaG9va0RlbGl2ZXJ5EhMKC2RlbGl2ZXJ5X2lkGAEgASgJEhIKCnRyaWdnZXJfaWQYAiABKAkSFAoMZXZlbnRfY3Vyc29yGAMgASgJEi8KBnN0YXR1cxgEIAEoDjIfLnRlei50ZWxlZ3JhbS52MS5EZWxpdmVyeVN0YXR1cxIQCghhdHRlbXB0cxgFIAEoBRIVCg1yZXNwb25zZV9jb2RlGAYgASgFEhIKCmxhc3RfZXJyb3IYByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEWxhc3RfYXR0ZW1wdF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFuZXh0X2F0dGVtcHRfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAidgoPTGlua0NoYXRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxIqCgZlbnRpdHkYAyABKAsyGi50ZXoudGVsZWdyYW0udjEuQ3JtRW50aXR5EhIKCnJlcXVlc3RfaWQYBCABKAkiOwoQTGlua0NoYXRSZXNwb25zZRInCgRsaW5rGAEgASgLMhkudGV6LnRlbGVncmFtLnYxLkNoYXRMaW5rImQKEVVubGlua0NoYXRSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAxIqCgZlbnRpdHkYAyABKAsyGi50ZXoudGVsZWdyYW0udjEuQ3JtRW50aXR5IhQKElVubGlua0NoYXRSZXNwb25zZSKbAQoQTGlzdExpbmtzUmVxdWVzdBIoCgRjaGF0GAEgASgLMhgudGV6LnRlbGVncmFtLnYxLkNoYXRSZWZIABIsCgZlbnRpdHkYAiABKAsyGi50ZXoudGVsZWdyYW0udjEuQ3JtRW50aXR5SAASEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAlCCAoGZmlsdGVyIlYKEUxpc3RMaW5rc1Jlc3BvbnNlEigKBWxpbmtzGAEgAygLMhkudGV6LnRlbGVncmFtLnYxLkNoYXRMaW5rEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJZChNTdWdnZXN0TGlua3NSZXF1ZXN0EhIKCmFjY291bnRfaWQYASABKAkSLgoGZW50aXR5GAIgASgLMh4udGV6LnRlbGVncmFtLnYxLkVudGl0eUNvbnRhY3QiTAoUU3VnZ2VzdExpbmtzUmVzcG9uc2USNAoLc3VnZ2VzdGlvbnMYASADKAsyHy50ZXoudGVsZWdyYW0udjEuTGlua1N1Z2dlc3Rpb24iVQoUQ3JlYXRlVHJpZ2dlclJlcXVlc3QSKQoHdHJpZ2dlchgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5UcmlnZ2VyEhIKCnJlcXVlc3RfaWQYAiABKAkiQgoVQ3JlYXRlVHJpZ2dlclJlc3BvbnNlEikKB3RyaWdnZXIYASABKAsyGC50ZXoudGVsZWdyYW0udjEuVHJpZ2dlciInChFHZXRUcmlnZ2VyUmVxdWVzdBISCgp0cmlnZ2VyX2lkGAEgASgJIj8KEkdldFRyaWdnZXJSZXNwb25zZRIpCgd0cmlnZ2VyGAEgASgLMhgudGV6LnRlbGVncmFtLnYxLlRyaWdnZXIiPAoTTGlzdFRyaWdnZXJzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJbChRMaXN0VHJpZ2dlcnNSZXNwb25zZRIqCgh0cmlnZ2VycxgBIAMoCzIYLnRlei50ZWxlZ3JhbS52MS5UcmlnZ2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJyChRVcGRhdGVUcmlnZ2VyUmVxdWVzdBIpCgd0cmlnZ2VyGAEgASgLMhgudGV6LnRlbGVncmFtLnYxLlRyaWdnZXISLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkIKFVVwZGF0ZVRyaWdnZXJSZXNwb25zZRIpCgd0cmlnZ2VyGAEgASgLMhgudGV6LnRlbGVncmFtLnYxLlRyaWdnZXIiKgoURGVsZXRlVHJpZ2dlclJlcXVlc3QSEgoKdHJpZ2dlcl9pZBgBIAEoCSIXChVEZWxldGVUcmlnZ2VyUmVzcG9uc2UiUgoVTGlzdERlbGl2ZXJpZXNSZXF1ZXN0EhIKCnRyaWdnZXJfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiZwoWTGlzdERlbGl2ZXJpZXNSZXNwb25zZRI0CgpkZWxpdmVyaWVzGAEgAygLMiAudGV6LnRlbGVncmFtLnYxLldlYmhvb2tEZWxpdmVyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkqugEKDUNybUVudGl0eVR5cGUSHwobQ1JNX0VOVElUWV9UWVBFX1VOU1BFQ0lGSUVEEAASGwoXQ1JNX0VOVElUWV9UWVBFX0NPTlRBQ1QQARIYChRDUk1fRU5USVRZX1RZUEVfREVBTBACEhsKF0NSTV9FTlRJVFlfVFlQRV9DT01QQU5ZEAMSGAoUQ1JNX0VOVElUWV9UWVBFX0xFQUQQBBIaChZDUk1fRU5USVRZX1RZUEVfVElDS0VUEAUqfAoLTWF0Y2hSZWFzb24SHAoYTUFUQ0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASHQoZTUFUQ0hfUkVBU09OX1BIT05FX05VTUJFUhABEhkKFU1BVENIX1JFQVNPTl9VU0VSTkFNRRACEhUKEU1BVENIX1JFQVNPTl9OQU1FEAMqdQoQTWVzc2FnZURpcmVjdGlvbhIhCh1NRVNTQUdFX0RJUkVDVElPTl9VTlNQRUNJRklFRBAAEh4KGk1FU1NBR0VfRElSRUNUSU9OX0lOQ09NSU5HEAESHgoaTUVTU0FHRV9ESVJFQ1RJT05fT1VUR09JTkcQAiqnAQoORGVsaXZlcnlTdGF0dXMSHwobREVMSVZFUllfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXREVMSVZFUllfU1RBVFVTX1BFTkRJTkcQARIcChhERUxJVkVSWV9TVEFUVVNfUkVUUllJTkcQAhIdChlERUxJVkVSWV9TVEFUVVNfU1VDQ0VFREVEEAMSGgoWREVMSVZFUllfU1RBVFVTX0ZBSUxFRBAEMpwHCgpDcm1TZXJ2aWNlEk8KCExpbmtDaGF0EiAudGV6LnRlbGVncmFtLnYxLkxpbmtDaGF0UmVxdWVzdBohLnRlei50ZWxlZ3JhbS52MS5MaW5rQ2hhdFJlc3BvbnNlElUKClVubGlua0NoYXQSIi50ZXoudGVsZWdyYW0udjEuVW5saW5rQ2hhdFJlcXVlc3QaIy50ZXoudGVsZWdyYW0udjEuVW5saW5rQ2hhdFJlc3BvbnNlElIKCUxpc3RMaW5rcxIhLnRlei50ZWxlZ3JhbS52MS5MaXN0TGlua3NSZXF1ZXN0GiIudGV6LnRlbGVncmFtLnYxLkxpc3RMaW5rc1Jlc3BvbnNlElsKDFN1Z2dlc3RMaW5rcxIkLnRlei50ZWxlZ3JhbS52MS5TdWdnZXN0TGlua3NSZXF1ZXN0GiUudGV6LnRlbGVncmFtLnYxLlN1Z2dlc3RMaW5rc1Jlc3BvbnNlEl4KDUNyZWF0ZVRyaWdnZXISJS50ZXoudGVsZWdyYW0udjEuQ3JlYXRlVHJpZ2dlclJlcXVlc3QaJi50ZXoudGVsZWdyYW0udjEuQ3JlYXRlVHJpZ2dlclJlc3BvbnNlElUKCkdldFRyaWdnZXISIi50ZXoudGVsZWdyYW0udjEuR2V0VHJpZ2dlclJlcXVlc3QaIy50ZXoudGVsZWdyYW0udjEuR2V0VHJpZ2dlclJlc3BvbnNlElsKDExpc3RUcmlnZ2VycxIkLnRlei50ZWxlZ3JhbS52MS5MaXN0VHJpZ2dlcnNSZXF1ZXN0GiUudGV6LnRlbGVncmFtLnYxLkxpc3RUcmlnZ2Vyc1Jlc3BvbnNlEl4KDVVwZGF0ZVRyaWdnZXISJS50ZXoudGVsZWdyYW0udjEuVXBkYXRlVHJpZ2dlclJlcXVlc3QaJi50ZXoudGVsZWdyYW0udjEuVXBkYXRlVHJpZ2dlclJlc3BvbnNlEl4KDURlbGV0ZVRyaWdnZXISJS50ZXoudGVsZWdyYW0udjEuRGVsZXRlVHJpZ2dlclJlcXVlc3QaJi50ZXoudGVsZWdyYW0udjEuRGVsZXRlVHJpZ2dlclJlc3BvbnNlEmEKDkxpc3REZWxpdmVyaWVzEiYudGV6LnRlbGVncmFtLnYxLkxpc3REZWxpdmVyaWVzUmVxdWVzdBonLnRlei50ZWxlZ3JhbS52MS5MaXN0RGVsaXZlcmllc1Jlc3BvbnNlQrsBChNjb20udGV6LnRlbGVncmFtLnYxQghDcm1Qcm90b1ABWjxnaXRodWIuY29tL3Rlei1jcm0vdGV6Z3JhbS9zZGsvZ28vdGV6L3RlbGVncmFtL3YxO3RlbGVncmFtdjGiAgNUVFiqAg9UZXouVGVsZWdyYW0uVjHKAg9UZXpcVGVsZWdyYW1cVjHiAhtUZXpcVGVsZWdyYW1cVjFcR1BCTWV0YWRhdGHqAhFUZXo6OlRlbGVncmFtOjpWMWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tez_telegram_v1_chat, file_tez_telegram_v1_update]);
+  fileDesc("Chl0ZXovdGVsZWdyYW0vdjEvY3JtLnByb3RvEg90ZXoudGVsZWdyYW0udjEiRQoJQ3JtRW50aXR5EiwKBHR5cGUYASABKA4yHi50ZXoudGVsZWdyYW0udjEuQ3JtRW50aXR5VHlwZRIKCgJpZBgCIAEoCSIuCgdDaGF0UmVmEhIKCmFjY291bnRfaWQYASABKAkSDwoHY2hhdF9pZBgCIAEoAyKMAQoIQ2hhdExpbmsSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDEioKBmVudGl0eRgDIAEoCzIaLnRlei50ZWxlZ3JhbS52MS5Dcm1FbnRpdHkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIocBCg1FbnRpdHlDb250YWN0EhQKDHBob25lX251bWJlchgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIVCg1waG9uZV9udW1iZXJzGAMgAygJEhEKCXVzZXJuYW1lcxgEIAMoCRIMCgRuYW1lGAUgASgJEhYKDmRlZmF1bHRfcmVnaW9uGAYgASgJIq0BCg5MaW5rU3VnZ2VzdGlvbhIjCgRjaGF0GAEgASgLMhUudGV6LnRlbGVncmFtLnYxLkNoYXQSMgoMbWF0Y2hfcmVhc29uGAIgASgOMhwudGV6LnRlbGVncmFtLnYxLk1hdGNoUmVhc29uEg0KBXNjb3JlGAMgASgCEjMKDW1hdGNoX3JlYXNvbnMYBCADKA4yHC50ZXoudGVsZWdyYW0udjEuTWF0Y2hSZWFzb24ijgMKB1RyaWdnZXISEgoKdHJpZ2dlcl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEi8KC2V2ZW50X2tpbmRzGAMgAygOMhoudGV6LnRlbGVncmFtLnYxLkV2ZW50S2luZBI2Cgpjb25kaXRpb25zGAQgASgLMiIudGV6LnRlbGVncmFtLnYxLlRyaWdnZXJDb25kaXRpb25zEjEKB3dlYmhvb2sYBSABKAsyHi50ZXoudGVsZWdyYW0udjEuV2ViaG9va0FjdGlvbkgAEi8KBnN0cmVhbRgGIAEoCzIdLnRlei50ZWxlZ3JhbS52MS5TdHJlYW1BY3Rpb25IABIPCgdlbmFibGVkGAcgASgIEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPZGlzYWJsZWRfcmVhc29uGAogASgJQggKBmFjdGlvbiKxAgoRVHJpZ2dlckNvbmRpdGlvbnMSEwoLYWNjb3VudF9pZHMYASADKAkSEAoIY2hhdF9pZHMYAiADKAMSLQoKY2hhdF90eXBlcxgDIAMoDjIZLnRlei50ZWxlZ3JhbS52MS5DaGF0VHlwZRI0CglkaXJlY3Rpb24YBCABKA4yIS50ZXoudGVsZWdyYW0udjEuTWVzc2FnZURpcmVjdGlvbhIVCg10ZXh0X2NvbnRhaW5zGAUgASgJEhIKCnRleHRfcmVnZXgYBiABKAkSOwoTbGlua2VkX2VudGl0eV90eXBlcxgHIAMoDjIeLnRlei50ZWxlZ3JhbS52MS5Dcm1FbnRpdHlUeXBlEigKIGZpcnN0X21lc3NhZ2VfZnJvbV91bmxpbmtlZF9jaGF0GAggASgIIiwKDVdlYmhvb2tBY3Rpb24SCwoDdXJsGAEgASgJEg4KBnNlY3JldBgCIAEoCSIOCgxTdHJlYW1BY3Rpb24iqAMKD1dlYmhvb2tEZWxpdmVyeRITCgtkZWxpdmVyeV9pZBgBIAEoCRISCgp0cmlnZ2VyX2lkGAIgASgJEhQKDGV2ZW50X2N1cnNvchgDIAEoCRIvCgZzdGF0dXMYBCABKA4yHy50ZXoudGVsZWdyYW0udjEuRGVsaXZlcnlTdGF0dXMSEAoIYXR0ZW1wdHMYBSABKAUSFQoNcmVzcG9uc2VfY29kZRgGIAEoBRISCgpsYXN0X2Vycm9yGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChFsYXN0X2F0dGVtcHRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRbmV4dF9hdHRlbXB0X3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmxhdGVuY3lfbXMYCyABKAUSNQoLYXR0ZW1wdF9sb2cYDCADKAsyIC50ZXoudGVsZWdyYW0udjEuRGVsaXZlcnlBdHRlbXB0In0KD0RlbGl2ZXJ5QXR0ZW1wdBIwCgxhdHRlbXB0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhUKDXJlc3BvbnNlX2NvZGUYAiABKAUSEgoKbGF0ZW5jeV9tcxgDIAEoBRINCgVlcnJvchgEIAEoCSJ2Cg9MaW5rQ2hhdFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDEioKBmVudGl0eRgDIAEoCzIaLnRlei50ZWxlZ3JhbS52MS5Dcm1FbnRpdHkSEgoKcmVxdWVzdF9pZBgEIAEoCSI7ChBMaW5rQ2hhdFJlc3BvbnNlEicKBGxpbmsYASABKAsyGS50ZXoudGVsZWdyYW0udjEuQ2hhdExpbmsiZAoRVW5saW5rQ2hhdFJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIPCgdjaGF0X2lkGAIgASgDEioKBmVudGl0eRgDIAEoCzIaLnRlei50ZWxlZ3JhbS52MS5Dcm1FbnRpdHkiFAoSVW5saW5rQ2hhdFJlc3BvbnNlIpsBChBMaXN0TGlua3NSZXF1ZXN0EigKBGNoYXQYASABKAsyGC50ZXoudGVsZWdyYW0udjEuQ2hhdFJlZkgAEiwKBmVudGl0eRgCIAEoCzIaLnRlei50ZWxlZ3JhbS52MS5Dcm1FbnRpdHlIABIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCUIICgZmaWx0ZXIiVgoRTGlzdExpbmtzUmVzcG9uc2USKAoFbGlua3MYASADKAsyGS50ZXoudGVsZWdyYW0udjEuQ2hhdExpbmsSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlkKE1N1Z2dlc3RMaW5rc1JlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRIuCgZlbnRpdHkYAiABKAsyHi50ZXoudGVsZWdyYW0udjEuRW50aXR5Q29udGFjdCJMChRTdWdnZXN0TGlua3NSZXNwb25zZRI0CgtzdWdnZXN0aW9ucxgBIAMoCzIfLnRlei50ZWxlZ3JhbS52MS5MaW5rU3VnZ2VzdGlvbiJVChRDcmVhdGVUcmlnZ2VyUmVxdWVzdBIpCgd0cmlnZ2VyGAEgASgLMhgudGV6LnRlbGVncmFtLnYxLlRyaWdnZXISEgoKcmVxdWVzdF9pZBgCIAEoCSJaChVDcmVhdGVUcmlnZ2VyUmVzcG9uc2USKQoHdHJpZ2dlchgBIAEoCzIYLnRlei50ZWxlZ3JhbS52MS5UcmlnZ2VyEhYKDndlYmhvb2tfc2VjcmV0GAIgASgJIicKEUdldFRyaWdnZXJSZXF1ZXN0EhIKCnRyaWdnZXJfaWQYASABKAkiPwoSR2V0VHJpZ2dlclJlc3BvbnNlEikKB3RyaWdnZXIYASABKAsyGC50ZXoudGVsZWdyYW0udjEuVHJpZ2dlciI8ChNMaXN0VHJpZ2dlcnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJIlsKFExpc3RUcmlnZ2Vyc1Jlc3BvbnNlEioKCHRyaWdnZXJzGAEgAygLMhgudGV6LnRlbGVncmFtLnYxLlRyaWdnZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInIKFFVwZGF0ZVRyaWdnZXJSZXF1ZXN0EikKB3RyaWdnZXIYASABKAsyGC50ZXoudGVsZWdyYW0udjEuVHJpZ2dlchIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siWgoVVXBkYXRlVHJpZ2dlclJlc3BvbnNlEikKB3RyaWdnZXIYASABKAsyGC50ZXoudGVsZWdyYW0udjEuVHJpZ2dlchIWCg53ZWJob29rX3NlY3JldBgCIAEoCSIqChREZWxldGVUcmlnZ2VyUmVxdWVzdBISCgp0cmlnZ2VyX2lkGAEgASgJIhcKFURlbGV0ZVRyaWdnZXJSZXNwb25zZSJSChVMaXN0RGVsaXZlcmllc1JlcXVlc3QSEgoKdHJpZ2dlcl9pZBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJnChZMaXN0RGVsaXZlcmllc1Jlc3BvbnNlEjQKCmRlbGl2ZXJpZXMYASADKAsyIC50ZXoudGVsZWdyYW0udjEuV2ViaG9va0RlbGl2ZXJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJCChdSZWRlbGl2ZXJXZWJob29rUmVxdWVzdBISCgp0cmlnZ2VyX2lkGAEgASgJEhMKC2RlbGl2ZXJ5X2lkGAIgASgJIk4KGFJlZGVsaXZlcldlYmhvb2tSZXNwb25zZRIyCghkZWxpdmVyeRgBIAEoCzIgLnRlei50ZWxlZ3JhbS52MS5XZWJob29rRGVsaXZlcnkqugEKDUNybUVudGl0eVR5cGUSHwobQ1JNX0VOVElUWV9UWVBFX1VOU1BFQ0lGSUVEEAASGwoXQ1JNX0VOVElUWV9UWVBFX0NPTlRBQ1QQARIYChRDUk1fRU5USVRZX1RZUEVfREVBTBACEhsKF0NSTV9FTlRJVFlfVFlQRV9DT01QQU5ZEAMSGAoUQ1JNX0VOVElUWV9UWVBFX0xFQUQQBBIaChZDUk1fRU5USVRZX1RZUEVfVElDS0VUEAUqfAoLTWF0Y2hSZWFzb24SHAoYTUFUQ0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASHQoZTUFUQ0hfUkVBU09OX1BIT05FX05VTUJFUhABEhkKFU1BVENIX1JFQVNPTl9VU0VSTkFNRRACEhUKEU1BVENIX1JFQVNPTl9OQU1FEAMqdQoQTWVzc2FnZURpcmVjdGlvbhIhCh1NRVNTQUdFX0RJUkVDVElPTl9VTlNQRUNJRklFRBAAEh4KGk1FU1NBR0VfRElSRUNUSU9OX0lOQ09NSU5HEAESHgoaTUVTU0FHRV9ESVJFQ1RJT05fT1VUR09JTkcQAiqnAQoORGVsaXZlcnlTdGF0dXMSHwobREVMSVZFUllfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGwoXREVMSVZFUllfU1RBVFVTX1BFTkRJTkcQARIcChhERUxJVkVSWV9TVEFUVVNfUkVUUllJTkcQAhIdChlERUxJVkVSWV9TVEFUVVNfU1VDQ0VFREVEEAMSGgoWREVMSVZFUllfU1RBVFVTX0ZBSUxFRBAEMoUICgpDcm1TZXJ2aWNlEk8KCExpbmtDaGF0EiAudGV6LnRlbGVncmFtLnYxLkxpbmtDaGF0UmVxdWVzdBohLnRlei50ZWxlZ3JhbS52MS5MaW5rQ2hhdFJlc3BvbnNlElUKClVubGlua0NoYXQSIi50ZXoudGVsZWdyYW0udjEuVW5saW5rQ2hhdFJlcXVlc3QaIy50ZXoudGVsZWdyYW0udjEuVW5saW5rQ2hhdFJlc3BvbnNlElIKCUxpc3RMaW5rcxIhLnRlei50ZWxlZ3JhbS52MS5MaXN0TGlua3NSZXF1ZXN0GiIudGV6LnRlbGVncmFtLnYxLkxpc3RMaW5rc1Jlc3BvbnNlElsKDFN1Z2dlc3RMaW5rcxIkLnRlei50ZWxlZ3JhbS52MS5TdWdnZXN0TGlua3NSZXF1ZXN0GiUudGV6LnRlbGVncmFtLnYxLlN1Z2dlc3RMaW5rc1Jlc3BvbnNlEl4KDUNyZWF0ZVRyaWdnZXISJS50ZXoudGVsZWdyYW0udjEuQ3JlYXRlVHJpZ2dlclJlcXVlc3QaJi50ZXoudGVsZWdyYW0udjEuQ3JlYXRlVHJpZ2dlclJlc3BvbnNlElUKCkdldFRyaWdnZXISIi50ZXoudGVsZWdyYW0udjEuR2V0VHJpZ2dlclJlcXVlc3QaIy50ZXoudGVsZWdyYW0udjEuR2V0VHJpZ2dlclJlc3BvbnNlElsKDExpc3RUcmlnZ2VycxIkLnRlei50ZWxlZ3JhbS52MS5MaXN0VHJpZ2dlcnNSZXF1ZXN0GiUudGV6LnRlbGVncmFtLnYxLkxpc3RUcmlnZ2Vyc1Jlc3BvbnNlEl4KDVVwZGF0ZVRyaWdnZXISJS50ZXoudGVsZWdyYW0udjEuVXBkYXRlVHJpZ2dlclJlcXVlc3QaJi50ZXoudGVsZWdyYW0udjEuVXBkYXRlVHJpZ2dlclJlc3BvbnNlEl4KDURlbGV0ZVRyaWdnZXISJS50ZXoudGVsZWdyYW0udjEuRGVsZXRlVHJpZ2dlclJlcXVlc3QaJi50ZXoudGVsZWdyYW0udjEuRGVsZXRlVHJpZ2dlclJlc3BvbnNlEmEKDkxpc3REZWxpdmVyaWVzEiYudGV6LnRlbGVncmFtLnYxLkxpc3REZWxpdmVyaWVzUmVxdWVzdBonLnRlei50ZWxlZ3JhbS52MS5MaXN0RGVsaXZlcmllc1Jlc3BvbnNlEmcKEFJlZGVsaXZlcldlYmhvb2sSKC50ZXoudGVsZWdyYW0udjEuUmVkZWxpdmVyV2ViaG9va1JlcXVlc3QaKS50ZXoudGVsZWdyYW0udjEuUmVkZWxpdmVyV2ViaG9va1Jlc3BvbnNlQrsBChNjb20udGV6LnRlbGVncmFtLnYxQghDcm1Qcm90b1ABWjxnaXRodWIuY29tL3Rlei1jcm0vdGV6Z3JhbS9zZGsvZ28vdGV6L3RlbGVncmFtL3YxO3RlbGVncmFtdjGiAgNUVFiqAg9UZXouVGVsZWdyYW0uVjHKAg9UZXpcVGVsZWdyYW1cVjHiAhtUZXpcVGVsZWdyYW1cVjFcR1BCTWV0YWRhdGHqAhFUZXo6OlRlbGVncmFtOjpWMWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_timestamp, file_tez_telegram_v1_chat, file_tez_telegram_v1_update]);
 
 /**
  * CrmEntity names a record of the CRM.
@@ -306,6 +306,15 @@ export type Trigger = Message<"tez.telegram.v1.Trigger"> & {
    * @generated from field: google.protobuf.Timestamp update_time = 9;
    */
   updateTime?: Timestamp | undefined;
+
+  /**
+   * disabled_reason says why the gateway disabled the trigger (its webhook
+   * answered 410 Gone); empty otherwise. Enabling it again clears it.
+   * Output only.
+   *
+   * @generated from field: string disabled_reason = 10;
+   */
+  disabledReason: string;
 };
 
 /**
@@ -375,6 +384,15 @@ export type TriggerConditions = Message<"tez.telegram.v1.TriggerConditions"> & {
    * @generated from field: repeated tez.telegram.v1.CrmEntityType linked_entity_types = 7;
    */
   linkedEntityTypes: CrmEntityType[];
+
+  /**
+   * first_message_from_unlinked_chat keeps only incoming messages that are
+   * the first the gateway stored from their chat, of a chat linked to no CRM
+   * entity: a new customer writing for the first time.
+   *
+   * @generated from field: bool first_message_from_unlinked_chat = 8;
+   */
+  firstMessageFromUnlinkedChat: boolean;
 };
 
 /**
@@ -399,9 +417,11 @@ export type WebhookAction = Message<"tez.telegram.v1.WebhookAction"> & {
   url: string;
 
   /**
-   * secret is the HMAC key for the `x-tezgram-signature` header, 32..=256
-   * characters. Write-only: it is stored encrypted and never returned (always
-   * empty in responses).
+   * secret is the signing secret in the Standard Webhooks format: "whsec_"
+   * and the base64 of 24 to 64 random bytes. Left empty on create (or on a
+   * rotation through the "webhook.secret" path), the gateway generates one
+   * and returns it once, in the response's `webhook_secret`. Write-only: it
+   * is stored encrypted and never returned here (always empty in responses).
    *
    * @generated from field: string secret = 2;
    */
@@ -438,7 +458,7 @@ export const StreamActionSchema: GenMessage<StreamAction> = /*@__PURE__*/
 export type WebhookDelivery = Message<"tez.telegram.v1.WebhookDelivery"> & {
   /**
    * delivery_id is the gateway's id of the delivery, a UUID; also sent as the
-   * `x-tezgram-delivery-id` header.
+   * `webhook-id` header.
    *
    * @generated from field: string delivery_id = 1;
    */
@@ -508,6 +528,20 @@ export type WebhookDelivery = Message<"tez.telegram.v1.WebhookDelivery"> & {
    * @generated from field: google.protobuf.Timestamp next_attempt_time = 10;
    */
   nextAttemptTime?: Timestamp | undefined;
+
+  /**
+   * latency_ms is how long the last attempt took to answer, in milliseconds.
+   *
+   * @generated from field: int32 latency_ms = 11;
+   */
+  latencyMs: number;
+
+  /**
+   * attempt_log is the last attempts, oldest first (at most 20).
+   *
+   * @generated from field: repeated tez.telegram.v1.DeliveryAttempt attempt_log = 12;
+   */
+  attemptLog: DeliveryAttempt[];
 };
 
 /**
@@ -516,6 +550,48 @@ export type WebhookDelivery = Message<"tez.telegram.v1.WebhookDelivery"> & {
  */
 export const WebhookDeliverySchema: GenMessage<WebhookDelivery> = /*@__PURE__*/
   messageDesc(file_tez_telegram_v1_crm, 9);
+
+/**
+ * DeliveryAttempt is one HTTP request of a webhook delivery.
+ *
+ * @generated from message tez.telegram.v1.DeliveryAttempt
+ */
+export type DeliveryAttempt = Message<"tez.telegram.v1.DeliveryAttempt"> & {
+  /**
+   * attempt_time is when the request was made.
+   *
+   * @generated from field: google.protobuf.Timestamp attempt_time = 1;
+   */
+  attemptTime?: Timestamp | undefined;
+
+  /**
+   * response_code is the HTTP status; 0 when there was no response.
+   *
+   * @generated from field: int32 response_code = 2;
+   */
+  responseCode: number;
+
+  /**
+   * latency_ms is how long the answer took, in milliseconds.
+   *
+   * @generated from field: int32 latency_ms = 3;
+   */
+  latencyMs: number;
+
+  /**
+   * error says why the attempt failed; empty when it succeeded.
+   *
+   * @generated from field: string error = 4;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message tez.telegram.v1.DeliveryAttempt.
+ * Use `create(DeliveryAttemptSchema)` to create a new message.
+ */
+export const DeliveryAttemptSchema: GenMessage<DeliveryAttempt> = /*@__PURE__*/
+  messageDesc(file_tez_telegram_v1_crm, 10);
 
 /**
  * LinkChatRequest is the request of LinkChat.
@@ -558,7 +634,7 @@ export type LinkChatRequest = Message<"tez.telegram.v1.LinkChatRequest"> & {
  * Use `create(LinkChatRequestSchema)` to create a new message.
  */
 export const LinkChatRequestSchema: GenMessage<LinkChatRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 10);
+  messageDesc(file_tez_telegram_v1_crm, 11);
 
 /**
  * LinkChatResponse is the response of LinkChat.
@@ -579,7 +655,7 @@ export type LinkChatResponse = Message<"tez.telegram.v1.LinkChatResponse"> & {
  * Use `create(LinkChatResponseSchema)` to create a new message.
  */
 export const LinkChatResponseSchema: GenMessage<LinkChatResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 11);
+  messageDesc(file_tez_telegram_v1_crm, 12);
 
 /**
  * UnlinkChatRequest is the request of UnlinkChat.
@@ -614,7 +690,7 @@ export type UnlinkChatRequest = Message<"tez.telegram.v1.UnlinkChatRequest"> & {
  * Use `create(UnlinkChatRequestSchema)` to create a new message.
  */
 export const UnlinkChatRequestSchema: GenMessage<UnlinkChatRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 12);
+  messageDesc(file_tez_telegram_v1_crm, 13);
 
 /**
  * UnlinkChatResponse is the response of UnlinkChat.
@@ -629,7 +705,7 @@ export type UnlinkChatResponse = Message<"tez.telegram.v1.UnlinkChatResponse"> &
  * Use `create(UnlinkChatResponseSchema)` to create a new message.
  */
 export const UnlinkChatResponseSchema: GenMessage<UnlinkChatResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 13);
+  messageDesc(file_tez_telegram_v1_crm, 14);
 
 /**
  * ListLinksRequest is the request of ListLinks.
@@ -682,7 +758,7 @@ export type ListLinksRequest = Message<"tez.telegram.v1.ListLinksRequest"> & {
  * Use `create(ListLinksRequestSchema)` to create a new message.
  */
 export const ListLinksRequestSchema: GenMessage<ListLinksRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 14);
+  messageDesc(file_tez_telegram_v1_crm, 15);
 
 /**
  * ListLinksResponse is the response of ListLinks.
@@ -710,7 +786,7 @@ export type ListLinksResponse = Message<"tez.telegram.v1.ListLinksResponse"> & {
  * Use `create(ListLinksResponseSchema)` to create a new message.
  */
 export const ListLinksResponseSchema: GenMessage<ListLinksResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 15);
+  messageDesc(file_tez_telegram_v1_crm, 16);
 
 /**
  * SuggestLinksRequest is the request of SuggestLinks.
@@ -739,7 +815,7 @@ export type SuggestLinksRequest = Message<"tez.telegram.v1.SuggestLinksRequest">
  * Use `create(SuggestLinksRequestSchema)` to create a new message.
  */
 export const SuggestLinksRequestSchema: GenMessage<SuggestLinksRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 16);
+  messageDesc(file_tez_telegram_v1_crm, 17);
 
 /**
  * SuggestLinksResponse is the response of SuggestLinks.
@@ -763,7 +839,7 @@ export type SuggestLinksResponse = Message<"tez.telegram.v1.SuggestLinksResponse
  * Use `create(SuggestLinksResponseSchema)` to create a new message.
  */
 export const SuggestLinksResponseSchema: GenMessage<SuggestLinksResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 17);
+  messageDesc(file_tez_telegram_v1_crm, 18);
 
 /**
  * CreateTriggerRequest is the request of CreateTrigger.
@@ -793,7 +869,7 @@ export type CreateTriggerRequest = Message<"tez.telegram.v1.CreateTriggerRequest
  * Use `create(CreateTriggerRequestSchema)` to create a new message.
  */
 export const CreateTriggerRequestSchema: GenMessage<CreateTriggerRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 18);
+  messageDesc(file_tez_telegram_v1_crm, 19);
 
 /**
  * CreateTriggerResponse is the response of CreateTrigger.
@@ -807,6 +883,15 @@ export type CreateTriggerResponse = Message<"tez.telegram.v1.CreateTriggerRespon
    * @generated from field: tez.telegram.v1.Trigger trigger = 1;
    */
   trigger?: Trigger | undefined;
+
+  /**
+   * webhook_secret is the secret the gateway generated for a webhook trigger
+   * created without one, returned this once; empty otherwise (and on a
+   * retry of the same request).
+   *
+   * @generated from field: string webhook_secret = 2;
+   */
+  webhookSecret: string;
 };
 
 /**
@@ -814,7 +899,7 @@ export type CreateTriggerResponse = Message<"tez.telegram.v1.CreateTriggerRespon
  * Use `create(CreateTriggerResponseSchema)` to create a new message.
  */
 export const CreateTriggerResponseSchema: GenMessage<CreateTriggerResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 19);
+  messageDesc(file_tez_telegram_v1_crm, 20);
 
 /**
  * GetTriggerRequest is the request of GetTrigger.
@@ -835,7 +920,7 @@ export type GetTriggerRequest = Message<"tez.telegram.v1.GetTriggerRequest"> & {
  * Use `create(GetTriggerRequestSchema)` to create a new message.
  */
 export const GetTriggerRequestSchema: GenMessage<GetTriggerRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 20);
+  messageDesc(file_tez_telegram_v1_crm, 21);
 
 /**
  * GetTriggerResponse is the response of GetTrigger.
@@ -856,7 +941,7 @@ export type GetTriggerResponse = Message<"tez.telegram.v1.GetTriggerResponse"> &
  * Use `create(GetTriggerResponseSchema)` to create a new message.
  */
 export const GetTriggerResponseSchema: GenMessage<GetTriggerResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 21);
+  messageDesc(file_tez_telegram_v1_crm, 22);
 
 /**
  * ListTriggersRequest is the request of ListTriggers.
@@ -886,7 +971,7 @@ export type ListTriggersRequest = Message<"tez.telegram.v1.ListTriggersRequest">
  * Use `create(ListTriggersRequestSchema)` to create a new message.
  */
 export const ListTriggersRequestSchema: GenMessage<ListTriggersRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 22);
+  messageDesc(file_tez_telegram_v1_crm, 23);
 
 /**
  * ListTriggersResponse is the response of ListTriggers.
@@ -914,7 +999,7 @@ export type ListTriggersResponse = Message<"tez.telegram.v1.ListTriggersResponse
  * Use `create(ListTriggersResponseSchema)` to create a new message.
  */
 export const ListTriggersResponseSchema: GenMessage<ListTriggersResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 23);
+  messageDesc(file_tez_telegram_v1_crm, 24);
 
 /**
  * UpdateTriggerRequest is the request of UpdateTrigger.
@@ -935,7 +1020,10 @@ export type UpdateTriggerRequest = Message<"tez.telegram.v1.UpdateTriggerRequest
    * "event_kinds", "conditions", "enabled", "webhook" (switches to or
    * replaces the webhook; an empty `webhook.secret` keeps the current secret
    * when the trigger already was a webhook), "webhook.url", "webhook.secret"
-   * (rotates the secret), "stream" (switches to a stream action).
+   * (rotates the secret: the new one signs from now on, and the previous one
+   * signs too for the gateway's rotation overlap, 24 hours by default, so
+   * receivers can switch without losing deliveries), "stream" (switches to a
+   * stream action).
    *
    * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
@@ -947,7 +1035,7 @@ export type UpdateTriggerRequest = Message<"tez.telegram.v1.UpdateTriggerRequest
  * Use `create(UpdateTriggerRequestSchema)` to create a new message.
  */
 export const UpdateTriggerRequestSchema: GenMessage<UpdateTriggerRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 24);
+  messageDesc(file_tez_telegram_v1_crm, 25);
 
 /**
  * UpdateTriggerResponse is the response of UpdateTrigger.
@@ -961,6 +1049,15 @@ export type UpdateTriggerResponse = Message<"tez.telegram.v1.UpdateTriggerRespon
    * @generated from field: tez.telegram.v1.Trigger trigger = 1;
    */
   trigger?: Trigger | undefined;
+
+  /**
+   * webhook_secret is the secret the gateway generated when the change
+   * asked for a new one without giving it, returned this once; empty
+   * otherwise.
+   *
+   * @generated from field: string webhook_secret = 2;
+   */
+  webhookSecret: string;
 };
 
 /**
@@ -968,7 +1065,7 @@ export type UpdateTriggerResponse = Message<"tez.telegram.v1.UpdateTriggerRespon
  * Use `create(UpdateTriggerResponseSchema)` to create a new message.
  */
 export const UpdateTriggerResponseSchema: GenMessage<UpdateTriggerResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 25);
+  messageDesc(file_tez_telegram_v1_crm, 26);
 
 /**
  * DeleteTriggerRequest is the request of DeleteTrigger.
@@ -989,7 +1086,7 @@ export type DeleteTriggerRequest = Message<"tez.telegram.v1.DeleteTriggerRequest
  * Use `create(DeleteTriggerRequestSchema)` to create a new message.
  */
 export const DeleteTriggerRequestSchema: GenMessage<DeleteTriggerRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 26);
+  messageDesc(file_tez_telegram_v1_crm, 27);
 
 /**
  * DeleteTriggerResponse is the response of DeleteTrigger.
@@ -1004,7 +1101,7 @@ export type DeleteTriggerResponse = Message<"tez.telegram.v1.DeleteTriggerRespon
  * Use `create(DeleteTriggerResponseSchema)` to create a new message.
  */
 export const DeleteTriggerResponseSchema: GenMessage<DeleteTriggerResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 27);
+  messageDesc(file_tez_telegram_v1_crm, 28);
 
 /**
  * ListDeliveriesRequest is the request of ListDeliveries.
@@ -1041,7 +1138,7 @@ export type ListDeliveriesRequest = Message<"tez.telegram.v1.ListDeliveriesReque
  * Use `create(ListDeliveriesRequestSchema)` to create a new message.
  */
 export const ListDeliveriesRequestSchema: GenMessage<ListDeliveriesRequest> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 28);
+  messageDesc(file_tez_telegram_v1_crm, 29);
 
 /**
  * ListDeliveriesResponse is the response of ListDeliveries.
@@ -1069,7 +1166,56 @@ export type ListDeliveriesResponse = Message<"tez.telegram.v1.ListDeliveriesResp
  * Use `create(ListDeliveriesResponseSchema)` to create a new message.
  */
 export const ListDeliveriesResponseSchema: GenMessage<ListDeliveriesResponse> = /*@__PURE__*/
-  messageDesc(file_tez_telegram_v1_crm, 29);
+  messageDesc(file_tez_telegram_v1_crm, 30);
+
+/**
+ * RedeliverWebhookRequest is the request of RedeliverWebhook.
+ *
+ * @generated from message tez.telegram.v1.RedeliverWebhookRequest
+ */
+export type RedeliverWebhookRequest = Message<"tez.telegram.v1.RedeliverWebhookRequest"> & {
+  /**
+   * trigger_id is the webhook trigger (UUID).
+   *
+   * @generated from field: string trigger_id = 1;
+   */
+  triggerId: string;
+
+  /**
+   * delivery_id is the delivery (UUID) to send again.
+   *
+   * @generated from field: string delivery_id = 2;
+   */
+  deliveryId: string;
+};
+
+/**
+ * Describes the message tez.telegram.v1.RedeliverWebhookRequest.
+ * Use `create(RedeliverWebhookRequestSchema)` to create a new message.
+ */
+export const RedeliverWebhookRequestSchema: GenMessage<RedeliverWebhookRequest> = /*@__PURE__*/
+  messageDesc(file_tez_telegram_v1_crm, 31);
+
+/**
+ * RedeliverWebhookResponse is the response of RedeliverWebhook.
+ *
+ * @generated from message tez.telegram.v1.RedeliverWebhookResponse
+ */
+export type RedeliverWebhookResponse = Message<"tez.telegram.v1.RedeliverWebhookResponse"> & {
+  /**
+   * delivery is the delivery, due now.
+   *
+   * @generated from field: tez.telegram.v1.WebhookDelivery delivery = 1;
+   */
+  delivery?: WebhookDelivery | undefined;
+};
+
+/**
+ * Describes the message tez.telegram.v1.RedeliverWebhookResponse.
+ * Use `create(RedeliverWebhookResponseSchema)` to create a new message.
+ */
+export const RedeliverWebhookResponseSchema: GenMessage<RedeliverWebhookResponse> = /*@__PURE__*/
+  messageDesc(file_tez_telegram_v1_crm, 32);
 
 /**
  * CrmEntityType is the kind of a CRM record.
@@ -1261,21 +1407,33 @@ export const DeliveryStatusSchema: GenEnum<DeliveryStatus> = /*@__PURE__*/
  * Triggers: when an event of the trigger's kinds matches its conditions, the
  * gateway appends a `trigger_fired` event to the event log (visible through
  * UpdateService.Subscribe) and, for a webhook trigger, POSTs that event to the
- * webhook URL:
+ * webhook URL. Triggers are evaluated from the event log in its order, so
+ * each (trigger, event) pair fires exactly once, across restarts. Webhooks
+ * follow the Standard Webhooks specification (standardwebhooks.com), so any
+ * of its libraries verifies them:
  *   - Body: the `Event` (with payload `trigger_fired`) in the proto3 JSON
  *     mapping, lowerCamelCase field names, int64 values as strings;
- *     `content-type: application/json`.
- *   - Headers: `x-tezgram-signature: t=<unix seconds>,v1=<hex>` where <hex> is
- *     the lowercase hex HMAC-SHA256, keyed with the trigger's secret (its UTF-8
- *     bytes), of "<unix seconds>.<raw body bytes>"; `x-tezgram-delivery-id:
- *     <delivery_id>` (the same on every retry of a delivery).
+ *     `content-type: application/json`. Every attempt sends the same bytes.
+ *   - Headers: `webhook-id: <delivery_id>` (the same on every attempt of a
+ *     delivery: deduplicate by it), `webhook-timestamp: <unix seconds>` and
+ *     `webhook-signature: v1,<base64>` where <base64> is the HMAC-SHA256,
+ *     keyed with the secret's bytes (the base64 after "whsec_"), of
+ *     "<webhook-id>.<webhook-timestamp>.<raw body bytes>". While a rotated
+ *     secret is still honoured, a second signature made with it follows,
+ *     space-separated.
  *   - Receivers should recompute the signature over the raw body, compare in
  *     constant time, reject timestamps more than 5 minutes from their clock,
- *     and deduplicate by delivery id.
+ *     and deduplicate by webhook-id.
  *   - A 2xx answer within 10 seconds delivers the event. Anything else is
- *     retried with exponential backoff (from 10 seconds, doubling, at most 1
- *     hour apart) for 24 hours, then the delivery is FAILED. Redirects are not
- *     followed.
+ *     retried with exponential backoff and jitter (from 10 seconds, doubling,
+ *     at most 1 hour apart) for 24 hours, then the delivery is FAILED. A 410
+ *     Gone answer fails the delivery at once and disables the trigger (its
+ *     `disabled_reason` says so). Redirects are not followed.
+ *   - Webhook URLs must not point at loopback, private, link-local,
+ *     carrier-grade NAT or cloud metadata addresses, checked when the trigger
+ *     is written and again after DNS resolution at every attempt, unless the
+ *     gateway allows private targets (its default in sandbox mode, for local
+ *     development); only then is plain `http://` accepted.
  *
  * Every RPC may also fail with: UNAUTHENTICATED; PERMISSION_DENIED (API keys
  * need scope "crm:read" for Get/List/Suggest, "crm:write" for the rest);
@@ -1357,10 +1515,11 @@ export const CrmService: GenService<{
    * Errors: INVALID_ARGUMENT on `trigger.name` (empty or over 128
    * characters), `trigger.event_kinds` (empty, UNSPECIFIED or
    * EVENT_KIND_TRIGGER_FIRED), `trigger.conditions` (see TriggerConditions),
-   * `trigger.action` (unset), `trigger.webhook.url` (not an https URL; http
-   * only to loopback in sandbox mode), `trigger.webhook.secret` (shorter than
-   * 32 or longer than 256 characters) or `request_id`; FAILED_PRECONDITION
-   * when the tenant already has 100 triggers.
+   * `trigger.action` (unset), `trigger.webhook.url` (not an https URL, or a
+   * refused address: see above), `trigger.webhook.secret` (not "whsec_" and
+   * the base64 of 24 to 64 bytes) or `request_id` (missing, or
+   * REQUEST_ID_REUSED); FAILED_PRECONDITION when the tenant already has 100
+   * triggers.
    *
    * @generated from rpc tez.telegram.v1.CrmService.CreateTrigger
    */
@@ -1433,6 +1592,21 @@ export const CrmService: GenService<{
     methodKind: "unary";
     input: typeof ListDeliveriesRequestSchema;
     output: typeof ListDeliveriesResponseSchema;
+  },
+  /**
+   * RedeliverWebhook sends a delivery again, with the same `webhook-id` and
+   * body: at once, then retried as a new delivery would be (for another 24
+   * hours). A delivery already being retried is tried now.
+   *
+   * Errors: NOT_FOUND when the trigger or the delivery does not exist;
+   * FAILED_PRECONDITION when the trigger is no longer a webhook trigger.
+   *
+   * @generated from rpc tez.telegram.v1.CrmService.RedeliverWebhook
+   */
+  redeliverWebhook: {
+    methodKind: "unary";
+    input: typeof RedeliverWebhookRequestSchema;
+    output: typeof RedeliverWebhookResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tez_telegram_v1_crm, 0);
