@@ -339,6 +339,7 @@ async fn gateway(addr: SocketAddr, keys: &[[u8; 256]], work: &Path) -> (u64, u64
         telegram.clone(),
         Generations::new(Arc::new(MemoryCache::new(MemoryCacheOptions::default()))),
         ChatOptions::default(),
+        tezgram::service::Audit::new(Arc::new(store.clone()), tezgram::telemetry::Metrics::new()),
     );
     let supervisor = AccountSupervisor::new(
         telegram,

@@ -84,7 +84,7 @@ enum ApiKeyCommand {
         name: String,
         /// Scopes, repeatable: accounts:read, accounts:write, chats:read,
         /// messages:read, messages:write, media:read, media:write,
-        /// updates:read, crm:read, crm:write, sandbox.
+        /// updates:read, crm:read, crm:write, audit:read, sandbox.
         #[arg(long = "scope", required = true)]
         scopes: Vec<String>,
     },

@@ -41,7 +41,9 @@ use crate::service::outbox::OutboxOptions;
 use crate::service::sandbox::SandboxAdmin;
 use crate::service::triggers::TriggerOptions;
 use crate::service::updates::UpdateOptions;
-use crate::service::{Accounts, Chats, Contacts, Crm, Files, Outbox, Triggers, Updates};
+use crate::service::{
+    Accounts, Audit, Chats, Contacts, Crm, Files, Outbox, Triggers, Updates, UserPreferences,
+};
 use crate::storage::{Blobs, S3Settings, Store};
 use crate::telegram::accounts::{Provisioner, RealTelegram, Telegram, TelegramOptions};
 use crate::telegram::login::App;
@@ -362,12 +364,19 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     let (telegram, sandbox) = telegram(&config, Arc::new(store.clone()), sealer.clone()).await?;
     // One set of decoded copies serves every service reading through it.
     let generations = Generations::new(cache.clone());
+    let audit = Audit::new(Arc::new(store.clone()), metrics.clone());
+    let preferences = UserPreferences::new(
+        Arc::new(store.clone()),
+        generations.clone(),
+        accounts_store.clone(),
+    );
     let chats = Chats::new(
         Arc::new(store.clone()),
         accounts_store.clone(),
         telegram.clone(),
         generations.clone(),
         ChatOptions::default(),
+        audit.clone(),
     );
     let contacts = Contacts::new(
         Arc::new(store.clone()),
@@ -403,6 +412,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
             concurrency: hooks.concurrency,
             poll: Duration::from_millis(hooks.poll_interval_ms.max(10)),
         },
+        audit.clone(),
     );
     let blobs: Arc<dyn BlobStore> = Arc::new(blob_store(&config).await?);
     let files = Files::new(
@@ -427,6 +437,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
             ..OutboxOptions::default()
         },
         metrics.clone(),
+        preferences.clone(),
     );
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let events = &config.events;
@@ -476,6 +487,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
             accounts_per_tenant: limits.accounts_per_tenant,
             step_timeout: telegram.options().call_timeout * 2,
         },
+        audit.clone(),
     );
     {
         // Whoever learns of a revocation (the supervisor's probe, an RPC's
@@ -556,6 +568,8 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         outbox: outbox.clone(),
         updates: updates.clone(),
         files: files.clone(),
+        audit,
+        preferences,
         links: links.clone(),
         #[cfg(feature = "sandbox")]
         sandbox: sandbox_admin,

@@ -105,6 +105,8 @@ pub struct Metrics {
     pub stream_subscribers: IntGauge,
     /// Times a stream fell behind its feed and read the log itself.
     pub stream_catch_ups: prometheus::IntCounter,
+    /// Audit entries whose write failed even after its retries.
+    pub audit_entries_lost: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -173,6 +175,11 @@ impl Metrics {
             "times a Subscribe stream fell behind its feed and read the event log itself",
         )
         .expect("valid metric definition");
+        let audit_entries_lost = prometheus::IntCounter::new(
+            "audit_entries_lost_total",
+            "audit entries that could not be written, even after retrying",
+        )
+        .expect("valid metric definition");
         for collector in [
             Box::new(rpc_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(rpc_duration.clone()),
@@ -185,6 +192,7 @@ impl Metrics {
             Box::new(outbox_sends.clone()),
             Box::new(stream_subscribers.clone()),
             Box::new(stream_catch_ups.clone()),
+            Box::new(audit_entries_lost.clone()),
         ] {
             registry
                 .register(collector)
@@ -203,6 +211,7 @@ impl Metrics {
             outbox_sends,
             stream_subscribers,
             stream_catch_ups,
+            audit_entries_lost,
         }
     }
 

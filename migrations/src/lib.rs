@@ -22,6 +22,7 @@ mod m20261205_000001_upload_requests;
 mod m20261205_000002_outbox_file_upload;
 mod m20261206_000001_crm_links;
 mod m20261206_000002_triggers;
+mod m20261207_000001_audit_and_preferences;
 
 /// Migrator applies tezgram's migrations in order.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000002_outbox_file_upload::Migration),
             Box::new(m20261206_000001_crm_links::Migration),
             Box::new(m20261206_000002_triggers::Migration),
+            Box::new(m20261207_000001_audit_and_preferences::Migration),
         ]
     }
 }

@@ -140,7 +140,7 @@ fn request_id_of(value: &str, violations: &mut Violations) -> Option<RequestId> 
 }
 
 /// time_of reads a wire timestamp; one outside chrono's range is named.
-fn time_of(
+pub(super) fn time_of(
     field: &str,
     time: &prost_types::Timestamp,
     violations: &mut Violations,
@@ -261,6 +261,7 @@ fn send_request(request: &pb::SendMessageRequest) -> Result<SendText, Error> {
             reply_to: (*reply_to_message_id > 0).then_some(*reply_to_message_id),
             silent: *silent,
             schedule,
+            signature: String::new(),
         },
         media,
         request_id: request_id.expect("validated"),

@@ -3,6 +3,7 @@
 //! maps errors to `Status` exactly once (`error.rs`).
 
 mod account;
+mod audit;
 mod chat;
 pub mod convert;
 pub mod crm;
@@ -11,6 +12,7 @@ pub mod layers;
 mod media;
 mod message;
 pub mod page;
+mod preference;
 #[cfg(feature = "sandbox")]
 mod sandbox;
 #[cfg(not(feature = "sandbox"))]
@@ -18,10 +20,12 @@ mod sandbox_unbuilt;
 mod update;
 
 use tezgram_sdk::v1::account_service_server::AccountServiceServer;
+use tezgram_sdk::v1::audit_service_server::AuditServiceServer;
 use tezgram_sdk::v1::chat_service_server::ChatServiceServer;
 use tezgram_sdk::v1::crm_service_server::CrmServiceServer;
 use tezgram_sdk::v1::media_service_server::MediaServiceServer;
 use tezgram_sdk::v1::message_service_server::MessageServiceServer;
+use tezgram_sdk::v1::preference_service_server::PreferenceServiceServer;
 use tezgram_sdk::v1::sandbox_service_server::SandboxServiceServer;
 use tezgram_sdk::v1::update_service_server::UpdateServiceServer;
 use tonic::service::Routes;
@@ -31,7 +35,9 @@ use crate::domain::{Caller, Error, FieldViolation};
 use crate::links::Links;
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
-use crate::service::{Accounts, Chats, Contacts, Crm, Files, Outbox, Triggers, Updates};
+use crate::service::{
+    Accounts, Audit, Chats, Contacts, Crm, Files, Outbox, Triggers, Updates, UserPreferences,
+};
 
 /// API_PREFIX is the path prefix of tezgram's own RPCs; everything under it
 /// requires credentials. Health and reflection do not.
@@ -94,6 +100,8 @@ pub struct Services {
     pub outbox: Outbox,
     pub updates: Updates,
     pub files: Files,
+    pub audit: Audit,
+    pub preferences: UserPreferences,
     /// Signs download links, when they are served.
     pub links: Option<Links>,
     /// The sandbox's admin side; `None` when the gateway talks to real Telegram.
@@ -112,6 +120,8 @@ pub fn routes(services: Services) -> Routes {
         outbox,
         updates,
         files,
+        audit,
+        preferences,
         links,
         #[cfg(feature = "sandbox")]
         sandbox,
@@ -133,6 +143,10 @@ pub fn routes(services: Services) -> Routes {
     .add_service(MediaServiceServer::new(media::MediaApi::new(files, links)))
     .add_service(UpdateServiceServer::new(update::UpdateApi::new(updates)))
     .add_service(CrmServiceServer::new(crm::CrmApi::new(crm, triggers)))
+    .add_service(AuditServiceServer::new(audit::AuditApi::new(audit)))
+    .add_service(PreferenceServiceServer::new(
+        preference::PreferenceApi::new(preferences),
+    ))
     .add_service(SandboxServiceServer::new(sandbox))
 }
 
@@ -144,5 +158,7 @@ pub const SERVICE_NAMES: &[&str] = &[
     "tez.telegram.v1.MediaService",
     "tez.telegram.v1.UpdateService",
     "tez.telegram.v1.CrmService",
+    "tez.telegram.v1.AuditService",
+    "tez.telegram.v1.PreferenceService",
     "tez.telegram.v1.SandboxService",
 ];

@@ -51,6 +51,12 @@ impl PrincipalKind {
             PrincipalKind::ApiKey => "api_key",
         }
     }
+
+    pub fn parse(s: &str) -> Option<PrincipalKind> {
+        [PrincipalKind::User, PrincipalKind::ApiKey]
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+    }
 }
 
 /// Scope is a permission an API key (or a JWT's roles) grants.
@@ -66,6 +72,7 @@ pub enum Scope {
     UpdatesRead,
     CrmRead,
     CrmWrite,
+    AuditRead,
     Sandbox,
 }
 
@@ -81,6 +88,7 @@ impl Scope {
         Scope::UpdatesRead,
         Scope::CrmRead,
         Scope::CrmWrite,
+        Scope::AuditRead,
         Scope::Sandbox,
     ];
 
@@ -96,6 +104,7 @@ impl Scope {
             Scope::UpdatesRead => "updates:read",
             Scope::CrmRead => "crm:read",
             Scope::CrmWrite => "crm:write",
+            Scope::AuditRead => "audit:read",
             Scope::Sandbox => "sandbox",
         }
     }

@@ -5,6 +5,7 @@
 //! and `telegram/`, and are converted to and from the wire in `api/`.
 
 pub mod account;
+pub mod audit;
 pub mod caller;
 pub mod chat;
 pub mod crm;

@@ -27,6 +27,10 @@ pub struct OutgoingText {
     /// When Telegram is to send it (whole seconds); `None` sends now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<DateTime<Utc>>,
+    /// The sender's signature that ends `text` (after a blank line), as
+    /// its preferences had it when the send was queued; empty for none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub signature: String,
 }
 
 /// OutgoingForward is what a queued forward sends: messages of another
@@ -49,6 +53,22 @@ pub struct OutgoingMedia {
     pub silent: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<DateTime<Utc>>,
+    /// The sender's signature that ends `caption`, as on [`OutgoingText`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub signature: String,
+}
+
+/// unsigned is `text` without the signature that ends it.
+fn unsigned(text: &str, signature: &str) -> String {
+    if signature.is_empty() {
+        return text.to_owned();
+    }
+    let suffix = format!("\n\n{signature}");
+    match text.strip_suffix(&suffix) {
+        Some(text) => text.to_owned(),
+        None if text == signature => String::new(),
+        None => text.to_owned(),
+    }
 }
 
 /// Outgoing is what an outbox row sends.
@@ -57,6 +77,27 @@ pub enum Outgoing {
     Text(OutgoingText),
     Forward(OutgoingForward),
     Media(OutgoingMedia),
+}
+
+impl Outgoing {
+    /// as_requested is what the caller asked to send: without the signature
+    /// its preferences appended. A retry of a send compares this, so one
+    /// made after the signature changed is still the same send.
+    pub fn as_requested(&self) -> Outgoing {
+        match self {
+            Outgoing::Text(text) => Outgoing::Text(OutgoingText {
+                text: unsigned(&text.text, &text.signature),
+                signature: String::new(),
+                ..text.clone()
+            }),
+            Outgoing::Media(media) => Outgoing::Media(OutgoingMedia {
+                caption: unsigned(&media.caption, &media.signature),
+                signature: String::new(),
+                ..media.clone()
+            }),
+            Outgoing::Forward(forward) => Outgoing::Forward(forward.clone()),
+        }
+    }
 }
 
 /// FileUpload is how far a media send's file has gone to Telegram: the
@@ -249,5 +290,44 @@ mod tests {
         assert_eq!(forward_random_ids(7, 3), [7, 8, 9]);
         assert_eq!(forward_random_ids(-2, 3), [-2, -1, 1]);
         assert_eq!(forward_random_ids(i64::MAX, 2), [i64::MAX, i64::MIN]);
+    }
+
+    fn text(text: &str, signature: &str) -> Outgoing {
+        Outgoing::Text(OutgoingText {
+            text: text.into(),
+            entities: Vec::new(),
+            reply_to: None,
+            silent: false,
+            schedule: None,
+            signature: signature.into(),
+        })
+    }
+
+    #[test]
+    fn a_send_is_the_same_request_whatever_signature_it_got() {
+        let first = text("hello\n\n— Ann", "— Ann");
+        let retry = text("hello\n\n— Ann, Acme", "— Ann, Acme");
+        assert_eq!(first.as_requested(), retry.as_requested());
+        assert_eq!(first.as_requested(), text("hello", "").as_requested());
+        assert_ne!(first.as_requested(), text("hello!", "").as_requested());
+        // A text that merely ends like a signature keeps it.
+        assert_eq!(
+            text("hello\n\n— Ann", "").as_requested(),
+            text("hello\n\n— Ann", "")
+        );
+        // A bare caption that is only the signature.
+        let media = |caption: &str, signature: &str| {
+            Outgoing::Media(OutgoingMedia {
+                media_id: "m".into(),
+                kind: MediaKind::Document,
+                caption: caption.into(),
+                entities: Vec::new(),
+                reply_to: None,
+                silent: false,
+                schedule: None,
+                signature: signature.into(),
+            })
+        };
+        assert_eq!(media("— Ann", "— Ann").as_requested(), media("", ""));
     }
 }

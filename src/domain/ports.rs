@@ -602,6 +602,45 @@ pub trait LinkStore: Send + Sync + 'static {
     ) -> Result<Vec<crate::domain::crm::Suggestion>, StoreError>;
 }
 
+/// AuditStore keeps the audit log (never changed once written; it
+/// outlives the accounts it names).
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    /// record appends an entry.
+    async fn record(&self, entry: &crate::domain::audit::NewAuditEntry) -> Result<(), StoreError>;
+
+    /// audit_entries lists up to `limit` of a tenant's entries that match
+    /// `filter`, newest first, older than the entry `before` (its id).
+    async fn audit_entries(
+        &self,
+        tenant: &TenantId,
+        filter: &crate::domain::audit::AuditFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::domain::audit::AuditEntry>, StoreError>;
+}
+
+/// PreferenceStore keeps each (tenant, principal)'s preferences.
+#[async_trait]
+pub trait PreferenceStore: Send + Sync + 'static {
+    /// preferences are the stored ones; `None` when never set.
+    async fn preferences(
+        &self,
+        tenant: &TenantId,
+        principal: &str,
+    ) -> Result<Option<crate::domain::audit::Preferences>, StoreError>;
+
+    /// update_preferences writes only the fields `change` names, in one
+    /// statement (a racing change of other fields keeps its own), and
+    /// returns the preferences after it.
+    async fn update_preferences(
+        &self,
+        tenant: &TenantId,
+        principal: &str,
+        change: &crate::domain::audit::PreferencesChange,
+    ) -> Result<crate::domain::audit::Preferences, StoreError>;
+}
+
 /// TriggerStore keeps triggers, how far they evaluated the event log, and
 /// their webhook deliveries.
 #[async_trait]

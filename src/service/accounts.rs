@@ -47,7 +47,8 @@ use crate::domain::{
 
 use super::cached::Generations;
 use super::locks::KeyedLocks;
-use super::require;
+use super::{Audit, require};
+use crate::domain::audit::{AuditAction, NewAuditEntry};
 
 /// ACCOUNT_TTL bounds how long a cached account may be served; writes
 /// invalidate it sooner.
@@ -102,6 +103,7 @@ pub struct Accounts {
     /// Where a deleted account's files are erased.
     blobs: Arc<dyn BlobStore>,
     limits: AccountLimits,
+    audit: Audit,
     login_locks: Arc<KeyedLocks<AccountId>>,
     /// Serializes account creation per tenant, so concurrent logins cannot
     /// both pass the accounts cap.
@@ -208,6 +210,8 @@ pub enum QrStep {
 /// removes an account whose login never completed.
 pub struct QrLoginRun {
     accounts: Accounts,
+    /// Who started the login (the audit log names them when it completes).
+    caller: Caller,
     account: Account,
     flow: Option<Box<dyn QrLoginFlow>>,
     done: Option<Account>,
@@ -250,6 +254,9 @@ impl QrLoginRun {
                 self.accounts.password_required(account, hint).await?
             }
         };
+        self.accounts
+            .audit_login(&self.caller, &account, "qr")
+            .await;
         Ok(QrStep::Done(account))
     }
 
@@ -280,6 +287,10 @@ impl QrLoginRun {
 }
 
 impl Accounts {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is a port or handle the life cycle writes through; a struct of them would only rename this list"
+    )]
     pub fn new(
         store: Arc<dyn AccountStore>,
         cache: Arc<dyn Cache>,
@@ -288,6 +299,7 @@ impl Accounts {
         sealer: Sealer,
         blobs: Arc<dyn BlobStore>,
         limits: AccountLimits,
+        audit: Audit,
     ) -> Self {
         let per_minute =
             NonZeroU32::new(limits.login_starts_per_minute.max(1)).expect("max(1) is non-zero");
@@ -299,6 +311,7 @@ impl Accounts {
             sealer,
             blobs,
             limits,
+            audit,
             login_locks: Arc::new(KeyedLocks::default()),
             creation_locks: Arc::new(KeyedLocks::default()),
             login_rate: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
@@ -591,7 +604,14 @@ impl Accounts {
                 account.state,
                 AccountState::LoginCodeRequired | AccountState::PasswordRequired
             );
+        let method = match &credential {
+            Credential::Phone(_) => "phone",
+            Credential::Bot(_) => "bot",
+        };
         let result = self.begin(account.clone(), credential, fresh_session).await;
+        if let Ok(done) = &result {
+            self.audit_login(caller, done, method).await;
+        }
         match (&result, &request_id) {
             (Err(_), _) if created => self.erase(&account).await,
             (Ok(done), Some(request_id)) if !created => {
@@ -769,9 +789,31 @@ impl Accounts {
             .sign_in(id, &login.phone, &login.phone_code_hash, code.expose())
             .await?
         {
-            SignIn::SignedIn(user) => self.authorized(account, user).await,
+            SignIn::SignedIn(user) => {
+                let account = self.authorized(account, user).await?;
+                self.audit_login(caller, &account, "code").await;
+                Ok(account)
+            }
             SignIn::PasswordRequired { hint } => self.password_required(account, hint).await,
         }
+    }
+
+    /// audit_login records a login step's outcome: an account that is
+    /// AUTHORIZED now logged in; one that waits for its code started a
+    /// login; a step that asks for the password records nothing yet.
+    async fn audit_login(&self, caller: &Caller, account: &Account, method: &str) {
+        let action = match account.state {
+            AccountState::Authorized => AuditAction::LoggedIn,
+            AccountState::LoginCodeRequired => AuditAction::LoginStarted,
+            _ => return,
+        };
+        self.audit
+            .record(
+                NewAuditEntry::by(caller, action)
+                    .account(account.id)
+                    .detail("method", method),
+            )
+            .await;
     }
 
     /// password_required records that the login waits for the 2FA password.
@@ -813,7 +855,9 @@ impl Accounts {
             .waiting_for(caller, id, AccountState::PasswordRequired, "a password")
             .await?;
         let user = self.telegram.check_password(id, password.expose()).await?;
-        self.authorized(account, user).await
+        let account = self.authorized(account, user).await?;
+        self.audit_login(caller, &account, "password").await;
+        Ok(account)
     }
 
     /// qr_slot takes one of the tenant's concurrent QR login slots.
@@ -856,6 +900,7 @@ impl Accounts {
                 // It completed: the retry gets its outcome.
                 return Ok(QrLoginRun {
                     accounts: self.clone(),
+                    caller: caller.clone(),
                     account: account.clone(),
                     flow: None,
                     done: Some(account),
@@ -865,7 +910,7 @@ impl Accounts {
                 });
             }
             // An earlier stream ended without cleaning up (a crash): start over on it.
-            return self.run_qr(account, lock, slot, true).await;
+            return self.run_qr(caller, account, lock, slot, true).await;
         }
         self.check_login_rate(tenant)?;
         let fresh = new_account(tenant, AccountKind::User, None);
@@ -880,11 +925,12 @@ impl Accounts {
                 resource: "account",
             }));
         };
-        self.run_qr(account, lock, slot, true).await
+        self.run_qr(caller, account, lock, slot, true).await
     }
 
     async fn run_qr(
         &self,
+        caller: &Caller,
         account: Account,
         lock: OwnedMutexGuard<()>,
         slot: OwnedSemaphorePermit,
@@ -897,15 +943,25 @@ impl Accounts {
             self.telegram.qr_login(account.id).await
         };
         match flow.await {
-            Ok(flow) => Ok(QrLoginRun {
-                accounts: self.clone(),
-                account,
-                flow: Some(flow),
-                done: None,
-                completed: false,
-                _lock: lock,
-                _slot: slot,
-            }),
+            Ok(flow) => {
+                self.audit
+                    .record(
+                        NewAuditEntry::by(caller, AuditAction::LoginStarted)
+                            .account(account.id)
+                            .detail("method", "qr"),
+                    )
+                    .await;
+                Ok(QrLoginRun {
+                    accounts: self.clone(),
+                    caller: caller.clone(),
+                    account,
+                    flow: Some(flow),
+                    done: None,
+                    completed: false,
+                    _lock: lock,
+                    _slot: slot,
+                })
+            }
             Err(err) => {
                 self.erase(&account).await;
                 Err(err)
@@ -937,7 +993,13 @@ impl Accounts {
         if account.state == AccountState::LoggedOut {
             return Ok(account);
         }
-        self.transition(account, Transition::LoggedOut, None).await
+        let account = self
+            .transition(account, Transition::LoggedOut, None)
+            .await?;
+        self.audit
+            .record(NewAuditEntry::by(caller, AuditAction::LoggedOut).account(id))
+            .await;
+        Ok(account)
     }
 
     /// delete_account logs out and erases everything stored for the account.
@@ -963,6 +1025,9 @@ impl Accounts {
         let files = account_prefix(id);
         self.blobs.delete_prefix(&files).await?;
         self.store.delete_account(&caller.tenant, id).await?;
+        self.audit
+            .record(NewAuditEntry::by(caller, AuditAction::AccountDeleted).account(id))
+            .await;
         if let Err(err) = self.blobs.delete_prefix(&files).await {
             tracing::warn!(account_id = %id, error = %err, "erasing a deleted account's files again failed");
         }
@@ -996,7 +1061,15 @@ impl Accounts {
     ) -> Result<(), Error> {
         require(caller, Scope::AccountsWrite)?;
         self.authorized_account(caller, id).await?;
-        self.telegram.terminate_device(id, hash).await
+        self.telegram.terminate_device(id, hash).await?;
+        self.audit
+            .record(
+                NewAuditEntry::by(caller, AuditAction::AuthorizationTerminated)
+                    .account(id)
+                    .detail("authorization_hash", hash),
+            )
+            .await;
+        Ok(())
     }
 
     /// revoked records that Telegram revoked the session of `epoch` of an
@@ -1145,6 +1218,7 @@ mod tests {
             Sealer::from_specs(&[Sealer::generate_spec("k").to_string()], None).unwrap(),
             Arc::new(Blobs::local(files.path()).await.unwrap()),
             AccountLimits::default(),
+            Audit::new(Arc::new(store.clone()), crate::telemetry::Metrics::new()),
         );
         let caller = Caller {
             tenant,

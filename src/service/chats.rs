@@ -26,6 +26,7 @@ use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use tokio::sync::OwnedMutexGuard;
 
+use crate::domain::audit::{AuditAction, NewAuditEntry, id_list};
 use crate::domain::chat::{
     Change, Chat, ChatCursor, ChatFilter, ChatKind, ChatPage, ChatProfile, Dialog, Entity,
     HistoryDirection, MAX_CAPTION, MAX_TEXT, Message, MessagePage, SearchCursor, SearchPage,
@@ -38,6 +39,7 @@ use crate::domain::ports::{
 use crate::domain::{Account, AccountId, AccountKind, Caller, Error, Scope, TenantId};
 
 use super::accounts::cached_account;
+use super::audit::Audit;
 use super::cached::Generations;
 use super::locks::KeyedLocks;
 use super::require;
@@ -80,6 +82,9 @@ pub struct Chats {
     telegram: Arc<dyn TelegramChats>,
     generations: Generations,
     options: ChatOptions,
+    /// Records the writes callers make through the account (and the
+    /// services that hold `Chats`: the outbox, CRM links).
+    audit: Audit,
     load_locks: Arc<KeyedLocks<AccountId>>,
     /// Held by the outbox from a send to its record (see [`Chats::sending`]).
     sends: Arc<KeyedLocks<AccountId>>,
@@ -142,6 +147,7 @@ impl Chats {
         telegram: Arc<dyn TelegramChats>,
         generations: Generations,
         options: ChatOptions,
+        audit: Audit,
     ) -> Self {
         Self {
             store,
@@ -149,6 +155,7 @@ impl Chats {
             telegram,
             generations,
             options,
+            audit,
             load_locks: Arc::new(KeyedLocks::default()),
             sends: Arc::new(KeyedLocks::default()),
         }
@@ -157,6 +164,11 @@ impl Chats {
     /// account is the tenant's account, through the account cache.
     pub(crate) async fn account(&self, tenant: &TenantId, id: AccountId) -> Result<Account, Error> {
         cached_account(&self.generations, &*self.accounts, tenant, id).await
+    }
+
+    /// audit is the audit log the services holding `Chats` record to.
+    pub(crate) fn audit(&self) -> &Audit {
+        &self.audit
     }
 
     /// sending is held by the outbox from a send until its outcome is
@@ -756,6 +768,13 @@ impl Chats {
             .read_history(account.id, &chat.profile, max_id)
             .await?;
         let up_to = if max_id == 0 { top } else { max_id };
+        self.audit
+            .record(
+                NewAuditEntry::by(caller, AuditAction::ChatRead)
+                    .chat(account.id, chat_id)
+                    .detail("max_message_id", up_to),
+            )
+            .await;
         let change = Change::ReadInbox {
             chat_id,
             max_id: up_to,
@@ -823,6 +842,13 @@ impl Chats {
         else {
             return Ok(current);
         };
+        self.audit
+            .record(
+                NewAuditEntry::by(caller, AuditAction::MessageEdited)
+                    .chat(account.id, chat_id)
+                    .detail("message_id", message_id),
+            )
+            .await;
         let change = Change::Edited {
             message: edited.message,
             version: edited.version,
@@ -851,6 +877,14 @@ impl Chats {
         if deleted.is_empty() {
             return Ok(());
         }
+        self.audit
+            .record(
+                NewAuditEntry::by(caller, AuditAction::MessagesDeleted)
+                    .chat(account.id, chat_id)
+                    .detail("message_ids", id_list(&deleted))
+                    .detail("revoke", revoke),
+            )
+            .await;
         let change = Change::Deleted {
             chat_id: Some(chat_id),
             message_ids: deleted,

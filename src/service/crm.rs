@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{SubsecRound, Utc};
 
 use super::{Chats, require};
+use crate::domain::audit::{AuditAction, NewAuditEntry};
 use crate::domain::crm::{ChatLink, Entity, EntityContact, LinkFilter, LinkPage, Suggestion};
 use crate::domain::login::RequestId;
 use crate::domain::ports::LinkStore;
@@ -60,6 +61,15 @@ impl Crm {
             return Ok(stored);
         }
         self.chats.retire(tenant, account, &[chat_id]).await;
+        self.chats
+            .audit()
+            .record(
+                NewAuditEntry::by(caller, AuditAction::ChatLinked)
+                    .chat(account, chat_id)
+                    .detail("entity_type", stored.entity.kind.as_str())
+                    .detail("entity_id", &stored.entity.id),
+            )
+            .await;
         Ok(stored)
     }
 
@@ -76,6 +86,15 @@ impl Crm {
         self.chats.account(tenant, account).await?;
         self.links.unlink(tenant, account, chat_id, entity).await?;
         self.chats.retire(tenant, account, &[chat_id]).await;
+        self.chats
+            .audit()
+            .record(
+                NewAuditEntry::by(caller, AuditAction::ChatUnlinked)
+                    .chat(account, chat_id)
+                    .detail("entity_type", entity.kind.as_str())
+                    .detail("entity_id", &entity.id),
+            )
+            .await;
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! talk to the ports, and keep the cache consistent with the store.
 
 pub mod accounts;
+pub mod audit;
 pub mod cached;
 pub mod chats;
 pub mod contacts;
@@ -15,6 +16,7 @@ pub mod triggers;
 pub mod updates;
 
 pub use accounts::Accounts;
+pub use audit::{Audit, UserPreferences};
 pub use chats::Chats;
 pub use contacts::Contacts;
 pub use crm::Crm;

@@ -28,7 +28,10 @@ use rand::Rng;
 use tokio::sync::{Notify, OwnedMutexGuard, watch};
 use tokio::time::Instant;
 
-use crate::domain::chat::{Chat, MediaInfo, MediaKind, Message, MessageState};
+use crate::domain::audit::{AuditAction, NewAuditEntry, Preferences, id_list};
+use crate::domain::chat::{
+    Chat, MAX_CAPTION, MAX_TEXT, MediaInfo, MediaKind, Message, MessageState,
+};
 use crate::domain::login::RequestId;
 use crate::domain::media::{CHUNK_SIZE, chunk_count, parse_received_media_id, send_kind};
 use crate::domain::outbox::{
@@ -39,7 +42,7 @@ use crate::domain::ports::{FLOOD_WAIT, OutboxStore, StoreError, TelegramSender};
 use crate::domain::{AccountId, Caller, Error};
 use crate::telemetry::Metrics;
 
-use super::{Chats, Files};
+use super::{Chats, Files, UserPreferences};
 
 #[derive(Debug, Clone, Copy)]
 pub struct OutboxOptions {
@@ -112,6 +115,8 @@ struct Inner {
     telegram: Arc<dyn TelegramSender>,
     options: OutboxOptions,
     metrics: Metrics,
+    /// Senders' preferences: their signature ends what they send.
+    preferences: UserPreferences,
     nudge: Notify,
     /// Woken whenever a send attempt is recorded, so a waiting SendMessage
     /// looks at once for its row in `settled` (rows another instance sends
@@ -200,6 +205,35 @@ fn schedulable(at: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> bool {
     ahead >= MIN_SCHEDULE_AHEAD && ahead <= MAX_SCHEDULE_AHEAD
 }
 
+/// signed is `text` with the sender's signature, which must still fit
+/// Telegram's `limit`.
+fn signed(text: &str, signature: &str, limit: usize, what: &str) -> Result<String, Error> {
+    let signed = Preferences {
+        signature: signature.to_owned(),
+        ..Preferences::default()
+    }
+    .signed(text);
+    let length = signed.encode_utf16().count();
+    if length > limit {
+        return Err(Error::invalid(
+            "text",
+            format!(
+                "with your signature (from your preferences) {what} is {length} UTF-16 code units; Telegram allows at most {limit}"
+            ),
+        ));
+    }
+    Ok(signed)
+}
+
+/// signed_text is a text send with the sender's signature.
+fn signed_text(text: OutgoingText, signature: String) -> Result<OutgoingText, Error> {
+    Ok(OutgoingText {
+        text: signed(&text.text, &signature, MAX_TEXT, "the text")?,
+        signature,
+        ..text
+    })
+}
+
 /// random_id is a send's Telegram random_id: random, never 0.
 fn random_id() -> i64 {
     loop {
@@ -218,6 +252,7 @@ impl Outbox {
         telegram: Arc<dyn TelegramSender>,
         options: OutboxOptions,
         metrics: Metrics,
+        preferences: UserPreferences,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -227,6 +262,7 @@ impl Outbox {
                 telegram,
                 options,
                 metrics,
+                preferences,
                 nudge: Notify::new(),
                 outcomes: Notify::new(),
                 settled: Mutex::new(HashMap::new()),
@@ -276,8 +312,9 @@ impl Outbox {
                 ),
             });
         }
+        let signature = inner.preferences.stored(caller).await?.signature;
         let payload = match &send.media {
-            None => Outgoing::Text(send.text.clone()),
+            None => Outgoing::Text(signed_text(send.text.clone(), signature)?),
             Some(choice) => {
                 // A received file would go out again by reference, not by
                 // upload: not built yet (ForwardMessages sends it on).
@@ -296,15 +333,17 @@ impl Outbox {
                     reply_to,
                     silent,
                     schedule,
+                    signature: _,
                 } = send.text.clone();
                 Outgoing::Media(OutgoingMedia {
                     kind: send_kind(choice.send_as, &media.mime_type, media.size)?,
                     media_id: media.id,
-                    caption: text,
+                    caption: signed(&text, &signature, MAX_CAPTION, "a caption")?,
                     entities,
                     reply_to,
                     silent,
                     schedule,
+                    signature,
                 })
             }
         };
@@ -327,7 +366,24 @@ impl Outbox {
         // Wait on the row before the dispatcher can see it, so an outcome
         // recorded at once is handed over rather than polled for.
         let _waiting = Waiting::new(&inner.settled, &item.id);
-        let item = self.enqueue(item).await?;
+        let mut audit = NewAuditEntry::by(caller, AuditAction::MessageSent)
+            .chat(account.id, send.chat_id)
+            .detail("request_id", send.request_id.as_str())
+            .detail(
+                "kind",
+                if send.media.is_some() {
+                    "media"
+                } else {
+                    "text"
+                },
+            );
+        if let Some(choice) = &send.media {
+            audit = audit.detail("media_id", &choice.media_id);
+        }
+        if let Some(at) = send.text.schedule {
+            audit = audit.detail("schedule_time", at.to_rfc3339());
+        }
+        let item = self.enqueue(item, audit).await?;
         match self.await_outcome(item).await? {
             Ok(settled) => settled
                 .into_iter()
@@ -341,19 +397,24 @@ impl Outbox {
     }
 
     /// enqueue writes a row, or finds the one its request id wrote: a
-    /// retry must be the same send; anything else reusing the id is
-    /// refused, and nothing is written.
-    async fn enqueue(&self, item: OutboxItem) -> Result<OutboxItem, Error> {
+    /// retry must be the same send (the same request, whatever signature
+    /// it got); anything else reusing the id is refused, and nothing is
+    /// written. A new row is audited (`audit`) once the dispatcher was
+    /// told of it.
+    async fn enqueue(&self, item: OutboxItem, audit: NewAuditEntry) -> Result<OutboxItem, Error> {
         let queued = self.inner.store.enqueue(&item).await?;
         let stored = queued.item;
         if !queued.created
             && (stored.account_id != item.account_id
                 || stored.chat_id != item.chat_id
-                || stored.payload != item.payload)
+                || stored.payload.as_requested() != item.payload.as_requested())
         {
             return Err(reused());
         }
         self.inner.nudge.notify_one();
+        if queued.created {
+            self.inner.chats.audit().record(audit).await;
+        }
         Ok(stored)
     }
 
@@ -409,7 +470,12 @@ impl Outbox {
             created_at: now,
         };
         let _waiting = Waiting::new(&inner.settled, &item.id);
-        let item = self.enqueue(item).await?;
+        let audit = NewAuditEntry::by(caller, AuditAction::MessagesForwarded)
+            .chat(account.id, forward.to_chat_id)
+            .detail("request_id", forward.request_id.as_str())
+            .detail("from_chat_id", forward.from_chat_id)
+            .detail("message_ids", id_list(&forward.message_ids));
+        let item = self.enqueue(item, audit).await?;
         let item = match self.await_outcome(item).await? {
             Ok(settled) => return Ok(settled),
             Err(item) => item,

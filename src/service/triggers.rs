@@ -24,8 +24,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, Semaphore, watch};
 use zeroize::Zeroizing;
 
-use super::require;
+use super::{Audit, require};
 use crate::crypto::Sealer;
+use crate::domain::audit::{AuditAction, NewAuditEntry};
 use crate::domain::event::{Event, EventKind};
 use crate::domain::ports::{EventLog, StoreError, TriggerStore};
 use crate::domain::trigger::{
@@ -95,6 +96,35 @@ pub struct Change {
     pub stream: bool,
 }
 
+impl Change {
+    /// paths are the fields the change names, as UpdateTrigger's mask does.
+    fn paths(&self) -> Vec<&'static str> {
+        let Change {
+            name,
+            kinds,
+            conditions,
+            enabled,
+            webhook,
+            url,
+            secret,
+            stream,
+        } = self;
+        [
+            (name.is_some(), "name"),
+            (kinds.is_some(), "event_kinds"),
+            (conditions.is_some(), "conditions"),
+            (enabled.is_some(), "enabled"),
+            (webhook.is_some(), "webhook"),
+            (url.is_some(), "webhook.url"),
+            (secret.is_some(), "webhook.secret"),
+            (*stream, "stream"),
+        ]
+        .into_iter()
+        .filter_map(|(named, path)| named.then_some(path))
+        .collect()
+    }
+}
+
 #[derive(Clone)]
 pub struct Triggers {
     inner: Arc<Inner>,
@@ -107,6 +137,7 @@ struct Inner {
     client: WebhookClient,
     render: Render,
     options: TriggerOptions,
+    audit: Audit,
     /// Rung when firings stored deliveries, so they go out at once.
     due: Notify,
 }
@@ -129,6 +160,7 @@ impl Triggers {
         client: WebhookClient,
         render: Render,
         options: TriggerOptions,
+        audit: Audit,
     ) -> Triggers {
         Triggers {
             inner: Arc::new(Inner {
@@ -138,6 +170,7 @@ impl Triggers {
                 client,
                 render,
                 options,
+                audit,
                 due: Notify::new(),
             }),
         }
@@ -253,6 +286,14 @@ impl Triggers {
             }
             return Ok((stored, None));
         }
+        self.inner
+            .audit
+            .record(
+                NewAuditEntry::by(caller, AuditAction::TriggerCreated)
+                    .detail("trigger_id", &stored.id)
+                    .detail("name", &stored.name),
+            )
+            .await;
         Ok((stored, generated))
     }
 
@@ -288,6 +329,7 @@ impl Triggers {
         change: Change,
     ) -> Result<(Trigger, Option<Zeroizing<String>>), Error> {
         require(caller, Scope::CrmWrite)?;
+        let paths = change.paths();
         let current = self
             .inner
             .store
@@ -368,12 +410,25 @@ impl Triggers {
             .store
             .update_trigger(&next, current.updated_at)
             .await?;
+        self.inner
+            .audit
+            .record(
+                NewAuditEntry::by(caller, AuditAction::TriggerUpdated)
+                    .detail("trigger_id", id)
+                    .detail("update_mask", paths.join(",")),
+            )
+            .await;
         Ok((next, generated))
     }
 
     pub async fn delete_trigger(&self, caller: &Caller, id: &str) -> Result<(), Error> {
         require(caller, Scope::CrmWrite)?;
-        Ok(self.inner.store.delete_trigger(&caller.tenant, id).await?)
+        self.inner.store.delete_trigger(&caller.tenant, id).await?;
+        self.inner
+            .audit
+            .record(NewAuditEntry::by(caller, AuditAction::TriggerDeleted).detail("trigger_id", id))
+            .await;
+        Ok(())
     }
 
     pub async fn list_deliveries(
@@ -423,6 +478,14 @@ impl Triggers {
                 other => other.into(),
             })?;
         self.inner.due.notify_one();
+        self.inner
+            .audit
+            .record(
+                NewAuditEntry::by(caller, AuditAction::WebhookRedelivered)
+                    .detail("trigger_id", trigger_id)
+                    .detail("delivery_id", delivery_id),
+            )
+            .await;
         Ok(delivery)
     }
 

@@ -7,7 +7,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::entities::{accounts, events};
+use super::entities::{accounts, events, webhook_deliveries};
 use super::sessions::{LOGIN_STATE, load_sealed, save_sealed};
 use super::{Store, StoreResultExt};
 use crate::domain::event::NewEvent;
@@ -219,9 +219,10 @@ impl AccountStore for Store {
     }
 
     async fn delete_account(&self, tenant: &TenantId, id: AccountId) -> Result<(), StoreError> {
-        // Chats, messages, media and the rest go by ON DELETE CASCADE; the
-        // event log has no foreign key (it outlives rows it mentions), so
-        // the account's events are erased here, in the same transaction.
+        // Chats, messages, media, links, the outbox and the rest go by ON
+        // DELETE CASCADE; the event log and webhook deliveries have no
+        // foreign key (they outlive rows they mention), so the account's are
+        // erased here, in the same transaction.
         let tx = self.begin_write().await?;
         let result = accounts::Entity::delete_many()
             .filter(accounts::Column::Id.eq(id.to_string()))
@@ -238,6 +239,14 @@ impl AccountStore for Store {
             .exec(&tx)
             .await
             .store_err("event")?;
+        // Deliveries carry their events' bodies (the account's messages) and
+        // may outlive the events in the log.
+        webhook_deliveries::Entity::delete_many()
+            .filter(webhook_deliveries::Column::AccountId.eq(id.to_string()))
+            .filter(webhook_deliveries::Column::TenantId.eq(tenant.as_str()))
+            .exec(&tx)
+            .await
+            .store_err("delivery")?;
         tx.commit().await.store_err(RESOURCE)?;
         Ok(())
     }

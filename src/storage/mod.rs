@@ -8,6 +8,7 @@
 
 mod accounts;
 mod api_keys;
+mod audit;
 pub mod blobs;
 mod chats;
 mod contacts;

@@ -448,6 +448,7 @@ impl TriggerStore for Store {
                     id: Set(id.clone()),
                     tenant_id: Set(firing.tenant.as_str().to_owned()),
                     trigger_id: Set(firing.trigger_id.clone()),
+                    account_id: Set(firing.event.account.map(|a| a.to_string())),
                     event_id: Set(Some(position)),
                     url: Set(url.clone()),
                     payload: Set(String::new()),

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod api;
+mod audit;
 mod cache;
 mod changing;
 mod chat_store;

@@ -27,7 +27,7 @@ use crate::updates::{events, quick, quiet, subscribe_on};
 
 /// Receiver is `webhook_receiver.py`: an HTTP server that verifies what it
 /// receives with the `standardwebhooks` package and answers as told.
-struct Receiver {
+pub(crate) struct Receiver {
     _child: tokio::process::Child,
     addr: std::net::SocketAddr,
 }
@@ -45,7 +45,7 @@ fn python() -> String {
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/webhook_receiver.py");
         let mut child = tokio::process::Command::new(python())
             .arg(script)
@@ -69,7 +69,7 @@ impl Receiver {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}/hook", self.addr)
     }
 
@@ -94,7 +94,7 @@ impl Receiver {
     }
 
     /// wait_for waits until `count` requests arrived; they are returned.
-    async fn wait_for(&self, count: usize) -> Vec<Value> {
+    pub(crate) async fn wait_for(&self, count: usize) -> Vec<Value> {
         eventually(&format!("{count} webhook requests arrive"), async || {
             self.requests().await.len() >= count
         })
@@ -103,7 +103,7 @@ impl Receiver {
     }
 }
 
-fn webhook_trigger(name: &str, url: &str, secret: &str) -> pb::Trigger {
+pub(crate) fn webhook_trigger(name: &str, url: &str, secret: &str) -> pb::Trigger {
     pb::Trigger {
         name: name.into(),
         event_kinds: vec![pb::EventKind::MessageCreated as i32],
@@ -120,7 +120,7 @@ fn webhook_trigger(name: &str, url: &str, secret: &str) -> pb::Trigger {
     }
 }
 
-async fn create(
+pub(crate) async fn create(
     crm: &mut CrmServiceClient<Channel>,
     token: &str,
     trigger: pb::Trigger,
@@ -137,7 +137,7 @@ async fn create(
     .map(|r| r.into_inner())
 }
 
-async fn deliveries(
+pub(crate) async fn deliveries(
     crm: &mut CrmServiceClient<Channel>,
     token: &str,
     trigger_id: &str,

@@ -73,3 +73,26 @@ test("grpc-web: Subscribe streams heartbeats with a cursor and refuses a bad cur
   };
   await expectCode(drain(updates.subscribe({ cursor: "garbage" }, { timeoutMs })), Code.InvalidArgument);
 });
+
+test("grpc-web: preferences round-trip and the audit log lists entries newest first", { skip }, async () => {
+  const transport = createWebTransport({ baseUrl, token });
+  const preferences = createClient(v1.PreferenceService, transport);
+  const updated = await preferences.updatePreferences(
+    {
+      preferences: { signature: "— the SDK smoke test", notifyEventKinds: [v1.EventKind.MESSAGE_CREATED] },
+      updateMask: { paths: ["signature", "notify_event_kinds"] },
+    },
+    { timeoutMs },
+  );
+  assert.equal(updated.preferences?.signature, "— the SDK smoke test");
+  const read = await preferences.getPreferences({}, { timeoutMs });
+  assert.deepEqual(read.preferences?.notifyEventKinds, [v1.EventKind.MESSAGE_CREATED]);
+  await expectCode(preferences.updatePreferences({ updateMask: { paths: ["theme"] } }, { timeoutMs }), Code.InvalidArgument);
+
+  const audit = createClient(v1.AuditService, transport);
+  const { entries } = await audit.listAuditEntries({ pageSize: 50 }, { timeoutMs });
+  for (let i = 1; i < entries.length; i++) {
+    assert.ok(entries[i - 1].entryId > entries[i].entryId, "newest first");
+  }
+  await expectCode(audit.listAuditEntries({ actions: [v1.AuditAction.UNSPECIFIED] }, { timeoutMs }), Code.InvalidArgument);
+});

@@ -9,9 +9,13 @@ pub struct Model {
     pub id: i64,
     pub tenant_id: String,
     pub principal: String,
+    /// `user` or `api_key`.
+    pub principal_kind: String,
     pub action: String,
     /// No foreign key: the audit log outlives the account.
     pub account_id: Option<String>,
+    /// The chat acted on.
+    pub peer_id: Option<i64>,
     /// JSON details.
     pub details: String,
     pub created_at: DateTimeUtc,

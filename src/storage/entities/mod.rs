@@ -20,4 +20,5 @@ pub mod outbox;
 pub mod trigger_progress;
 pub mod triggers;
 pub mod uploads;
+pub mod user_preferences;
 pub mod webhook_deliveries;

@@ -9,6 +9,9 @@ pub struct Model {
     pub id: String,
     pub tenant_id: String,
     pub trigger_id: String,
+    /// The account the delivered event is about (no foreign key: erased
+    /// with the account by DeleteAccount).
+    pub account_id: Option<String>,
     pub event_id: Option<i64>,
     pub url: String,
     /// The JSON body sent.

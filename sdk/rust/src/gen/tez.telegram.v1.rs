@@ -435,6 +435,226 @@ impl AccountState {
         }
     }
 }
+/// AuditEntry is one audited action.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct AuditEntry {
+    /// entry_id is the entry's id, increasing in the order entries were
+    /// recorded.
+    #[prost(int64, tag="1")]
+    pub entry_id: i64,
+    /// time is when the action was recorded.
+    #[prost(message, optional, tag="2")]
+    pub time: ::core::option::Option<::prost_types::Timestamp>,
+    /// principal is who did it: the JWT `sub` of a CRM user, or
+    /// `api-key:<key id>`.
+    #[prost(string, tag="3")]
+    pub principal: ::prost::alloc::string::String,
+    /// principal_kind says which of the two `principal` is.
+    #[prost(enumeration="PrincipalKind", tag="4")]
+    pub principal_kind: i32,
+    /// action is what was done.
+    #[prost(enumeration="AuditAction", tag="5")]
+    pub action: i32,
+    /// account_id is the account (UUID) acted on or through; empty for actions
+    /// on no account (trigger changes).
+    #[prost(string, tag="6")]
+    pub account_id: ::prost::alloc::string::String,
+    /// chat_id is the chat acted on (Bot API numbering); 0 when none.
+    #[prost(int64, tag="7")]
+    pub chat_id: i64,
+    /// details are the action's particulars, as each AuditAction lists. They
+    /// never hold message texts, codes, passwords or secrets.
+    #[prost(map="string, string", tag="8")]
+    pub details: ::std::collections::HashMap<::prost::alloc::string::String, ::prost::alloc::string::String>,
+}
+impl ::prost::Name for AuditEntry {
+const NAME: &'static str = "AuditEntry";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.AuditEntry".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.AuditEntry".into() }}
+/// ListAuditEntriesRequest is the request of ListAuditEntries.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct ListAuditEntriesRequest {
+    /// page_size is the most entries to return, 0..=500; 0 means 100.
+    #[prost(int32, tag="1")]
+    pub page_size: i32,
+    /// page_token is a previous response's `next_page_token`, issued for the
+    /// same filter; empty for the first page.
+    #[prost(string, tag="2")]
+    pub page_token: ::prost::alloc::string::String,
+    /// account_id keeps the entries of one account (UUID); empty keeps all. An
+    /// account that no longer exists is allowed: its entries remain.
+    #[prost(string, tag="3")]
+    pub account_id: ::prost::alloc::string::String,
+    /// principal keeps the entries of one principal (exact match); empty keeps
+    /// all.
+    #[prost(string, tag="4")]
+    pub principal: ::prost::alloc::string::String,
+    /// actions keeps the entries of these actions; empty keeps all.
+    #[prost(enumeration="AuditAction", repeated, tag="5")]
+    pub actions: ::prost::alloc::vec::Vec<i32>,
+    /// from_time keeps entries recorded at or after it; unset: no bound.
+    #[prost(message, optional, tag="6")]
+    pub from_time: ::core::option::Option<::prost_types::Timestamp>,
+    /// to_time keeps entries recorded before it; unset: no bound.
+    #[prost(message, optional, tag="7")]
+    pub to_time: ::core::option::Option<::prost_types::Timestamp>,
+}
+impl ::prost::Name for ListAuditEntriesRequest {
+const NAME: &'static str = "ListAuditEntriesRequest";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.ListAuditEntriesRequest".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.ListAuditEntriesRequest".into() }}
+/// ListAuditEntriesResponse is the response of ListAuditEntries.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ListAuditEntriesResponse {
+    /// entries are the page's entries, newest first.
+    #[prost(message, repeated, tag="1")]
+    pub entries: ::prost::alloc::vec::Vec<AuditEntry>,
+    /// next_page_token is the token of the next page; empty on the last page.
+    #[prost(string, tag="2")]
+    pub next_page_token: ::prost::alloc::string::String,
+}
+impl ::prost::Name for ListAuditEntriesResponse {
+const NAME: &'static str = "ListAuditEntriesResponse";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.ListAuditEntriesResponse".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.ListAuditEntriesResponse".into() }}
+/// AuditAction is what an audited call did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum AuditAction {
+    /// AUDIT_ACTION_UNSPECIFIED is never recorded, and rejected in filters.
+    Unspecified = 0,
+    /// AUDIT_ACTION_MESSAGE_SENT: SendMessage queued a message (details:
+    /// `request_id`, `kind` text or media, `media_id`, `schedule_time`).
+    MessageSent = 1,
+    /// AUDIT_ACTION_MESSAGE_EDITED: EditMessage changed a message (details:
+    /// `message_id`).
+    MessageEdited = 2,
+    /// AUDIT_ACTION_MESSAGES_DELETED: DeleteMessages deleted messages (details:
+    /// `message_ids`, comma-separated, and `revoke`).
+    MessagesDeleted = 3,
+    /// AUDIT_ACTION_MESSAGES_FORWARDED: ForwardMessages queued a forward; the
+    /// entry's chat is the destination (details: `request_id`, `from_chat_id`,
+    /// `message_ids`).
+    MessagesForwarded = 4,
+    /// AUDIT_ACTION_CHAT_READ: MarkRead marked a chat read (details:
+    /// `max_message_id`).
+    ChatRead = 5,
+    /// AUDIT_ACTION_CHAT_LINKED: LinkChat linked a chat to a CRM record
+    /// (details: `entity_type`, `entity_id`).
+    ChatLinked = 6,
+    /// AUDIT_ACTION_CHAT_UNLINKED: UnlinkChat removed a link (details:
+    /// `entity_type`, `entity_id`).
+    ChatUnlinked = 7,
+    /// AUDIT_ACTION_TRIGGER_CREATED: CreateTrigger created a trigger (details:
+    /// `trigger_id`, `name`).
+    TriggerCreated = 8,
+    /// AUDIT_ACTION_TRIGGER_UPDATED: UpdateTrigger changed a trigger (details:
+    /// `trigger_id`, `update_mask`, comma-separated paths).
+    TriggerUpdated = 9,
+    /// AUDIT_ACTION_TRIGGER_DELETED: DeleteTrigger deleted a trigger (details:
+    /// `trigger_id`).
+    TriggerDeleted = 10,
+    /// AUDIT_ACTION_WEBHOOK_REDELIVERED: RedeliverWebhook made a delivery due
+    /// again (details: `trigger_id`, `delivery_id`).
+    WebhookRedelivered = 11,
+    /// AUDIT_ACTION_LOGIN_STARTED: StartLogin or StartQrLogin started a login
+    /// (details: `method` phone, bot or qr).
+    LoginStarted = 12,
+    /// AUDIT_ACTION_LOGGED_IN: a login step authorized the account (details:
+    /// `method` bot, code, password or qr).
+    LoggedIn = 13,
+    /// AUDIT_ACTION_LOGGED_OUT: LogOut logged the account out.
+    LoggedOut = 14,
+    /// AUDIT_ACTION_ACCOUNT_DELETED: DeleteAccount logged the account out and
+    /// erased its data.
+    AccountDeleted = 15,
+    /// AUDIT_ACTION_AUTHORIZATION_TERMINATED: TerminateAuthorization ended
+    /// another Telegram device's session (details: `authorization_hash`).
+    AuthorizationTerminated = 16,
+}
+impl AuditAction {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "AUDIT_ACTION_UNSPECIFIED",
+            Self::MessageSent => "AUDIT_ACTION_MESSAGE_SENT",
+            Self::MessageEdited => "AUDIT_ACTION_MESSAGE_EDITED",
+            Self::MessagesDeleted => "AUDIT_ACTION_MESSAGES_DELETED",
+            Self::MessagesForwarded => "AUDIT_ACTION_MESSAGES_FORWARDED",
+            Self::ChatRead => "AUDIT_ACTION_CHAT_READ",
+            Self::ChatLinked => "AUDIT_ACTION_CHAT_LINKED",
+            Self::ChatUnlinked => "AUDIT_ACTION_CHAT_UNLINKED",
+            Self::TriggerCreated => "AUDIT_ACTION_TRIGGER_CREATED",
+            Self::TriggerUpdated => "AUDIT_ACTION_TRIGGER_UPDATED",
+            Self::TriggerDeleted => "AUDIT_ACTION_TRIGGER_DELETED",
+            Self::WebhookRedelivered => "AUDIT_ACTION_WEBHOOK_REDELIVERED",
+            Self::LoginStarted => "AUDIT_ACTION_LOGIN_STARTED",
+            Self::LoggedIn => "AUDIT_ACTION_LOGGED_IN",
+            Self::LoggedOut => "AUDIT_ACTION_LOGGED_OUT",
+            Self::AccountDeleted => "AUDIT_ACTION_ACCOUNT_DELETED",
+            Self::AuthorizationTerminated => "AUDIT_ACTION_AUTHORIZATION_TERMINATED",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "AUDIT_ACTION_UNSPECIFIED" => Some(Self::Unspecified),
+            "AUDIT_ACTION_MESSAGE_SENT" => Some(Self::MessageSent),
+            "AUDIT_ACTION_MESSAGE_EDITED" => Some(Self::MessageEdited),
+            "AUDIT_ACTION_MESSAGES_DELETED" => Some(Self::MessagesDeleted),
+            "AUDIT_ACTION_MESSAGES_FORWARDED" => Some(Self::MessagesForwarded),
+            "AUDIT_ACTION_CHAT_READ" => Some(Self::ChatRead),
+            "AUDIT_ACTION_CHAT_LINKED" => Some(Self::ChatLinked),
+            "AUDIT_ACTION_CHAT_UNLINKED" => Some(Self::ChatUnlinked),
+            "AUDIT_ACTION_TRIGGER_CREATED" => Some(Self::TriggerCreated),
+            "AUDIT_ACTION_TRIGGER_UPDATED" => Some(Self::TriggerUpdated),
+            "AUDIT_ACTION_TRIGGER_DELETED" => Some(Self::TriggerDeleted),
+            "AUDIT_ACTION_WEBHOOK_REDELIVERED" => Some(Self::WebhookRedelivered),
+            "AUDIT_ACTION_LOGIN_STARTED" => Some(Self::LoginStarted),
+            "AUDIT_ACTION_LOGGED_IN" => Some(Self::LoggedIn),
+            "AUDIT_ACTION_LOGGED_OUT" => Some(Self::LoggedOut),
+            "AUDIT_ACTION_ACCOUNT_DELETED" => Some(Self::AccountDeleted),
+            "AUDIT_ACTION_AUTHORIZATION_TERMINATED" => Some(Self::AuthorizationTerminated),
+            _ => None,
+        }
+    }
+}
+/// PrincipalKind says how an audited caller proved who it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum PrincipalKind {
+    /// PRINCIPAL_KIND_UNSPECIFIED is never returned.
+    Unspecified = 0,
+    /// PRINCIPAL_KIND_USER: a CRM user with a JWT.
+    User = 1,
+    /// PRINCIPAL_KIND_API_KEY: a service with an API key.
+    ApiKey = 2,
+}
+impl PrincipalKind {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "PRINCIPAL_KIND_UNSPECIFIED",
+            Self::User => "PRINCIPAL_KIND_USER",
+            Self::ApiKey => "PRINCIPAL_KIND_API_KEY",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "PRINCIPAL_KIND_UNSPECIFIED" => Some(Self::Unspecified),
+            "PRINCIPAL_KIND_USER" => Some(Self::User),
+            "PRINCIPAL_KIND_API_KEY" => Some(Self::ApiKey),
+            _ => None,
+        }
+    }
+}
 /// Message is one message of a chat, as the account sees it.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct Message {
@@ -3481,6 +3701,79 @@ impl UploadState {
         }
     }
 }
+/// Preferences are one caller's settings.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Preferences {
+    /// default_account_id is the account (UUID) the caller works from unless it
+    /// names another (the inbox opens it first); empty for none, and empty
+    /// again once that account is deleted.
+    #[prost(string, tag="1")]
+    pub default_account_id: ::prost::alloc::string::String,
+    /// signature, when set, is appended to the text of every message the caller
+    /// sends with SendMessage (after a blank line; to a file's caption too, not
+    /// to forwards), at most 256 UTF-16 code units. The text with its signature
+    /// must fit Telegram's limits: 4096 UTF-16 code units for a text, 1024 for a
+    /// caption (SendMessage answers INVALID_ARGUMENT on `text` otherwise).
+    #[prost(string, tag="2")]
+    pub signature: ::prost::alloc::string::String,
+    /// notify_event_kinds are the event kinds the caller wants notifications
+    /// for (an inbox shows those); empty for none.
+    #[prost(enumeration="EventKind", repeated, tag="3")]
+    pub notify_event_kinds: ::prost::alloc::vec::Vec<i32>,
+    /// update_time is when the preferences last changed; unset when they never
+    /// did. Output only.
+    #[prost(message, optional, tag="4")]
+    pub update_time: ::core::option::Option<::prost_types::Timestamp>,
+}
+impl ::prost::Name for Preferences {
+const NAME: &'static str = "Preferences";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.Preferences".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.Preferences".into() }}
+/// GetPreferencesRequest is the request of GetPreferences.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetPreferencesRequest {
+}
+impl ::prost::Name for GetPreferencesRequest {
+const NAME: &'static str = "GetPreferencesRequest";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.GetPreferencesRequest".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.GetPreferencesRequest".into() }}
+/// GetPreferencesResponse is the response of GetPreferences.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct GetPreferencesResponse {
+    /// preferences are the caller's preferences.
+    #[prost(message, optional, tag="1")]
+    pub preferences: ::core::option::Option<Preferences>,
+}
+impl ::prost::Name for GetPreferencesResponse {
+const NAME: &'static str = "GetPreferencesResponse";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.GetPreferencesResponse".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.GetPreferencesResponse".into() }}
+/// UpdatePreferencesRequest is the request of UpdatePreferences.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UpdatePreferencesRequest {
+    /// preferences hold the new values of the fields `update_mask` names.
+    #[prost(message, optional, tag="1")]
+    pub preferences: ::core::option::Option<Preferences>,
+    /// update_mask names the fields to change: "default_account_id",
+    /// "signature", "notify_event_kinds". An empty value clears a field.
+    #[prost(message, optional, tag="2")]
+    pub update_mask: ::core::option::Option<::prost_types::FieldMask>,
+}
+impl ::prost::Name for UpdatePreferencesRequest {
+const NAME: &'static str = "UpdatePreferencesRequest";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.UpdatePreferencesRequest".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.UpdatePreferencesRequest".into() }}
+/// UpdatePreferencesResponse is the response of UpdatePreferences.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct UpdatePreferencesResponse {
+    /// preferences are the caller's preferences after the change.
+    #[prost(message, optional, tag="1")]
+    pub preferences: ::core::option::Option<Preferences>,
+}
+impl ::prost::Name for UpdatePreferencesResponse {
+const NAME: &'static str = "UpdatePreferencesResponse";
+const PACKAGE: &'static str = "tez.telegram.v1";
+fn full_name() -> ::prost::alloc::string::String { "tez.telegram.v1.UpdatePreferencesResponse".into() }fn type_url() -> ::prost::alloc::string::String { "/tez.telegram.v1.UpdatePreferencesResponse".into() }}
 /// SandboxUser is a fake Telegram user (or bot) of the sandbox DC.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct SandboxUser {
