@@ -288,6 +288,28 @@ impl SandboxDcHandle {
         Ok(outcome.value.id)
     }
 
+    /// create_group makes `creator` a basic group with `members` (its
+    /// "created" service message in every member's box), as their own apps
+    /// would, and tells their live sessions. Returns the group's id (its
+    /// peer is `-id` in the Bot API numbering).
+    pub fn create_group(&self, creator: i64, title: &str, members: &[i64]) -> link::Result<i64> {
+        let outcome = self.inner.network.create_chat(creator, title, members)?;
+        self.deliver(outcome.deliveries);
+        Ok(outcome.value.id)
+    }
+
+    /// migrate_chat upgrades a basic group to a supergroup as `by_user`
+    /// (its creator) would with `messages.migrateChat`, and tells the
+    /// members' live sessions: the group's `messageActionChatMigrateTo`,
+    /// then the supergroup's `messageActionChannelMigrateFrom`. Returns the
+    /// supergroup's channel id.
+    pub fn migrate_chat(&self, by_user: i64, chat_id: i64) -> link::Result<i64> {
+        let outcome = self.inner.network.migrate_chat(by_user, chat_id)?;
+        let channel_id = outcome.value.channel.id;
+        self.deliver(outcome.deliveries);
+        Ok(channel_id)
+    }
+
     /// post sends `text` as `from` to a channel or supergroup it is a
     /// member of, and tells the members' live sessions; returns the post's
     /// id.

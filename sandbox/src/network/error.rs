@@ -49,6 +49,13 @@ pub enum Error {
     ChatWriteForbidden,
     #[error("CHAT_TITLE_EMPTY")]
     ChatTitleEmpty,
+    /// The basic group is unknown, or was migrated already.
+    #[error("CHAT_ID_INVALID")]
+    ChatIdInvalid,
+    /// Only the group's creator may do this (the sandbox models no admins
+    /// of basic groups).
+    #[error("CHAT_ADMIN_REQUIRED")]
+    ChatAdminRequired,
     #[error("USERS_TOO_FEW")]
     UsersTooFew,
     #[error("MESSAGE_ID_INVALID")]
@@ -109,7 +116,10 @@ impl Error {
         use Error::*;
         match self {
             SessionPasswordNeeded | AuthKeyUnregistered => 401,
-            ChatWriteForbidden | MessageAuthorRequired | MessageDeleteForbidden => 403,
+            ChatWriteForbidden
+            | ChatAdminRequired
+            | MessageAuthorRequired
+            | MessageDeleteForbidden => 403,
             FloodWait { .. } => 420,
             Storage { .. } | RandomIdDuplicate => 500,
             PhoneNumberInvalid
@@ -130,6 +140,7 @@ impl Error {
             | ChannelInvalid
             | ChannelPrivate
             | ChatTitleEmpty
+            | ChatIdInvalid
             | UsersTooFew
             | MessageIdInvalid
             | MessageIdsEmpty

@@ -182,6 +182,7 @@ impl State {
             creator,
             participants: participants.clone(),
             date: now,
+            migrated_to: None,
         };
         self.chats.insert(chat.id, chat.clone());
         let action = ServiceAction::ChatCreate {
@@ -250,27 +251,12 @@ impl State {
             megagroup,
             creator,
             date: now,
+            migrated_from: None,
         };
         let members: BTreeSet<i64> = std::iter::once(creator)
             .chain(members.iter().copied())
             .collect();
-        for member in &members {
-            self.user_rec_mut(*member)?
-                .dialogs
-                .entry(Peer::Channel(id))
-                .or_default();
-        }
-        self.channels.insert(
-            id,
-            ChannelRecord {
-                channel: channel.clone(),
-                members,
-                next_message_id: 0,
-                messages: BTreeMap::new(),
-                pts: super::state::INITIAL_PTS,
-                updates: Vec::new(),
-            },
-        );
+        self.insert_channel(channel.clone(), members)?;
         let action = ServiceAction::ChannelCreate {
             title: title.to_owned(),
         };
@@ -285,6 +271,113 @@ impl State {
         Ok(Outcome {
             value: channel,
             deliveries: sent.deliveries,
+        })
+    }
+
+    /// insert_channel stores a new channel with its members, each with a
+    /// dialog for it; its messages are sent by the caller.
+    fn insert_channel(&mut self, channel: Channel, members: BTreeSet<i64>) -> Result<()> {
+        for member in &members {
+            self.user_rec_mut(*member)?
+                .dialogs
+                .entry(Peer::Channel(channel.id))
+                .or_default();
+        }
+        self.channels.insert(
+            channel.id,
+            ChannelRecord {
+                channel,
+                members,
+                next_message_id: 0,
+                messages: BTreeMap::new(),
+                pts: super::state::INITIAL_PTS,
+                updates: Vec::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// migrate_chat is `messages.migrateChat`, as Telegram upgrades a
+    /// basic group: a supergroup with the group's title and members
+    /// continues it. The group's last message, `messageActionChatMigrateTo`,
+    /// reaches every member's box (with its pts, like any group message);
+    /// then the group is deactivated (readable, no longer writable). The
+    /// supergroup's first message is `messageActionChannelMigrateFrom`, in
+    /// its own sequence, and its full profile names the group and where
+    /// each member's copy of its history ends. Only the creator may
+    /// migrate (the sandbox models no admins of basic groups). Errors:
+    /// CHAT_ID_INVALID (unknown, or migrated already), CHAT_ADMIN_REQUIRED.
+    pub(super) fn migrate_chat(
+        &mut self,
+        by_user: i64,
+        chat_id: i64,
+        now: i64,
+    ) -> Result<Outcome<Migrated>> {
+        let chat = self.chats.get(&chat_id).ok_or(Error::ChatIdInvalid)?;
+        if chat.deactivated() {
+            return Err(Error::ChatIdInvalid);
+        }
+        if chat.creator != by_user {
+            return Err(Error::ChatAdminRequired);
+        }
+        let (title, creator) = (chat.title.clone(), chat.creator);
+        let members: BTreeSet<i64> = chat.participants.iter().copied().collect();
+        let id = self.next_channel_id + 1;
+        self.next_channel_id = id;
+        let channel = Channel {
+            id,
+            access_hash: self.random_i64(),
+            title: title.clone(),
+            username: None,
+            megagroup: true,
+            creator,
+            date: now,
+            migrated_from: None,
+        };
+        self.insert_channel(channel, members)?;
+        // Sent while the group still takes messages; then it is closed.
+        let farewell = self.send_boxed(
+            by_user,
+            Peer::Chat(chat_id),
+            OutgoingMessage::default(),
+            None,
+            Some(ServiceAction::ChatMigrateTo { channel_id: id }),
+            now,
+        )?;
+        let max_ids = farewell
+            .deliveries
+            .iter()
+            .filter_map(|d| match &d.update {
+                Update::NewMessage { message } => Some((d.user_id, message.id)),
+                _ => None,
+            })
+            .collect();
+        self.chats
+            .get_mut(&chat_id)
+            .expect("checked above")
+            .migrated_to = Some(id);
+        self.channels
+            .get_mut(&id)
+            .expect("inserted above")
+            .channel
+            .migrated_from = Some(MigratedFrom { chat_id, max_ids });
+        let welcome = self.send_channel(
+            by_user,
+            id,
+            OutgoingMessage::default(),
+            None,
+            Some(ServiceAction::ChannelMigrateFrom { title, chat_id }),
+            now,
+        )?;
+        let channel = self.channel_rec(id)?.channel.clone();
+        let mut deliveries = farewell.deliveries;
+        deliveries.extend(welcome.deliveries);
+        Ok(Outcome {
+            value: Migrated {
+                channel,
+                sent: vec![farewell.value, welcome.value],
+            },
+            deliveries,
         })
     }
 
@@ -472,6 +565,11 @@ impl State {
             }
             Peer::Chat(chat_id) => {
                 let chat = self.chats.get(&chat_id).ok_or(Error::PeerIdInvalid)?;
+                // A migrated group is closed: Telegram answers as if it
+                // did not exist (its members write to the supergroup).
+                if chat.deactivated() {
+                    return Err(Error::PeerIdInvalid);
+                }
                 if !chat.participants.contains(&sender) {
                     return Err(Error::ChatWriteForbidden);
                 }
@@ -802,6 +900,12 @@ impl State {
             .get(&id)
             .filter(|b| b.message.peer == peer && b.message.action.is_none())
             .ok_or(Error::MessageIdInvalid)?;
+        if let Peer::Chat(chat_id) = peer
+            && self.chats.get(&chat_id).is_some_and(Chat::deactivated)
+        {
+            // The group's history is frozen with it.
+            return Err(Error::PeerIdInvalid);
+        }
         if boxed.message.from_id != editor {
             return Err(Error::MessageAuthorRequired);
         }
@@ -1163,7 +1267,11 @@ impl State {
                 (vec![other], Update::UserTyping { user_id, action })
             }
             Peer::Chat(chat_id) => {
-                let chat = self.chats.get(&chat_id).ok_or(Error::PeerIdInvalid)?;
+                let chat = self
+                    .chats
+                    .get(&chat_id)
+                    .filter(|chat| !chat.deactivated())
+                    .ok_or(Error::PeerIdInvalid)?;
                 if !chat.participants.contains(&user_id) {
                     return Err(Error::ChatWriteForbidden);
                 }

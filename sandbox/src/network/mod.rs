@@ -541,6 +541,14 @@ impl Network {
         self.write(|s, now| s.create_chat(creator, title, members, now))
     }
 
+    /// migrate_chat is `messages.migrateChat`: the basic group becomes a
+    /// supergroup with its title and members, and is deactivated (see
+    /// `State::migrate_chat`). Errors: CHAT_ID_INVALID (unknown, or
+    /// migrated already), CHAT_ADMIN_REQUIRED (not the creator).
+    pub fn migrate_chat(&self, by_user: i64, chat_id: i64) -> Result<Outcome<Migrated>> {
+        self.write(|s, now| s.migrate_chat(by_user, chat_id, now))
+    }
+
     /// create_channel creates a broadcast channel or a supergroup
     /// (`megagroup`) with members.
     pub fn create_channel(

@@ -1089,6 +1089,269 @@ fn a_session_too_far_behind_is_told_the_difference_is_too_long() {
     ));
 }
 
+// ---- migrating basic groups ----
+
+/// team is a basic group of Alice (its creator), Bob and Carol, with one
+/// message from Bob.
+fn team(net: &Network) -> (User, User, User, Chat) {
+    let alice = user(net, "9996610201", "Alice");
+    let bob = user(net, "9996610202", "Bob");
+    let carol = user(net, "9996610203", "Carol");
+    let chat = net
+        .create_chat(alice.id, "Team", &[bob.id, carol.id])
+        .unwrap()
+        .value;
+    net.send_message(bob.id, Peer::Chat(chat.id), text("before"))
+        .unwrap();
+    (alice, bob, carol, chat)
+}
+
+#[test]
+fn only_the_creator_migrates_a_group_and_only_once() {
+    let (net, _) = network();
+    let (alice, bob, _, chat) = team(&net);
+    assert_eq!(
+        net.migrate_chat(bob.id, chat.id).unwrap_err(),
+        Error::ChatAdminRequired
+    );
+    assert_eq!(Error::ChatAdminRequired.code(), 403);
+    assert_eq!(
+        net.migrate_chat(alice.id, 999).unwrap_err(),
+        Error::ChatIdInvalid
+    );
+    // A refusal changes nothing: the group still takes messages.
+    assert_eq!(net.chat(chat.id).unwrap().migrated_to, None);
+    net.send_message(bob.id, Peer::Chat(chat.id), text("still here"))
+        .unwrap();
+
+    let channel = net.migrate_chat(alice.id, chat.id).unwrap().value.channel;
+    assert_eq!(
+        net.migrate_chat(alice.id, chat.id).unwrap_err(),
+        Error::ChatIdInvalid,
+        "a deactivated group migrates no more"
+    );
+    assert_eq!(Error::ChatIdInvalid.code(), 400);
+    assert_eq!(net.chat(chat.id).unwrap().migrated_to, Some(channel.id));
+}
+
+#[test]
+fn a_migrated_group_ends_with_migrate_to_and_its_supergroup_starts_with_migrate_from() {
+    let (net, _) = network();
+    let (alice, bob, carol, chat) = team(&net);
+    let bob_pts = net.updates_state(bob.id).unwrap().pts;
+    let page = HistoryQuery {
+        limit: 10,
+        ..HistoryQuery::default()
+    };
+    let outcome = net.migrate_chat(alice.id, chat.id).unwrap();
+    let channel = outcome.value.channel.clone();
+    assert!(channel.megagroup);
+    assert_eq!(
+        (channel.title.as_str(), channel.creator),
+        ("Team", alice.id)
+    );
+    let (_, members) = net.full_channel(carol.id, channel.id).unwrap();
+    assert_eq!(members, 3, "every member of the group is in the supergroup");
+
+    // Each member's box gets the group's last message, in its pts sequence,
+    // then the supergroup's first message, in the channel's.
+    let members_of = |pick: fn(&Update) -> bool| -> Vec<i64> {
+        let mut users: Vec<i64> = outcome
+            .deliveries
+            .iter()
+            .filter(|d| pick(&d.update))
+            .map(|d| d.user_id)
+            .collect();
+        users.sort_unstable();
+        users
+    };
+    let everyone = {
+        let mut all = vec![alice.id, bob.id, carol.id];
+        all.sort_unstable();
+        all
+    };
+    assert_eq!(
+        members_of(
+            |u| matches!(u, Update::NewMessage { message } if message.action
+            .as_ref()
+            .is_some_and(|a| matches!(a, ServiceAction::ChatMigrateTo { .. })))
+        ),
+        everyone
+    );
+    assert_eq!(
+        members_of(|u| matches!(u, Update::NewChannelMessage { .. })),
+        everyone
+    );
+    let bobs_farewell = outcome
+        .deliveries
+        .iter()
+        .find(|d| d.user_id == bob.id && matches!(d.update, Update::NewMessage { .. }))
+        .unwrap();
+    assert_eq!(
+        bobs_farewell.pts,
+        Some(Pts {
+            pts: bob_pts + 1,
+            pts_count: 1
+        })
+    );
+    let Update::NewMessage { message: farewell } = &bobs_farewell.update else {
+        unreachable!("picked above");
+    };
+    assert_eq!(farewell.peer, Peer::Chat(chat.id));
+    assert_eq!(farewell.from_id, alice.id);
+    assert_eq!(
+        farewell.action,
+        Some(ServiceAction::ChatMigrateTo {
+            channel_id: channel.id
+        })
+    );
+    let welcome = net
+        .history(bob.id, Peer::Channel(channel.id), &page)
+        .unwrap()
+        .messages;
+    assert_eq!(
+        welcome.len(),
+        1,
+        "no channelCreate: the migration is the start"
+    );
+    assert_eq!(welcome[0].id, 1);
+    assert_eq!(
+        welcome[0].action,
+        Some(ServiceAction::ChannelMigrateFrom {
+            title: "Team".into(),
+            chat_id: chat.id
+        })
+    );
+    assert_eq!(net.channel_pts(channel.id), Some(INITIAL_PTS + 1));
+
+    // The group's history ends with the farewell; the supergroup keeps
+    // where each member's copy of it ends.
+    let old = net
+        .history(bob.id, Peer::Chat(chat.id), &page)
+        .unwrap()
+        .messages;
+    assert_eq!(old[0].id, farewell.id);
+    assert_eq!(old.last().unwrap().text, "", "the group's creation");
+    assert!(old.iter().any(|m| m.text == "before"));
+    let from = net.channel(channel.id).unwrap().migrated_from.unwrap();
+    assert_eq!(from.chat_id, chat.id);
+    assert_eq!(from.max_ids.get(&bob.id), Some(&farewell.id));
+    assert_eq!(from.max_ids.len(), 3);
+
+    // A member who was offline finds the farewell in getDifference.
+    let Difference::Full { new_messages, .. } = net.difference(bob.id, bob_pts, 0).unwrap() else {
+        panic!("one update is new");
+    };
+    assert_eq!(new_messages, vec![farewell.clone()]);
+}
+
+#[test]
+fn nobody_writes_to_a_migrated_group_and_everyone_to_its_supergroup() {
+    let (net, _) = network();
+    let (alice, bob, carol, chat) = team(&net);
+    let mine = net
+        .send_message(alice.id, Peer::Chat(chat.id), text("mine"))
+        .unwrap()
+        .value
+        .message;
+    let channel = net.migrate_chat(alice.id, chat.id).unwrap().value.channel;
+
+    let group = Peer::Chat(chat.id);
+    assert_eq!(
+        net.send_message(bob.id, group, text("hello?")).unwrap_err(),
+        Error::PeerIdInvalid
+    );
+    assert_eq!(
+        net.schedule_message(bob.id, group, text("later"), T0 + 60)
+            .unwrap_err(),
+        Error::PeerIdInvalid
+    );
+    assert_eq!(
+        net.edit_message(alice.id, group, mine.id, "edited", None)
+            .unwrap_err(),
+        Error::PeerIdInvalid
+    );
+    assert_eq!(
+        net.set_typing(bob.id, group, TypingAction::Typing)
+            .unwrap_err(),
+        Error::PeerIdInvalid
+    );
+    let note = net
+        .send_message(alice.id, Peer::User(alice.id), text("note"))
+        .unwrap()
+        .value
+        .message;
+    assert_eq!(
+        net.forward_messages(alice.id, Peer::User(alice.id), &[note.id], group, &[])
+            .unwrap_err(),
+        Error::PeerIdInvalid
+    );
+    // Its history stays readable, and can be read.
+    assert!(net.read_history(bob.id, group, 0).is_ok());
+
+    let sent = net
+        .send_message(carol.id, Peer::Channel(channel.id), text("moved in"))
+        .unwrap();
+    assert_eq!(sent.value.message.id, 2);
+    assert_eq!(sent.deliveries.len(), 3);
+    let dialogs = net
+        .dialogs(
+            bob.id,
+            &DialogsQuery {
+                limit: 10,
+                ..DialogsQuery::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(dialogs.dialogs[0].peer, Peer::Channel(channel.id));
+    assert!(dialogs.dialogs.iter().any(|d| d.peer == group));
+}
+
+#[test]
+fn groups_and_channels_from_snapshots_before_migrations_still_load() {
+    let (net, _) = network();
+    let (alice, _, _, chat) = team(&net);
+    let mut json = serde_json::to_value(&chat).unwrap();
+    json.as_object_mut().unwrap().remove("migrated_to");
+    assert_eq!(serde_json::from_value::<Chat>(json).unwrap(), chat);
+    let channel = net
+        .create_channel(alice.id, "News", false, None, &[])
+        .unwrap()
+        .value;
+    let mut json = serde_json::to_value(&channel).unwrap();
+    json.as_object_mut().unwrap().remove("migrated_from");
+    assert_eq!(serde_json::from_value::<Channel>(json).unwrap(), channel);
+}
+
+#[tokio::test]
+async fn a_migration_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        data_dir: Some(dir.path().to_path_buf()),
+        seed: Some(3),
+        clock: Clock::manual(T0),
+        max_difference: None,
+    };
+    let net = Network::open(options.clone()).await.unwrap();
+    let (alice, bob, _, chat) = team(&net);
+    let channel = net.migrate_chat(alice.id, chat.id).unwrap().value.channel;
+    net.shutdown().await.unwrap();
+
+    let again = Network::open(options).await.unwrap();
+    assert_eq!(again.chat(chat.id).unwrap().migrated_to, Some(channel.id));
+    assert_eq!(again.channel(channel.id), Some(channel.clone()));
+    assert_eq!(
+        again
+            .send_message(bob.id, Peer::Chat(chat.id), text("hello?"))
+            .unwrap_err(),
+        Error::PeerIdInvalid
+    );
+    again
+        .send_message(bob.id, Peer::Channel(channel.id), text("here"))
+        .unwrap();
+    again.shutdown().await.unwrap();
+}
+
 // ---- persistence ----
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 //! The network's plain data: what the TL layer reads and converts. No TL
 //! types here; dates are Unix seconds.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Peer is a dialog partner: a user, a basic group ("chat") or a channel
@@ -58,6 +60,20 @@ pub struct Chat {
     pub creator: i64,
     pub participants: Vec<i64>,
     pub date: i64,
+    /// migrated_to is the supergroup the group became
+    /// (`messages.migrateChat`). A migrated group is deactivated: its
+    /// history stays readable, nobody writes to it any more. Absent in
+    /// snapshots written before migrations existed.
+    #[serde(default)]
+    pub migrated_to: Option<i64>,
+}
+
+impl Chat {
+    /// deactivated tells whether the group was migrated and so takes no
+    /// more messages (Telegram's `chat.deactivated`).
+    pub fn deactivated(&self) -> bool {
+        self.migrated_to.is_some()
+    }
 }
 
 /// Channel is a broadcast channel or, with `megagroup`, a supergroup.
@@ -70,6 +86,23 @@ pub struct Channel {
     pub megagroup: bool,
     pub creator: i64,
     pub date: i64,
+    /// migrated_from is the basic group this supergroup continues, when it
+    /// was made by `messages.migrateChat`. Absent in snapshots written
+    /// before migrations existed.
+    #[serde(default)]
+    pub migrated_from: Option<MigratedFrom>,
+}
+
+/// MigratedFrom is where a migrated supergroup came from, as its full
+/// profile tells members (`channelFull.migrated_from_chat_id` and
+/// `migrated_from_max_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MigratedFrom {
+    pub chat_id: i64,
+    /// max_ids are each member's id of the group's last message (its
+    /// `messageActionChatMigrateTo`): basic groups number messages per
+    /// member's box, so the old history ends at a different id for each.
+    pub max_ids: BTreeMap<i64, i32>,
 }
 
 /// ForwardHeader says where a forwarded message came from.
@@ -86,8 +119,23 @@ pub struct ForwardHeader {
 /// ServiceAction is the content of a service message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServiceAction {
-    ChatCreate { title: String, users: Vec<i64> },
-    ChannelCreate { title: String },
+    ChatCreate {
+        title: String,
+        users: Vec<i64>,
+    },
+    ChannelCreate {
+        title: String,
+    },
+    /// The basic group's last message: it became supergroup `channel_id`.
+    ChatMigrateTo {
+        channel_id: i64,
+    },
+    /// The supergroup's first message: it continues basic group `chat_id`,
+    /// titled `title`.
+    ChannelMigrateFrom {
+        title: String,
+        chat_id: i64,
+    },
 }
 
 /// Message is one message as one viewer sees it: in private chats and basic
@@ -311,6 +359,16 @@ pub struct Sent {
     pub pts: Pts,
     /// random_id echoes the request's, for `updateMessageID`.
     pub random_id: Option<i64>,
+}
+
+/// Migrated is a basic group's migration from the migrating user's side:
+/// the supergroup that continues it, and the two service messages as that
+/// user sees them (the group's `messageActionChatMigrateTo`, then the
+/// supergroup's `messageActionChannelMigrateFrom`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migrated {
+    pub channel: Channel,
+    pub sent: Vec<Sent>,
 }
 
 /// Edited is an edited message from the editor's side.

@@ -58,6 +58,16 @@ pub(super) async fn handle(call: &Call<'_>, id: u32) -> Result<Vec<u8>, RpcError
             reply(affected(outcome.value))
         }
         messages::ForwardMessages::CONSTRUCTOR_ID => forward_messages(call, call.parse()?),
+        messages::MigrateChat::CONSTRUCTOR_ID => {
+            let messages::MigrateChat { chat_id } = call.parse()?;
+            let me = call.user()?;
+            let outcome = call.net.migrate_chat(me, chat_id)?;
+            call.deliver(outcome.deliveries);
+            // The caller's own copies of both service messages, with their
+            // pts, and (through them) the deactivated group and the new
+            // supergroup.
+            reply(sent_updates(call, me, &outcome.value.sent))
+        }
         messages::ReadHistory::CONSTRUCTOR_ID => {
             let messages::ReadHistory { peer, max_id } = call.parse()?;
             let me = call.user()?;
@@ -535,7 +545,7 @@ fn get_full_chat(
     reply(tl::enums::messages::ChatFull::Full(
         tl::types::messages::ChatFull {
             full_chat: full_chat.into(),
-            chats: vec![chat_view(me, &chat)],
+            chats: vec![chat_view(call.net, me, &chat)],
             users: chat
                 .participants
                 .iter()
@@ -592,8 +602,11 @@ fn get_full_channel(
         notify_settings: default_notify_settings(),
         exported_invite: None,
         bot_info: Vec::new(),
-        migrated_from_chat_id: None,
-        migrated_from_max_id: None,
+        migrated_from_chat_id: channel.migrated_from.as_ref().map(|from| from.chat_id),
+        migrated_from_max_id: channel
+            .migrated_from
+            .as_ref()
+            .and_then(|from| from.max_ids.get(&me).copied()),
         pinned_msg_id: None,
         stickerset: None,
         available_min_id: None,

@@ -590,6 +590,102 @@ async fn group_and_supergroup_messages_reach_members() {
 }
 
 #[tokio::test]
+async fn a_group_migrated_over_mtproto_goes_on_in_its_supergroup() {
+    let dc = Dc::start().await;
+    let mut alice = dc.user("9996621061", "Alice", "alice6");
+    let mut bob = dc.user("9996621062", "Bob", "bobby6");
+    let chat = dc
+        .net
+        .create_chat(alice.user.id, "Team", &[bob.user.id])
+        .unwrap()
+        .value;
+    alice.connect(false).await;
+    bob.connect(false).await;
+    let migrate = tl::functions::messages::MigrateChat { chat_id: chat.id };
+
+    let refused = within(bob.client().invoke(&migrate)).await.unwrap_err();
+    assert!(refused.is("CHAT_ADMIN_REQUIRED"), "{refused}");
+    let tl::enums::Updates::Updates(answer) =
+        within(alice.client().invoke(&migrate)).await.unwrap()
+    else {
+        panic!("messages.migrateChat answers updates");
+    };
+    // The answer names the deactivated group, pointing at its supergroup.
+    let (group, supergroup) = match answer.chats.as_slice() {
+        [
+            tl::enums::Chat::Chat(group),
+            tl::enums::Chat::Channel(supergroup),
+        ] => (group, supergroup),
+        other => panic!("the group and the supergroup: {other:?}"),
+    };
+    assert!(group.deactivated);
+    assert!(supergroup.megagroup && supergroup.creator);
+    assert_eq!(supergroup.title, "Team");
+    let access_hash = supergroup.access_hash.expect("a usable supergroup");
+    let Some(tl::enums::InputChannel::Channel(migrated_to)) = &group.migrated_to else {
+        panic!("the group names its supergroup");
+    };
+    assert_eq!(
+        (migrated_to.channel_id, migrated_to.access_hash),
+        (supergroup.id, access_hash)
+    );
+    let again = within(alice.client().invoke(&migrate)).await.unwrap_err();
+    assert!(again.is("CHAT_ID_INVALID"), "{again}");
+
+    // Bob's live stream has the group's last message, then the
+    // supergroup's first.
+    let farewell = bob.next(new_message).await;
+    assert_eq!(farewell.peer_id(), PeerId::chat(chat.id).unwrap());
+    assert!(matches!(
+        farewell.action(),
+        Some(tl::enums::MessageAction::ChatMigrateTo(a)) if a.channel_id == supergroup.id
+    ));
+    let welcome = bob.next(new_message).await;
+    assert_eq!(welcome.peer_id(), PeerId::channel(supergroup.id).unwrap());
+    assert!(matches!(
+        welcome.action(),
+        Some(tl::enums::MessageAction::ChannelMigrateFrom(a))
+            if a.chat_id == chat.id && a.title == "Team"
+    ));
+
+    // The group takes no more messages; the supergroup does.
+    let old: PeerRef = tl::types::InputPeerChat { chat_id: chat.id }.into();
+    let refused = within(bob.client().send_message(old, "hello?"))
+        .await
+        .unwrap_err();
+    assert!(refused.is("PEER_ID_INVALID"), "{refused}");
+    let new: PeerRef = tl::types::InputPeerChannel {
+        channel_id: supergroup.id,
+        access_hash,
+    }
+    .into();
+    within(bob.client().send_message(new, "moved in"))
+        .await
+        .unwrap();
+    assert_eq!(alice.next(new_message).await.text(), "moved in");
+
+    // Its full profile says where it came from and where Bob's copy of the
+    // group's history ends.
+    let tl::enums::messages::ChatFull::Full(full) = within(
+        bob.client()
+            .invoke(&tl::functions::channels::GetFullChannel {
+                channel: tl::types::InputChannel {
+                    channel_id: supergroup.id,
+                    access_hash,
+                }
+                .into(),
+            }),
+    )
+    .await
+    .unwrap();
+    let tl::enums::ChatFull::ChannelFull(full) = full.full_chat else {
+        panic!("a supergroup's full profile is channelFull");
+    };
+    assert_eq!(full.migrated_from_chat_id, Some(chat.id));
+    assert_eq!(full.migrated_from_max_id, Some(farewell.id()));
+}
+
+#[tokio::test]
 async fn search_resolve_contacts_and_uploads() {
     let dc = Dc::start().await;
     let mut alice = dc.user("9996621041", "Alice", "alice5");

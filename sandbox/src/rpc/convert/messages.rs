@@ -302,6 +302,17 @@ fn service_action(action: &ServiceAction) -> tl::enums::MessageAction {
             title: title.clone(),
         }
         .into(),
+        ServiceAction::ChatMigrateTo { channel_id } => tl::types::MessageActionChatMigrateTo {
+            channel_id: *channel_id,
+        }
+        .into(),
+        ServiceAction::ChannelMigrateFrom { title, chat_id } => {
+            tl::types::MessageActionChannelMigrateFrom {
+                title: title.clone(),
+                chat_id: *chat_id,
+            }
+            .into()
+        }
     }
 }
 
@@ -352,8 +363,20 @@ impl Mentioned {
         if let Some(fwd) = &message.fwd_from {
             self.peer(fwd.from);
         }
-        if let Some(ServiceAction::ChatCreate { users, .. }) = &message.action {
-            self.users.extend(users.iter().copied());
+        match &message.action {
+            Some(ServiceAction::ChatCreate { users, .. }) => {
+                self.users.extend(users.iter().copied());
+            }
+            // The other side of a migration comes along, so a client
+            // learns the supergroup (and its access hash) from the group's
+            // last message, and the group from the supergroup's first.
+            Some(ServiceAction::ChatMigrateTo { channel_id }) => {
+                self.peer(Peer::Channel(*channel_id));
+            }
+            Some(ServiceAction::ChannelMigrateFrom { chat_id, .. }) => {
+                self.peer(Peer::Chat(*chat_id));
+            }
+            Some(ServiceAction::ChannelCreate { .. }) | None => {}
         }
         self
     }

@@ -117,8 +117,10 @@ pub fn peer(peer: Peer) -> tl::enums::Peer {
 }
 
 /// chat is a basic group as `viewer_id` sees it; `chatForbidden` for
-/// non-participants.
-pub fn chat(viewer_id: i64, chat: &network::Chat) -> tl::enums::Chat {
+/// non-participants. A migrated group is `deactivated` and names the
+/// supergroup it became (`migrated_to`, with its access hash), as Telegram
+/// shows it, so a client can follow it.
+pub fn chat(net: &Network, viewer_id: i64, chat: &network::Chat) -> tl::enums::Chat {
     if !chat.participants.contains(&viewer_id) {
         return tl::enums::Chat::Forbidden(tl::types::ChatForbidden {
             id: chat.id,
@@ -128,7 +130,7 @@ pub fn chat(viewer_id: i64, chat: &network::Chat) -> tl::enums::Chat {
     tl::enums::Chat::Chat(tl::types::Chat {
         creator: chat.creator == viewer_id,
         left: false,
-        deactivated: false,
+        deactivated: chat.deactivated(),
         call_active: false,
         call_not_empty: false,
         noforwards: false,
@@ -138,7 +140,16 @@ pub fn chat(viewer_id: i64, chat: &network::Chat) -> tl::enums::Chat {
         participants_count: i32::try_from(chat.participants.len()).unwrap_or(i32::MAX),
         date: date(chat.date),
         version: 1,
-        migrated_to: None,
+        migrated_to: chat.migrated_to.and_then(|channel_id| {
+            let channel = net.channel(channel_id)?;
+            Some(
+                tl::types::InputChannel {
+                    channel_id,
+                    access_hash: channel.access_hash,
+                }
+                .into(),
+            )
+        }),
         admin_rights: None,
         default_banned_rights: None,
     })
@@ -207,7 +218,7 @@ pub fn channel(net: &Network, viewer_id: i64, channel: &network::Channel) -> tl:
 pub fn chat_of(net: &Network, viewer_id: i64, peer: Peer) -> Option<tl::enums::Chat> {
     match peer {
         Peer::User(_) => None,
-        Peer::Chat(id) => net.chat(id).map(|c| chat(viewer_id, &c)),
+        Peer::Chat(id) => net.chat(id).map(|c| chat(net, viewer_id, &c)),
         Peer::Channel(id) => net.channel(id).map(|c| channel(net, viewer_id, &c)),
     }
 }
