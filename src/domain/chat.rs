@@ -481,6 +481,38 @@ pub struct Message {
 // Durations are never NaN, so equality is total.
 impl Eq for Message {}
 
+/// Migration is Telegram's upgrade of a basic group to a supergroup, as
+/// either of its two service messages reports it: the group's last
+/// (`ChatMigrateTo`) and the supergroup's first (`ChannelMigrateFrom`).
+/// Whatever the gateway ties to the group (CRM links) follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migration {
+    /// The basic group's chat id (`-chat_id`).
+    pub from: i64,
+    /// The supergroup's chat id (`-(1000000000000 + channel_id)`).
+    pub to: i64,
+}
+
+/// is_basic_group says whether a chat id is a basic group's.
+fn is_basic_group(chat_id: i64) -> bool {
+    (-CHANNEL_ID_OFFSET..0).contains(&chat_id)
+}
+
+impl Message {
+    /// migration is the upgrade this message reports, if it is one of a
+    /// migration's service messages naming a basic group and a supergroup.
+    pub fn migration(&self) -> Option<Migration> {
+        let action = self.action.as_ref()?;
+        let other = action.chat_id?;
+        let (from, to) = match action.kind {
+            ActionKind::ChatMigrateTo => (self.chat_id, other),
+            ActionKind::ChannelMigrateFrom => (other, self.chat_id),
+            _ => return None,
+        };
+        (is_basic_group(from) && to < -CHANNEL_ID_OFFSET).then_some(Migration { from, to })
+    }
+}
+
 /// HistoryDirection is which way a history page goes from its anchor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HistoryDirection {
@@ -621,6 +653,66 @@ impl Touched {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn service(chat_id: i64, kind: ActionKind, other: i64) -> Message {
+        Message {
+            account_id: AccountId::default(),
+            chat_id,
+            message_id: 7,
+            sender_id: Some(1),
+            outgoing: false,
+            text: String::new(),
+            entities: Vec::new(),
+            media: None,
+            reply_to: None,
+            forward: None,
+            grouped_id: None,
+            action: Some(MessageAction {
+                kind,
+                user_ids: Vec::new(),
+                title: None,
+                message_id: None,
+                chat_id: Some(other),
+            }),
+            sent_at: DateTime::default(),
+            edited_at: None,
+            views: None,
+            state: MessageState::Sent,
+            request_id: None,
+            error_reason: None,
+        }
+    }
+
+    #[test]
+    fn both_service_messages_of_a_migration_name_the_same_move() {
+        let group = -42;
+        let supergroup = -(CHANNEL_ID_OFFSET + 77);
+        let moved = Some(Migration {
+            from: group,
+            to: supergroup,
+        });
+        assert_eq!(
+            service(group, ActionKind::ChatMigrateTo, supergroup).migration(),
+            moved
+        );
+        assert_eq!(
+            service(supergroup, ActionKind::ChannelMigrateFrom, group).migration(),
+            moved
+        );
+        // Other actions, and ids of the wrong kinds, are no migration.
+        assert_eq!(
+            service(group, ActionKind::PinMessage, supergroup).migration(),
+            None
+        );
+        assert_eq!(
+            service(group, ActionKind::ChatMigrateTo, -43).migration(),
+            None
+        );
+        assert_eq!(
+            service(7, ActionKind::ChannelMigrateFrom, group).migration(),
+            None
+        );
+    }
 
     #[test]
     fn kinds_round_trip_through_their_stored_names() {

@@ -442,7 +442,9 @@ pub struct HistoryCoverage {
 #[async_trait]
 pub trait ChatStore: Send + Sync + 'static {
     /// apply stores a batch of changes in one transaction; returns the
-    /// chats it touched.
+    /// chats it touched. A migration's service message (see
+    /// [`crate::domain::chat::Migration`]) moves the basic group's CRM
+    /// links to its supergroup in that transaction, once.
     async fn apply(
         &self,
         tenant: &TenantId,
@@ -463,7 +465,8 @@ pub trait ChatStore: Send + Sync + 'static {
     async fn dialogs_loaded(&self, account: AccountId) -> Result<bool, StoreError>;
 
     /// store_history stores messages backfilled from Telegram (and their
-    /// chats' profiles) and moves the chat's coverage to `coverage`.
+    /// chats' profiles) and moves the chat's coverage to `coverage`; a
+    /// migration's service message among them moves links as in `apply`.
     async fn store_history(
         &self,
         tenant: &TenantId,

@@ -20,8 +20,8 @@ use super::entities::{accounts, chats, messages};
 use super::{Store, StoreResultExt};
 use crate::domain::chat::{
     CHANNEL_ID_OFFSET, Change, Chat, ChatCursor, ChatFilter, ChatKind, ChatPage, ChatProfile,
-    Dialog, FullProfile, HistoryDirection, Message, MessageState, SearchCursor, SearchPage,
-    SearchQuery, Touched,
+    Dialog, FullProfile, HistoryDirection, Message, MessageState, Migration, SearchCursor,
+    SearchPage, SearchQuery, Touched,
 };
 use crate::domain::event::{EventPayload, NewEvent};
 use crate::domain::ports::{ChatStore, HistoryCoverage, StoreError};
@@ -732,6 +732,11 @@ pub(super) async fn apply_change(
                 .await
                 .store_err(CHAT)?;
             touched.add(message.chat_id);
+            // Not only when the message is new: a history page may have
+            // stored it first, and a move finds nothing the second time.
+            if let Some(migration) = message.migration() {
+                follow_migration(txn, tenant, account, migration, now, touched, events).await?;
+            }
         }
         Change::Edited { message, version } => {
             ensure_chat(txn, tenant, account, message.chat_id, now).await?;
@@ -914,6 +919,54 @@ pub(super) async fn apply_change(
             touched.add(*chat_id);
         }
     }
+    Ok(())
+}
+
+/// follow_migration moves the CRM links of a basic group to the
+/// supergroup Telegram migrated it to, in the transaction storing one of
+/// the migration's service messages: either of the two, in either order,
+/// as often as they come (the second finds nothing left to move). Each
+/// moved link is a `ChatLinked` event naming the group it left. When the
+/// supergroup's profile has not arrived yet, its row starts as the group
+/// it continues (Telegram keeps the title), so a link always names a chat
+/// GetChat shows; its first update or history page completes it.
+async fn follow_migration(
+    txn: &DatabaseTransaction,
+    tenant: &TenantId,
+    account: AccountId,
+    migration: Migration,
+    now: DateTime<Utc>,
+    touched: &mut Touched,
+    events: &mut Recorder,
+) -> Result<(), StoreError> {
+    let moved = super::crm::move_links(txn, tenant, account, migration, now).await?;
+    if moved.is_empty() {
+        return Ok(());
+    }
+    if find_chat(txn, account, migration.to).await?.is_none() {
+        let title = find_chat(txn, account, migration.from)
+            .await?
+            .map(|group| group.title)
+            .unwrap_or_default();
+        let profile = ChatProfile {
+            chat_id: migration.to,
+            kind: ChatKind::Supergroup,
+            title,
+            username: None,
+            first_name: None,
+            last_name: None,
+            phone_number: None,
+            member_count: None,
+            access_hash: None,
+        };
+        upsert_profile(txn, tenant, account, &profile, now).await?;
+        events.chat(migration.to);
+    }
+    for payload in moved {
+        events.push(payload);
+    }
+    touched.add(migration.from);
+    touched.add(migration.to);
     Ok(())
 }
 
@@ -1106,7 +1159,26 @@ impl ChatStore for Store {
             .exec(&txn)
             .await
             .store_err(CHAT)?;
-        txn.commit().await.store_err(CHAT)
+        // A migration the update stream never delivered (a gap Telegram
+        // would not replay, filled from history) is followed here. The
+        // caller retires the account's cached chats, so what this touched
+        // needs no list of its own.
+        let mut touched = Touched::default();
+        let mut events = Recorder::default();
+        for migration in messages.iter().filter_map(Message::migration) {
+            follow_migration(
+                &txn,
+                tenant,
+                account,
+                migration,
+                now,
+                &mut touched,
+                &mut events,
+            )
+            .await?;
+        }
+        let events = events.finish(&txn, tenant, account).await?;
+        self.commit_with_events(txn, &events, CHAT).await
     }
 
     async fn store_full_profile(

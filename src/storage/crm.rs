@@ -4,19 +4,21 @@
 //! A link is unique per (tenant, account, chat, record) and its request id
 //! per tenant (unique indexes): of two racing LinkChat calls for one link,
 //! one inserts and appends the event, the other gets AlreadyExists (or, for
-//! the same request id, the link the first made).
+//! the same request id, the link the first made). When Telegram migrates a
+//! basic group to a supergroup, ingest moves the group's links along
+//! ([`move_links`], in the chat store's transaction).
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::{chats, contacts, crm_links};
 use super::{Store, StoreResultExt};
-use crate::domain::chat::{Chat, Contact};
+use crate::domain::chat::{Chat, Contact, Migration};
 use crate::domain::crm::{
     ChatLink, Entity, EntityContact, EntityType, LinkFilter, LinkPage, LinkedEntity,
     MAX_SUGGESTIONS, MatchReason, Suggestion, fold_name,
@@ -96,6 +98,67 @@ async fn chat_known(
         .await
         .store_err(CHAT)?
         .is_some())
+}
+
+/// move_links moves the account's links of a basic group to the
+/// supergroup Telegram migrated it to, keeping each link's id, author,
+/// request id and creation time; a record the supergroup is linked to
+/// already keeps that link, and the group's is dropped (one link per chat
+/// and record). Returns a `ChatLinked` event per record that followed,
+/// naming the group it left; none when the group has no links (any more).
+/// Runs inside the transaction storing the migration's service message.
+pub(super) async fn move_links(
+    txn: &DatabaseTransaction,
+    tenant: &TenantId,
+    account: AccountId,
+    migration: Migration,
+    now: DateTime<Utc>,
+) -> Result<Vec<EventPayload>, StoreError> {
+    let rows = crm_links::Entity::find()
+        .filter(crm_links::Column::TenantId.eq(tenant.as_str()))
+        .filter(crm_links::Column::AccountId.eq(account.to_string()))
+        .filter(crm_links::Column::PeerId.eq(migration.from))
+        .order_by_asc(crm_links::Column::Id)
+        .all(txn)
+        .await
+        .store_err(LINK)?;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        let link = link_from_row(row)?;
+        let there = crm_links::Entity::find()
+            .filter(link_of(tenant, account, migration.to, &link.entity))
+            .one(txn)
+            .await
+            .store_err(LINK)?;
+        let kept = match there {
+            Some(row) => {
+                crm_links::Entity::delete_by_id(link.id.clone())
+                    .exec(txn)
+                    .await
+                    .store_err(LINK)?;
+                link_from_row(row)?
+            }
+            None => {
+                crm_links::Entity::update_many()
+                    .col_expr(crm_links::Column::PeerId, Expr::value(migration.to))
+                    .col_expr(crm_links::Column::UpdatedAt, Expr::value(now))
+                    .filter(crm_links::Column::Id.eq(link.id.as_str()))
+                    .exec(txn)
+                    .await
+                    .store_err(LINK)?;
+                ChatLink {
+                    chat_id: migration.to,
+                    ..link
+                }
+            }
+        };
+        events.push(EventPayload::ChatLinked {
+            chat_id: migration.to,
+            entity: kept.linked(),
+            previous_chat_id: Some(migration.from),
+        });
+    }
+    Ok(events)
 }
 
 /// attach_links fills in the linked records of `chats` (one query).

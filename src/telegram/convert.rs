@@ -593,17 +593,22 @@ pub(crate) fn typing(update: &tl::enums::Update) -> Option<(i64, i64, TypingActi
     }
 }
 
-/// chats_of_change are the chat ids a change needs a profile for.
-pub(crate) fn chat_of(change: &Change) -> Option<i64> {
+/// chats_of are the chat ids a change needs a profile for: the chat it
+/// happened in and, for a migration's service message, the other chat of
+/// the migration (so what follows the basic group to its supergroup finds
+/// the supergroup stored with its title and access hash).
+pub(crate) fn chats_of(change: &Change) -> Vec<i64> {
     match change {
-        Change::NewMessage { message, .. } | Change::Edited { message, .. } => {
-            Some(message.chat_id)
-        }
+        Change::NewMessage { message, .. } => match message.migration() {
+            Some(migration) => vec![migration.from, migration.to],
+            None => vec![message.chat_id],
+        },
+        Change::Edited { message, .. } => vec![message.chat_id],
         Change::ReadInbox { chat_id, .. }
         | Change::ReadOutbox { chat_id, .. }
-        | Change::ScheduledSent { chat_id, .. } => Some(*chat_id),
-        Change::Deleted { chat_id, .. } => *chat_id,
-        Change::Profile(_) => None,
+        | Change::ScheduledSent { chat_id, .. } => vec![*chat_id],
+        Change::Deleted { chat_id, .. } => chat_id.iter().copied().collect(),
+        Change::Profile(_) => Vec::new(),
     }
 }
 

@@ -473,7 +473,7 @@ fn changes_with_profiles(
 ) -> Vec<Change> {
     let changes = convert::changes(account, self_id, update);
     let mut profiles = Vec::new();
-    for chat in changes.iter().filter_map(convert::chat_of) {
+    for chat in changes.iter().flat_map(convert::chats_of) {
         let Some(peer) = PeerId::from_bot_api_dialog_id(chat).and_then(|id| peers.get(id)) else {
             continue;
         };

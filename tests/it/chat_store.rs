@@ -1,13 +1,17 @@
 //! The chat store under ingest, on whichever backend `TestDb` provides:
 //! replays change nothing, counters follow reads and deletions, deletions
-//! by id alone never touch channels, and tenants stay apart.
+//! by id alone never touch channels, tenants stay apart, and CRM links
+//! follow a basic group to its supergroup once, whichever of the
+//! migration's messages comes first.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use tezgram::domain::chat::{
-    CHANNEL_ID_OFFSET, Change, ChatFilter, ChatKind, ChatProfile, HistoryDirection, Message,
-    MessageState,
+    ActionKind, CHANNEL_ID_OFFSET, Change, ChatFilter, ChatKind, ChatProfile, HistoryDirection,
+    Message, MessageAction, MessageState,
 };
-use tezgram::domain::ports::{AccountStore, ChatStore, StoreError};
+use tezgram::domain::crm::{ChatLink, Entity, EntityType, LinkFilter};
+use tezgram::domain::event::EventPayload;
+use tezgram::domain::ports::{AccountStore, ChatStore, EventLog, LinkStore, StoreError};
 use tezgram::domain::{Account, AccountId, AccountKind, AccountState, TenantId};
 use tezgram::storage::Store;
 
@@ -377,5 +381,209 @@ async fn concurrent_writers_of_one_chat_neither_fail_nor_lose_a_count() {
     let chat = store.get_chat(&tenant, id, bob).await.unwrap();
     assert_eq!(chat.unread_count, 8);
     assert_eq!(chat.last_message.map(|m| m.message_id), Some(8));
+    db.cleanup().await;
+}
+
+/// migration_message is one of a migration's service messages: in `chat`,
+/// naming `other`.
+fn migration_message(
+    account: AccountId,
+    chat: i64,
+    id: i64,
+    kind: ActionKind,
+    other: i64,
+) -> Message {
+    let mut m = message(account, chat, id, "", false);
+    m.action = Some(MessageAction {
+        kind,
+        user_ids: Vec::new(),
+        title: Some("Order 42".into()),
+        message_id: None,
+        chat_id: Some(other),
+    });
+    m
+}
+
+fn deal(id: &str) -> Entity {
+    Entity {
+        kind: EntityType::Deal,
+        id: id.into(),
+    }
+}
+
+async fn link(store: &Store, account: &Account, chat_id: i64, entity: Entity) -> ChatLink {
+    let link = ChatLink {
+        id: uuid::Uuid::now_v7().to_string(),
+        account: account.id,
+        chat_id,
+        entity,
+        created_by: "user-1".into(),
+        request_id: Some(uuid::Uuid::new_v4().to_string()),
+        created_at: now(),
+    };
+    store.link(&account.tenant, &link).await.unwrap()
+}
+
+/// linked lists a chat's links, oldest first, as (id, record id).
+async fn linked(store: &Store, account: &Account, chat_id: i64) -> Vec<(String, String)> {
+    let filter = LinkFilter::Chat {
+        account: account.id,
+        chat_id,
+    };
+    let mut links = store
+        .links(&account.tenant, &filter, None, 100)
+        .await
+        .unwrap()
+        .links;
+    links.reverse();
+    links.into_iter().map(|l| (l.id, l.entity.id)).collect()
+}
+
+/// moves are the link moves in the account's event log after `position`:
+/// (chat, record, chat it left).
+async fn moves(store: &Store, account: &Account, position: i64) -> Vec<(i64, String, i64)> {
+    store
+        .events_after(&account.tenant, position, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|event| match event.payload {
+            EventPayload::ChatLinked {
+                chat_id,
+                entity,
+                previous_chat_id: Some(from),
+            } => Some((chat_id, entity.entity.id, from)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn links_follow_a_migration_once_whichever_of_its_messages_comes_first() {
+    let db = TestDb::fresh().await;
+    let (store, ann) = store_with_account(&db, "acme").await;
+    let (tenant, id) = (&ann.tenant, ann.id);
+    let group = -5;
+    let supergroup = -(CHANNEL_ID_OFFSET + 9);
+    store
+        .apply(
+            tenant,
+            id,
+            &[
+                Change::Profile(profile(group, ChatKind::Group, "Order 42")),
+                new(message(id, group, 1, "hi", false)),
+            ],
+        )
+        .await
+        .unwrap();
+    let d1 = link(&store, &ann, group, deal("D-1")).await;
+    let d2 = link(&store, &ann, group, deal("D-2")).await;
+    // Someone linked the supergroup to D-2 by hand before the gateway
+    // learned it continues the group (say, a gap filled from history).
+    store
+        .apply(
+            tenant,
+            id,
+            &[Change::Profile(profile(
+                supergroup,
+                ChatKind::Supergroup,
+                "Order 42",
+            ))],
+        )
+        .await
+        .unwrap();
+    let own = link(&store, &ann, supergroup, deal("D-2")).await;
+    let before = store.head().await.unwrap();
+
+    // The supergroup's first message comes first this time.
+    let welcome = migration_message(id, supergroup, 1, ActionKind::ChannelMigrateFrom, group);
+    let touched = store
+        .apply(tenant, id, &[new(welcome.clone())])
+        .await
+        .unwrap();
+    assert!(touched.chats.contains(&group) && touched.chats.contains(&supergroup));
+    assert!(linked(&store, &ann, group).await.is_empty());
+    assert_eq!(
+        linked(&store, &ann, supergroup).await,
+        [
+            (d1.id.clone(), "D-1".into()),
+            (own.id.clone(), "D-2".into())
+        ],
+        "D-1 moved, keeping its id; D-2 stays the supergroup's one link"
+    );
+    assert_ne!(d2.id, own.id);
+    let chat = store.get_chat(tenant, id, supergroup).await.unwrap();
+    let records: Vec<&str> = chat.linked.iter().map(|l| l.entity.id.as_str()).collect();
+    assert_eq!(records, ["D-1", "D-2"]);
+    let moved = vec![
+        (supergroup, "D-1".to_owned(), group),
+        (supergroup, "D-2".to_owned(), group),
+    ];
+    assert_eq!(moves(&store, &ann, before).await, moved);
+
+    // The group's last message, then both again (a replay): nothing more
+    // moves, and no event says otherwise.
+    let farewell = migration_message(id, group, 2, ActionKind::ChatMigrateTo, supergroup);
+    store
+        .apply(tenant, id, &[new(farewell.clone())])
+        .await
+        .unwrap();
+    store
+        .apply(tenant, id, &[new(welcome), new(farewell)])
+        .await
+        .unwrap();
+    assert_eq!(moves(&store, &ann, before).await, moved);
+    assert_eq!(linked(&store, &ann, supergroup).await.len(), 2);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_link_follows_its_group_to_a_supergroup_not_stored_yet() {
+    let db = TestDb::fresh().await;
+    let (store, ann) = store_with_account(&db, "acme").await;
+    let (tenant, id) = (&ann.tenant, ann.id);
+    let group = -6;
+    let supergroup = -(CHANNEL_ID_OFFSET + 10);
+    store
+        .apply(
+            tenant,
+            id,
+            &[
+                Change::Profile(profile(group, ChatKind::Group, "Order 43")),
+                new(message(id, group, 1, "hi", false)),
+            ],
+        )
+        .await
+        .unwrap();
+    let d1 = link(&store, &ann, group, deal("D-1")).await;
+
+    // Only the group's last message, without the supergroup's profile
+    // (from a history page of the group, as a gap fill reads it).
+    let farewell = migration_message(id, group, 2, ActionKind::ChatMigrateTo, supergroup);
+    let coverage = store.coverage(id, group).await.unwrap();
+    store
+        .store_history(tenant, id, group, &[farewell], &[], coverage)
+        .await
+        .unwrap();
+    let chat = store.get_chat(tenant, id, supergroup).await.unwrap();
+    assert_eq!(chat.profile.kind, ChatKind::Supergroup);
+    assert_eq!(chat.profile.title, "Order 43", "Telegram keeps the title");
+    assert_eq!(chat.linked.len(), 1);
+    assert_eq!(
+        linked(&store, &ann, supergroup).await,
+        [(d1.id, "D-1".into())]
+    );
+    assert!(
+        store
+            .get_chat(tenant, id, group)
+            .await
+            .unwrap()
+            .linked
+            .is_empty()
+    );
+    assert_eq!(
+        moves(&store, &ann, 0).await,
+        [(supergroup, "D-1".to_owned(), group)]
+    );
     db.cleanup().await;
 }

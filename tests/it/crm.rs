@@ -3,7 +3,8 @@
 //! event on the stream, LinkChat is idempotent on its request id, bad
 //! requests and other tenants write and see nothing; SuggestLinks finds
 //! chats and contacts by phone numbers written differently, usernames and
-//! names.
+//! names; a linked basic group that Telegram migrates to a supergroup
+//! takes its links along, live and after a restart.
 
 use tezgram::domain::chat::Contact;
 use tezgram::domain::ports::ContactStore;
@@ -11,11 +12,12 @@ use tezgram::domain::{Scope, TenantId};
 use tezgram_sdk::v1 as pb;
 use tezgram_sdk::v1::chat_service_client::ChatServiceClient;
 use tezgram_sdk::v1::crm_service_client::CrmServiceClient;
+use tezgram_sdk::v1::message_service_client::MessageServiceClient;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::clients::reason;
-use crate::sending::{Scene, TENANT, fields};
+use crate::clients::{eventually, reason};
+use crate::sending::{Scene, TENANT, chat_with, fields};
 use crate::server::{authed, with_api_key};
 use crate::updates::{events, quick, quiet, shown, subscribe_on};
 
@@ -611,4 +613,245 @@ async fn racing_link_calls_make_one_link_and_one_event() {
     );
     quiet(&mut stream).await;
     server.stop().await;
+}
+
+/// CHANNEL_ID_OFFSET is what the Bot API numbering adds to a channel id.
+const CHANNEL_ID_OFFSET: i64 = 1_000_000_000_000;
+
+/// LinkedGroup is a Scene in which Bob made a basic group "Order 42" with
+/// Ann's account, which a CRM user linked to deal D-42.
+struct LinkedGroup {
+    scene: Scene,
+    /// group is the sandbox's id of the basic group; its chat id is `-group`.
+    group: i64,
+    link: pb::ChatLink,
+}
+
+impl LinkedGroup {
+    async fn start(prefix: &str) -> LinkedGroup {
+        let mut scene = Scene::start(prefix, "about order 42", quick).await;
+        let group = scene
+            .server
+            .sandbox()
+            .create_group(scene.bob.user_id, "Order 42", &[scene.ann.user_id])
+            .unwrap();
+        chat_with(&mut scene.chats, &scene.token, &scene.id, -group).await;
+        let mut crm = CrmServiceClient::new(scene.server.channel().await);
+        let link = crm
+            .link_chat(authed(
+                link_request(&scene.id, -group, deal("D-42"), "link-42"),
+                &scene.token,
+            ))
+            .await
+            .expect("LinkChat")
+            .into_inner()
+            .link
+            .expect("a link");
+        LinkedGroup { scene, group, link }
+    }
+}
+
+fn links_only() -> pb::SubscribeRequest {
+    pb::SubscribeRequest {
+        kinds: vec![
+            pb::EventKind::ChatLinked as i32,
+            pb::EventKind::ChatUnlinked as i32,
+        ],
+        ..Default::default()
+    }
+}
+
+async fn texts(
+    messages: &mut MessageServiceClient<Channel>,
+    token: &str,
+    account_id: &str,
+    chat_id: i64,
+) -> Vec<String> {
+    messages
+        .list_messages(authed(
+            pb::ListMessagesRequest {
+                account_id: account_id.into(),
+                chat_id,
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .expect("ListMessages")
+        .into_inner()
+        .messages
+        .into_iter()
+        .map(|m| m.text)
+        .collect()
+}
+
+/// linked_to lists the chats ListLinks names for a record.
+async fn linked_to(
+    crm: &mut CrmServiceClient<Channel>,
+    token: &str,
+    entity: pb::CrmEntity,
+) -> Vec<pb::ChatLink> {
+    let by_entity = Some(pb::list_links_request::Filter::Entity(entity));
+    list_links(crm, token, by_entity, 0, "").await.links
+}
+
+#[tokio::test]
+async fn a_linked_group_that_telegram_migrates_takes_its_link_to_the_supergroup() {
+    let LinkedGroup { scene, group, link } = LinkedGroup::start("99966279").await;
+    let Scene {
+        server,
+        bob,
+        id,
+        mut chats,
+        mut messages,
+        token,
+        ..
+    } = scene;
+    let mut crm = CrmServiceClient::new(server.channel().await);
+    let mut stream = subscribe_on(server.channel().await, &token, links_only())
+        .await
+        .unwrap();
+    let d42 = vec![("CRM_ENTITY_TYPE_DEAL".to_owned(), "D-42".to_owned())];
+    // The group and the chat list are read (and cached) before.
+    assert_eq!(
+        linked(&get_chat(&mut chats, &token, &id, -group).await),
+        d42
+    );
+    list_chats(&mut chats, &token, &id).await;
+
+    let channel = server.sandbox().migrate_chat(bob.user_id, group).unwrap();
+    let supergroup = -(CHANNEL_ID_OFFSET + channel);
+    eventually("the deal's link names the supergroup", async || {
+        let links = linked_to(&mut crm, &token, deal("D-42")).await;
+        links.iter().map(|l| l.chat_id).collect::<Vec<_>>() == [supergroup]
+    })
+    .await;
+    // The same link, moved: made when it was made, by the same request.
+    let moved = pb::ChatLink {
+        chat_id: supergroup,
+        ..link.clone()
+    };
+    assert_eq!(linked_to(&mut crm, &token, deal("D-42")).await, [moved]);
+    let chat = get_chat(&mut chats, &token, &id, supergroup).await;
+    assert_eq!(linked(&chat), d42);
+    assert_eq!(chat.r#type(), pb::ChatType::Supergroup);
+    assert_eq!(chat.title, "Order 42");
+    assert!(
+        linked(&get_chat(&mut chats, &token, &id, -group).await).is_empty(),
+        "the old group shows no link"
+    );
+    let listed = list_chats(&mut chats, &token, &id).await;
+    let shown_linked = |chat_id: i64| {
+        listed
+            .iter()
+            .find(|c| c.chat_id == chat_id)
+            .map(linked)
+            .unwrap_or_default()
+    };
+    assert_eq!(shown_linked(supergroup), d42);
+    assert!(shown_linked(-group).is_empty());
+
+    // Subscribers hear that the link moved, and from where.
+    let seen = events(&mut stream, 1).await;
+    let Some(pb::event::Payload::ChatLinked(followed)) = &seen[0].payload else {
+        panic!("a link event: {:?}", shown(&seen));
+    };
+    assert_eq!(
+        (followed.chat_id, followed.previous_chat_id),
+        (supergroup, -group)
+    );
+    assert_eq!(followed.entity.as_ref().unwrap().id, "D-42");
+
+    // The conversation goes on in the supergroup.
+    server
+        .sandbox()
+        .post(bob.user_id, channel, "moved over")
+        .unwrap();
+    eventually("the supergroup's post is listed", async || {
+        texts(&mut messages, &token, &id, supergroup)
+            .await
+            .first()
+            .is_some_and(|text| text == "moved over")
+    })
+    .await;
+    // Its history starts where the group's ended.
+    let history = messages
+        .list_messages(authed(
+            pb::ListMessagesRequest {
+                account_id: id.clone(),
+                chat_id: supergroup,
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .messages;
+    let first = history.last().unwrap().action.clone().unwrap();
+    assert_eq!(first.r#type(), pb::MessageActionType::ChannelMigrateFrom);
+    assert_eq!(first.chat_id, -group);
+    // Both service messages arrived; the link moved once.
+    quiet(&mut stream).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_link_follows_a_migration_that_happened_while_the_gateway_was_down() {
+    let LinkedGroup { scene, group, link } = LinkedGroup::start("99966291").await;
+    let Scene {
+        server, bob, id, ..
+    } = scene;
+    let mut channel = 0;
+    let restarted = server
+        .restart_after(
+            async |dc| {
+                channel = dc.migrate_chat(bob.user_id, group).unwrap();
+            },
+            |_| {},
+        )
+        .await;
+    let supergroup = -(CHANNEL_ID_OFFSET + channel);
+    let token = restarted.token(TENANT);
+    let grpc = restarted.channel().await;
+    let mut crm = CrmServiceClient::new(grpc.clone());
+    let mut chats = ChatServiceClient::new(grpc.clone());
+    let mut messages = MessageServiceClient::new(grpc);
+
+    // Catch-up (getDifference) brings the group's last message: the link
+    // moves to the supergroup, stored from that message's peers.
+    eventually("the deal's link names the supergroup", async || {
+        let links = linked_to(&mut crm, &token, deal("D-42")).await;
+        links.iter().map(|l| l.chat_id).collect::<Vec<_>>() == [supergroup]
+    })
+    .await;
+    assert_eq!(
+        linked_to(&mut crm, &token, deal("D-42")).await,
+        [pb::ChatLink {
+            chat_id: supergroup,
+            ..link
+        }]
+    );
+    let d42 = vec![("CRM_ENTITY_TYPE_DEAL".to_owned(), "D-42".to_owned())];
+    let chat = get_chat(&mut chats, &token, &id, supergroup).await;
+    assert_eq!(linked(&chat), d42);
+    assert_eq!(chat.title, "Order 42");
+    assert!(linked(&get_chat(&mut chats, &token, &id, -group).await).is_empty());
+
+    restarted
+        .sandbox()
+        .post(bob.user_id, channel, "moved over")
+        .unwrap();
+    eventually("the supergroup's post is listed", async || {
+        texts(&mut messages, &token, &id, supergroup)
+            .await
+            .first()
+            .is_some_and(|text| text == "moved over")
+    })
+    .await;
+    assert_eq!(
+        linked(&get_chat(&mut chats, &token, &id, supergroup).await),
+        d42
+    );
+    restarted.stop().await;
 }
