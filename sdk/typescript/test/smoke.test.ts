@@ -77,17 +77,32 @@ test("grpc-web: Subscribe streams heartbeats with a cursor and refuses a bad cur
 test("grpc-web: preferences round-trip and the audit log lists entries newest first", { skip }, async () => {
   const transport = createWebTransport({ baseUrl, token });
   const preferences = createClient(v1.PreferenceService, transport);
-  const updated = await preferences.updatePreferences(
-    {
-      preferences: { signature: "— the SDK smoke test", notifyEventKinds: [v1.EventKind.MESSAGE_CREATED] },
-      updateMask: { paths: ["signature", "notify_event_kinds"] },
-    },
-    { timeoutMs },
-  );
-  assert.equal(updated.preferences?.signature, "— the SDK smoke test");
-  const read = await preferences.getPreferences({}, { timeoutMs });
-  assert.deepEqual(read.preferences?.notifyEventKinds, [v1.EventKind.MESSAGE_CREATED]);
-  await expectCode(preferences.updatePreferences({ updateMask: { paths: ["theme"] } }, { timeoutMs }), Code.InvalidArgument);
+  // The gateway is shared with the tests after this one (the browser test
+  // sends as the same caller): what is changed here is put back.
+  const before = (await preferences.getPreferences({}, { timeoutMs })).preferences;
+  try {
+    const updated = await preferences.updatePreferences(
+      {
+        preferences: { signature: "— the SDK smoke test", notifyEventKinds: [v1.EventKind.MESSAGE_CREATED] },
+        updateMask: { paths: ["signature", "notify_event_kinds"] },
+      },
+      { timeoutMs },
+    );
+    assert.equal(updated.preferences?.signature, "— the SDK smoke test");
+    const read = await preferences.getPreferences({}, { timeoutMs });
+    assert.deepEqual(read.preferences?.notifyEventKinds, [v1.EventKind.MESSAGE_CREATED]);
+    await expectCode(preferences.updatePreferences({ updateMask: { paths: ["theme"] } }, { timeoutMs }), Code.InvalidArgument);
+  } finally {
+    await preferences.updatePreferences(
+      {
+        preferences: { signature: before?.signature ?? "", notifyEventKinds: before?.notifyEventKinds ?? [] },
+        updateMask: { paths: ["signature", "notify_event_kinds"] },
+      },
+      { timeoutMs },
+    );
+  }
+  const restored = await preferences.getPreferences({}, { timeoutMs });
+  assert.equal(restored.preferences?.signature, before?.signature ?? "");
 
   const audit = createClient(v1.AuditService, transport);
   const { entries } = await audit.listAuditEntries({ pageSize: 50 }, { timeoutMs });
