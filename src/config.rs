@@ -53,6 +53,23 @@ pub struct Config {
     pub events: EventsConfig,
     pub media: MediaConfig,
     pub webhooks: WebhooksConfig,
+    pub cluster: ClusterConfig,
+}
+
+/// ClusterConfig tunes how instances on one database share accounts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// How long an account's lease lasts unless renewed, in seconds: a
+    /// killed instance's accounts are taken over this long after it died
+    /// at most (plus one round).
+    pub lease_ttl_seconds: u64,
+    /// How often an instance renews its leases and balances, in
+    /// milliseconds; well under the TTL.
+    pub lease_renew_ms: u64,
+    /// How many accounts one round takes or hands over at most, so a
+    /// restart does not reconnect every account at once.
+    pub acquire_batch: u32,
 }
 
 /// WebhooksConfig tunes CRM triggers' webhook deliveries.
@@ -356,6 +373,7 @@ impl std::fmt::Debug for Config {
             events,
             media,
             webhooks,
+            cluster,
         } = self;
         f.debug_struct("Config")
             .field("listen", listen)
@@ -379,6 +397,7 @@ impl std::fmt::Debug for Config {
             .field("events", events)
             .field("media", media)
             .field("webhooks", webhooks)
+            .field("cluster", cluster)
             .finish()
     }
 }
@@ -575,6 +594,11 @@ impl Default for Config {
                 concurrency: 16,
                 poll_interval_ms: 1000,
             },
+            cluster: ClusterConfig {
+                lease_ttl_seconds: 10,
+                lease_renew_ms: 2000,
+                acquire_batch: 20,
+            },
         }
     }
 }
@@ -630,6 +654,16 @@ impl Config {
                  a gateway talks to real Telegram or to the sandbox, not both"
                     .to_owned(),
             );
+        }
+        let cluster = &self.cluster;
+        if cluster.lease_renew_ms == 0
+            || cluster.lease_renew_ms.saturating_mul(2)
+                > cluster.lease_ttl_seconds.saturating_mul(1000)
+        {
+            return Err(format!(
+                "cluster.lease_renew_ms ({}) must be positive and at most half of cluster.lease_ttl_seconds ({} s)",
+                cluster.lease_renew_ms, cluster.lease_ttl_seconds
+            ));
         }
         if !["auto", "json", "text"].contains(&self.log_format.as_str()) {
             return Err(format!(

@@ -123,6 +123,56 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
+/// InstanceLock keeps this process's claim on its data dir's instance id
+/// (an exclusive lock on `instance.lock`, held while it lives and released
+/// by the kernel however the process ends).
+pub struct InstanceLock {
+    _file: std::fs::File,
+}
+
+/// instance_id is the id this gateway instance owns account leases under:
+/// the one kept in `data_dir/instance-id` (created on first use), so a
+/// restart on the same data dir — after a crash too — takes its own
+/// leases over at once instead of waiting for them to run out. When
+/// another live process holds the data dir's lock, it gets a fresh id (two
+/// processes must never share one).
+pub async fn instance_id(
+    data_dir: &Path,
+) -> io::Result<(crate::domain::lease::InstanceId, Option<InstanceLock>)> {
+    use crate::domain::lease::InstanceId;
+    let lock_path = data_dir.join("instance.lock");
+    let lock = tokio::task::spawn_blocking(move || -> io::Result<Option<std::fs::File>> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(err)) => Err(err),
+        }
+    })
+    .await
+    .map_err(io::Error::other)??;
+    let Some(file) = lock else {
+        tracing::warn!(dir = %data_dir.display(), "another process holds this data dir's instance id; this one takes a fresh id");
+        return Ok((InstanceId::new(), None));
+    };
+    let path = data_dir.join("instance-id");
+    let fresh = InstanceId::new();
+    create_new_atomically(&path, fresh.as_str().as_bytes().to_vec()).await?;
+    let stored = tokio::fs::read_to_string(&path).await?;
+    let id = match uuid::Uuid::parse_str(stored.trim()) {
+        Ok(id) => InstanceId::from_stored(id.to_string()),
+        Err(_) => {
+            tracing::warn!(path = %path.display(), "the stored instance id is not a uuid; this instance takes a fresh id");
+            fresh
+        }
+    };
+    Ok((id, Some(InstanceLock { _file: file })))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

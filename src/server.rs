@@ -29,7 +29,6 @@ use crate::api::{self, SERVICE_NAMES, Services};
 use crate::auth::{self, Authenticator, JwtVerifier};
 use crate::config::Config;
 use crate::crypto::Sealer;
-use crate::domain::AccountState;
 use crate::domain::ports::{AccountStore, ApiKeyStore, BlobStore, SessionStore, Supervision};
 use crate::links::Links;
 use crate::service::accounts::AccountLimits;
@@ -37,12 +36,14 @@ use crate::service::cached::Generations;
 use crate::service::chats::ChatOptions;
 use crate::service::media::MediaOptions;
 use crate::service::outbox::OutboxOptions;
+use crate::service::ownership::OwnershipOptions;
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
 use crate::service::triggers::TriggerOptions;
 use crate::service::updates::UpdateOptions;
 use crate::service::{
-    Accounts, Audit, Chats, Contacts, Crm, Files, Outbox, Triggers, Updates, UserPreferences,
+    Accounts, Audit, Chats, Contacts, Crm, Files, Outbox, Ownership, Triggers, Updates,
+    UserPreferences,
 };
 use crate::storage::{Blobs, S3Settings, Store};
 use crate::telegram::accounts::{Provisioner, RealTelegram, Telegram, TelegramOptions};
@@ -71,6 +72,9 @@ pub struct Gateway {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<anyhow::Result<()>>>,
     supervisor: AccountSupervisor,
+    ownership: Ownership,
+    /// Held while the gateway runs: its claim on the data dir's instance id.
+    _instance_lock: Option<crate::files::InstanceLock>,
     #[cfg(feature = "sandbox")]
     sandbox: Option<SandboxDcHandle>,
 }
@@ -86,6 +90,11 @@ impl Gateway {
     /// supervised counts the accounts whose connection is kept up.
     pub fn supervised(&self) -> usize {
         self.supervisor.supervised()
+    }
+
+    /// ownership is this instance's share of the accounts.
+    pub fn ownership(&self) -> &Ownership {
+        &self.ownership
     }
 
     /// shutdown stops accepting calls, drains in-flight ones, disconnects the
@@ -360,6 +369,12 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     let accounts_store: Arc<dyn AccountStore> = Arc::new(store.clone());
     let authenticator = Authenticator::new(jwt_verifier(&config).await?, api_keys);
     let metrics = Metrics::new();
+    crate::files::create_private_dir(&config.data_dir)
+        .await
+        .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
+    let (instance, instance_lock) = crate::files::instance_id(&config.data_dir)
+        .await
+        .context("this instance's id")?;
 
     let (telegram, sandbox) = telegram(&config, Arc::new(store.clone()), sealer.clone()).await?;
     // One set of decoded copies serves every service reading through it.
@@ -434,6 +449,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         OutboxOptions {
             send_wait: Duration::from_millis(config.telegram.send_wait_ms),
             per_chat_interval: Duration::from_millis(config.telegram.send_interval_per_chat_ms),
+            owner: Some(instance.clone()),
             ..OutboxOptions::default()
         },
         metrics.clone(),
@@ -470,15 +486,26 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         },
         metrics.clone(),
     );
+    let cluster = &config.cluster;
+    let ownership = Ownership::new(
+        instance.clone(),
+        Arc::new(store.clone()),
+        Arc::new(supervisor.clone()),
+        OwnershipOptions {
+            ttl: seconds(cluster.lease_ttl_seconds),
+            renew_every: Duration::from_millis(cluster.lease_renew_ms.max(1)),
+            acquire_batch: cluster.acquire_batch.max(1),
+            supervises: config.telegram.supervise_accounts,
+            address: String::new(),
+        },
+        metrics.clone(),
+    );
     let limits = &config.limits;
     let accounts = Accounts::new(
         accounts_store.clone(),
         cache,
         telegram.clone(),
-        match config.telegram.supervise_accounts {
-            true => Arc::new(supervisor.clone()) as Arc<dyn Supervision>,
-            false => Arc::new(ApiOnly),
-        },
+        Arc::new(ownership.clone()) as Arc<dyn Supervision>,
         sealer,
         blobs,
         AccountLimits {
@@ -497,16 +524,6 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
             let accounts = accounts.clone();
             Box::pin(async move { accounts.revoked(id, epoch, &reason).await })
         }));
-    }
-    // Every authorized account is kept connected from the start (by the
-    // instances that supervise).
-    if config.telegram.supervise_accounts {
-        for account in accounts_store
-            .accounts_in_state(AccountState::Authorized)
-            .await?
-        {
-            supervisor.supervise(&account.tenant, account.id);
-        }
     }
     #[cfg(feature = "sandbox")]
     let sandbox_admin = sandbox.as_ref().map(|parts| {
@@ -665,8 +682,20 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         }));
     }
 
+    // Authorized accounts are kept connected by the instances that own
+    // them: this one takes its share at once and keeps its leases until
+    // shutdown, when it hands them over (the loop drains on the way out).
+    {
+        let (ownership, stop) = (ownership.clone(), shutdown_rx.clone());
+        tasks.push(tokio::spawn(async move {
+            ownership.run(stop).await;
+            Ok(())
+        }));
+    }
+
     // The outbox's dispatcher sends queued messages until shutdown (on the
-    // instances that own connections).
+    // instances that own connections: each the rows of the accounts it
+    // owns).
     if config.telegram.supervise_accounts {
         let (outbox, stop) = (outbox.clone(), shutdown_rx.clone());
         tasks.push(tokio::spawn(async move {
@@ -788,6 +817,8 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         shutdown: shutdown_tx,
         tasks,
         supervisor,
+        ownership,
+        _instance_lock: instance_lock,
         #[cfg(feature = "sandbox")]
         sandbox,
     })
@@ -802,18 +833,6 @@ async fn signalled(mut rx: watch::Receiver<bool>) {
 }
 
 /// seconds turns a configured number of seconds into a duration of at least one.
-/// ApiOnly is the supervision of an instance that connects no account
-/// (`telegram.supervise_accounts = false`): the instances that supervise
-/// keep them connected.
-struct ApiOnly;
-
-#[async_trait::async_trait]
-impl Supervision for ApiOnly {
-    fn supervise(&self, _tenant: &crate::domain::TenantId, _account: crate::domain::AccountId) {}
-
-    async fn release(&self, _account: crate::domain::AccountId) {}
-}
-
 fn seconds(n: u64) -> Duration {
     Duration::from_secs(n.max(1))
 }

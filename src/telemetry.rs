@@ -107,6 +107,15 @@ pub struct Metrics {
     pub stream_catch_ups: prometheus::IntCounter,
     /// Audit entries whose write failed even after its retries.
     pub audit_entries_lost: prometheus::IntCounter,
+    /// Accounts whose lease this instance holds.
+    pub owned_accounts: IntGauge,
+    /// Account leases this instance took.
+    pub lease_acquisitions: prometheus::IntCounter,
+    /// Account leases this instance renewed (one per lease per round).
+    pub lease_renewals: prometheus::IntCounter,
+    /// Account leases this instance lost (taken by another, or not
+    /// renewable in time).
+    pub lease_losses: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -180,6 +189,24 @@ impl Metrics {
             "audit entries that could not be written, even after retrying",
         )
         .expect("valid metric definition");
+        let owned_accounts =
+            IntGauge::new("owned_accounts", "accounts whose lease this instance holds")
+                .expect("valid metric definition");
+        let lease_acquisitions = prometheus::IntCounter::new(
+            "lease_acquisitions_total",
+            "account leases this instance took",
+        )
+        .expect("valid metric definition");
+        let lease_renewals = prometheus::IntCounter::new(
+            "lease_renewals_total",
+            "account leases this instance renewed, one per lease per round",
+        )
+        .expect("valid metric definition");
+        let lease_losses = prometheus::IntCounter::new(
+            "lease_losses_total",
+            "account leases this instance lost: taken by another, or not renewable in time",
+        )
+        .expect("valid metric definition");
         for collector in [
             Box::new(rpc_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(rpc_duration.clone()),
@@ -193,6 +220,10 @@ impl Metrics {
             Box::new(stream_subscribers.clone()),
             Box::new(stream_catch_ups.clone()),
             Box::new(audit_entries_lost.clone()),
+            Box::new(owned_accounts.clone()),
+            Box::new(lease_acquisitions.clone()),
+            Box::new(lease_renewals.clone()),
+            Box::new(lease_losses.clone()),
         ] {
             registry
                 .register(collector)
@@ -212,6 +243,10 @@ impl Metrics {
             stream_subscribers,
             stream_catch_ups,
             audit_entries_lost,
+            owned_accounts,
+            lease_acquisitions,
+            lease_renewals,
+            lease_losses,
         }
     }
 

@@ -23,6 +23,7 @@ mod m20261205_000002_outbox_file_upload;
 mod m20261206_000001_crm_links;
 mod m20261206_000002_triggers;
 mod m20261207_000001_audit_and_preferences;
+mod m20261208_000001_account_leases;
 
 /// Migrator applies tezgram's migrations in order.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_crm_links::Migration),
             Box::new(m20261206_000002_triggers::Migration),
             Box::new(m20261207_000001_audit_and_preferences::Migration),
+            Box::new(m20261208_000001_account_leases::Migration),
         ]
     }
 }

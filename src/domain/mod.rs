@@ -11,6 +11,7 @@ pub mod chat;
 pub mod crm;
 pub mod error;
 pub mod event;
+pub mod lease;
 pub mod login;
 pub mod media;
 pub mod outbox;

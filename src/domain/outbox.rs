@@ -205,6 +205,9 @@ pub struct OutboxItem {
     /// A media send's progress uploading its file.
     pub file_upload: Option<FileUpload>,
     pub created_at: DateTime<Utc>,
+    /// The lease the row was read under by its account's owner (not
+    /// stored): its outcome is recorded only while that lease holds.
+    pub fence: Option<super::lease::Fence>,
 }
 
 impl OutboxItem {

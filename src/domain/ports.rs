@@ -239,7 +239,8 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn load_session(&self, account: AccountId) -> Result<SessionRow, StoreError>;
 
     /// save_session stores `version` of the session of `epoch`, only if the
-    /// stored epoch is still `epoch` and the stored version is older;
+    /// stored epoch is still `epoch` and the stored version is older — and,
+    /// with a `fence`, only while the account's lease is still that one;
     /// `Conflict` otherwise, `NotFound` when the account is gone.
     async fn save_session(
         &self,
@@ -247,6 +248,7 @@ pub trait SessionStore: Send + Sync + 'static {
         epoch: i64,
         version: i64,
         session: &Sealed,
+        fence: Option<&crate::domain::lease::Fence>,
     ) -> Result<(), StoreError>;
 
     /// replace_session stores a fresh session in a new epoch (returned), as
@@ -412,8 +414,9 @@ pub trait Ephemera: Send + Sync + 'static {
     fn ephemeral(&self, event: crate::domain::event::NewEvent);
 }
 
-/// Supervision starts and stops the long-lived connection of authorized
-/// accounts (the `AccountSupervisor`).
+/// Supervision is what the account life cycle asks of whoever keeps
+/// authorized accounts connected (`Ownership`, which takes the account's
+/// lease and then supervises it here).
 #[async_trait]
 pub trait Supervision: Send + Sync + 'static {
     /// supervise keeps the account connected, draining its updates.
@@ -422,6 +425,84 @@ pub trait Supervision: Send + Sync + 'static {
     /// returns once its task has stopped and closed its connection, so the
     /// caller may replace the account's session.
     async fn release(&self, account: AccountId);
+}
+
+/// LocalSupervision runs accounts' connections in this process (the
+/// `AccountSupervisor`), each under the lease this instance holds for it.
+#[async_trait]
+pub trait LocalSupervision: Send + Sync + 'static {
+    /// start keeps the account connected under `fence` (a registration
+    /// already running is left as it is).
+    fn start(&self, tenant: &TenantId, account: AccountId, fence: crate::domain::lease::Fence);
+    /// stop disconnects the account and returns once its task has closed
+    /// its connection.
+    async fn stop(&self, account: AccountId);
+    /// running says whether the account has a task here.
+    fn running(&self, account: AccountId) -> bool;
+}
+
+/// LEASE_RESOURCE is the resource a write refused for a lease that moved
+/// on names (`StoreError::Conflict`).
+pub const LEASE_RESOURCE: &str = "account lease";
+
+/// LeaseStore keeps which instance owns which account, and the instances.
+/// Times come from [`LeaseStore::now`], the store's clock (PostgreSQL's,
+/// shared by every instance), so instances' clocks may differ.
+#[async_trait]
+pub trait LeaseStore: Send + Sync + 'static {
+    /// now is the store's clock.
+    async fn now(&self) -> Result<DateTime<Utc>, StoreError>;
+    /// heartbeat records that the instance is alive (and how).
+    async fn heartbeat(&self, instance: &crate::domain::lease::Instance) -> Result<(), StoreError>;
+    /// leave removes the instance.
+    async fn leave(&self, id: &crate::domain::lease::InstanceId) -> Result<(), StoreError>;
+    /// instances are those whose heartbeat is at `since` or later.
+    async fn instances(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::domain::lease::Instance>, StoreError>;
+    /// count_authorized counts the AUTHORIZED accounts of every tenant.
+    async fn count_authorized(&self) -> Result<u64, StoreError>;
+    /// unowned are up to `limit` AUTHORIZED accounts whose lease is
+    /// missing, given up or expired at `now`, oldest first.
+    async fn unowned(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(TenantId, AccountId)>, StoreError>;
+    /// acquire gives `owner` the lease of an AUTHORIZED account until
+    /// `until` in a new epoch, unless another instance's lease still holds
+    /// at `now` (then `None`). It waits for the account's writers in
+    /// flight (their transactions lock the account), so none of theirs
+    /// lands after it.
+    async fn acquire(
+        &self,
+        account: AccountId,
+        owner: &crate::domain::lease::InstanceId,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Option<crate::domain::lease::Fence>, StoreError>;
+    /// renew moves the leases that are still `fences` to `until`; returns
+    /// the accounts renewed (the others are lost).
+    async fn renew(
+        &self,
+        fences: &[(AccountId, crate::domain::lease::Fence)],
+        until: DateTime<Utc>,
+    ) -> Result<Vec<AccountId>, StoreError>;
+    /// release gives the lease up at once, if it is still `fence`.
+    async fn release(
+        &self,
+        account: AccountId,
+        fence: &crate::domain::lease::Fence,
+    ) -> Result<(), StoreError>;
+    /// lease is the account's lease as stored.
+    async fn lease(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<crate::domain::lease::Lease>, StoreError>;
+    /// not_authorized are those of `accounts` that are no longer
+    /// AUTHORIZED (or gone).
+    async fn not_authorized(&self, accounts: &[AccountId]) -> Result<Vec<AccountId>, StoreError>;
 }
 
 /// HistoryCoverage is how much of a chat's history the store holds without
@@ -450,6 +531,17 @@ pub trait ChatStore: Send + Sync + 'static {
         tenant: &TenantId,
         account: AccountId,
         changes: &[Change],
+    ) -> Result<Touched, StoreError>;
+
+    /// apply_fenced is `apply` made under a lease: refused (`Conflict`)
+    /// unless the account's lease is still `fence`, checked in the
+    /// transaction (which waits for, or is waited on by, an acquisition).
+    async fn apply_fenced(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        changes: &[Change],
+        fence: &crate::domain::lease::Fence,
     ) -> Result<Touched, StoreError>;
 
     /// store_dialogs stores a dialogs load (chats, their list state and top
@@ -945,11 +1037,14 @@ pub trait TelegramChats: Send + Sync + 'static {
 /// loses). The account's supervisor is its only caller for that account.
 #[async_trait]
 pub trait Ingest: Send + Sync + 'static {
+    /// ingest stores what one update reported, under the lease the
+    /// supervisor holds (refused with CONFLICT once it moved on).
     async fn ingest(
         &self,
         tenant: &TenantId,
         account: AccountId,
         changes: Vec<Change>,
+        fence: Option<&crate::domain::lease::Fence>,
     ) -> Result<(), crate::domain::Error>;
 
     /// fill_gap stores what Telegram's updates skipped when it answered
@@ -1001,16 +1096,21 @@ pub trait OutboxStore: Send + Sync + 'static {
     ) -> Result<crate::domain::outbox::OutboxItem, StoreError>;
 
     /// due lists pending rows whose next attempt is due, oldest first, of
-    /// authorized accounts only.
+    /// authorized accounts only — with an `owner`, only of the accounts it
+    /// holds the lease of, each row carrying that lease (its outcome is
+    /// recorded only while the lease holds).
     async fn due(
         &self,
         now: DateTime<Utc>,
         limit: u32,
+        owner: Option<&crate::domain::lease::InstanceId>,
     ) -> Result<Vec<crate::domain::outbox::OutboxItem>, StoreError>;
 
     /// mark_sent records the send: the row becomes SENT with the messages'
     /// ids, and the messages are stored (with the row's request id), in one
-    /// transaction.
+    /// transaction. A row read under a lease (`item.fence`) is recorded
+    /// only while that lease holds (`Conflict` otherwise), as are
+    /// `mark_scheduled` and `mark_failed`.
     async fn mark_sent(
         &self,
         item: &crate::domain::outbox::OutboxItem,

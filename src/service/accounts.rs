@@ -1318,15 +1318,18 @@ mod tests {
             key_id: "k".into(),
         };
         let id = s.account.id;
-        s.store.save_session(id, 1, 2, &sealed(1)).await.unwrap();
+        s.store
+            .save_session(id, 1, 2, &sealed(1), None)
+            .await
+            .unwrap();
         // An older version of the same epoch, and any version of an old epoch.
         assert!(matches!(
-            s.store.save_session(id, 1, 2, &sealed(2)).await,
+            s.store.save_session(id, 1, 2, &sealed(2), None).await,
             Err(StoreError::Conflict { .. })
         ));
         assert_eq!(s.store.replace_session(id, 1, &sealed(3)).await.unwrap(), 2);
         assert!(matches!(
-            s.store.save_session(id, 1, 99, &sealed(4)).await,
+            s.store.save_session(id, 1, 99, &sealed(4), None).await,
             Err(StoreError::Conflict { .. })
         ));
         assert!(matches!(

@@ -33,6 +33,7 @@ use crate::domain::chat::{
     SearchQuery, TextEdit, TypingAction, utf16_len,
 };
 use crate::domain::error::FieldViolation;
+use crate::domain::lease::Fence;
 use crate::domain::ports::{
     AccountStore, ChatStore, HistoryCoverage, Ingest, StoreError, TelegramChats,
 };
@@ -1047,6 +1048,7 @@ impl Ingest for Chats {
         tenant: &TenantId,
         account: AccountId,
         changes: Vec<Change>,
+        fence: Option<&Fence>,
     ) -> Result<(), Error> {
         let unplaced = changes.iter().any(|change| {
             matches!(change, Change::NewMessage { message, .. }
@@ -1057,7 +1059,14 @@ impl Ingest for Chats {
             true => self.sending(account).await,
             false => None,
         };
-        let touched = self.store.apply(tenant, account, &changes).await?;
+        let touched = match fence {
+            Some(fence) => {
+                self.store
+                    .apply_fenced(tenant, account, &changes, fence)
+                    .await?
+            }
+            None => self.store.apply(tenant, account, &changes).await?,
+        };
         self.retire(tenant, account, &touched.chats).await;
         Ok(())
     }

@@ -10,6 +10,7 @@ pub mod crm;
 pub mod locks;
 pub mod media;
 pub mod outbox;
+pub mod ownership;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod triggers;
@@ -22,6 +23,7 @@ pub use contacts::Contacts;
 pub use crm::Crm;
 pub use media::Files;
 pub use outbox::Outbox;
+pub use ownership::Ownership;
 pub use triggers::Triggers;
 pub use updates::Updates;
 

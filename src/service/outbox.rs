@@ -32,6 +32,7 @@ use crate::domain::audit::{AuditAction, NewAuditEntry, Preferences, id_list};
 use crate::domain::chat::{
     Chat, MAX_CAPTION, MAX_TEXT, MediaInfo, MediaKind, Message, MessageState,
 };
+use crate::domain::lease::InstanceId;
 use crate::domain::login::RequestId;
 use crate::domain::media::{CHUNK_SIZE, chunk_count, parse_received_media_id, send_kind};
 use crate::domain::outbox::{
@@ -44,7 +45,7 @@ use crate::telemetry::Metrics;
 
 use super::{Chats, Files, UserPreferences};
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct OutboxOptions {
     /// How long SendMessage waits for Telegram before answering PENDING.
     pub send_wait: Duration,
@@ -58,6 +59,10 @@ pub struct OutboxOptions {
     pub retry_min: Duration,
     pub retry_max: Duration,
     pub max_attempts: i32,
+    /// This instance, when accounts are owned under leases: only the rows
+    /// of accounts it owns are sent here, each outcome recorded only while
+    /// its lease holds. `None` sends every account's rows.
+    pub owner: Option<InstanceId>,
 }
 
 impl Default for OutboxOptions {
@@ -69,6 +74,7 @@ impl Default for OutboxOptions {
             retry_min: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
             max_attempts: 20,
+            owner: None,
         }
     }
 }
@@ -362,6 +368,7 @@ impl Outbox {
             message_ids: Vec::new(),
             file_upload: None,
             created_at: now,
+            fence: None,
         };
         // Wait on the row before the dispatcher can see it, so an outcome
         // recorded at once is handed over rather than polled for.
@@ -468,6 +475,7 @@ impl Outbox {
             message_ids: Vec::new(),
             file_upload: None,
             created_at: now,
+            fence: None,
         };
         let _waiting = Waiting::new(&inner.settled, &item.id);
         let audit = NewAuditEntry::by(caller, AuditAction::MessagesForwarded)
@@ -617,7 +625,11 @@ impl Outbox {
                 .outbox_pending
                 .set(i64::try_from(pending).unwrap_or(i64::MAX));
         }
-        let due = self.inner.store.due(Utc::now(), 1000).await?;
+        let due = self
+            .inner
+            .store
+            .due(Utc::now(), 1000, self.inner.options.owner.as_ref())
+            .await?;
         let mut by_account: HashMap<AccountId, Vec<OutboxItem>> = HashMap::new();
         for item in due {
             by_account.entry(item.account_id).or_default().push(item);

@@ -24,6 +24,7 @@ use crate::domain::chat::{
     SearchPage, SearchQuery, Touched,
 };
 use crate::domain::event::{EventPayload, NewEvent};
+use crate::domain::lease::Fence;
 use crate::domain::ports::{ChatStore, HistoryCoverage, StoreError};
 use crate::domain::{AccountId, TenantId};
 
@@ -1020,16 +1021,21 @@ pub(super) async fn attach_last_messages(
     Ok(chats)
 }
 
-#[async_trait]
-impl ChatStore for Store {
-    async fn apply(
+impl Store {
+    /// apply_under is `apply`, fenced by the supervisor's lease when it
+    /// has one.
+    async fn apply_under(
         &self,
         tenant: &TenantId,
         account: AccountId,
         changes: &[Change],
+        fence: Option<&Fence>,
     ) -> Result<Touched, StoreError> {
         let txn = self.begin_write().await?;
         lock_account(&txn, account).await?;
+        if let Some(fence) = fence {
+            super::leases::check_fence(&txn, account, fence).await?;
+        }
         let now = Utc::now();
         let mut touched = Touched::default();
         let mut events = Recorder::default();
@@ -1048,6 +1054,29 @@ impl ChatStore for Store {
         let events = events.finish(&txn, tenant, account).await?;
         self.commit_with_events(txn, &events, CHAT).await?;
         Ok(touched)
+    }
+}
+
+#[async_trait]
+impl ChatStore for Store {
+    async fn apply(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        changes: &[Change],
+    ) -> Result<Touched, StoreError> {
+        self.apply_under(tenant, account, changes, None).await
+    }
+
+    async fn apply_fenced(
+        &self,
+        tenant: &TenantId,
+        account: AccountId,
+        changes: &[Change],
+        fence: &Fence,
+    ) -> Result<Touched, StoreError> {
+        self.apply_under(tenant, account, changes, Some(fence))
+            .await
     }
 
     async fn store_dialogs(

@@ -16,6 +16,7 @@ mod crm;
 pub mod entities;
 mod error;
 mod events;
+mod leases;
 mod media;
 mod outbox;
 mod sessions;

@@ -15,10 +15,12 @@ use sea_orm::{
 };
 
 use super::chats::{Recorder, apply_change, lock_account};
-use super::entities::{accounts, outbox};
+use super::entities::{account_leases, accounts, outbox};
+use super::leases::check_fence;
 use super::{Store, StoreResultExt};
 use crate::domain::chat::{Change, Message, Touched};
 use crate::domain::event::{EventPayload, NewEvent};
+use crate::domain::lease::{Fence, InstanceId};
 use crate::domain::outbox::{
     FileUpload, OutboxItem, OutboxState, Outgoing, OutgoingForward, OutgoingMedia, OutgoingText,
 };
@@ -29,6 +31,15 @@ const RESOURCE: &str = "outbox item";
 const KIND_TEXT: &str = "text";
 const KIND_FORWARD: &str = "forward";
 const KIND_MEDIA: &str = "media";
+
+/// fenced refuses an outcome of a row read under a lease that no longer
+/// holds (the account's row is locked first).
+async fn fenced(txn: &DatabaseTransaction, item: &OutboxItem) -> Result<(), StoreError> {
+    match &item.fence {
+        Some(fence) => check_fence(txn, item.account_id, fence).await,
+        None => Ok(()),
+    }
+}
 
 /// SentIds is a sent row's `result`: the new messages' ids, in order.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -72,6 +83,7 @@ fn item_from_row(row: outbox::Model) -> Result<OutboxItem, StoreError> {
             .transpose()
             .map_err(|err| corrupt(&err.to_string()))?,
         created_at: row.created_at,
+        fence: None,
         id: row.id,
     })
 }
@@ -223,16 +235,39 @@ impl OutboxStore for Store {
             .and_then(item_from_row)
     }
 
-    async fn due(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OutboxItem>, StoreError> {
+    async fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        owner: Option<&InstanceId>,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
         let authorized = Query::select()
             .column(accounts::Column::Id)
             .from(accounts::Entity)
             .and_where(accounts::Column::State.eq(AccountState::Authorized.as_str()))
             .to_owned();
-        outbox::Entity::find()
+        let mut query = outbox::Entity::find()
             .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
             .filter(outbox::Column::NextAttemptAt.lte(now))
-            .filter(outbox::Column::AccountId.in_subquery(authorized))
+            .filter(outbox::Column::AccountId.in_subquery(authorized));
+        // The owner's leases, read with the rows: each row carries the
+        // lease it is sent under.
+        let mut leases = std::collections::HashMap::new();
+        if let Some(owner) = owner {
+            for lease in account_leases::Entity::find()
+                .filter(account_leases::Column::Owner.eq(owner.as_str()))
+                .all(self.connection())
+                .await
+                .store_err(RESOURCE)?
+            {
+                leases.insert(lease.account_id, lease.epoch);
+            }
+            if leases.is_empty() {
+                return Ok(Vec::new());
+            }
+            query = query.filter(outbox::Column::AccountId.is_in(leases.keys().cloned()));
+        }
+        query
             .order_by_asc(outbox::Column::CreatedAt)
             .order_by_asc(outbox::Column::Id)
             .limit(u64::from(limit))
@@ -240,13 +275,22 @@ impl OutboxStore for Store {
             .await
             .store_err(RESOURCE)?
             .into_iter()
-            .map(item_from_row)
+            .map(|row| {
+                let fence = owner.and_then(|owner| {
+                    leases.get(&row.account_id).map(|epoch| Fence {
+                        owner: owner.clone(),
+                        epoch: *epoch,
+                    })
+                });
+                item_from_row(row).map(|item| OutboxItem { fence, ..item })
+            })
             .collect()
     }
 
     async fn mark_sent(&self, item: &OutboxItem, messages: &[Message]) -> Result<(), StoreError> {
         let txn = self.begin_write().await?;
         lock_account(&txn, item.account_id).await?;
+        fenced(&txn, item).await?;
         let now = Utc::now();
         let mut events = Recorder::default();
         for message in messages {
@@ -283,19 +327,24 @@ impl OutboxStore for Store {
     }
 
     async fn mark_scheduled(&self, item: &OutboxItem, scheduled_id: i64) -> Result<(), StoreError> {
+        let txn = self.begin_write().await?;
+        lock_account(&txn, item.account_id).await?;
+        fenced(&txn, item).await?;
         let updated = reached(&item.id, OutboxState::Scheduled, Some(scheduled_id))
             .filter(outbox::Column::State.eq(OutboxState::Pending.as_str()))
-            .exec(self.connection())
+            .exec(&txn)
             .await
             .store_err(RESOURCE)?;
         if updated.rows_affected == 0 {
             return Err(StoreError::NotFound { resource: RESOURCE });
         }
-        Ok(())
+        txn.commit().await.store_err(RESOURCE)
     }
 
     async fn mark_failed(&self, item: &OutboxItem, reason: &str) -> Result<(), StoreError> {
         let txn = self.begin_write().await?;
+        lock_account(&txn, item.account_id).await?;
+        fenced(&txn, item).await?;
         let ended = failed_attempt(&item.id, reason)
             .col_expr(
                 outbox::Column::State,

@@ -8,9 +8,12 @@ use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
+use super::chats::lock_account;
 use super::entities::accounts;
+use super::leases::check_fence;
 use super::{Store, StoreResultExt};
 use crate::domain::AccountId;
+use crate::domain::lease::Fence;
 use crate::domain::ports::{FIRST_SESSION_VERSION, Sealed, SessionRow, SessionStore, StoreError};
 
 const RESOURCE: &str = "account";
@@ -136,8 +139,31 @@ impl SessionStore for Store {
         epoch: i64,
         version: i64,
         session: &Sealed,
+        fence: Option<&Fence>,
     ) -> Result<(), StoreError> {
-        let result = accounts::Entity::update_many()
+        // Under a lease the save waits for, or is refused after, a new
+        // owner's acquisition (see `leases`): lock, check, write.
+        let txn = match fence {
+            Some(fence) => {
+                let txn = self.begin_write().await?;
+                lock_account(&txn, account).await?;
+                if let Err(err) = check_fence(&txn, account, fence).await {
+                    return Err(
+                        match accounts::Entity::find_by_id(account.to_string())
+                            .one(&txn)
+                            .await
+                            .store_err(RESOURCE)?
+                        {
+                            Some(_) => err,
+                            None => StoreError::NotFound { resource: RESOURCE },
+                        },
+                    );
+                }
+                Some(txn)
+            }
+            None => None,
+        };
+        let update = accounts::Entity::update_many()
             .col_expr(
                 accounts::Column::Session,
                 Expr::value(session.sealed.clone()),
@@ -149,12 +175,18 @@ impl SessionStore for Store {
             .col_expr(accounts::Column::SessionVersion, Expr::value(version))
             .filter(accounts::Column::Id.eq(account.to_string()))
             .filter(accounts::Column::SessionEpoch.eq(epoch))
-            .filter(accounts::Column::SessionVersion.lt(version))
-            .exec(self.connection())
-            .await
-            .store_err(RESOURCE)?;
+            .filter(accounts::Column::SessionVersion.lt(version));
+        let result = match &txn {
+            Some(txn) => update.exec(txn).await,
+            None => update.exec(self.connection()).await,
+        }
+        .store_err(RESOURCE)?;
         if result.rows_affected == 0 {
+            drop(txn);
             return Err(missing_or_conflict(self, account).await);
+        }
+        if let Some(txn) = txn {
+            txn.commit().await.store_err(RESOURCE)?;
         }
         Ok(())
     }

@@ -34,6 +34,7 @@ use tokio::sync::watch;
 
 use crate::crypto::Sealer;
 use crate::domain::AccountId;
+use crate::domain::lease::Fence;
 use crate::domain::ports::{FIRST_SESSION_VERSION, Sealed, SessionStore, StoreError};
 
 /// FLUSH_DELAY coalesces bursts of changes into one write.
@@ -174,6 +175,9 @@ enum SaveState {
 struct Shared {
     account: AccountId,
     epoch: i64,
+    /// The lease the account's supervisor holds, once it runs it: saves
+    /// then count only while that lease holds.
+    fence: Mutex<Option<Fence>>,
     inner: Mutex<Inner>,
     saved: watch::Sender<SaveState>,
     finished: watch::Sender<bool>,
@@ -332,6 +336,7 @@ impl StoredSession {
         let shared = Arc::new(Shared {
             account,
             epoch,
+            fence: Mutex::new(None),
             inner: Mutex::new(Inner { data, version }),
             saved: watch::channel(SaveState::Saved(version)).0,
             finished: watch::channel(false).0,
@@ -349,6 +354,13 @@ impl StoredSession {
     /// epoch is this session's generation: a re-login makes a new one.
     pub fn epoch(&self) -> i64 {
         self.shared.epoch
+    }
+
+    /// fence puts the session's saves under the lease its supervisor
+    /// holds: once that lease moves on, the store refuses them and the
+    /// session stops saving, as when superseded.
+    pub fn fence(&self, fence: Fence) {
+        *self.shared.fence.lock().unwrap_or_else(|e| e.into_inner()) = Some(fence);
     }
 
     /// finished resolves once this session's flusher has stopped, which is
@@ -439,8 +451,13 @@ async fn flusher(
                 sealed: sealer.seal(&plain, &aad(account)),
                 key_id: sealer.active_key_id().to_owned(),
             };
+            let fence = shared
+                .fence
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
             match store
-                .save_session(account, shared.epoch, version, &sealed)
+                .save_session(account, shared.epoch, version, &sealed, fence.as_ref())
                 .await
             {
                 Ok(()) => {

@@ -42,7 +42,8 @@ use super::connection::Connection;
 use super::{chats, convert};
 use crate::domain::chat::Change;
 use crate::domain::event::{EventPayload, NewEvent};
-use crate::domain::ports::{Ephemera, Ingest, Supervision};
+use crate::domain::lease::Fence;
+use crate::domain::ports::{Ephemera, Ingest, LEASE_RESOURCE, LocalSupervision, Supervision};
 use crate::domain::{AccountId, TenantId};
 use crate::telemetry::Metrics;
 
@@ -160,7 +161,13 @@ pub struct AccountSupervisor {
 /// Exit is how one connected run of an account ended.
 enum Exit {
     Stopped,
-    Revoked { epoch: i64, name: String },
+    Revoked {
+        epoch: i64,
+        name: String,
+    },
+    /// The account's lease moved on (another instance owns it now): this
+    /// one must not reconnect it.
+    LeaseLost,
     Failed(String),
 }
 
@@ -233,9 +240,11 @@ impl AccountSupervisor {
     }
 }
 
-#[async_trait]
-impl Supervision for AccountSupervisor {
-    fn supervise(&self, tenant: &TenantId, account: AccountId) {
+impl AccountSupervisor {
+    /// spawn starts the account's task unless it has one; a `fence` makes
+    /// every write the task makes (ingest, the session's saves) count only
+    /// while this instance's lease holds.
+    fn spawn(&self, tenant: &TenantId, account: AccountId, fence: Option<Fence>) {
         let Some((id, stopped, done_tx)) = self.inner.registry.register(account) else {
             return;
         };
@@ -243,16 +252,50 @@ impl Supervision for AccountSupervisor {
             self.inner.clone(),
             tenant.clone(),
             account,
+            fence,
             id,
             stopped,
             done_tx,
         ));
     }
 
-    async fn release(&self, account: AccountId) {
+    async fn release_account(&self, account: AccountId) {
         if let Some(worker) = self.inner.registry.take(account) {
             self.stop(worker).await;
         }
+    }
+}
+
+/// Without leases (one process, a bench): every account is supervised here.
+#[async_trait]
+impl Supervision for AccountSupervisor {
+    fn supervise(&self, tenant: &TenantId, account: AccountId) {
+        self.spawn(tenant, account, None);
+    }
+
+    async fn release(&self, account: AccountId) {
+        self.release_account(account).await;
+    }
+}
+
+/// Under leases: `Ownership` starts the accounts this instance owns.
+#[async_trait]
+impl LocalSupervision for AccountSupervisor {
+    fn start(&self, tenant: &TenantId, account: AccountId, fence: Fence) {
+        self.spawn(tenant, account, Some(fence));
+    }
+
+    async fn stop(&self, account: AccountId) {
+        self.release_account(account).await;
+    }
+
+    fn running(&self, account: AccountId) -> bool {
+        self.inner
+            .registry
+            .workers
+            .lock()
+            .expect("workers lock")
+            .contains_key(&account)
     }
 }
 
@@ -262,6 +305,7 @@ async fn supervise(
     inner: Arc<Inner>,
     tenant: TenantId,
     account: AccountId,
+    fence: Option<Fence>,
     id: u64,
     mut stop: watch::Receiver<bool>,
     _done: watch::Sender<()>,
@@ -269,7 +313,8 @@ async fn supervise(
     let mut attempt = 0u32;
     loop {
         let started = Instant::now();
-        let run = AssertUnwindSafe(run(&inner, &tenant, account, stop.clone())).catch_unwind();
+        let run = AssertUnwindSafe(run(&inner, &tenant, account, fence.as_ref(), stop.clone()))
+            .catch_unwind();
         let exit = match run.await {
             Ok(exit) => exit,
             Err(_) => Exit::Failed("the account task panicked".into()),
@@ -280,6 +325,11 @@ async fn supervise(
                 tracing::warn!(account_id = %account, tenant = %tenant, reason = name, "telegram revoked the session");
                 inner.registry.unregister(account, id);
                 inner.telegram.report_revoked(account, epoch, name).await;
+                return;
+            }
+            Exit::LeaseLost => {
+                tracing::warn!(account_id = %account, "the account's lease moved on; its connection here ends");
+                inner.registry.unregister(account, id);
                 return;
             }
             Exit::Failed(error) => {
@@ -304,6 +354,16 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
+/// lease_lost tells a write refused because the account's lease moved on.
+fn lease_lost(err: &crate::domain::Error) -> bool {
+    matches!(
+        err,
+        crate::domain::Error::Store(crate::domain::ports::StoreError::Conflict {
+            resource: LEASE_RESOURCE
+        })
+    )
+}
+
 fn classify(err: Error, epoch: i64) -> Exit {
     match err {
         Error::SessionRevoked { name } => Exit::Revoked { epoch, name },
@@ -318,6 +378,7 @@ async fn run(
     inner: &Inner,
     tenant: &TenantId,
     account: AccountId,
+    fence: Option<&Fence>,
     stop: watch::Receiver<bool>,
 ) -> Exit {
     let mut conn = match inner.telegram.connect(account).await {
@@ -325,8 +386,11 @@ async fn run(
         // No session epoch is known without a session: not a revocation.
         Err(err) => return Exit::Failed(err.to_string()),
     };
+    if let Some(fence) = fence {
+        conn.session().fence(fence.clone());
+    }
     let epoch = conn.session().epoch();
-    let exit = match connected(inner, tenant, account, &mut conn, stop).await {
+    let exit = match connected(inner, tenant, account, fence, &mut conn, stop).await {
         Ok(exit) => exit,
         Err(err) => classify(err, epoch),
     };
@@ -352,6 +416,7 @@ async fn connected(
     inner: &Inner,
     tenant: &TenantId,
     account: AccountId,
+    fence: Option<&Fence>,
     conn: &mut Connection,
     mut stop: watch::Receiver<bool>,
 ) -> Result<Exit, Error> {
@@ -440,11 +505,13 @@ async fn connected(
                 }
                 let changes = changes_with_profiles(account, self_id, &update, &peers);
                 if !changes.is_empty() {
-                    inner
-                        .ingest
-                        .ingest(tenant, account, changes)
-                        .await
-                        .map_err(|err| Error::Unavailable(format!("storing an update: {err}")))?;
+                    match inner.ingest.ingest(tenant, account, changes, fence).await {
+                        Ok(()) => {}
+                        Err(err) if lease_lost(&err) => return Ok(Exit::LeaseLost),
+                        Err(err) => {
+                            return Err(Error::Unavailable(format!("storing an update: {err}")));
+                        }
+                    }
                 }
                 if let Some(handled) = handled_state(&state) {
                     match handled {

@@ -17,6 +17,7 @@ mod event_log;
 mod fanout;
 mod faults;
 mod forwarding;
+mod leases;
 mod media;
 mod messaging;
 mod profiles;

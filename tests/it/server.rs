@@ -98,6 +98,11 @@ impl TestServer {
         self.gateway().grpc_addr
     }
 
+    /// ownership is the gateway's share of the accounts (its leases).
+    pub fn ownership(&self) -> &tezgram::service::Ownership {
+        self.gateway().ownership()
+    }
+
     /// sandbox is the gateway's in-process sandbox DC.
     pub fn sandbox(&self) -> &tezgram_sandbox::SandboxDcHandle {
         self.gateway().sandbox().expect("the sandbox dc is on")

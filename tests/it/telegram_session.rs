@@ -157,10 +157,11 @@ impl SessionStore for Counted {
         epoch: i64,
         version: i64,
         session: &Sealed,
+        fence: Option<&tezgram::domain::lease::Fence>,
     ) -> Result<(), StoreError> {
         self.saves.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.store
-            .save_session(account, epoch, version, session)
+            .save_session(account, epoch, version, session, fence)
             .await
     }
 

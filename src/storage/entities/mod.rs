@@ -6,6 +6,7 @@
 //! their stable stored names (parsed back in the port implementations, where
 //! an unknown name becomes `StoreError::Corrupt`).
 
+pub mod account_leases;
 pub mod accounts;
 pub mod api_keys;
 pub mod audit_log;
@@ -14,6 +15,7 @@ pub mod contacts;
 pub mod crm_links;
 pub mod event_horizon;
 pub mod events;
+pub mod instances;
 pub mod media;
 pub mod messages;
 pub mod outbox;
