@@ -174,6 +174,8 @@ async fn sandbox(
             listen,
             data_dir: Some(data_dir),
             max_difference: config.sandbox.max_difference.map(|n| n as usize),
+            // As Telegram: a key used from two gateways at once is refused.
+            detect_duplicate_keys: true,
         },
         tezgram_sandbox::AdminApiOptions {
             listen: admin_listen,

@@ -165,6 +165,9 @@ async fn sandbox(config: &Config) -> anyhow::Result<SandboxParts> {
         listen: config.sandbox.listen,
         data_dir: Some(config.data_dir.join("sandbox")),
         max_difference: config.sandbox.max_difference.map(|n| n as usize),
+        // As Telegram: a key used from two connections at once is refused
+        // and dead (no config field: nothing in the gateway needs it off).
+        detect_duplicate_keys: true,
     })
     .await
     .context("starting the sandbox dc")?;

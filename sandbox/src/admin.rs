@@ -26,7 +26,9 @@ use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
-use crate::link::{self, History, Message, NewUser, SandboxLink, User, UserRef};
+use crate::link::{
+    self, DuplicateKeyIncident, History, Message, NewUser, SandboxLink, User, UserRef,
+};
 
 /// The admin API's paths, shared by the server and the client.
 pub(crate) mod paths {
@@ -43,6 +45,7 @@ pub(crate) mod paths {
     pub const FLOOD_WAITS: &str = "/v1/faults/flood-wait";
     pub const REVOKE_SESSION: &str = "/v1/sessions/revoke";
     pub const DROP_CONNECTIONS: &str = "/v1/connections/drop";
+    pub const DUPLICATE_KEY_INCIDENTS: &str = "/v1/incidents/duplicate-keys";
 }
 
 // ---- wire types ----
@@ -267,6 +270,7 @@ impl AdminApi {
             .route(paths::FLOOD_WAITS, post(inject_flood_wait))
             .route(paths::REVOKE_SESSION, post(revoke_session))
             .route(paths::DROP_CONNECTIONS, post(drop_connections))
+            .route(paths::DUPLICATE_KEY_INCIDENTS, get(duplicate_key_incidents))
             .layer(middleware::from_fn_with_state(state.clone(), authenticate))
             .with_state(state);
         let listener = TcpListener::bind(listen).await?;
@@ -500,4 +504,10 @@ async fn drop_connections(
     Ok(Json(Dropped {
         dropped: state.link.drop_connections(body.auth_key_id).await?,
     }))
+}
+
+async fn duplicate_key_incidents(
+    State(state): State<AppState>,
+) -> Answer<Vec<DuplicateKeyIncident>> {
+    Ok(Json(state.link.duplicate_key_incidents().await?))
 }

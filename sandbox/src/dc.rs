@@ -44,6 +44,15 @@ pub struct SandboxDcOptions {
     /// getDifference answers `differenceTooLong`; `None` is the default
     /// (100 000). Small values let tests exercise a gateway's gap filling.
     pub max_difference: Option<usize>,
+    /// detect_duplicate_keys makes the DC refuse an auth key used from two
+    /// connections at once, as Telegram does: the offending call answers
+    /// 406 AUTH_KEY_DUPLICATED, the key is dead from then on, and the
+    /// incident is listed by
+    /// [`SandboxLink::duplicate_key_incidents`](crate::SandboxLink::duplicate_key_incidents).
+    /// On by default, so tests prove that one account is used from one
+    /// place; off only for a test that uses a key twice on purpose and is
+    /// about something else.
+    pub detect_duplicate_keys: bool,
 }
 
 impl Default for SandboxDcOptions {
@@ -52,6 +61,7 @@ impl Default for SandboxDcOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: None,
             max_difference: None,
+            detect_duplicate_keys: true,
         }
     }
 }
@@ -114,6 +124,7 @@ impl SandboxDc {
             listen,
             data_dir,
             max_difference,
+            detect_duplicate_keys,
         } = options;
         let network = Network::open(network::Options {
             data_dir,
@@ -129,6 +140,7 @@ impl SandboxDc {
         let server = match MtprotoServer::bind(
             MtprotoServerOptions {
                 listen,
+                detect_duplicate_keys,
                 ..MtprotoServerOptions::default()
             },
             keys,

@@ -13,7 +13,8 @@
 //! - **Control.** Both implement [`SandboxLink`]: the DC's MTProto address,
 //!   registering the auth key of a session the gateway provisions, and the
 //!   operations behind SandboxService (create users and bots, write as a
-//!   user, accept a QR login, inject faults). Refusals are
+//!   user, accept a QR login, inject faults), and the auth keys it saw
+//!   used from two connections at once. Refusals are
 //!   [`Error::Refused`] with Telegram's code and message.
 //! - **MTProto.** Sessions connect to [`SandboxLink::mtproto_addr`] as their
 //!   home DC [`DC_ID`], with a key registered through the link; from then on
@@ -53,7 +54,8 @@ mod tests;
 pub use admin::AdminApiOptions;
 pub use dc::{DcError, SandboxDc, SandboxDcHandle, SandboxDcOptions, serve};
 pub use link::{
-    Error, History, MediaFile, Message, NewUser, Peer, Result, SandboxLink, User, UserRef,
+    DuplicateKeyIncident, Error, History, MediaFile, Message, NewUser, Peer, Result, SandboxLink,
+    User, UserRef,
 };
 pub use remote::RemoteLink;
 

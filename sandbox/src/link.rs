@@ -180,6 +180,44 @@ pub struct History {
     pub count: usize,
 }
 
+/// DuplicateKeyIncident is one time the sandbox saw an auth key used from
+/// two connections at once: a connection still calling after a newer one
+/// had taken the key over (Telegram's rule for AUTH_KEY_DUPLICATED). The
+/// older connection's call answered 406 AUTH_KEY_DUPLICATED and the key is
+/// dead from then on. Connection ids count the sandbox's accepted
+/// connections since it started (so they give the order they were opened
+/// in); `at` is Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicateKeyIncident {
+    pub auth_key_id: i64,
+    /// user_id is who the key was signed in as, if anyone.
+    pub user_id: Option<i64>,
+    /// older_connection_id is the connection whose call was refused.
+    pub older_connection_id: u64,
+    /// newer_connection_id is the connection that had taken the key over.
+    pub newer_connection_id: u64,
+    pub at: i64,
+}
+
+impl From<network::DuplicateKeyIncident> for DuplicateKeyIncident {
+    fn from(incident: network::DuplicateKeyIncident) -> Self {
+        let network::DuplicateKeyIncident {
+            auth_key_id,
+            user_id,
+            older_connection_id,
+            newer_connection_id,
+            at,
+        } = incident;
+        DuplicateKeyIncident {
+            auth_key_id,
+            user_id,
+            older_connection_id,
+            newer_connection_id,
+            at,
+        }
+    }
+}
+
 /// UserRef names a sandbox user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -286,6 +324,12 @@ pub trait SandboxLink: Send + Sync {
     /// drop_connections drops every live connection of a key; returns how
     /// many.
     async fn drop_connections(&self, auth_key_id: i64) -> Result<usize>;
+
+    /// duplicate_key_incidents lists every time the sandbox saw an auth key
+    /// used from two connections at once, oldest first, whoever's key it
+    /// was: empty is the proof that every account was used from one place
+    /// at a time.
+    async fn duplicate_key_incidents(&self) -> Result<Vec<DuplicateKeyIncident>>;
 }
 
 /// The in-process sandbox DC is its own link.
@@ -454,6 +498,15 @@ impl SandboxLink for SandboxDcHandle {
 
     async fn drop_connections(&self, auth_key_id: i64) -> Result<usize> {
         Ok(self.disconnect(auth_key_id))
+    }
+
+    async fn duplicate_key_incidents(&self) -> Result<Vec<DuplicateKeyIncident>> {
+        Ok(self
+            .network()
+            .duplicate_key_incidents()
+            .into_iter()
+            .map(DuplicateKeyIncident::from)
+            .collect())
     }
 }
 

@@ -18,7 +18,9 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use crate::admin::{self, paths};
-use crate::link::{Error, History, Message, NewUser, Result, SandboxLink, User, UserRef};
+use crate::link::{
+    DuplicateKeyIncident, Error, History, Message, NewUser, Result, SandboxLink, User, UserRef,
+};
 
 /// TIMEOUT bounds one admin request (password derivation included).
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -305,5 +307,10 @@ impl SandboxLink for RemoteLink {
             .call(Method::POST, paths::DROP_CONNECTIONS, Some(&body))
             .await?;
         Ok(answer.dropped)
+    }
+
+    async fn duplicate_key_incidents(&self) -> Result<Vec<DuplicateKeyIncident>> {
+        self.call(Method::GET, paths::DUPLICATE_KEY_INCIDENTS, None::<&()>)
+            .await
     }
 }

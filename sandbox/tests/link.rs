@@ -144,6 +144,7 @@ fn user(phone: &str, first_name: &str) -> NewUser {
 /// session.
 struct Device {
     client: Client,
+    key: [u8; 256],
     auth_key_id: i64,
     updates: Option<UpdateStream>,
     runner: tokio::task::JoinHandle<()>,
@@ -169,6 +170,13 @@ impl Device {
             .await
             .expect("key registered");
         assert_eq!(auth_key_id, tezgram_sandbox::auth_key_id(&key));
+        Device::on_key(link, key).await
+    }
+
+    /// on_key is another client on a key registered already: a second
+    /// process given the same session.
+    async fn on_key(link: &dyn SandboxLink, key: [u8; 256]) -> Device {
+        let auth_key_id = tezgram_sandbox::auth_key_id(&key);
         let SocketAddr::V4(ipv4) = link.mtproto_addr() else {
             panic!("the sandbox listens on IPv4 loopback");
         };
@@ -196,6 +204,7 @@ impl Device {
             .expect("an update stream");
         Device {
             client,
+            key,
             auth_key_id,
             updates: Some(updates),
             runner,
@@ -597,6 +606,44 @@ async fn injected_faults_reach_the_session_over_mtproto() {
             "{name}"
         );
         drop(device);
+        sandbox.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_key_used_from_two_connections_at_once_is_refused_and_reported() {
+    for (name, sandbox) in Sandbox::both().await {
+        let link = sandbox.link();
+        let older = Device::new(link).await;
+        let ann = older.log_in("9996621234").await;
+        assert_eq!(
+            link.duplicate_key_incidents().await.unwrap(),
+            vec![],
+            "{name}"
+        );
+
+        // A second process on the same session takes over, and the first
+        // one calls again.
+        let newer = Device::on_key(link, older.key).await;
+        newer.get_state().await.unwrap();
+        let duplicated = (406, "AUTH_KEY_DUPLICATED".to_owned(), None);
+        assert_eq!(rpc_error(older.get_state().await), duplicated, "{name}");
+        assert_eq!(
+            rpc_error(newer.get_state().await),
+            duplicated,
+            "{name}: dead"
+        );
+
+        let incidents = link.duplicate_key_incidents().await.unwrap();
+        let [incident] = incidents.as_slice() else {
+            panic!("{name}: one incident, got {incidents:?}");
+        };
+        assert_eq!(incident.auth_key_id, older.auth_key_id, "{name}");
+        assert_eq!(incident.user_id, Some(ann), "{name}");
+        assert!(
+            incident.older_connection_id < incident.newer_connection_id,
+            "{name}: {incident:?}"
+        );
         sandbox.stop().await;
     }
 }

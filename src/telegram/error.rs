@@ -45,9 +45,12 @@ pub enum Error {
     Client(String),
 }
 
-/// REVOKED are the 401 errors that mean the auth key is unusable for good.
+/// REVOKED are the errors that mean the auth key is unusable for good: the
+/// 401s, and 406 AUTH_KEY_DUPLICATED (the key was used from two connections
+/// at once, e.g. by two processes, and Telegram invalidated it).
 const REVOKED: &[&str] = &[
     "AUTH_KEY_UNREGISTERED",
+    "AUTH_KEY_DUPLICATED",
     "AUTH_KEY_INVALID",
     "AUTH_KEY_PERM_EMPTY",
     "SESSION_REVOKED",
@@ -219,6 +222,21 @@ mod tests {
         }
         assert!(matches!(
             domain::Error::from(rpc(401, "SESSION_REVOKED")),
+            domain::Error::ReauthRequired
+        ));
+    }
+
+    #[test]
+    fn a_key_used_from_two_places_needs_a_new_login() {
+        // Telegram's answer to one auth key used by two processes at once:
+        // the key is dead, the account must log in again.
+        let err = rpc(406, "AUTH_KEY_DUPLICATED");
+        assert!(
+            matches!(&err, Error::SessionRevoked { name } if name == "AUTH_KEY_DUPLICATED"),
+            "{err:?}"
+        );
+        assert!(matches!(
+            domain::Error::from(err),
             domain::Error::ReauthRequired
         ));
     }

@@ -1,6 +1,6 @@
 //! The MTProto server: accepts TCP connections, decrypts, dispatches, answers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +44,12 @@ impl RpcError {
     /// 420 `FLOOD_WAIT_<seconds>`.
     pub fn flood_wait(seconds: u32) -> Self {
         Self::new(420, format!("FLOOD_WAIT_{seconds}"))
+    }
+
+    /// 406 `AUTH_KEY_DUPLICATED`: the key was used from two connections at
+    /// once (see [`KeyCallers`]) and is dead for good.
+    pub fn auth_key_duplicated() -> Self {
+        Self::new(406, "AUTH_KEY_DUPLICATED")
     }
 
     /// 500 `INTERNAL`: what a panicking dispatcher answers.
@@ -94,6 +100,23 @@ pub trait Dispatch: Send + Sync + 'static {
     /// id first, wrappers removed; `Ok` is the TL-serialized boxed result (with
     /// its constructor id, i.e. serialized through `tl::enums`).
     async fn call(&self, ctx: &CallContext, request: &[u8]) -> Result<Vec<u8>, RpcError>;
+
+    /// concurrent_use is told, instead of [`Dispatch::call`], of a call
+    /// (`request`, as for `call`) that uses its auth key concurrently with
+    /// the newer connection `newer_connection_id` (the rule is
+    /// [`KeyCallers`]'s), and returns what the call answers. It runs on the
+    /// connection's own task before any later call of that connection is
+    /// read, so whatever it does to the key (Telegram invalidates it) is in
+    /// place for every later call; it must be quick and must not block.
+    fn concurrent_use(
+        &self,
+        ctx: &CallContext,
+        request: &[u8],
+        newer_connection_id: u64,
+    ) -> RpcError {
+        let _ = (ctx, request, newer_connection_id);
+        RpcError::auth_key_duplicated()
+    }
 }
 
 /// The registered authorization keys, shared by the server and whoever
@@ -168,6 +191,9 @@ pub struct MtprotoServerOptions {
     pub outbound_queue: usize,
     /// The largest transport frame accepted, in bytes.
     pub max_frame_len: usize,
+    /// Refuse a call that uses its auth key concurrently with another
+    /// connection ([`KeyCallers`]), as Telegram does; on by default.
+    pub detect_duplicate_keys: bool,
 }
 
 impl Default for MtprotoServerOptions {
@@ -177,6 +203,7 @@ impl Default for MtprotoServerOptions {
             outbound_queue: 256,
             // grammers caps a container at ~1 MiB (`MessageContainer::MAXIMUM_SIZE`).
             max_frame_len: 2 << 20,
+            detect_duplicate_keys: true,
         }
     }
 }
@@ -194,18 +221,93 @@ struct LiveConnection {
     kill: Arc<Notify>,
 }
 
+/// Connections is what the server knows of its open connections, under one
+/// lock: a connection stops being a key's caller in the same critical
+/// section that forgets it, so a closed connection never counts.
+#[derive(Default)]
+struct Connections {
+    live: HashMap<u64, LiveConnection>,
+    callers: KeyCallers,
+}
+
+/// KeyCallers tells one client that reconnected from two clients sharing an
+/// auth key, which Telegram punishes: the offending call answers 406
+/// `AUTH_KEY_DUPLICATED` and the key is dead for good.
+///
+/// Per auth key it remembers which open connections have made calls (RPC
+/// calls: acks, pings and `get_future_salts` never reach it, since a
+/// connection being given up may still send them). Connection ids are given
+/// out in accept order, so they are the order connections were opened in. A
+/// call on connection Y is
+///
+/// - fine when no connection opened after Y has called on the key and is
+///   still open: Y takes over, and older ones that called are presumably
+///   dying (a client that reconnected, whose old connection the server has
+///   not seen close yet: its FIN is on the way, or it is half-open after a
+///   network change);
+/// - **concurrent usage** when a connection opened after Y has called on the
+///   key and is still open: an older connection still calling after a newer
+///   one took over is a second client.
+///
+/// A connection that closes is forgotten ([`KeyCallers::closed`]), so it
+/// never counts.
+///
+/// Checking this one direction is enough. Take two clients on one key with
+/// open connections X (older) and Y (newer). While all of X's calls come
+/// before all of Y's, the server sees exactly what a reconnect looks like
+/// (X went quiet, Y took over) and the key was never used from both at
+/// once. Two processes calling alternately, or at the same time, break
+/// that order on X's first call after any call of Y, and that call is
+/// refused. Refusing the other direction too (Y calling while an older X
+/// that called is open) would catch no further pair of live clients, and
+/// would refuse every ordinary reconnect whose old connection's close the
+/// server has not processed yet.
+///
+/// Why all open callers and not only the key's last one: with X < Y < Z all
+/// calling, Z closing and X calling again, X is still concurrent with Y;
+/// remembering only the last caller (Z, then nobody once it closed) would
+/// let that through.
+#[derive(Default)]
+struct KeyCallers {
+    by_key: HashMap<i64, BTreeSet<u64>>,
+}
+
+impl KeyCallers {
+    /// call records a call on `connection` with `auth_key_id`; `Err` names
+    /// the newest open connection, opened after this one, that has called
+    /// on the key: the call is concurrent usage, and is not recorded.
+    fn call(&mut self, auth_key_id: i64, connection: u64) -> Result<(), u64> {
+        let callers = self.by_key.entry(auth_key_id).or_default();
+        if let Some(&newer) = callers.range(connection + 1..).next_back() {
+            return Err(newer);
+        }
+        callers.insert(connection);
+        Ok(())
+    }
+
+    /// closed forgets a connection that was bound to `auth_key_id`.
+    fn closed(&mut self, auth_key_id: i64, connection: u64) {
+        if let Some(callers) = self.by_key.get_mut(&auth_key_id) {
+            callers.remove(&connection);
+            if callers.is_empty() {
+                self.by_key.remove(&auth_key_id);
+            }
+        }
+    }
+}
+
 struct Shared {
     keys: AuthKeys,
     dispatch: Arc<dyn Dispatch>,
     options: MtprotoServerOptions,
-    connections: Mutex<HashMap<u64, LiveConnection>>,
+    connections: Mutex<Connections>,
     next_connection_id: AtomicU64,
     shutdown: watch::Sender<bool>,
 }
 
 impl Shared {
-    fn connections(&self) -> std::sync::MutexGuard<'_, HashMap<u64, LiveConnection>> {
-        // See `AuthKeys::read`: every critical section leaves the map consistent.
+    fn connections(&self) -> std::sync::MutexGuard<'_, Connections> {
+        // See `AuthKeys::read`: every critical section leaves the maps consistent.
         self.connections.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -238,7 +340,7 @@ impl MtprotoServer {
                 keys,
                 dispatch,
                 options,
-                connections: Mutex::new(HashMap::new()),
+                connections: Mutex::new(Connections::default()),
                 next_connection_id: AtomicU64::new(1),
                 shutdown,
             }),
@@ -300,7 +402,7 @@ impl MtprotoServerHandle {
     pub fn push(&self, auth_key_id: i64, updates: Vec<u8>) -> usize {
         let connections = self.shared.connections();
         let mut delivered = 0;
-        for (id, connection) in connections.iter() {
+        for (id, connection) in connections.live.iter() {
             if connection.auth_key_id != Some(auth_key_id) {
                 continue;
             }
@@ -325,7 +427,7 @@ impl MtprotoServerHandle {
     pub fn disconnect(&self, auth_key_id: i64) -> usize {
         let connections = self.shared.connections();
         let mut dropped = 0;
-        for connection in connections.values() {
+        for connection in connections.live.values() {
             if connection.auth_key_id == Some(auth_key_id) {
                 connection.kill.notify_one();
                 dropped += 1;
@@ -338,6 +440,7 @@ impl MtprotoServerHandle {
     pub fn connection_count(&self, auth_key_id: i64) -> usize {
         self.shared
             .connections()
+            .live
             .values()
             .filter(|c| c.auth_key_id == Some(auth_key_id))
             .count()
@@ -347,7 +450,7 @@ impl MtprotoServerHandle {
     /// one are absent).
     pub fn live_keys(&self) -> HashMap<i64, usize> {
         let mut live = HashMap::new();
-        for connection in self.shared.connections().values() {
+        for connection in self.shared.connections().live.values() {
             if let Some(key) = connection.auth_key_id {
                 *live.entry(key).or_default() += 1;
             }
@@ -388,7 +491,7 @@ async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
     let (mut reader, writer) = stream.into_split();
     let (tx, mut rx) = mpsc::channel(shared.options.outbound_queue.max(1));
     let kill = Arc::new(Notify::new());
-    shared.connections().insert(
+    shared.connections().live.insert(
         id,
         LiveConnection {
             auth_key_id: None,
@@ -438,8 +541,14 @@ async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
         }
     };
 
-    shared.connections().remove(&id);
     let auth_key_id = connection.key.as_ref().map(|k| k.id());
+    {
+        let mut connections = shared.connections();
+        connections.live.remove(&id);
+        if let Some(auth_key_id) = auth_key_id {
+            connections.callers.closed(auth_key_id, id);
+        }
+    }
     match outcome {
         Ok(reason) => debug!(connection_id = id, %peer, ?auth_key_id, reason, "connection closed"),
         Err(Error::Io(error)) => {
@@ -505,7 +614,7 @@ impl Connection {
             .get(auth_key_id)
             .ok_or(Error::UnknownAuthKey { auth_key_id })?;
         if self.key.is_none() {
-            if let Some(live) = self.shared.connections().get_mut(&self.id) {
+            if let Some(live) = self.shared.connections().live.get_mut(&self.id) {
                 live.auth_key_id = Some(auth_key_id);
             }
             debug!(connection_id = self.id, peer = %self.peer, auth_key_id, "connection bound to key");
@@ -540,34 +649,55 @@ impl Connection {
                 .await
             }
             Inbound::Call(call) => {
-                self.spawn_call(call);
+                let Call {
+                    msg_id,
+                    layer,
+                    client,
+                    body,
+                    malformed,
+                } = call;
+                if layer.is_some() {
+                    self.layer = layer;
+                }
+                if client.is_some() {
+                    self.client = client;
+                }
+                let ctx = CallContext {
+                    auth_key_id: self.key.as_ref().map(|k| k.id()).unwrap_or_default(),
+                    session_id: self.session_id.unwrap_or_default(),
+                    layer: self.layer,
+                    client: self.client.clone(),
+                    connection_id: self.id,
+                    msg_id,
+                };
+                if let Err(newer_connection_id) = self.note_call(ctx.auth_key_id) {
+                    // Answered here, on the connection's task, so that what
+                    // the dispatcher does to the key holds for every call
+                    // read after this one.
+                    let error =
+                        self.shared
+                            .dispatch
+                            .concurrent_use(&ctx, &body, newer_connection_id);
+                    let body = envelope::rpc_error_body(msg_id, error.code, &error.message);
+                    return self.write(body, MsgKind::Response, true).await;
+                }
+                self.spawn_call(ctx, body, malformed);
                 Ok(())
             }
         }
     }
 
-    fn spawn_call(&mut self, call: Call) {
-        let Call {
-            msg_id,
-            layer,
-            client,
-            body,
-            malformed,
-        } = call;
-        if layer.is_some() {
-            self.layer = layer;
+    /// note_call tells the key's callers of a call on this connection (see
+    /// [`KeyCallers`]); `Err` is the newer connection it is concurrent with.
+    fn note_call(&self, auth_key_id: i64) -> Result<(), u64> {
+        if !self.shared.options.detect_duplicate_keys {
+            return Ok(());
         }
-        if client.is_some() {
-            self.client = client;
-        }
-        let ctx = CallContext {
-            auth_key_id: self.key.as_ref().map(|k| k.id()).unwrap_or_default(),
-            session_id: self.session_id.unwrap_or_default(),
-            layer: self.layer,
-            client: self.client.clone(),
-            connection_id: self.id,
-            msg_id,
-        };
+        self.shared.connections().callers.call(auth_key_id, self.id)
+    }
+
+    fn spawn_call(&mut self, ctx: CallContext, body: Vec<u8>, malformed: bool) {
+        let msg_id = ctx.msg_id;
         let dispatch = Arc::clone(&self.shared.dispatch);
         let tx = self.tx.clone();
         tokio::spawn(async move {
@@ -630,5 +760,62 @@ impl Connection {
         let frame = self.frames.pack(&payload);
         self.writer.write_all(&frame).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyCallers;
+
+    const KEY: i64 = 7;
+
+    #[test]
+    fn a_reconnect_takes_the_key_over_whatever_the_old_connection_does_after() {
+        let mut callers = KeyCallers::default();
+        callers.call(KEY, 1).unwrap();
+        // The new connection calls before the server saw the old one close.
+        callers.call(KEY, 2).unwrap();
+        callers.closed(KEY, 1);
+        callers.call(KEY, 2).unwrap();
+        callers.call(KEY, 3).unwrap();
+    }
+
+    #[test]
+    fn an_older_connection_calling_after_a_newer_one_is_concurrent_usage() {
+        let mut callers = KeyCallers::default();
+        callers.call(KEY, 1).unwrap();
+        callers.call(KEY, 2).unwrap();
+        assert_eq!(callers.call(KEY, 1), Err(2), "alternating callers");
+
+        // The newer one calling first makes no difference.
+        let mut callers = KeyCallers::default();
+        callers.call(KEY, 2).unwrap();
+        assert_eq!(callers.call(KEY, 1), Err(2));
+    }
+
+    #[test]
+    fn a_closed_connection_never_counts() {
+        let mut callers = KeyCallers::default();
+        callers.call(KEY, 1).unwrap();
+        callers.call(KEY, 2).unwrap();
+        callers.closed(KEY, 2);
+        callers.call(KEY, 1).unwrap();
+    }
+
+    #[test]
+    fn every_open_newer_caller_counts_not_only_the_last() {
+        let mut callers = KeyCallers::default();
+        for connection in 1..=3 {
+            callers.call(KEY, connection).unwrap();
+        }
+        callers.closed(KEY, 3);
+        assert_eq!(callers.call(KEY, 1), Err(2));
+    }
+
+    #[test]
+    fn keys_are_independent() {
+        let mut callers = KeyCallers::default();
+        callers.call(KEY, 2).unwrap();
+        callers.call(KEY + 1, 1).unwrap();
     }
 }

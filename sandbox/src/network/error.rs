@@ -27,6 +27,10 @@ pub enum Error {
     SrpPasswordChanged,
     #[error("AUTH_KEY_UNREGISTERED")]
     AuthKeyUnregistered,
+    /// The key was used from two connections at once and is dead for good
+    /// (406, as Telegram answers it).
+    #[error("AUTH_KEY_DUPLICATED")]
+    AuthKeyDuplicated,
     #[error("ACCESS_TOKEN_INVALID")]
     AccessTokenInvalid,
     #[error("AUTH_TOKEN_INVALID")]
@@ -120,6 +124,7 @@ impl Error {
             | ChatAdminRequired
             | MessageAuthorRequired
             | MessageDeleteForbidden => 403,
+            AuthKeyDuplicated => 406,
             FloodWait { .. } => 420,
             Storage { .. } | RandomIdDuplicate => 500,
             PhoneNumberInvalid

@@ -465,6 +465,35 @@ impl Network {
         self.write(|s, _| s.revoke_session(auth_key_id))
     }
 
+    /// invalidate_duplicated_key kills a key that was used from two
+    /// connections at once (`older_connection_id` calling after
+    /// `newer_connection_id` took it over), as Telegram does: it is logged
+    /// out for good and answers AUTH_KEY_DUPLICATED from now on (see
+    /// [`Network::key_duplicated`]). Returns the incident it recorded.
+    pub fn invalidate_duplicated_key(
+        &self,
+        auth_key_id: i64,
+        older_connection_id: u64,
+        newer_connection_id: u64,
+    ) -> Result<DuplicateKeyIncident> {
+        self.write(|s, now| {
+            s.invalidate_duplicated(auth_key_id, older_connection_id, newer_connection_id, now)
+        })
+    }
+
+    /// key_duplicated tells whether a key was invalidated for being used
+    /// from two connections at once (persisted: it stays dead after a
+    /// restart).
+    pub fn key_duplicated(&self, auth_key_id: i64) -> bool {
+        self.read(|s, _| s.key_duplicated(auth_key_id))
+    }
+
+    /// duplicate_key_incidents lists every time a key was used from two
+    /// connections at once, oldest first.
+    pub fn duplicate_key_incidents(&self) -> Vec<DuplicateKeyIncident> {
+        self.read(|s, _| s.duplicate_key_incidents.clone())
+    }
+
     /// revoke_user_sessions logs out every key of a user; returns how many.
     #[allow(
         dead_code,

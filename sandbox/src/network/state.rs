@@ -51,6 +51,10 @@ pub(super) struct State {
     /// srp holds open password challenges; they die with the process.
     #[serde(skip)]
     pub(super) srp: BTreeMap<i64, PendingSrp>,
+    /// duplicate_key_incidents are the times a key was used from two
+    /// connections at once, oldest first.
+    #[serde(default)]
+    pub(super) duplicate_key_incidents: Vec<DuplicateKeyIncident>,
     /// faults are transient: a restart clears them.
     #[serde(skip)]
     pub(super) faults: Vec<FaultRule>,
@@ -151,6 +155,10 @@ pub(super) struct AuthKeyRecord {
     /// as that tenant's users (and unowned ones).
     #[serde(default)]
     pub(super) owner: Option<String>,
+    /// duplicated is set for good once the key was used from two
+    /// connections at once: every call on it answers AUTH_KEY_DUPLICATED.
+    #[serde(default)]
+    pub(super) duplicated: bool,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -345,6 +353,7 @@ impl State {
             documents: BTreeMap::new(),
             blobs: BTreeMap::new(),
             srp: BTreeMap::new(),
+            duplicate_key_incidents: Vec::new(),
             faults: Vec::new(),
             rng: seed.map_or_else(os_rng, StdRng::seed_from_u64),
         }
@@ -567,6 +576,7 @@ impl State {
                         client: ClientInfo::default(),
                         login: None,
                         owner,
+                        duplicated: false,
                     },
                 );
             }
@@ -827,6 +837,40 @@ impl State {
     pub(super) fn revoke_session(&mut self, auth_key_id: i64) -> Result<()> {
         self.key_rec_mut(auth_key_id)?.login = None;
         Ok(())
+    }
+
+    /// invalidate_duplicated kills a key used from two connections at once,
+    /// as Telegram does: it is logged out (its user's device list no longer
+    /// shows it, updates stop) and answers AUTH_KEY_DUPLICATED from now on.
+    pub(super) fn invalidate_duplicated(
+        &mut self,
+        auth_key_id: i64,
+        older_connection_id: u64,
+        newer_connection_id: u64,
+        now: i64,
+    ) -> Result<DuplicateKeyIncident> {
+        let rec = self.key_rec_mut(auth_key_id)?;
+        let user_id = match rec.login.take() {
+            Some(Login::Authorized(auth)) => Some(auth.user_id),
+            Some(Login::PasswordPending { .. }) | None => None,
+        };
+        rec.duplicated = true;
+        let incident = DuplicateKeyIncident {
+            auth_key_id,
+            user_id,
+            older_connection_id,
+            newer_connection_id,
+            at: now,
+        };
+        self.duplicate_key_incidents.push(incident.clone());
+        Ok(incident)
+    }
+
+    /// key_duplicated tells whether a key was invalidated for concurrent use.
+    pub(super) fn key_duplicated(&self, auth_key_id: i64) -> bool {
+        self.auth_keys
+            .get(&auth_key_id)
+            .is_some_and(|rec| rec.duplicated)
     }
 
     pub(super) fn revoke_user_sessions(&mut self, user_id: i64) -> usize {

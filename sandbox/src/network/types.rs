@@ -552,6 +552,23 @@ pub struct Authorization {
     pub current: bool,
 }
 
+/// DuplicateKeyIncident is one time an auth key was used from two
+/// connections at once (the wire layer's rule), after which the key was
+/// invalidated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicateKeyIncident {
+    pub auth_key_id: i64,
+    /// user_id is who the key was signed in as, if anyone.
+    pub user_id: Option<i64>,
+    /// older_connection_id is the connection that still called after a
+    /// newer one had taken the key over: its call was refused.
+    pub older_connection_id: u64,
+    /// newer_connection_id is the connection that had taken the key over.
+    pub newer_connection_id: u64,
+    /// at is when it happened.
+    pub at: i64,
+}
+
 /// PasswordInfo is `account.password`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordInfo {

@@ -21,6 +21,7 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 use grammers_tl_types as tl;
 use grammers_tl_types::{Deserializable, Serializable};
+use tracing::warn;
 
 use super::mtproto::{CallContext, Dispatch, MtprotoServerHandle, RpcError, request_constructor};
 use super::network::{self, Delivery, Fault, Network};
@@ -137,6 +138,13 @@ impl Dispatch for SandboxRpc {
         let Some(id) = request_constructor(request) else {
             return Err(RpcError::input_fetch_error());
         };
+        // A key once used from two connections at once is dead for good:
+        // Telegram keeps answering AUTH_KEY_DUPLICATED to it, on every
+        // connection, rather than AUTH_KEY_UNREGISTERED (a key that can log
+        // in again), so the cause stays visible to whoever holds the key.
+        if self.network.key_duplicated(ctx.auth_key_id) {
+            return Err(network::Error::AuthKeyDuplicated.into());
+        }
         let method = tl::name_for_id(id);
         // Unknown keys are refused by the wire; registered ones are touched
         // (last activity, the client's app) whether logged in or not.
@@ -177,5 +185,36 @@ impl Dispatch for SandboxRpc {
             "users" => users::handle(&call, id).await,
             _ => call.unknown(),
         }
+    }
+
+    fn concurrent_use(
+        &self,
+        ctx: &CallContext,
+        request: &[u8],
+        newer_connection_id: u64,
+    ) -> RpcError {
+        let method = request_constructor(request).map_or("?", tl::name_for_id);
+        match self.network.invalidate_duplicated_key(
+            ctx.auth_key_id,
+            ctx.connection_id,
+            newer_connection_id,
+        ) {
+            Ok(incident) => warn!(
+                auth_key_id = incident.auth_key_id,
+                user_id = ?incident.user_id,
+                older_connection_id = incident.older_connection_id,
+                newer_connection_id = incident.newer_connection_id,
+                method,
+                "auth key used from two connections at once, key invalidated"
+            ),
+            // The wire serves registered keys only, and the network keeps
+            // every key it registered: a bug, but the call is refused anyway.
+            Err(error) => warn!(
+                auth_key_id = ctx.auth_key_id,
+                %error,
+                "auth key used from two connections at once, but the network does not know it"
+            ),
+        }
+        network::Error::AuthKeyDuplicated.into()
     }
 }

@@ -34,6 +34,7 @@ async fn start(data_dir: Option<std::path::PathBuf>) -> SandboxDcHandle {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir,
         max_difference: None,
+        detect_duplicate_keys: true,
     })
     .await
     .expect("sandbox dc starts")
