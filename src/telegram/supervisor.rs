@@ -420,12 +420,16 @@ async fn connected(
     conn: &mut Connection,
     mut stop: watch::Receiver<bool>,
 ) -> Result<Exit, Error> {
+    // Shared before this connection's first call: a call made meanwhile
+    // through `Telegram::with` would otherwise open a second connection on
+    // the same auth key, and the next call here, on the older connection,
+    // is what Telegram refuses with AUTH_KEY_DUPLICATED (killing the key).
+    inner.telegram.go_live(account, conn.link());
     probe(conn).await?;
     cache_dialog_peers(conn, account).await?;
     let saved = conn.session().snapshot()?.updates;
     let skipped = skipped_by_too_long(conn, &saved).await?;
     let skipped_channels = channels_skipped_by_too_long(conn, &saved).await;
-    inner.telegram.go_live(account, conn.link());
     // The common pts every stored update so far reaches; an update that
     // starts beyond it means Telegram skipped some (see below).
     let mut handled_pts = saved.pts;
