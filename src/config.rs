@@ -57,7 +57,7 @@ pub struct Config {
 }
 
 /// ClusterConfig tunes how instances on one database share accounts.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
     /// How long an account's lease lasts unless renewed, in seconds: a
@@ -70,6 +70,40 @@ pub struct ClusterConfig {
     /// How many accounts one round takes or hands over at most, so a
     /// restart does not reconnect every account at once.
     pub acquire_batch: u32,
+    /// Where this instance serves calls forwarded by the others (the
+    /// accounts it owns); unset: it serves none, and forwards none.
+    pub internal_listen: Option<SocketAddr>,
+    /// The address the others reach `internal_listen` at (host:port);
+    /// unset: the address it is bound to.
+    pub internal_address: Option<String>,
+    /// The secret instances sign forwarded callers with (at least 32
+    /// bytes, the same on every instance); required with
+    /// `internal_listen`.
+    pub internal_secret: Option<String>,
+}
+
+impl std::fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            lease_ttl_seconds,
+            lease_renew_ms,
+            acquire_batch,
+            internal_listen,
+            internal_address,
+            internal_secret,
+        } = self;
+        f.debug_struct("ClusterConfig")
+            .field("lease_ttl_seconds", lease_ttl_seconds)
+            .field("lease_renew_ms", lease_renew_ms)
+            .field("acquire_batch", acquire_batch)
+            .field("internal_listen", internal_listen)
+            .field("internal_address", internal_address)
+            .field(
+                "internal_secret",
+                &internal_secret.as_ref().map(|_| REDACTED),
+            )
+            .finish()
+    }
 }
 
 /// WebhooksConfig tunes CRM triggers' webhook deliveries.
@@ -598,6 +632,9 @@ impl Default for Config {
                 lease_ttl_seconds: 10,
                 lease_renew_ms: 2000,
                 acquire_batch: 20,
+                internal_listen: None,
+                internal_address: None,
+                internal_secret: None,
             },
         }
     }
@@ -664,6 +701,17 @@ impl Config {
                 "cluster.lease_renew_ms ({}) must be positive and at most half of cluster.lease_ttl_seconds ({} s)",
                 cluster.lease_renew_ms, cluster.lease_ttl_seconds
             ));
+        }
+        if cluster.internal_listen.is_some()
+            && cluster
+                .internal_secret
+                .as_ref()
+                .is_none_or(|secret| secret.len() < 32)
+        {
+            return Err(
+                "cluster.internal_listen needs cluster.internal_secret, at least 32 bytes, the same on every instance"
+                    .to_owned(),
+            );
         }
         if !["auto", "json", "text"].contains(&self.log_format.as_str()) {
             return Err(format!(

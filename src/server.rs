@@ -22,6 +22,7 @@ use tower_governor::governor::GovernorConfigBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use zeroize::Zeroizing;
 
+use crate::api::forward::{ForwardLayer, Forwarder, InternalAuthLayer, InternalSecret};
 use crate::api::layers::{
     AuthLayer, KnownMethods, PeerIpKey, PrincipalKey, RpcLayer, rate_limited,
 };
@@ -37,6 +38,7 @@ use crate::service::chats::ChatOptions;
 use crate::service::media::MediaOptions;
 use crate::service::outbox::OutboxOptions;
 use crate::service::ownership::OwnershipOptions;
+use crate::service::routing::Routed;
 #[cfg(feature = "sandbox")]
 use crate::service::sandbox::SandboxAdmin;
 use crate::service::triggers::TriggerOptions;
@@ -380,6 +382,11 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         .context("this instance's id")?;
 
     let (telegram, sandbox) = telegram(&config, Arc::new(store.clone()), sealer.clone()).await?;
+    // The services reach Telegram through the router, which sends a call
+    // for an account another instance owns to that instance; the
+    // supervisor (the owner) and the outbox's sender (run for owned
+    // accounts only) use the adapter itself.
+    let routed = Arc::new(Routed::new(telegram.clone()));
     // One set of decoded copies serves every service reading through it.
     let generations = Generations::new(cache.clone());
     let audit = Audit::new(Arc::new(store.clone()), metrics.clone());
@@ -391,7 +398,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     let chats = Chats::new(
         Arc::new(store.clone()),
         accounts_store.clone(),
-        telegram.clone(),
+        routed.clone(),
         generations.clone(),
         ChatOptions::default(),
         audit.clone(),
@@ -399,7 +406,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     let contacts = Contacts::new(
         Arc::new(store.clone()),
         accounts_store.clone(),
-        telegram.clone(),
+        routed.clone(),
         chats.clone(),
         generations.clone(),
     );
@@ -436,7 +443,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     let files = Files::new(
         Arc::new(store.clone()),
         blobs.clone(),
-        telegram.clone(),
+        routed.clone(),
         chats.clone(),
         MediaOptions {
             upload_ttl: seconds(config.media.upload_expiry_seconds),
@@ -490,6 +497,28 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         metrics.clone(),
     );
     let cluster = &config.cluster;
+    // Where the other instances send the calls of the accounts this one
+    // owns (and whether it can send them theirs: the secret signs).
+    let internal_listener = match cluster.internal_listen {
+        Some(listen) => Some(
+            TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("binding the internal {listen}"))?,
+        ),
+        None => None,
+    };
+    let internal_address = match (&internal_listener, &cluster.internal_address) {
+        (Some(_), Some(address)) => address.clone(),
+        (Some(listener), None) => listener.local_addr()?.to_string(),
+        (None, _) => String::new(),
+    };
+    let internal_secret = cluster.internal_secret.as_deref().map(InternalSecret::new);
+    if internal_listener.is_some() && config.redis_url.is_none() {
+        tracing::warn!(
+            "several instances without redis: each keeps its own cache, which the others' writes do not retire; configure redis_url (the same on every instance)"
+        );
+    }
+    let forwarder = Forwarder::new(internal_secret.clone(), metrics.clone());
     let ownership = Ownership::new(
         instance.clone(),
         Arc::new(store.clone()),
@@ -499,15 +528,16 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
             renew_every: Duration::from_millis(cluster.lease_renew_ms.max(1)),
             acquire_batch: cluster.acquire_batch.max(1),
             supervises: config.telegram.supervise_accounts,
-            address: String::new(),
+            address: internal_address.clone(),
         },
         metrics.clone(),
     );
+    routed.route_by(ownership.clone());
     let limits = &config.limits;
     let accounts = Accounts::new(
         accounts_store.clone(),
         cache,
-        telegram.clone(),
+        routed.clone(),
         Arc::new(ownership.clone()) as Arc<dyn Supervision>,
         sealer,
         blobs,
@@ -597,6 +627,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
     .add_service(health_service)
     .add_service(reflection_v1)
     .add_service(reflection_v1alpha);
+    let internal_routes = routes.clone();
 
     let limits = &config.rate_limit;
     let ip_limit = Arc::new(
@@ -731,6 +762,7 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
         .layer(GovernorLayer::new(ip_limit).error_handler(rate_limited))
         .layer(AuthLayer::new(authenticator))
         .layer(GovernorLayer::new(principal_limit).error_handler(rate_limited))
+        .layer(ForwardLayer::new(forwarder.clone()))
         .add_routes(routes);
     {
         let (stop, drain_deadline) = (shutdown_rx.clone(), shutdown_rx.clone());
@@ -757,6 +789,29 @@ pub async fn start(config: Config) -> anyhow::Result<Gateway> {
                     Ok(())
                 }
             }
+        }));
+    }
+
+    // Calls forwarded by the other instances, for the accounts this one
+    // owns: signed callers only, never forwarded again.
+    if let (Some(listener), Some(secret)) = (internal_listener, internal_secret) {
+        let internal = Server::builder()
+            .layer(InternalAuthLayer::new(secret))
+            .layer(ForwardLayer::new(forwarder.clone()))
+            .add_routes(internal_routes);
+        let stop = shutdown_rx.clone();
+        tracing::info!(address = %internal_address, "serving forwarded calls");
+        tasks.push(tokio::spawn(async move {
+            let incoming = TcpListenerStream::new(listener).map(|accepted| {
+                accepted.and_then(|stream| {
+                    stream.set_nodelay(true)?;
+                    Ok(stream)
+                })
+            });
+            internal
+                .serve_with_incoming_shutdown(incoming, signalled(stop))
+                .await
+                .context("serving forwarded calls")
         }));
     }
 

@@ -116,6 +116,8 @@ pub struct Metrics {
     /// Account leases this instance lost (taken by another, or not
     /// renewable in time).
     pub lease_losses: prometheus::IntCounter,
+    /// Calls this instance forwarded to the instance owning their account.
+    pub forwarded_calls: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -207,6 +209,11 @@ impl Metrics {
             "account leases this instance lost: taken by another, or not renewable in time",
         )
         .expect("valid metric definition");
+        let forwarded_calls = prometheus::IntCounter::new(
+            "forwarded_calls_total",
+            "calls forwarded to the instance that owns their account",
+        )
+        .expect("valid metric definition");
         for collector in [
             Box::new(rpc_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(rpc_duration.clone()),
@@ -224,6 +231,7 @@ impl Metrics {
             Box::new(lease_acquisitions.clone()),
             Box::new(lease_renewals.clone()),
             Box::new(lease_losses.clone()),
+            Box::new(forwarded_calls.clone()),
         ] {
             registry
                 .register(collector)
@@ -247,6 +255,7 @@ impl Metrics {
             lease_acquisitions,
             lease_renewals,
             lease_losses,
+            forwarded_calls,
         }
     }
 

@@ -202,11 +202,33 @@ impl From<Error> for Status {
                 &[],
                 |_| {},
             ),
+            Error::OwnedElsewhere { instance, address } => {
+                // What the forwarder reads to reach the owner; it removes
+                // this before a client could see it.
+                let mut status = status(
+                    Code::Unavailable,
+                    "UNAVAILABLE",
+                    "the account's connection is kept by another gateway instance, retry later",
+                    &[],
+                    |_| {},
+                );
+                if let (Ok(instance), Ok(address)) = (instance.parse(), address.parse()) {
+                    status.metadata_mut().insert(OWNER_INSTANCE, instance);
+                    status.metadata_mut().insert(OWNER_ADDRESS, address);
+                }
+                status
+            }
             Error::Store(err) => store_status(err),
             Error::Cache(err) => cache_status(err),
         }
     }
 }
+
+/// OWNER_INSTANCE and OWNER_ADDRESS carry, on a status made from
+/// `Error::OwnedElsewhere`, where the call should go instead (internal:
+/// stripped before a client sees the status).
+pub const OWNER_INSTANCE: &str = "x-tezgram-owner-instance";
+pub const OWNER_ADDRESS: &str = "x-tezgram-owner-address";
 
 /// unidentified_peer answers a request whose peer address is unknown, so it
 /// cannot be rate limited; it is refused rather than let through unlimited.

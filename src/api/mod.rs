@@ -8,6 +8,7 @@ mod chat;
 pub mod convert;
 pub mod crm;
 pub mod error;
+pub mod forward;
 pub mod layers;
 mod media;
 mod message;

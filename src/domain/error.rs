@@ -94,6 +94,11 @@ pub enum Error {
         field: &'static str,
         description: String,
     },
+    /// The call needs the account's live Telegram connection, and another
+    /// gateway instance owns it (reachable at `address`, empty when it
+    /// serves no internal address): the API forwards the call there.
+    #[error("the account is connected by instance {instance}")]
+    OwnedElsewhere { instance: String, address: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -73,6 +73,23 @@ pub struct Instance {
     pub supervises: bool,
 }
 
+/// Owner is who keeps an account's live connection, as a call that needs
+/// it finds out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// This instance: the call runs here.
+    Here,
+    /// Another live instance, reachable at `address` (empty when it serves
+    /// no internal address): the call goes there.
+    Elsewhere {
+        instance: InstanceId,
+        address: String,
+    },
+    /// Nobody holds a lease (the account is not authorized, or between
+    /// owners): the call runs here.
+    Nobody,
+}
+
 /// fair_share is how many of `accounts` an instance should own when
 /// `instances` instances own them (at least one owns; the share rounds
 /// up, so every account has a place).

@@ -500,6 +500,12 @@ pub trait LeaseStore: Send + Sync + 'static {
         &self,
         account: AccountId,
     ) -> Result<Option<crate::domain::lease::Lease>, StoreError>;
+    /// holder is the instance whose lease on the account holds now (by
+    /// the store's clock), with the address it serves, if it has one.
+    async fn holder(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<(crate::domain::lease::InstanceId, String)>, StoreError>;
     /// not_authorized are those of `accounts` that are no longer
     /// AUTHORIZED (or gone).
     async fn not_authorized(&self, accounts: &[AccountId]) -> Result<Vec<AccountId>, StoreError>;

@@ -298,6 +298,8 @@ impl Chats {
                 self.retire(tenant, account.id, &[]).await;
                 self.known_chat(tenant, account.id, chat_id).await
             }
+            // Its owner reads it (the call is forwarded there).
+            Err(err @ Error::OwnedElsewhere { .. }) => Err(err),
             Err(err) => {
                 tracing::warn!(account_id = %account.id, chat_id, error = %err, "reading a chat's full profile failed; serving the stored one");
                 Ok(chat)

@@ -11,6 +11,7 @@ pub mod locks;
 pub mod media;
 pub mod outbox;
 pub mod ownership;
+pub mod routing;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod triggers;

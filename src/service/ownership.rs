@@ -31,7 +31,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::locks::KeyedLocks;
-use crate::domain::lease::{Fence, Instance, InstanceId, fair_share};
+use crate::domain::lease::{Fence, Instance, InstanceId, Owner, fair_share};
 use crate::domain::ports::{LeaseStore, LocalSupervision, StoreError, Supervision};
 use crate::domain::{AccountId, TenantId};
 use crate::telemetry::Metrics;
@@ -83,7 +83,39 @@ struct Inner {
     wake: Notify,
     /// When the last renewal that succeeded was sent.
     renewed_at: Mutex<Option<Instant>>,
+    /// Where calls for accounts owned elsewhere went lately.
+    route_cache: RouteCache,
     metrics: Metrics,
+}
+
+/// ROUTE_TTL is how long a routing answer is reused: a call to an owner
+/// that went away meanwhile fails UNAVAILABLE, and a retry after this
+/// finds the new owner.
+const ROUTE_TTL: Duration = Duration::from_secs(1);
+
+/// RouteCache keeps recent routing answers, so a burst of calls for one
+/// account asks the store once.
+#[derive(Default)]
+struct RouteCache(Mutex<HashMap<AccountId, (Instant, Owner)>>);
+
+impl RouteCache {
+    fn get(&self, account: AccountId) -> Option<Owner> {
+        let cache = self.0.lock().expect("route cache lock");
+        cache
+            .get(&account)
+            .filter(|(at, _)| at.elapsed() < ROUTE_TTL)
+            .map(|(_, owner)| owner.clone())
+    }
+
+    fn put(&self, account: AccountId, owner: Owner) {
+        let mut cache = self.0.lock().expect("route cache lock");
+        cache.retain(|_, (at, _)| at.elapsed() < ROUTE_TTL);
+        cache.insert(account, (Instant::now(), owner));
+    }
+
+    fn forget(&self, account: AccountId) {
+        self.0.lock().expect("route cache lock").remove(&account);
+    }
 }
 
 /// Ownership is the handle; cheap to clone.
@@ -114,6 +146,7 @@ impl Ownership {
                 draining: AtomicBool::new(false),
                 wake: Notify::new(),
                 renewed_at: Mutex::new(None),
+                route_cache: RouteCache::default(),
                 metrics,
             }),
         }
@@ -146,6 +179,30 @@ impl Ownership {
         self.inner.metrics.owned_accounts.set(owned);
     }
 
+    /// route says where a call that needs the account's live connection
+    /// runs: here when this instance owns it or nobody does (an account in
+    /// a login, or one being given up: a call never takes an account, so
+    /// a log-out cannot take back what it gives up), else at its owner.
+    pub async fn route(&self, account: AccountId) -> Result<Owner, StoreError> {
+        if self.owns(account) {
+            return Ok(Owner::Here);
+        }
+        if let Some(owner) = self.inner.route_cache.get(account) {
+            return Ok(owner);
+        }
+        let owner = self.holder(account).await?;
+        self.inner.route_cache.put(account, owner.clone());
+        Ok(owner)
+    }
+
+    async fn holder(&self, account: AccountId) -> Result<Owner, StoreError> {
+        Ok(match self.inner.store.holder(account).await? {
+            Some((instance, _)) if instance == self.inner.id => Owner::Here,
+            Some((instance, address)) => Owner::Elsewhere { instance, address },
+            None => Owner::Nobody,
+        })
+    }
+
     /// take acquires the account's lease and starts it here; `false` when
     /// another instance holds it (or it is not AUTHORIZED).
     async fn take(&self, tenant: &TenantId, account: AccountId) -> Result<bool, StoreError> {
@@ -171,6 +228,7 @@ impl Ownership {
             },
         );
         self.set_owned_gauge();
+        inner.route_cache.forget(account);
         inner.local.start(tenant, account, fence);
         Ok(true)
     }
@@ -181,6 +239,7 @@ impl Ownership {
         let _step = inner.steps.lock(&account, STEP_WAIT).await;
         let held = self.held().remove(&account);
         self.set_owned_gauge();
+        inner.route_cache.forget(account);
         inner.local.stop(account).await;
         if let Some(held) = held
             && let Err(err) = inner.store.release(account, &held.fence).await

@@ -329,6 +329,26 @@ impl LeaseStore for Store {
             .transpose()
     }
 
+    async fn holder(&self, account: AccountId) -> Result<Option<(InstanceId, String)>, StoreError> {
+        let Some(lease) = account_leases::Entity::find_by_id(account.to_string())
+            .one(self.connection())
+            .await
+            .store_err(LEASE)?
+        else {
+            return Ok(None);
+        };
+        if lease.owner.is_empty() || lease.expires_at < self.now().await? {
+            return Ok(None);
+        }
+        let address = instances::Entity::find_by_id(lease.owner.clone())
+            .one(self.connection())
+            .await
+            .store_err(INSTANCE)?
+            .map(|row| row.address)
+            .unwrap_or_default();
+        Ok(Some((InstanceId::from_stored(lease.owner), address)))
+    }
+
     async fn not_authorized(&self, accounts: &[AccountId]) -> Result<Vec<AccountId>, StoreError> {
         if accounts.is_empty() {
             return Ok(Vec::new());

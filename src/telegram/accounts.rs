@@ -121,6 +121,8 @@ pub struct Telegram {
     /// account that is connected share its connection (and its answers
     /// reach its updates stream) instead of opening another.
     live: Mutex<HashMap<AccountId, Link>>,
+    /// One connection per account at a time in this process (see `gate`).
+    gates: Mutex<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
     on_revoked: OnceLock<OnRevoked>,
 }
 
@@ -140,6 +142,7 @@ impl Telegram {
             options,
             slots: Mutex::new(HashMap::new()),
             live: Mutex::new(HashMap::new()),
+            gates: Mutex::new(HashMap::new()),
             on_revoked: OnceLock::new(),
         }
     }
@@ -255,11 +258,40 @@ impl Telegram {
 
     /// connect opens a connection on the account's session.
     pub async fn connect(&self, account: AccountId) -> Result<Connection, Error> {
+        let gate = self.gate(account).await?;
+        self.open(account, gate).await
+    }
+
+    async fn open(
+        &self,
+        account: AccountId,
+        gate: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Result<Connection, Error> {
         Ok(Connection::open(
             self.session(account).await?,
             self.app.api_id,
             self.options.call_timeout,
-        ))
+        )
+        .gated(gate))
+    }
+
+    /// gate waits until no other connection of the account is open in this
+    /// process: Telegram takes one auth key used from two connections at
+    /// once for two clients (AUTH_KEY_DUPLICATED) and drops it. A connection
+    /// holds its gate until it is closed; calls for an account whose
+    /// connection is live share it instead ([`Telegram::with`]).
+    async fn gate(&self, account: AccountId) -> Result<tokio::sync::OwnedMutexGuard<()>, Error> {
+        let gate = {
+            let mut gates = self.gates.lock().expect("connection gates lock");
+            gates.retain(|_, gate| Arc::strong_count(gate) > 1);
+            gates.entry(account).or_default().clone()
+        };
+        // A supervisor's connection holds it for as long as it runs; its
+        // calls go on its live link meanwhile, so only a wait for another
+        // short call or a closing connection ends up here.
+        tokio::time::timeout(self.options.call_timeout, gate.lock_owned())
+            .await
+            .map_err(|_| Error::Unavailable("the account's telegram connection is busy".into()))
     }
 
     /// go_live shares a supervised account's live connection (until
@@ -305,11 +337,21 @@ impl Telegram {
         let (result, epoch) = match self.live_link(account) {
             Some(link) => (call(&link).await, link.session().epoch()),
             None => {
-                let conn = self.connect(account).await?;
-                let epoch = conn.session().epoch();
-                let result = call(&conn).await;
-                conn.close().await;
-                (result, epoch)
+                let gate = self.gate(account).await?;
+                // It may have gone live while this waited.
+                match self.live_link(account) {
+                    Some(link) => {
+                        drop(gate);
+                        (call(&link).await, link.session().epoch())
+                    }
+                    None => {
+                        let conn = self.open(account, gate).await?;
+                        let epoch = conn.session().epoch();
+                        let result = call(&conn).await;
+                        conn.close().await;
+                        (result, epoch)
+                    }
+                }
             }
         };
         if let Err(Error::SessionRevoked { name }) = &result {

@@ -86,6 +86,9 @@ pub struct Connection {
     link: Link,
     updates: Option<mpsc::Receiver<UpdatesLike>>,
     runner: Option<JoinHandle<()>>,
+    /// The account's connection gate, held while this connection lives
+    /// (see `Telegram::connect`); released when it is closed or dropped.
+    gate: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl std::ops::Deref for Connection {
@@ -117,6 +120,7 @@ impl Connection {
             },
             updates: Some(pool.updates),
             runner: Some(runner),
+            gate: None,
         }
     }
 
@@ -131,6 +135,13 @@ impl Connection {
     }
 
     /// close quits the pool and waits (briefly) for its runner to end.
+    /// gated keeps the account's connection gate until this connection is
+    /// closed.
+    pub(super) fn gated(mut self, gate: tokio::sync::OwnedMutexGuard<()>) -> Connection {
+        self.gate = Some(gate);
+        self
+    }
+
     pub async fn close(mut self) {
         self.link.client.disconnect();
         if let Some(runner) = self.runner.take()
@@ -140,6 +151,8 @@ impl Connection {
         {
             tracing::warn!("telegram connection did not close within 5s");
         }
+        // Only now may another connection of the account open.
+        self.gate.take();
     }
 }
 

@@ -253,6 +253,17 @@ async fn racing_instances_make_one_owner_and_only_authorized_accounts_are_owned(
     db.cleanup().await;
 }
 
+/// no_key_used_twice checks the sandbox never saw an auth key used from
+/// two connections at once.
+async fn no_key_used_twice(sandbox: &Sandbox) {
+    use tezgram_sandbox::SandboxLink;
+    let link = tezgram_sandbox::RemoteLink::connect(&sandbox.url(), ADMIN_TOKEN)
+        .await
+        .unwrap();
+    let incidents = link.duplicate_key_incidents().await.unwrap();
+    assert!(incidents.is_empty(), "keys used twice: {incidents:?}");
+}
+
 /// owner is the instance the store says owns the account.
 async fn owner(store: &Store, account: &str) -> Option<String> {
     store
@@ -333,7 +344,190 @@ async fn one_of_two_gateways_connects_an_account_and_the_other_takes_over_when_i
             })
     })
     .await;
+    no_key_used_twice(&sandbox).await;
     second.stop().await;
     drop(kept);
+    sandbox.stop().await;
+}
+
+/// pair is two gateways on one database and one standalone sandbox, each
+/// serving forwarded calls (one deployment: shared keys and secret).
+async fn pair(sandbox: &Sandbox) -> (TestServer, TestServer) {
+    let key = tezgram::crypto::Sealer::generate_spec("shared").to_string();
+    // One deployment: one cache namespace (with Redis; without it, each
+    // instance's own cache is not retired by the other's writes, so the
+    // test reads what the owner wrote through the owner).
+    let prefix = format!("tezgram-test-{}:", uuid::Uuid::new_v4().simple());
+    let cluster = |config: &mut tezgram::config::Config| {
+        config.redis_key_prefix = prefix.clone();
+        config.cluster.lease_ttl_seconds = 4;
+        config.cluster.lease_renew_ms = 500;
+        config.cluster.internal_listen = Some("127.0.0.1:0".parse().unwrap());
+        config.cluster.internal_secret = Some("internal-secret-of-the-test-0123456789".into());
+        config.secrets.keys = vec![key.clone()];
+        on_shared(sandbox, ADMIN_TOKEN)(config);
+    };
+    let first = TestServer::start_with(cluster).await;
+    let database_url = first.config.database_url.clone().unwrap();
+    let second = TestServer::start_with(|config| {
+        cluster(config);
+        config.database_url = Some(database_url.clone());
+    })
+    .await;
+    (first, second)
+}
+
+#[tokio::test]
+async fn calls_that_need_telegram_run_at_the_instance_that_owns_the_account() {
+    use tezgram_sdk::v1 as pb;
+    use tezgram_sdk::v1::account_service_client::AccountServiceClient;
+    use tezgram_sdk::v1::chat_service_client::ChatServiceClient;
+    use tezgram_sdk::v1::message_service_client::MessageServiceClient;
+
+    use crate::server::authed;
+
+    let sandbox = Sandbox::start().await;
+    let (first, second) = pair(&sandbox).await;
+    let mut c = Clients::of(&first).await;
+    let ann = c.sandbox_user("9996631201", "Ann", "").await;
+    let bob = c.sandbox_user("9996631202", "Bob", "").await;
+    let account = c.login_user(&ann).await;
+    let id = account.account_id.clone();
+    eventually("the first gateway owns the account", async || {
+        first.ownership().owns(id.parse().unwrap())
+    })
+    .await;
+    c.send_as(&bob, &id, "hi Ann").await;
+    c.send_as(&bob, &id, "are you there?").await;
+    let token = c.token.clone();
+
+    // Calls below go to the second gateway, which does not own the
+    // account: Telegram calls run at the first.
+    let mut chats = ChatServiceClient::new(first.channel().await);
+    let channel = second.channel().await;
+    let mut messages = MessageServiceClient::new(channel.clone());
+    let mut accounts = AccountServiceClient::new(channel);
+    let bob_chat = async |chats: &mut ChatServiceClient<tonic::transport::Channel>| {
+        chats
+            .get_chat(authed(
+                pb::GetChatRequest {
+                    account_id: id.clone(),
+                    chat_id: bob.user_id,
+                },
+                &token,
+            ))
+            .await
+    };
+    eventually("the chat is stored", async || {
+        bob_chat(&mut chats).await.is_ok_and(|chat| {
+            chat.into_inner()
+                .chat
+                .is_some_and(|chat| chat.unread_count == 2)
+        })
+    })
+    .await;
+    let read = messages
+        .mark_read(authed(
+            pb::MarkReadRequest {
+                account_id: id.clone(),
+                chat_id: bob.user_id,
+                max_message_id: 0,
+            },
+            &token,
+        ))
+        .await
+        .expect("MarkRead on the instance that does not own the account");
+    assert_eq!(read.into_inner().unread_count, 0);
+    let sent = crate::sending::sent(
+        &mut messages,
+        &token,
+        crate::sending::text_request(&id, bob.user_id, "here I am", "fwd-send-1"),
+    )
+    .await;
+    let edited = messages
+        .edit_message(authed(
+            pb::EditMessageRequest {
+                account_id: id.clone(),
+                chat_id: bob.user_id,
+                message_id: sent.message_id,
+                text: "here I am, sorry".into(),
+                ..Default::default()
+            },
+            &token,
+        ))
+        .await
+        .expect("EditMessage, forwarded")
+        .into_inner()
+        .message
+        .unwrap();
+    assert_eq!(edited.text, "here I am, sorry");
+    let devices = accounts
+        .list_authorizations(authed(
+            pb::ListAuthorizationsRequest {
+                account_id: id.clone(),
+            },
+            &token,
+        ))
+        .await
+        .expect("ListAuthorizations, forwarded")
+        .into_inner();
+    assert!(!devices.authorizations.is_empty());
+    // Telegram has what the calls did, as Bob sees it.
+    let link = tezgram_sandbox::RemoteLink::connect(&sandbox.url(), ADMIN_TOKEN)
+        .await
+        .unwrap();
+    let bob_view = tezgram_sandbox::SandboxLink::history(
+        &link,
+        crate::sending::TENANT,
+        bob.user_id,
+        ann.user_id,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(bob_view.messages[0].text, "here I am, sorry");
+    // They ran at the owner: the second forwarded them and never took
+    // the account; the first still owns it.
+    assert!(
+        second.metric("tezgram_forwarded_calls_total").await >= 3.0,
+        "forwarded calls"
+    );
+    assert_eq!(first.metric("tezgram_forwarded_calls_total").await, 0.0);
+    assert!(!second.ownership().owns(id.parse().unwrap()));
+    assert!(first.ownership().owns(id.parse().unwrap()));
+
+    // The internal endpoint takes signed callers only: a client's own
+    // token there is refused.
+    let store = first.store().await;
+    let since = store.now().await.unwrap() - chrono::Duration::seconds(60);
+    let internal = store
+        .instances(since)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| &i.id == first.ownership().id())
+        .expect("the first instance is listed")
+        .address;
+    assert!(!internal.is_empty(), "it serves forwarded calls");
+    let channel = tonic::transport::Channel::from_shared(format!("http://{internal}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let refused = MessageServiceClient::new(channel)
+        .mark_read(authed(
+            pb::MarkReadRequest {
+                account_id: id.clone(),
+                chat_id: bob.user_id,
+                max_message_id: 0,
+            },
+            &token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    no_key_used_twice(&sandbox).await;
+    second.stop().await;
+    first.stop().await;
     sandbox.stop().await;
 }
